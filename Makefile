@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+# ambient-redirect: eBPF redirection control plane for an ambient mesh node.
+#
+#   make          build everything into build/
+#   make test     build and run every test suite (unit, BPF, whole-system)
+#   make demo     bring up a simulated node, send traffic, show, tear down
+#   make deps     install missing Debian packages (called by the above)
+
+BUILD     ?= build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PROTOC_C  ?= protoc-c
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
+LDLIBS    := -lbpf -lelf -lz
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -I$(BUILD) -Ibpf/include
+
+BPF_SRCS  := bpf/tc/redirect.bpf.c
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(BUILD)/redirect.skel.h
+BPF_HDRS  := $(wildcard bpf/include/*.h)
+
+LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB       := $(BUILD)/libredirect.a
+
+TEST_BPF  := $(BUILD)/tests/test_tc
+
+.PHONY: all deps test test-bpf clean demo format
+
+all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(TEST_BPF)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/redirect.skel.h: $(BUILD)/bpf/tc/redirect.bpf.o
+	$(BPFTOOL) gen skeleton $< name redirect_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(wildcard ctl/lib/*.h) $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/test_tc: tests/bpf/test_tc.c tests/lib/packet.c \
+		tests/lib/packet.h $(LIB) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib -o $@ tests/bpf/test_tc.c \
+		tests/lib/packet.c $(LIB) $(LDLIBS) -lcunit
+
+test: all
+	sh tests/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

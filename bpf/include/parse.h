@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet parsing for the tc programs: Ethernet, IPv4, IPv6 with extension
+ * headers and fragments, TCP and UDP ports. Every header access is bounds
+ * checked against data_end; headers outside the linear area are pulled in
+ * once with bpf_skb_pull_data.
+ */
+#ifndef REDIRECT_PARSE_H
+#define REDIRECT_PARSE_H
+
+#include "redirect_abi.h"
+
+#define ETH_HLEN_ 14
+#define ETH_P_IP_ 0x0800
+#define ETH_P_IPV6_ 0x86DD
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_AH_ 51
+#define IPPROTO_DSTOPTS_ 60
+#define IP_MF_ 0x2000
+#define IP_OFFSET_ 0x1fff
+#define IP6_MAX_EXT_HDRS 6
+/* Enough for Ethernet + IPv6 + 6 extension headers of common size + TCP. */
+#define PARSE_PULL_LEN 256
+
+enum parse_result {
+	PARSE_OK = 0, /* IP with TCP or UDP ports known (or a later fragment) */
+	PARSE_NON_IP, /* ARP and every other ethertype */
+	PARSE_OTHER_PROTO, /* IP, but neither TCP nor UDP (ICMP, ESP, ...) */
+	PARSE_MALFORMED, /* truncated or inconsistent headers */
+};
+
+enum frag_kind {
+	FRAG_NONE = 0,
+	FRAG_FIRST, /* offset 0, more fragments follow: ports are present */
+	FRAG_LATER, /* offset > 0: no L4 header, ports unknown */
+};
+
+struct packet {
+	struct addr_key saddr;
+	struct addr_key daddr;
+	__u16 sport; /* network order; 0 for later fragments */
+	__u16 dport; /* network order */
+	__u8 proto; /* final L4 protocol */
+	__u8 is_v6;
+	__u8 frag; /* enum frag_kind */
+	__u8 pad;
+	__u32 frag_id;
+	__u32 len; /* skb->len, for byte counters */
+};
+
+static __always_inline void addr_from_v4(struct addr_key *k, __u32 v4)
+{
+	k->addr[0] = 0;
+	k->addr[1] = 0;
+	k->addr[2] = bpf_htonl(0x0000ffff);
+	k->addr[3] = v4;
+}
+
+static __always_inline int parse_l4_ports(struct packet *p, void *l4,
+					  void *data_end)
+{
+	if (p->proto == IPPROTO_TCP_) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end || th->doff < 5)
+			return PARSE_MALFORMED;
+		p->sport = th->source;
+		p->dport = th->dest;
+		return PARSE_OK;
+	}
+	if (p->proto == IPPROTO_UDP_) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return PARSE_MALFORMED;
+		p->sport = uh->source;
+		p->dport = uh->dest;
+		return PARSE_OK;
+	}
+	return PARSE_OTHER_PROTO;
+}
+
+static __always_inline int parse_ipv4(struct packet *p, void *data,
+				      void *data_end)
+{
+	struct iphdr *iph = data + ETH_HLEN_;
+	__u32 hlen;
+	__u16 frag_off;
+
+	if ((void *)(iph + 1) > data_end)
+		return PARSE_MALFORMED;
+	hlen = iph->ihl * 4;
+	if (iph->version != 4 || hlen < sizeof(*iph) ||
+	    bpf_ntohs(iph->tot_len) < hlen ||
+	    bpf_ntohs(iph->tot_len) + ETH_HLEN_ > p->len)
+		return PARSE_MALFORMED;
+	addr_from_v4(&p->saddr, iph->saddr);
+	addr_from_v4(&p->daddr, iph->daddr);
+	p->proto = iph->protocol;
+	frag_off = bpf_ntohs(iph->frag_off);
+	p->frag_id = bpf_ntohs(iph->id);
+	if (frag_off & IP_OFFSET_) {
+		p->frag = FRAG_LATER;
+		return p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_ ?
+			       PARSE_OK :
+			       PARSE_OTHER_PROTO;
+	}
+	if (frag_off & IP_MF_)
+		p->frag = FRAG_FIRST;
+	/* hlen is 20..60: bound it so the verifier sees a constant range. */
+	return parse_l4_ports(p, (void *)iph + (hlen & 0x3c), data_end);
+}
+
+/* One IPv6 extension header; returns its length or a negative result. */
+static __always_inline int ipv6_ext_len(struct packet *p, __u8 *hdr,
+					void *data_end, __u8 *next)
+{
+	if ((void *)(hdr + 8) > data_end)
+		return -PARSE_MALFORMED;
+	*next = hdr[0];
+	switch (p->proto) {
+	case IPPROTO_HOPOPTS_:
+	case IPPROTO_ROUTING_:
+	case IPPROTO_DSTOPTS_:
+		return (hdr[1] + 1) * 8;
+	case IPPROTO_AH_:
+		return (hdr[1] + 2) * 4;
+	case IPPROTO_FRAGMENT_: {
+		__u16 off = bpf_ntohs(*(__u16 *)(hdr + 2));
+
+		p->frag_id = bpf_ntohl(*(__u32 *)(hdr + 4));
+		if (off & 0xfff8)
+			p->frag = FRAG_LATER;
+		else if (off & 1)
+			p->frag = FRAG_FIRST;
+		return 8;
+	}
+	}
+	return 0; /* not an extension header: p->proto is the L4 protocol */
+}
+
+static __always_inline int parse_ipv6(struct packet *p, void *data,
+				      void *data_end)
+{
+	struct ipv6hdr *ip6 = data + ETH_HLEN_;
+	__u32 off = ETH_HLEN_ + sizeof(*ip6);
+	__u8 next;
+	int i, len;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (ip6->version != 6 ||
+	    bpf_ntohs(ip6->payload_len) + off > p->len)
+		return PARSE_MALFORMED;
+	__builtin_memcpy(&p->saddr, &ip6->saddr, sizeof(p->saddr));
+	__builtin_memcpy(&p->daddr, &ip6->daddr, sizeof(p->daddr));
+	p->is_v6 = 1;
+	p->proto = ip6->nexthdr;
+
+	for (i = 0; i < IP6_MAX_EXT_HDRS; i++) {
+		if (off > PARSE_PULL_LEN)
+			return PARSE_MALFORMED;
+		len = ipv6_ext_len(p, data + off, data_end, &next);
+		if (len < 0)
+			return -len;
+		if (len == 0)
+			break;
+		off += len;
+		p->proto = next;
+		if (p->frag == FRAG_LATER)
+			break;
+	}
+	if (i == IP6_MAX_EXT_HDRS)
+		return PARSE_MALFORMED;
+	if (p->frag == FRAG_LATER)
+		return p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_ ?
+			       PARSE_OK :
+			       PARSE_OTHER_PROTO;
+	if (off > PARSE_PULL_LEN)
+		return PARSE_MALFORMED;
+	return parse_l4_ports(p, data + off, data_end);
+}
+
+/*
+ * Fill *p from the packet. Pulls up to PARSE_PULL_LEN bytes into the linear
+ * area first so every header is reachable by direct access.
+ */
+static __always_inline int parse_packet(struct __sk_buff *skb,
+					struct packet *p)
+{
+	void *data, *data_end;
+	struct ethhdr *eth;
+	__u32 pull = skb->len < PARSE_PULL_LEN ? skb->len : PARSE_PULL_LEN;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->len = skb->len;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + (pull & 0x1ff) > data_end) {
+		bpf_skb_pull_data(skb, pull);
+		/* Keep clang from reusing a ctx pointer it computed above. */
+		asm volatile("" ::: "memory");
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (eth->h_proto == bpf_htons(ETH_P_IP_))
+		return parse_ipv4(p, data, data_end);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
+		return parse_ipv6(p, data, data_end);
+	return PARSE_NON_IP;
+}
+
+#endif /* REDIRECT_PARSE_H */

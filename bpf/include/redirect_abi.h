@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Everything the tc programs and user space must agree on: map layouts,
+ * the tags carried in skb->mark, ports and counter identities.
+ * Included by the BPF programs (after vmlinux.h) and by user space.
+ */
+#ifndef REDIRECT_ABI_H
+#define REDIRECT_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * Addresses are stored as 16 bytes: IPv6 as is, IPv4 as ::ffff:a.b.c.d
+ * (RFC 4291 mapped form), so one map and one key type serve both families
+ * and a dual-stack pod simply has two entries.
+ */
+struct addr_key {
+	__u32 addr[4];
+};
+
+/* pods: one entry per pod address. */
+#define POD_F_DNS_CAPTURE (1u << 0) /* send DNS (port 53) to ztunnel */
+
+struct pod_info {
+	__u32 host_ifindex; /* host-side veth in the node netns */
+	__u8 mac[6]; /* the pod's own interface MAC */
+	__u16 flags; /* POD_F_* */
+};
+
+/* ztunnel: a single slot (key 0); present == 0 means no ztunnel. */
+struct ztunnel_info {
+	__u32 host_ifindex; /* ztunnel's host-side veth */
+	__u8 mac[6]; /* ztunnel's pod-side MAC */
+	__u8 present;
+	__u8 pad;
+	__u32 generation; /* bumped by the control plane on each replacement */
+};
+
+/* settings: a single slot (key 0), changeable at run time. */
+#define SET_F_FAIL_OPEN (1u << 0) /* no ztunnel: pass instead of drop */
+
+struct settings {
+	__u32 flags; /* SET_F_* */
+	__u32 pad;
+};
+
+/*
+ * Tags. The capturing program writes one into skb->mark before it hands the
+ * packet to ztunnel's netns with bpf_redirect_peer; the mark survives that
+ * (scrub without netns change) but is wiped by any ordinary veth crossing,
+ * so a pod can never make a packet arrive at ztunnel carrying one.
+ */
+#define TAG_OUTBOUND 0x5a7e0001u /* captured leaving a meshed pod */
+#define TAG_INBOUND 0x5a7e0002u /* captured entering a meshed pod */
+
+/* ztunnel's listeners. */
+#define ZT_PORT_OUTBOUND 15001
+#define ZT_PORT_INBOUND 15006
+#define ZT_PORT_HBONE 15008
+#define ZT_PORT_DNS 15053
+#define DNS_PORT 53
+
+/*
+ * Mark set inside ztunnel's netns so that a policy rule (fwmark/mask ->
+ * table) delivers the packet locally to the socket we assigned. Default
+ * values; the control plane and the program agree through rodata.
+ */
+#define ZT_ROUTE_MARK_DEFAULT 0x400u
+#define ZT_ROUTE_MASK_DEFAULT 0xfffu
+#define ZT_ROUTE_TABLE_DEFAULT 100
+#define ZT_SOCKET_MARK 0x539u /* ztunnel's own sockets (1337) */
+
+/* DNS flows a pod opened without capture, so replies may pass back in. */
+struct dns_flow_key {
+	struct addr_key pod;
+	struct addr_key server;
+	__u16 pod_port; /* network order */
+	__u8 proto;
+	__u8 pad;
+};
+
+/* Fragment tracking: a datagram's later fragments follow its first one. */
+struct frag_key {
+	struct addr_key saddr;
+	struct addr_key daddr;
+	__u32 id; /* IPv4: 16-bit id; IPv6: 32-bit identification */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+enum frag_verdict {
+	FRAG_PASS = 1,
+	FRAG_CAPTURE = 2,
+};
+
+struct frag_value {
+	__u8 verdict; /* enum frag_verdict */
+	__u8 pad[3];
+};
+
+/*
+ * Counters: one per decision of each program. The X-macro keeps ids and
+ * names (shown by redirectctl stats) in one place.
+ * X(id, program, decision)
+ */
+#define REDIRECT_COUNTERS(X)                                                 \
+	X(OUT_TO_ZTUNNEL, "app_outbound", "redirect_ztunnel")                \
+	X(OUT_DNS_TO_ZTUNNEL, "app_outbound", "redirect_ztunnel_dns")        \
+	X(OUT_PASS_NON_IP, "app_outbound", "pass_non_ip")                    \
+	X(OUT_PASS_OTHER_PROTO, "app_outbound", "pass_other_proto")          \
+	X(OUT_PASS_NODE_ADDR, "app_outbound", "pass_node_address")           \
+	X(OUT_PASS_DNS, "app_outbound", "pass_dns")                          \
+	X(OUT_PASS_FRAG, "app_outbound", "pass_fragment")                    \
+	X(OUT_PASS_FAIL_OPEN, "app_outbound", "pass_no_ztunnel_fail_open")   \
+	X(OUT_DROP_NO_ZTUNNEL, "app_outbound", "drop_no_ztunnel")            \
+	X(OUT_DROP_SPOOFED, "app_outbound", "drop_spoofed_source")           \
+	X(OUT_DROP_MALFORMED, "app_outbound", "drop_malformed")              \
+	X(OUT_DROP_FRAG_UNKNOWN, "app_outbound", "drop_fragment_unknown")    \
+	X(IN_TO_ZTUNNEL, "app_inbound", "redirect_ztunnel")                  \
+	X(IN_PASS_NON_IP, "app_inbound", "pass_non_ip")                      \
+	X(IN_PASS_OTHER_PROTO, "app_inbound", "pass_other_proto")            \
+	X(IN_PASS_NOT_POD, "app_inbound", "pass_not_pod_address")            \
+	X(IN_PASS_NODE_ADDR, "app_inbound", "pass_node_address")             \
+	X(IN_PASS_DNS_REPLY, "app_inbound", "pass_dns_reply")                \
+	X(IN_PASS_FRAG, "app_inbound", "pass_fragment")                      \
+	X(IN_PASS_FAIL_OPEN, "app_inbound", "pass_no_ztunnel_fail_open")     \
+	X(IN_DROP_NO_ZTUNNEL, "app_inbound", "drop_no_ztunnel")              \
+	X(IN_DROP_MALFORMED, "app_inbound", "drop_malformed")                \
+	X(IN_DROP_FRAG_UNKNOWN, "app_inbound", "drop_fragment_unknown")      \
+	X(ZH_TO_POD, "ztunnel_host_in", "redirect_pod")                      \
+	X(ZH_INBOUND_TO_ZTUNNEL, "ztunnel_host_in", "redirect_ztunnel")      \
+	X(ZH_PASS_NOT_POD, "ztunnel_host_in", "pass_not_meshed")             \
+	X(ZH_PASS_NON_IP, "ztunnel_host_in", "pass_non_ip")                  \
+	X(ZH_PASS_MALFORMED, "ztunnel_host_in", "pass_malformed")            \
+	X(ZH_DROP_NO_ZTUNNEL, "ztunnel_host_in", "drop_no_ztunnel")          \
+	X(ZI_ASSIGN_ESTABLISHED, "ztunnel_ingress", "assign_established")    \
+	X(ZI_ASSIGN_OUTBOUND, "ztunnel_ingress", "assign_outbound_listener") \
+	X(ZI_ASSIGN_INBOUND, "ztunnel_ingress", "assign_inbound_listener")   \
+	X(ZI_ASSIGN_HBONE, "ztunnel_ingress", "assign_hbone_listener")       \
+	X(ZI_ASSIGN_DNS, "ztunnel_ingress", "assign_dns_listener")           \
+	X(ZI_LOCAL_FRAG, "ztunnel_ingress", "deliver_fragment_local")        \
+	X(ZI_PASS_UNTAGGED, "ztunnel_ingress", "pass_untagged")              \
+	X(ZI_DROP_NO_LISTENER, "ztunnel_ingress", "drop_no_listener")        \
+	X(ZI_DROP_ASSIGN_FAILED, "ztunnel_ingress", "drop_assign_failed")    \
+	X(ZI_DROP_MALFORMED, "ztunnel_ingress", "drop_malformed")
+
+#define REDIRECT_COUNTER_ENUM(id, prog, decision) CNT_##id,
+enum redirect_counter { REDIRECT_COUNTERS(REDIRECT_COUNTER_ENUM) CNT_MAX };
+#undef REDIRECT_COUNTER_ENUM
+
+struct counter_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Default map sizes; the loader may change them before load. */
+#define POD_ADDRS_DEFAULT 16384
+#define NODE_ADDRS_MAX 64
+#define DNS_FLOWS_DEFAULT 16384
+#define FRAGS_DEFAULT 8192
+
+#endif /* REDIRECT_ABI_H */

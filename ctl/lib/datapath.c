@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "redirect.skel.h"
+#include "datapath.h"
+#include "log.h"
+
+#define COUNTER_PROG(id, prog, decision) [CNT_##id] = prog,
+#define COUNTER_DECISION(id, prog, decision) [CNT_##id] = decision,
+static const char *const counter_progs[] = { REDIRECT_COUNTERS(COUNTER_PROG) };
+static const char *const counter_decisions[] = {
+	REDIRECT_COUNTERS(COUNTER_DECISION)
+};
+
+static const char *const prog_names[DP_PROG_MAX] = {
+	[DP_APP_OUTBOUND] = "app_outbound",
+	[DP_APP_INBOUND] = "app_inbound",
+	[DP_ZTUNNEL_HOST_IN] = "ztunnel_host_in",
+	[DP_ZTUNNEL_INGRESS] = "ztunnel_ingress",
+};
+
+const char *counter_prog(enum redirect_counter id)
+{
+	return id < CNT_MAX ? counter_progs[id] : "?";
+}
+
+const char *counter_decision(enum redirect_counter id)
+{
+	return id < CNT_MAX ? counter_decisions[id] : "?";
+}
+
+const char *datapath_prog_name(enum dp_prog prog)
+{
+	return prog < DP_PROG_MAX ? prog_names[prog] : "?";
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[256];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, dir, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * bpffs is not always mounted on a fresh node; like other node agents we
+ * mount it at its usual place when our folder lives there.
+ */
+int bpffs_prepare(const char *dir)
+{
+	struct statfs st;
+	int err;
+
+	if (!strncmp(dir, "/sys/fs/bpf/", 12) &&
+	    (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) &&
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return pr_ret(-errno, "mount bpffs at /sys/fs/bpf: %s",
+			      strerror(errno));
+	err = mkdir_p(dir);
+	if (err)
+		return pr_ret(err, "create %s: %s", dir, strerror(-err));
+	if (statfs(dir, &st))
+		return pr_ret(-errno, "statfs %s: %s", dir, strerror(errno));
+	if (st.f_type != BPF_FS_MAGIC)
+		return pr_ret(-ENOTSUP, "%s is not on a bpf filesystem", dir);
+	return 0;
+}
+
+static int set_sizes(struct redirect_bpf *skel, const struct datapath_opts *o)
+{
+	int err = 0;
+
+	if (o->pod_addrs)
+		err = bpf_map__set_max_entries(skel->maps.pods, o->pod_addrs);
+	if (!err && o->dns_flows)
+		err = bpf_map__set_max_entries(skel->maps.dns_flows,
+					       o->dns_flows);
+	if (!err && o->frags)
+		err = bpf_map__set_max_entries(skel->maps.frags, o->frags);
+	if (o->route_mark)
+		skel->rodata->route_mark = o->route_mark;
+	return err;
+}
+
+int datapath_load(struct datapath *dp, const struct datapath_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	if (!o || o->sz < sizeof(*o) || !o->pin_dir)
+		return -EINVAL;
+	if (strlen(o->pin_dir) >= sizeof(dp->pin_dir))
+		return -ENAMETOOLONG;
+	strcpy(dp->pin_dir, o->pin_dir);
+	err = bpffs_prepare(dp->pin_dir);
+	if (err)
+		return err;
+	open_opts.pin_root_path = dp->pin_dir;
+	dp->skel = redirect_bpf__open_opts(&open_opts);
+	if (!dp->skel)
+		return pr_ret(-errno, "open BPF object: %s", strerror(errno));
+	err = set_sizes(dp->skel, o);
+	if (!err)
+		err = redirect_bpf__load(dp->skel);
+	if (err) {
+		pr_err("load BPF programs (pins in %s): %s; a pinned map of "
+		       "another size or layout is refused: remove it with "
+		       "'redirectctl cleanup' or load with the same sizes",
+		       dp->pin_dir, strerror(-err));
+		datapath_close(dp);
+		return err;
+	}
+	return 0;
+}
+
+void datapath_close(struct datapath *dp)
+{
+	redirect_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+}
+
+static struct bpf_program *prog_of(const struct datapath *dp,
+				   enum dp_prog prog)
+{
+	switch (prog) {
+	case DP_APP_OUTBOUND:
+		return dp->skel->progs.app_outbound;
+	case DP_APP_INBOUND:
+		return dp->skel->progs.app_inbound;
+	case DP_ZTUNNEL_HOST_IN:
+		return dp->skel->progs.ztunnel_host_in;
+	case DP_ZTUNNEL_INGRESS:
+		return dp->skel->progs.ztunnel_ingress;
+	default:
+		return NULL;
+	}
+}
+
+int datapath_prog_fd(const struct datapath *dp, enum dp_prog prog)
+{
+	struct bpf_program *p = prog_of(dp, prog);
+
+	return p ? bpf_program__fd(p) : -EINVAL;
+}
+
+int datapath_unpin(const struct datapath *dp)
+{
+	struct bpf_map *m;
+	int err = 0;
+
+	bpf_object__for_each_map(m, dp->skel->obj) {
+		if (!bpf_map__is_pinned(m))
+			continue;
+		if (bpf_map__unpin(m, NULL))
+			err = -errno;
+	}
+	if (rmdir(dp->pin_dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+static int map_err(int ret)
+{
+	return ret < 0 ? -errno : 0;
+}
+
+int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
+	       const struct pod_info *info)
+{
+	return map_err(bpf_map__update_elem(dp->skel->maps.pods, addr,
+					    sizeof(*addr), info, sizeof(*info),
+					    BPF_ANY));
+}
+
+int dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
+	       struct pod_info *info)
+{
+	return map_err(bpf_map__lookup_elem(dp->skel->maps.pods, addr,
+					    sizeof(*addr), info, sizeof(*info),
+					    0));
+}
+
+int dp_pod_del(const struct datapath *dp, const struct addr_key *addr)
+{
+	int err = map_err(bpf_map__delete_elem(dp->skel->maps.pods, addr,
+					       sizeof(*addr), 0));
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_info *zt)
+{
+	__u32 zero = 0;
+
+	return map_err(bpf_map__update_elem(dp->skel->maps.ztunnel, &zero,
+					    sizeof(zero), zt, sizeof(*zt),
+					    BPF_ANY));
+}
+
+int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt)
+{
+	__u32 zero = 0;
+
+	return map_err(bpf_map__lookup_elem(dp->skel->maps.ztunnel, &zero,
+					    sizeof(zero), zt, sizeof(*zt), 0));
+}
+
+int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr)
+{
+	__u8 one = 1;
+
+	return map_err(bpf_map__update_elem(dp->skel->maps.node_addrs, addr,
+					    sizeof(*addr), &one, sizeof(one),
+					    BPF_ANY));
+}
+
+int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr)
+{
+	int err = map_err(bpf_map__delete_elem(dp->skel->maps.node_addrs,
+					       addr, sizeof(*addr), 0));
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int dp_settings_set(const struct datapath *dp, const struct settings *s)
+{
+	__u32 zero = 0;
+
+	return map_err(bpf_map__update_elem(dp->skel->maps.settings, &zero,
+					    sizeof(zero), s, sizeof(*s),
+					    BPF_ANY));
+}
+
+int dp_counters_read(const struct datapath *dp, struct counter_value *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct counter_value *percpu;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 id = 0; id < CNT_MAX && !err; id++) {
+		err = map_err(bpf_map__lookup_elem(dp->skel->maps.counters,
+						   &id, sizeof(id), percpu,
+						   sizeof(*percpu) * ncpu, 0));
+		out[id].packets = out[id].bytes = 0;
+		for (int c = 0; c < ncpu && !err; c++) {
+			out[id].packets += percpu[c].packets;
+			out[id].bytes += percpu[c].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+int dp_counters_reset(const struct datapath *dp)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct counter_value *zero;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 id = 0; id < CNT_MAX && !err; id++)
+		err = map_err(bpf_map__update_elem(dp->skel->maps.counters,
+						   &id, sizeof(id), zero,
+						   sizeof(*zero) * ncpu,
+						   BPF_ANY));
+	free(zero);
+	return err;
+}
+
+int addr_key_parse(const char *s, struct addr_key *k)
+{
+	struct in_addr v4;
+
+	memset(k, 0, sizeof(*k));
+	if (inet_pton(AF_INET, s, &v4) == 1) {
+		k->addr[2] = htonl(0xffff);
+		k->addr[3] = v4.s_addr;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, k->addr) == 1)
+		return 0;
+	return -EINVAL;
+}
+
+bool addr_key_is_v4(const struct addr_key *k)
+{
+	return !k->addr[0] && !k->addr[1] && k->addr[2] == htonl(0xffff);
+}
+
+const char *addr_key_format(const struct addr_key *k, char *buf, size_t len)
+{
+	if (addr_key_is_v4(k))
+		return inet_ntop(AF_INET, &k->addr[3], buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, k->addr, buf, (socklen_t)len);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading the tc programs and reading/writing their pinned maps. Shared by
+ * redirectd, redirectctl and the tests.
+ */
+#ifndef REDIRECT_DATAPATH_H
+#define REDIRECT_DATAPATH_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "redirect_abi.h"
+
+#define DP_DEFAULT_PIN_DIR "/sys/fs/bpf/ambient-redirect"
+
+struct datapath_opts {
+	size_t sz; /* sizeof(struct datapath_opts), for growth */
+	const char *pin_dir; /* bpffs folder the maps are pinned in */
+	__u32 pod_addrs; /* capacity of the pods map; 0: default */
+	__u32 dns_flows; /* 0: default */
+	__u32 frags; /* 0: default */
+	__u32 route_mark; /* 0: ZT_ROUTE_MARK_DEFAULT */
+};
+
+enum dp_prog {
+	DP_APP_OUTBOUND,
+	DP_APP_INBOUND,
+	DP_ZTUNNEL_HOST_IN,
+	DP_ZTUNNEL_INGRESS,
+	DP_PROG_MAX
+};
+
+struct redirect_bpf;
+
+struct datapath {
+	struct redirect_bpf *skel;
+	char pin_dir[256];
+};
+
+int datapath_load(struct datapath *dp, const struct datapath_opts *opts);
+void datapath_close(struct datapath *dp);
+int datapath_prog_fd(const struct datapath *dp, enum dp_prog prog);
+const char *datapath_prog_name(enum dp_prog prog);
+/* Remove every map pin we made (after the filters are gone). */
+int datapath_unpin(const struct datapath *dp);
+
+int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
+	       const struct pod_info *info);
+int dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
+	       struct pod_info *info);
+int dp_pod_del(const struct datapath *dp, const struct addr_key *addr);
+int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_info *zt);
+int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt);
+int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr);
+int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
+int dp_settings_set(const struct datapath *dp, const struct settings *s);
+/* Sum the per-CPU counters into out[CNT_MAX]. */
+int dp_counters_read(const struct datapath *dp, struct counter_value *out);
+int dp_counters_reset(const struct datapath *dp);
+
+const char *counter_prog(enum redirect_counter id);
+const char *counter_decision(enum redirect_counter id);
+
+/* "10.0.0.1" or "fd00::1" -> key; returns 0 or -EINVAL. */
+int addr_key_parse(const char *s, struct addr_key *k);
+/* key -> text; buf of at least 46 bytes. */
+const char *addr_key_format(const struct addr_key *k, char *buf, size_t len);
+bool addr_key_is_v4(const struct addr_key *k);
+
+/* Make dir (and parents) and check that it lies on a bpffs. */
+int bpffs_prepare(const char *dir);
+
+#endif

@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Run every test suite and add up their results.
+#
+# Convention: each suite prints one line "RESULT: passed=N failed=N skipped=N"
+# and exits non-zero when anything failed. A suite that crashes before
+# printing that line counts as one failure.
+set -u
+BUILD=${1:-build}
+pass=0 fail=0 skip=0 bad=""
+
+run_suite() {
+	name=$1
+	shift
+	echo "=== $name"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=$(cat "$out.rc" 2>/dev/null || echo 0)
+	line=$(grep '^RESULT: ' "$out" | tail -n 1)
+	if [ -z "$line" ]; then
+		fail=$((fail + 1))
+		bad="$bad $name(no-result)"
+	else
+		p=$(echo "$line" | sed -n 's/.*passed=\([0-9]*\).*/\1/p')
+		f=$(echo "$line" | sed -n 's/.*failed=\([0-9]*\).*/\1/p')
+		s=$(echo "$line" | sed -n 's/.*skipped=\([0-9]*\).*/\1/p')
+		pass=$((pass + p))
+		fail=$((fail + f))
+		skip=$((skip + s))
+		[ "$f" -gt 0 ] && bad="$bad $name"
+	fi
+	rm -f "$out" "$out.rc"
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_suite "$(basename "$t")" "$t"
+done
+for t in tests/e2e/test_*.sh; do
+	[ -f "$t" ] || continue
+	run_suite "$(basename "$t")" sh "$t" "$BUILD"
+done
+
+echo
+[ -n "$bad" ] && echo "failing suites:$bad"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
