@@ -489,17 +489,23 @@ static __always_inline __u16 listener_port(const struct packet *p, __u32 tag,
 	return port_inbound;
 }
 
+/*
+ * The socket choice is counted before the assignment, so the counters show
+ * which socket a packet was meant for even when assigning it fails.
+ */
 static __always_inline int assign(struct __sk_buff *skb, struct bpf_sock *sk,
 				  const struct packet *p, __u32 cnt)
 {
-	long err = bpf_sk_assign(skb, sk, 0);
+	long err;
 
+	count(cnt, p);
+	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err)
 		return count_ret(CNT_ZI_DROP_ASSIGN_FAILED, p, TC_ACT_SHOT_);
 	skb->mark = route_mark;
 	/* Our decision is final for this packet: end classification. */
-	return count_ret(cnt, p, TC_ACT_OK_);
+	return TC_ACT_OK_;
 }
 
 SEC("tc")
