@@ -16,8 +16,8 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
-LDLIBS    := -lbpf -lelf -lz
+CFLAGS    += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
+LDLIBS    := -lbpf -lelf -lz -lprotobuf-c
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(BUILD) -Ibpf/include
 
@@ -26,15 +26,19 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(BUILD)/redirect.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
-LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c
-LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
+             ctl/lib/state.c ctl/lib/client.c
+PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
+PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
 LIB       := $(BUILD)/libredirect.a
 
 TEST_BPF  := $(BUILD)/tests/test_tc
+BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 
 .PHONY: all deps test test-bpf clean demo format
 
-all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(TEST_BPF)
+all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF)
 
 deps:
 	@sh scripts/deps.sh
@@ -52,12 +56,25 @@ $(BUILD)/redirect.skel.h: $(BUILD)/bpf/tc/redirect.bpf.o
 	$(BPFTOOL) gen skeleton $< name redirect_bpf > $@.tmp
 	mv $@.tmp $@
 
-$(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(wildcard ctl/lib/*.h) $(BPF_HDRS)
+$(PROTO_C) $(PROTO_H): proto/redirect.proto
+	@mkdir -p $(BUILD)/proto
+	$(PROTOC_C) --c_out=$(BUILD)/proto -Iproto $<
+
+$(BUILD)/proto/redirect.pb-c.o: $(PROTO_C)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(PROTO_H) $(wildcard ctl/*.h ctl/lib/*.h) $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
+
+$(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/daemon.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_tc: tests/bpf/test_tc.c tests/lib/packet.c \
 		tests/lib/packet.h $(LIB) $(SKELS)

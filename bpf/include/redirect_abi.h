@@ -157,7 +157,7 @@ struct counter_value {
 
 /* Default map sizes; the loader may change them before load. */
 #define POD_ADDRS_DEFAULT 16384
-#define NODE_ADDRS_MAX 64
+#define NODE_ADDRS_MAX 1024
 #define DNS_FLOWS_DEFAULT 16384
 #define FRAGS_DEFAULT 8192
 

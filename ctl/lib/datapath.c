@@ -255,6 +255,72 @@ int dp_settings_set(const struct datapath *dp, const struct settings *s)
 					    BPF_ANY));
 }
 
+/* Collect the keys first: deleting while walking would restart the walk. */
+static int map_keys(struct bpf_map *m, struct addr_key **keys, size_t *n)
+{
+	size_t cap = 64;
+	struct addr_key *k = malloc(cap * sizeof(*k)), *prev = NULL;
+
+	*n = 0;
+	if (!k)
+		return -ENOMEM;
+	for (;;) {
+		if (*n == cap) {
+			struct addr_key *bigger;
+
+			cap *= 2;
+			bigger = realloc(k, cap * sizeof(*k));
+			if (!bigger) {
+				free(k);
+				return -ENOMEM;
+			}
+			k = bigger;
+		}
+		prev = *n ? &k[*n - 1] : NULL;
+		if (bpf_map__get_next_key(m, prev, &k[*n], sizeof(*k)))
+			break;
+		(*n)++;
+	}
+	*keys = k;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int dp_pod_for_each(const struct datapath *dp,
+		    int (*fn)(const struct addr_key *addr,
+			      const struct pod_info *info, void *arg),
+		    void *arg)
+{
+	struct addr_key *keys;
+	struct pod_info info;
+	size_t n;
+	int err = map_keys(dp->skel->maps.pods, &keys, &n);
+
+	for (size_t i = 0; i < n && !err; i++)
+		if (!dp_pod_get(dp, &keys[i], &info))
+			err = fn(&keys[i], &info, arg);
+	free(keys);
+	return err;
+}
+
+int dp_node_addr_for_each(const struct datapath *dp,
+			  int (*fn)(const struct addr_key *addr, void *arg),
+			  void *arg)
+{
+	struct addr_key *keys;
+	size_t n;
+	int err = map_keys(dp->skel->maps.node_addrs, &keys, &n);
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = fn(&keys[i], arg);
+	free(keys);
+	return err;
+}
+
+__u32 dp_pod_capacity(const struct datapath *dp)
+{
+	return bpf_map__max_entries(dp->skel->maps.pods);
+}
+
 int dp_counters_read(const struct datapath *dp, struct counter_value *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

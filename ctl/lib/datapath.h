@@ -53,6 +53,15 @@ int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt);
 int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr);
 int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
 int dp_settings_set(const struct datapath *dp, const struct settings *s);
+/* Visit every entry of the pods / node_addrs maps (a snapshot of keys). */
+int dp_pod_for_each(const struct datapath *dp,
+		    int (*fn)(const struct addr_key *addr,
+			      const struct pod_info *info, void *arg),
+		    void *arg);
+int dp_node_addr_for_each(const struct datapath *dp,
+			  int (*fn)(const struct addr_key *addr, void *arg),
+			  void *arg);
+__u32 dp_pod_capacity(const struct datapath *dp);
 /* Sum the per-CPU counters into out[CNT_MAX]. */
 int dp_counters_read(const struct datapath *dp, struct counter_value *out);
 int dp_counters_reset(const struct datapath *dp);

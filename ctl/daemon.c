@@ -1,0 +1,1146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Request handlers and reconciliation. Every change follows one order:
+ * check everything that can be checked, change the kernel (rolling back
+ * on failure, so nothing is left half done), write the journal, reply.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include "daemon.h"
+#include "log.h"
+
+#define ZT_RULE_PRIO 100
+
+static ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+
+static ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt,
+		      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return ec;
+}
+
+static ErrorCode kernel_error(int err)
+{
+	switch (err) {
+	case -EBUSY:
+		return EC(CONFLICT);
+	case -E2BIG:
+	case -ENOSPC:
+	case -ENOMEM:
+		return EC(CAPACITY);
+	default:
+		return EC(KERNEL);
+	}
+}
+
+static struct tc_slot slot_of(const struct daemon *d, int ifindex,
+			      enum tc_dir dir)
+{
+	struct tc_slot s = { .ifindex = ifindex,
+			     .dir = dir,
+			     .prio = d->opts.tc_priority,
+			     .handle = d->opts.tc_handle };
+	return s;
+}
+
+/* --- tc attach / detach --- */
+
+static void remove_qdisc_if_empty(struct nl *nl, int ifindex)
+{
+	struct tc_filter_info f;
+
+	if (tc_filter_list(nl, ifindex, TC_DIR_INGRESS, &f, 1) == 0 &&
+	    tc_filter_list(nl, ifindex, TC_DIR_EGRESS, &f, 1) == 0)
+		tc_clsact_delete(nl, ifindex);
+}
+
+static void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
+			  enum tc_dir dir, enum dp_prog prog)
+{
+	struct tc_slot s = slot_of(d, ifindex, dir);
+	int err = tc_filter_detach(nl, &s, datapath_prog_name(prog));
+
+	if (err && err != -ENOENT && err != -ENODEV)
+		pr_warn("detach %s from ifindex %d: %s",
+			datapath_prog_name(prog), ifindex, strerror(-err));
+}
+
+static int attach_filter(struct daemon *d, struct nl *nl, int ifindex,
+			 enum tc_dir dir, enum dp_prog prog)
+{
+	struct tc_slot s = slot_of(d, ifindex, dir);
+
+	return tc_filter_attach(nl, &s, datapath_prog_fd(&d->dp, prog),
+				datapath_prog_name(prog));
+}
+
+static void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
+{
+	detach_filter(d, d->nl, ifindex, TC_DIR_INGRESS, DP_APP_OUTBOUND);
+	detach_filter(d, d->nl, ifindex, TC_DIR_EGRESS, DP_APP_INBOUND);
+	if (qdisc_ours)
+		remove_qdisc_if_empty(d->nl, ifindex);
+}
+
+/* tc qdisc add dev V clsact; tc filter add dev V {ingress,egress} ... */
+static int attach_pod_filters(struct daemon *d, int ifindex, bool *created)
+{
+	int err = tc_clsact_ensure(d->nl, ifindex, created);
+
+	if (err)
+		return err;
+	err = attach_filter(d, d->nl, ifindex, TC_DIR_INGRESS,
+			    DP_APP_OUTBOUND);
+	if (!err)
+		err = attach_filter(d, d->nl, ifindex, TC_DIR_EGRESS,
+				    DP_APP_INBOUND);
+	return err;
+}
+
+static bool veth_alive(struct daemon *d, int ifindex, const char *name)
+{
+	struct link_info li;
+
+	return ifindex > 0 && !link_get_by_index(d->nl, ifindex, &li) &&
+	       !strcmp(li.name, name);
+}
+
+/* --- pods --- */
+
+/* Delete the map entries of pod's addresses that still point at it. */
+static void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
+			    size_t n, int host_ifindex)
+{
+	struct pod_info pi;
+
+	for (size_t i = 0; i < n; i++)
+		if (!dp_pod_get(&d->dp, &addrs[i], &pi) &&
+		    (int)pi.host_ifindex == host_ifindex)
+			dp_pod_del(&d->dp, &addrs[i]);
+}
+
+/* Remove a pod entirely: maps first (its traffic fails closed), then tc. */
+static int remove_pod(struct daemon *d, struct pod *pod)
+{
+	unpublish_addrs(d, pod->addrs, pod->naddrs, pod->host_ifindex);
+	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
+		detach_pod_filters(d, pod->host_ifindex, pod->qdisc_created);
+	state_pod_remove(&d->st, pod->uid);
+	state_journal_pod_delete(&d->st, pod->uid);
+	pr_info("pod %s/%s (%s) removed", pod->ns, pod->name, pod->uid);
+	pod_free(pod);
+	return 0;
+}
+
+struct veth_target {
+	int host_ifindex;
+	char host_veth[IF_NAMESIZE];
+	__u8 mac[6];
+};
+
+/* The pod's interface, its MAC, and its peer in our netns. */
+static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
+			       const char *ifname, const char *want_host,
+			       struct veth_target *t, char *msg, size_t len)
+{
+	struct link_info pod, host;
+	struct nl *pnl;
+	int err = nl_open_in_netns(netns_fd, &pnl);
+
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "cannot enter the network namespace: %s",
+			    strerror(-err));
+	err = link_get_by_name(pnl, ifname, &pod);
+	nl_close(pnl);
+	if (err)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s not found in the network namespace",
+			    ifname);
+	if (!pod.is_veth || pod.peer_ifindex <= 0 || !pod.has_mac)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s is not a veth with a peer", ifname);
+	err = link_get_by_index(d->nl, pod.peer_ifindex, &host);
+	if (err || !host.is_veth || host.peer_ifindex != pod.ifindex)
+		return fail(msg, len, EC(INTERFACE),
+			    "the peer of %s (ifindex %d) is not in redirectd's "
+			    "network namespace", ifname, pod.peer_ifindex);
+	if (want_host && want_host[0] && strcmp(want_host, host.name))
+		return fail(msg, len, EC(INTERFACE),
+			    "host_veth %s does not match the peer of %s, %s",
+			    want_host, ifname, host.name);
+	t->host_ifindex = host.ifindex;
+	strcpy(t->host_veth, host.name);
+	memcpy(t->mac, pod.mac, 6);
+	return EC(OK);
+}
+
+static int open_netns(const char *path, int given_fd, int *opened)
+{
+	*opened = -1;
+	if (given_fd >= 0)
+		return given_fd;
+	*opened = netns_open(path);
+	return *opened;
+}
+
+/*
+ * Make sure no other live pod owns one of the addresses. The owner of an
+ * address whose veth is gone is stale (its delete never came): removed.
+ */
+static ErrorCode claim_addrs(struct daemon *d, const char *uid,
+			     const struct addr_key *addrs, size_t n, char *msg,
+			     size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+	struct pod_info pi;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pod *owner;
+
+		if (dp_pod_get(&d->dp, &addrs[i], &pi))
+			continue;
+		owner = state_pod_by_addr(&d->st, &addrs[i]);
+		if (!owner || !strcmp(owner->uid, uid))
+			continue;
+		if (veth_alive(d, owner->host_ifindex, owner->host_veth))
+			return fail(msg, len, EC(CONFLICT),
+				    "address %s belongs to pod %s/%s (uid %s)",
+				    addr_key_format(&addrs[i], text,
+						    sizeof(text)),
+				    owner->ns, owner->name, owner->uid);
+		pr_warn("pod %s: its veth is gone, handing its address on",
+			owner->uid);
+		remove_pod(d, owner);
+	}
+	return EC(OK);
+}
+
+static int publish_addrs(struct daemon *d, const struct pod *pod)
+{
+	struct pod_info pi = { .host_ifindex = (__u32)pod->host_ifindex,
+			       .flags = pod->dns_capture ? POD_F_DNS_CAPTURE :
+							   0 };
+	int err = 0;
+	size_t i;
+
+	memcpy(pi.mac, pod->mac, 6);
+	for (i = 0; i < pod->naddrs && !err; i++)
+		err = dp_pod_put(&d->dp, &pod->addrs[i], &pi);
+	if (err)
+		unpublish_addrs(d, pod->addrs, i, pod->host_ifindex);
+	return err;
+}
+
+static bool addr_in(const struct addr_key *a, const struct addr_key *set,
+		    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(a, &set[i], sizeof(*a)))
+			return true;
+	return false;
+}
+
+/* After a re-add: drop what the old record had and the new one has not. */
+static void retire_old(struct daemon *d, const struct pod *old,
+		       const struct pod *pod)
+{
+	for (size_t i = 0; i < old->naddrs; i++)
+		if (!addr_in(&old->addrs[i], pod->addrs, pod->naddrs))
+			unpublish_addrs(d, &old->addrs[i], 1,
+					old->host_ifindex);
+	if (old->host_ifindex != pod->host_ifindex &&
+	    veth_alive(d, old->host_ifindex, old->host_veth))
+		detach_pod_filters(d, old->host_ifindex, old->qdisc_created);
+}
+
+static struct pod *pod_from_add(const PodAdd *a, const struct veth_target *t)
+{
+	struct pod *p = pod_new(a->uid);
+	char msg[WIRE_MSG_LEN];
+
+	if (!p)
+		return NULL;
+	free(p->name);
+	free(p->ns);
+	free(p->netns_path);
+	p->name = strdup(a->name);
+	p->ns = strdup(a->namespace_);
+	p->netns_path = strdup(a->netns_path);
+	if (!p->name || !p->ns || !p->netns_path) {
+		pod_free(p);
+		return NULL;
+	}
+	snprintf(p->ifname, sizeof(p->ifname), "%s",
+		 a->interface[0] ? a->interface : "eth0");
+	strcpy(p->host_veth, t->host_veth);
+	p->host_ifindex = t->host_ifindex;
+	memcpy(p->mac, t->mac, 6);
+	p->dns_capture = a->dns_capture;
+	wire_parse_ips(a->ips, a->n_ips, p->addrs, WIRE_MAX_IPS, msg,
+		       sizeof(msg));
+	p->naddrs = a->n_ips;
+	return p;
+}
+
+static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
+			   const PodAdd *a, int netns_fd, char *msg,
+			   size_t len)
+{
+	const char *ifname = a->interface[0] ? a->interface : "eth0";
+	struct veth_target t;
+	struct pod *pod, *old;
+	bool created = false;
+	int opened, fd, err;
+	ErrorCode ec;
+
+	fd = open_netns(a->netns_path, netns_fd, &opened);
+	if (fd < 0)
+		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
+			    a->netns_path, strerror(-fd));
+	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
+	if (opened >= 0)
+		close(opened);
+	if (ec)
+		return ec;
+	pod = pod_from_add(a, &t);
+	if (!pod)
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	ec = claim_addrs(d, a->uid, pod->addrs, pod->naddrs, msg, len);
+	if (ec)
+		goto fail_pod;
+	old = state_pod_find(&d->st, a->uid);
+	err = publish_addrs(d, pod);
+	if (err) {
+		ec = fail(msg, len, kernel_error(err),
+			  "pods map update: %s", strerror(-err));
+		goto fail_pod;
+	}
+	err = attach_pod_filters(d, pod->host_ifindex, &created);
+	if (err) {
+		ec = fail(msg, len, kernel_error(err),
+			  "attach to %s: %s%s", t.host_veth, strerror(-err),
+			  err == -EBUSY ? " (a foreign tc filter holds our "
+					  "priority/handle)" : "");
+		if (!old || old->host_ifindex != pod->host_ifindex) {
+			unpublish_addrs(d, pod->addrs, pod->naddrs,
+					pod->host_ifindex);
+			detach_pod_filters(d, pod->host_ifindex, created);
+		}
+		goto fail_pod;
+	}
+	pod->qdisc_created = created;
+	if (old) {
+		if (old->host_ifindex == pod->host_ifindex)
+			pod->qdisc_created |= old->qdisc_created;
+		retire_old(d, old, pod);
+	}
+	state_pod_put(&d->st, pod);
+	err = state_journal_pod_put(&d->st, pod);
+	if (err)
+		pr_err("journal write failed: %s", strerror(-err));
+	uid_set_add(&c->named, a->uid);
+	pr_info("pod %s/%s (%s) enrolled on %s ifindex %d, %zu addresses",
+		pod->ns, pod->name, pod->uid, pod->host_veth,
+		pod->host_ifindex, pod->naddrs);
+	return fail(msg, len, EC(OK), "enrolled on %s", pod->host_veth);
+fail_pod:
+	pod_free(pod);
+	return ec;
+}
+
+static ErrorCode h_pod_delete(struct daemon *d, const char *uid, char *msg,
+			      size_t len)
+{
+	struct pod *pod = state_pod_find(&d->st, uid);
+
+	if (!pod)
+		return fail(msg, len, EC(OK), "pod %s was not enrolled", uid);
+	remove_pod(d, pod);
+	return EC(OK);
+}
+
+static ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c,
+			    const char *uid, char *msg, size_t len)
+{
+	if (!state_pod_find(&d->st, uid))
+		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
+			    uid);
+	if (uid_set_add(&c->named, uid))
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	return EC(OK);
+}
+
+static ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c,
+				 char *msg, size_t len)
+{
+	size_t n, kept = d->st.npods;
+	char **gone = state_pods_not_in(&d->st, &c->named, &n);
+
+	if (!gone)
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct pod *pod = state_pod_find(&d->st, gone[i]);
+
+		if (pod)
+			remove_pod(d, pod);
+		free(gone[i]);
+	}
+	free(gone);
+	uid_set_free(&c->named);
+	return fail(msg, len, EC(OK), "snapshot: kept %zu, removed %zu",
+		    kept - n, n);
+}
+
+/* --- ztunnel --- */
+
+static struct zt_routing zt_routing_of(const struct daemon *d)
+{
+	struct zt_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
+				.mask = ZT_ROUTE_MASK_DEFAULT,
+				.table = ZT_ROUTE_TABLE_DEFAULT,
+				.rule_prio = ZT_RULE_PRIO };
+	(void)d;
+	return r;
+}
+
+static int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
+{
+	struct ztunnel_info zi = { 0 };
+
+	if (zt) {
+		zi.host_ifindex = (__u32)zt->host_ifindex;
+		memcpy(zi.mac, zt->mac, 6);
+		zi.present = 1;
+	}
+	zi.generation = ++d->zt_generation;
+	return dp_ztunnel_set(&d->dp, &zi);
+}
+
+static void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
+{
+	struct zt_routing r = zt_routing_of(d);
+	struct nl *znl;
+	int fd = zt->netns_fd, opened = -1;
+
+	if (veth_alive(d, zt->host_ifindex, zt->host_veth)) {
+		detach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
+			      DP_ZTUNNEL_HOST_IN);
+		if (zt->host_qdisc_created)
+			remove_qdisc_if_empty(d->nl, zt->host_ifindex);
+	}
+	if (fd < 0 && zt->netns_path[0])
+		fd = opened = netns_open(zt->netns_path);
+	if (fd < 0 || nl_open_in_netns(fd, &znl)) {
+		pr_info("ztunnel %s: its netns is gone, nothing to detach "
+			"there", zt->uid);
+		goto out;
+	}
+	detach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS, DP_ZTUNNEL_INGRESS);
+	if (zt->qdisc_created)
+		remove_qdisc_if_empty(znl, zt->ifindex);
+	zt_routing_teardown(znl, &r);
+	nl_close(znl);
+out:
+	if (opened >= 0)
+		close(opened);
+}
+
+/* Everything ztunnel's side needs, inside its netns. */
+static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
+				     struct link_info *li, char *msg,
+				     size_t len)
+{
+	struct zt_routing r = zt_routing_of(d);
+	struct nl *znl;
+	int err = nl_open_in_netns(zt->netns_fd, &znl);
+
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "cannot enter ztunnel's network namespace: %s",
+			    strerror(-err));
+	err = link_get_by_name(znl, zt->ifname, li);
+	if (err || !li->is_veth || li->peer_ifindex <= 0 || !li->has_mac) {
+		nl_close(znl);
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s in ztunnel's netns: %s", zt->ifname,
+			    err ? strerror(-err) : "not a veth with a peer");
+	}
+	zt->ifindex = li->ifindex;
+	memcpy(zt->mac, li->mac, 6);
+	err = zt_routing_setup(znl, &r);
+	if (!err)
+		err = tc_clsact_ensure(znl, li->ifindex, &zt->qdisc_created);
+	if (!err)
+		err = attach_filter(d, znl, li->ifindex, TC_DIR_INGRESS,
+				    DP_ZTUNNEL_INGRESS);
+	nl_close(znl);
+	if (err)
+		return fail(msg, len, kernel_error(err),
+			    "ztunnel netns setup: %s", strerror(-err));
+	return EC(OK);
+}
+
+static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
+				    const struct link_info *li, char *msg,
+				    size_t len)
+{
+	struct link_info host;
+	int err = link_get_by_index(d->nl, li->peer_ifindex, &host);
+
+	if (err || !host.is_veth || host.peer_ifindex != li->ifindex)
+		return fail(msg, len, EC(INTERFACE),
+			    "the peer of ztunnel's %s is not in redirectd's "
+			    "network namespace", zt->ifname);
+	zt->host_ifindex = host.ifindex;
+	strcpy(zt->host_veth, host.name);
+	err = tc_clsact_ensure(d->nl, host.ifindex, &zt->host_qdisc_created);
+	if (!err)
+		err = attach_filter(d, d->nl, host.ifindex, TC_DIR_INGRESS,
+				    DP_ZTUNNEL_HOST_IN);
+	if (err)
+		return fail(msg, len, kernel_error(err),
+			    "attach to ztunnel's %s: %s", host.name,
+			    strerror(-err));
+	return EC(OK);
+}
+
+static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
+{
+	struct ztunnel *zt = zt_new(a->uid);
+	char msg[WIRE_MSG_LEN];
+
+	if (!zt)
+		return NULL;
+	free(zt->netns_path);
+	zt->netns_path = strdup(a->netns_path);
+	zt->netns_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (!zt->netns_path || zt->netns_fd < 0) {
+		zt_free(zt);
+		return NULL;
+	}
+	snprintf(zt->ifname, sizeof(zt->ifname), "%s",
+		 a->interface[0] ? a->interface : "eth0");
+	wire_parse_ips(a->ips, a->n_ips, zt->addrs, WIRE_MAX_IPS, msg,
+		       sizeof(msg));
+	zt->naddrs = a->n_ips;
+	return zt;
+}
+
+static ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
+			       int netns_fd, char *msg, size_t len)
+{
+	struct ztunnel *zt, *prev;
+	struct link_info li;
+	int opened, fd, err;
+	ErrorCode ec;
+
+	fd = open_netns(a->netns_path, netns_fd, &opened);
+	if (fd < 0)
+		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
+			    a->netns_path, strerror(-fd));
+	zt = zt_from_add(a, fd);
+	if (opened >= 0)
+		close(opened);
+	if (!zt)
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	ec = setup_ztunnel_netns(d, zt, &li, msg, len);
+	if (!ec)
+		ec = setup_ztunnel_host(d, zt, &li, msg, len);
+	if (ec) {
+		if (!state_zt_find(&d->st, a->uid))
+			detach_ztunnel(d, zt);
+		zt_free(zt);
+		return ec;
+	}
+	/* One map write switches new traffic to this ztunnel. */
+	err = publish_ztunnel(d, zt);
+	if (err) {
+		detach_ztunnel(d, zt);
+		zt_free(zt);
+		return fail(msg, len, EC(KERNEL), "ztunnel map update: %s",
+			    strerror(-err));
+	}
+	prev = state_zt_current(&d->st);
+	if (prev && strcmp(prev->uid, zt->uid)) {
+		prev->current = false;
+		state_journal_zt_put(&d->st, prev);
+	}
+	zt->current = true;
+	if (state_zt_put(&d->st, zt)) {
+		/* Full: the oldest replaced ones linger; refuse politely. */
+		publish_ztunnel(d, prev);
+		if (prev)
+			prev->current = true;
+		detach_ztunnel(d, zt);
+		zt_free(zt);
+		return fail(msg, len, EC(CAPACITY),
+			    "%d ztunnels known; delete replaced ones first",
+			    MAX_ZTUNNELS);
+	}
+	state_journal_zt_put(&d->st, zt);
+	pr_info("ztunnel %s active on %s (host %s ifindex %d)", zt->uid,
+		zt->ifname, zt->host_veth, zt->host_ifindex);
+	return fail(msg, len, EC(OK), "ztunnel active, host veth %s",
+		    zt->host_veth);
+}
+
+static ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid,
+				  char *msg, size_t len)
+{
+	struct ztunnel *zt = state_zt_find(&d->st, uid);
+
+	if (!zt)
+		return fail(msg, len, EC(OK), "ztunnel %s was not known", uid);
+	if (zt->current) {
+		/* Meshed pods now fail closed until a new ztunnel arrives. */
+		publish_ztunnel(d, NULL);
+	}
+	detach_ztunnel(d, zt);
+	state_zt_remove(&d->st, uid);
+	state_journal_zt_delete(&d->st, uid);
+	pr_info("ztunnel %s removed%s", uid,
+		zt->current ? "; meshed pods fail closed" : "");
+	zt_free(zt);
+	return EC(OK);
+}
+
+/* --- queries --- */
+
+static ErrorCode h_status(struct daemon *d, Reply *reply)
+{
+	StatusReply *s = malloc(sizeof(*s));
+	struct ztunnel *zt = state_zt_current(&d->st);
+
+	if (!s)
+		return EC(INTERNAL);
+	ambient_redirect__v1__status_reply__init(s);
+	s->version = REDIRECT_VERSION;
+	s->api_version = API_VERSION;
+	s->pods = (uint32_t)d->st.npods;
+	s->pod_addresses = (uint32_t)d->st.naddrs;
+	s->pod_capacity = dp_pod_capacity(&d->dp);
+	s->ztunnel_present = zt != NULL;
+	s->ztunnel_uid = zt ? zt->uid : "";
+	s->bpffs = (char *)d->opts.bpffs;
+	s->tc_priority = d->opts.tc_priority;
+	s->tc_handle = d->opts.tc_handle;
+	s->fail_open = d->opts.fail_open;
+	s->requests = d->requests;
+	s->request_errors = d->request_errors;
+	s->clients = d->clients;
+	s->log_level = (char *)log_level_name(log_get_level());
+	reply->body_case = REPLY_BODY(STATUS);
+	reply->status = s;
+	return EC(OK);
+}
+
+/*
+ * A pod list lives in one allocation: the PodList, the pointer arrays,
+ * the infos and their MAC strings; only the ips arrays are separate.
+ */
+struct list_block {
+	PodList pl;
+	size_t np;
+	PodInfo **pptr;
+	PodInfo *pods;
+	ZtunnelInfo *zptr[MAX_ZTUNNELS];
+	ZtunnelInfo zts[MAX_ZTUNNELS];
+	char (*macs)[18];
+};
+
+static void add_pod_info(struct pod *pod, void *arg)
+{
+	struct list_block *b = arg;
+	size_t i = b->pl.n_pods++;
+
+	pod_to_info(pod, &b->pods[i], b->macs[i], 18);
+	b->pptr[i] = &b->pods[i];
+}
+
+static ErrorCode h_list(struct daemon *d, Reply *reply)
+{
+	size_t np = d->st.npods, nm = np + MAX_ZTUNNELS;
+	struct list_block *b;
+	char *p;
+
+	b = calloc(1, sizeof(*b) + np * (sizeof(PodInfo *) + sizeof(PodInfo)) +
+			      nm * 18);
+	if (!b)
+		return EC(INTERNAL);
+	p = (char *)(b + 1);
+	b->pptr = (PodInfo **)p;
+	b->pods = (PodInfo *)(p + np * sizeof(PodInfo *));
+	b->macs = (char(*)[18])(b->pods + np);
+	ambient_redirect__v1__pod_list__init(&b->pl);
+	b->pl.pods = b->pptr;
+	b->pl.ztunnels = b->zptr;
+	state_pod_for_each(&d->st, add_pod_info, b);
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		size_t n = b->pl.n_ztunnels;
+
+		if (!d->st.zts[i])
+			continue;
+		zt_to_info(d->st.zts[i], &b->zts[n], b->macs[np + n], 18);
+		b->zptr[n] = &b->zts[n];
+		b->pl.n_ztunnels++;
+	}
+	reply->body_case = REPLY_BODY(PODS);
+	reply->pods = &b->pl;
+	return EC(OK);
+}
+
+static void release_list(PodList *pl)
+{
+	for (size_t i = 0; i < pl->n_pods; i++)
+		info_release_ips(pl->pods[i]->ips, pl->pods[i]->n_ips);
+	for (size_t i = 0; i < pl->n_ztunnels; i++)
+		info_release_ips(pl->ztunnels[i]->ips, pl->ztunnels[i]->n_ips);
+	free(pl); /* first member of its list_block */
+}
+
+static ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg,
+			 size_t len)
+{
+	struct counter_value vals[CNT_MAX];
+	StatsReply *sr = calloc(1, sizeof(*sr));
+	Counter *cs = calloc(CNT_MAX, sizeof(*cs));
+	Counter **ptrs = calloc(CNT_MAX, sizeof(*ptrs));
+	int err;
+
+	if (!sr || !cs || !ptrs) {
+		free(sr);
+		free(cs);
+		free(ptrs);
+		return EC(INTERNAL);
+	}
+	ambient_redirect__v1__stats_reply__init(sr);
+	sr->counters = ptrs;
+	reply->body_case = REPLY_BODY(STATS);
+	reply->stats = sr;
+	err = dp_counters_read(&d->dp, vals);
+	if (err) {
+		free(cs);
+		return fail(msg, len, EC(KERNEL), "read counters: %s",
+			    strerror(-err));
+	}
+	for (int i = 0; i < CNT_MAX; i++) {
+		ambient_redirect__v1__counter__init(&cs[i]);
+		cs[i].program = (char *)counter_prog(i);
+		cs[i].decision = (char *)counter_decision(i);
+		cs[i].packets = vals[i].packets;
+		cs[i].bytes = vals[i].bytes;
+		ptrs[i] = &cs[i];
+	}
+	sr->n_counters = CNT_MAX;
+	return EC(OK);
+}
+
+static ErrorCode h_hello(struct conn_ctx *c, Reply *reply)
+{
+	Hello *h = malloc(sizeof(*h));
+
+	if (!h)
+		return EC(INTERNAL);
+	ambient_redirect__v1__hello__init(h);
+	h->version = API_VERSION;
+	h->client = "redirectd " REDIRECT_VERSION;
+	reply->body_case = REPLY_BODY(HELLO);
+	reply->hello = h;
+	c->hello_done = true;
+	return EC(OK);
+}
+
+void daemon_reply_release(Reply *reply)
+{
+	switch (reply->body_case) {
+	case REPLY_BODY(HELLO):
+		free(reply->hello);
+		break;
+	case REPLY_BODY(STATUS):
+		free(reply->status);
+		break;
+	case REPLY_BODY(PODS):
+		release_list(reply->pods);
+		break;
+	case REPLY_BODY(STATS):
+		if (reply->stats->n_counters)
+			free(reply->stats->counters[0]);
+		free(reply->stats->counters);
+		free(reply->stats);
+		break;
+	default:
+		break;
+	}
+	if (reply->message && reply->message != protobuf_c_empty_string)
+		free(reply->message);
+	reply->body_case = AMBIENT_REDIRECT__V1__REPLY__BODY__NOT_SET;
+	reply->message = NULL;
+}
+
+static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
+			  const Request *req, int netns_fd, Reply *reply,
+			  char *msg, size_t len)
+{
+	switch (req->body_case) {
+	case REQ(HELLO):
+		return h_hello(c, reply);
+	case REQ(POD_ADD):
+		return h_pod_add(d, c, req->pod_add, netns_fd, msg, len);
+	case REQ(POD_DELETE):
+		return h_pod_delete(d, req->pod_delete->uid, msg, len);
+	case REQ(POD_KEEP):
+		return h_pod_keep(d, c, req->pod_keep->uid, msg, len);
+	case REQ(SNAPSHOT_DONE):
+		return h_snapshot_done(d, c, msg, len);
+	case REQ(ZTUNNEL_ADD):
+		return h_ztunnel_add(d, req->ztunnel_add, netns_fd, msg, len);
+	case REQ(ZTUNNEL_DELETE):
+		return h_ztunnel_delete(d, req->ztunnel_delete->uid, msg, len);
+	case REQ(STATUS):
+		return h_status(d, reply);
+	case REQ(LIST_PODS):
+		return h_list(d, reply);
+	case REQ(STATS):
+		return h_stats(d, reply, msg, len);
+	case REQ(SET_LOG_LEVEL):
+		log_set_level(log_level_from_name(req->set_log_level->level));
+		return fail(msg, len, EC(OK), "log level %s",
+			    req->set_log_level->level);
+	default:
+		return fail(msg, len, EC(BAD_REQUEST), "unknown request");
+	}
+}
+
+void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
+		   size_t len, bool truncated, int netns_fd, Reply *reply)
+{
+	char msg[WIRE_MSG_LEN] = "";
+	Request *req = NULL;
+	ErrorCode ec;
+
+	ambient_redirect__v1__reply__init(reply);
+	d->requests++;
+	ec = wire_decode_request(buf, len, truncated, &req, msg, sizeof(msg));
+	if (!ec) {
+		reply->id = req->id;
+		ec = wire_validate(req, netns_fd >= 0, msg, sizeof(msg));
+	}
+	if (!ec && !c->hello_done && req->body_case != REQ(HELLO))
+		ec = fail(msg, sizeof(msg), EC(HELLO_REQUIRED),
+			  "send a Hello (version %d) first", API_VERSION);
+	if (!ec)
+		ec = dispatch(d, c, req, netns_fd, reply, msg, sizeof(msg));
+	if (ec && !msg[0])
+		snprintf(msg, sizeof(msg), "%s", wire_error_name(ec));
+	if (ec) {
+		d->request_errors++;
+		pr_warn("request %s failed: %s: %s",
+			req ? wire_request_name(req) : "?", wire_error_name(ec),
+			msg);
+	} else if (req) {
+		pr_debug("request %s ok", wire_request_name(req));
+	}
+	if (netns_fd >= 0)
+		close(netns_fd);
+	reply->code = ec;
+	reply->message = strdup(msg);
+	if (!reply->message)
+		reply->message = (char *)protobuf_c_empty_string;
+	wire_request_free(req);
+}
+
+void daemon_conn_close(struct daemon *d, struct conn_ctx *c)
+{
+	(void)d;
+	uid_set_free(&c->named);
+}
+
+/* --- start-up and reconciliation --- */
+
+int daemon_init(struct daemon *d, const struct daemon_opts *opts)
+{
+	struct datapath_opts dpo = { .sz = sizeof(dpo),
+				     .pin_dir = opts->bpffs,
+				     .pod_addrs = opts->pod_capacity };
+	struct settings set = { .flags = opts->fail_open ? SET_F_FAIL_OPEN :
+							   0 };
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->opts = *opts;
+	err = state_init(&d->st);
+	if (err)
+		return err;
+	err = datapath_load(&d->dp, &dpo);
+	if (err)
+		goto fail_state;
+	err = nl_open(&d->nl);
+	if (err) {
+		pr_err("netlink: %s", strerror(-err));
+		goto fail_dp;
+	}
+	err = dp_settings_set(&d->dp, &set);
+	if (err)
+		goto fail_nl;
+	err = state_journal_open(&d->st, opts->state_file);
+	if (err)
+		goto fail_nl;
+	return 0;
+fail_nl:
+	nl_close(d->nl);
+fail_dp:
+	datapath_close(&d->dp);
+fail_state:
+	state_free(&d->st);
+	return err;
+}
+
+void daemon_fini(struct daemon *d)
+{
+	nl_close(d->nl);
+	datapath_close(&d->dp);
+	state_free(&d->st);
+}
+
+static bool is_link_local(int family, const void *addr)
+{
+	const __u8 *b = addr;
+
+	if (family == AF_INET)
+		return b[0] == 169 && b[1] == 254;
+	return b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
+}
+
+struct addr_sync {
+	struct daemon *d;
+	struct addr_key *seen;
+	size_t n, cap;
+};
+
+static int note_node_addr(int family, const void *addr, int ifindex,
+			  void *arg)
+{
+	struct addr_sync *s = arg;
+	struct addr_key k = { 0 };
+
+	(void)ifindex;
+	/* Link-local addresses exist per veth and only carry neighbour
+	 * discovery; they are not the node's addresses for our purpose. */
+	if (is_link_local(family, addr) || s->n == s->cap)
+		return 0;
+	if (family == AF_INET) {
+		k.addr[2] = htonl(0xffff);
+		memcpy(&k.addr[3], addr, 4);
+	} else {
+		memcpy(k.addr, addr, 16);
+	}
+	s->seen[s->n++] = k;
+	return 0;
+}
+
+static int drop_stale_node_addr(const struct addr_key *addr, void *arg)
+{
+	struct addr_sync *s = arg;
+
+	if (!addr_in(addr, s->seen, s->n))
+		dp_node_addr_del(&s->d->dp, addr);
+	return 0;
+}
+
+int daemon_sync_node_addrs(struct daemon *d)
+{
+	struct addr_sync s = { .d = d, .cap = NODE_ADDRS_MAX };
+	int err;
+
+	s.seen = calloc(s.cap, sizeof(*s.seen));
+	if (!s.seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->opts.n_node_addrs; i++)
+		s.seen[s.n++] = d->opts.node_addrs[i];
+	err = addr_for_each(d->nl, note_node_addr, &s);
+	for (size_t i = 0; i < s.n && !err; i++)
+		err = dp_node_addr_add(&d->dp, &s.seen[i]);
+	if (!err)
+		err = dp_node_addr_for_each(&d->dp, drop_stale_node_addr, &s);
+	if (s.n == s.cap)
+		pr_warn("node has more than %d addresses; some are not known "
+			"to the datapath", NODE_ADDRS_MAX);
+	free(s.seen);
+	return err;
+}
+
+struct pod_check {
+	struct daemon *d;
+	struct pod **gone;
+	size_t ngone;
+	int err;
+};
+
+static void check_pod(struct pod *pod, void *arg)
+{
+	struct pod_check *c = arg;
+	bool created = false;
+	int err;
+
+	if (!veth_alive(c->d, pod->host_ifindex, pod->host_veth)) {
+		c->gone[c->ngone++] = pod;
+		return;
+	}
+	/* Re-publish and re-attach: the filters then run this build's code. */
+	err = publish_addrs(c->d, pod);
+	if (!err)
+		err = attach_pod_filters(c->d, pod->host_ifindex, &created);
+	if (err) {
+		pr_err("pod %s: restore on %s failed: %s", pod->uid,
+		       pod->host_veth, strerror(-err));
+		c->err = err;
+	}
+}
+
+static int drop_unknown_entry(const struct addr_key *addr,
+			      const struct pod_info *info, void *arg)
+{
+	struct daemon *d = arg;
+	struct pod *owner = state_pod_by_addr(&d->st, addr);
+	char text[INET6_ADDRSTRLEN];
+
+	if (owner && owner->host_ifindex == (int)info->host_ifindex)
+		return 0;
+	pr_info("reconcile: removing map entry %s of no enrolled pod",
+		addr_key_format(addr, text, sizeof(text)));
+	dp_pod_del(&d->dp, addr);
+	return 0;
+}
+
+static bool ifindex_owned(struct daemon *d, int ifindex)
+{
+	for (size_t i = 0; i < d->st.nbuckets; i++)
+		for (struct pod *p = d->st.buckets[i]; p; p = p->next)
+			if (p->host_ifindex == ifindex)
+				return true;
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (d->st.zts[i] && d->st.zts[i]->host_ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* Filters of ours on links we do not know: left by an unacknowledged add. */
+static int drop_orphan_filters(const struct link_info *li, void *arg)
+{
+	struct daemon *d = arg;
+	struct tc_filter_info f;
+	struct tc_slot in = slot_of(d, li->ifindex, TC_DIR_INGRESS);
+	struct tc_slot out = slot_of(d, li->ifindex, TC_DIR_EGRESS);
+
+	if (ifindex_owned(d, li->ifindex))
+		return 0;
+	if (!tc_filter_get(d->nl, &in, &f) &&
+	    (!strcmp(f.name, "app_outbound") ||
+	     !strcmp(f.name, "ztunnel_host_in"))) {
+		pr_info("reconcile: removing orphan %s from %s", f.name,
+			li->name);
+		tc_filter_detach(d->nl, &in, f.name);
+	}
+	if (!tc_filter_get(d->nl, &out, &f) && !strcmp(f.name, "app_inbound")) {
+		pr_info("reconcile: removing orphan %s from %s", f.name,
+			li->name);
+		tc_filter_detach(d->nl, &out, f.name);
+	}
+	return 0;
+}
+
+static void reconcile_ztunnels(struct daemon *d)
+{
+	char msg[WIRE_MSG_LEN];
+	bool have_current = false;
+
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		struct ztunnel *zt = d->st.zts[i];
+		struct link_info li;
+		ErrorCode ec = EC(NETNS);
+
+		if (!zt)
+			continue;
+		if (!zt->netns_path[0]) {
+			/* Known by fd only: its netns cannot be reopened, but
+			 * its filter there lives on; restore the node side. */
+			ec = veth_alive(d, zt->host_ifindex, zt->host_veth) &&
+					     !attach_filter(d, d->nl,
+							    zt->host_ifindex,
+							    TC_DIR_INGRESS,
+							    DP_ZTUNNEL_HOST_IN) ?
+				     EC(OK) :
+				     EC(INTERFACE);
+			snprintf(msg, sizeof(msg), "host veth %s missing",
+				 zt->host_veth);
+		} else {
+			zt->netns_fd = netns_open(zt->netns_path);
+			if (zt->netns_fd >= 0)
+				ec = setup_ztunnel_netns(d, zt, &li, msg,
+							 sizeof(msg));
+			else
+				snprintf(msg, sizeof(msg), "netns %s: %s",
+					 zt->netns_path,
+					 strerror(-zt->netns_fd));
+			if (!ec)
+				ec = setup_ztunnel_host(d, zt, &li, msg,
+							sizeof(msg));
+		}
+		if (ec) {
+			pr_warn("ztunnel %s is gone (%s); removing it",
+				zt->uid, msg);
+			detach_ztunnel(d, zt);
+			state_zt_remove(&d->st, zt->uid);
+			state_journal_zt_delete(&d->st, zt->uid);
+			zt_free(zt);
+			continue;
+		}
+		state_journal_zt_put(&d->st, zt);
+		if (zt->current) {
+			publish_ztunnel(d, zt);
+			have_current = true;
+		}
+	}
+	if (!have_current)
+		publish_ztunnel(d, NULL);
+}
+
+int daemon_reconcile(struct daemon *d)
+{
+	struct pod_check c = { .d = d };
+	int err;
+
+	err = daemon_sync_node_addrs(d);
+	if (err)
+		pr_warn("node addresses: %s", strerror(-err));
+	c.gone = calloc(d->st.npods + 1, sizeof(*c.gone));
+	if (!c.gone)
+		return -ENOMEM;
+	state_pod_for_each(&d->st, check_pod, &c);
+	for (size_t i = 0; i < c.ngone; i++) {
+		pr_info("reconcile: pod %s lost its veth %s", c.gone[i]->uid,
+			c.gone[i]->host_veth);
+		remove_pod(d, c.gone[i]);
+	}
+	free(c.gone);
+	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
+	reconcile_ztunnels(d);
+	link_for_each(d->nl, drop_orphan_filters, d);
+	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
+		d->st.npods, d->st.naddrs,
+		state_zt_current(&d->st) ? "present" : "absent");
+	return c.err;
+}

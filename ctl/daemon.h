@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * redirectd's core: the request handlers and start-up reconciliation,
+ * independent of the socket loop (so they can be driven by tests and a
+ * fuzzer).
+ */
+#ifndef REDIRECT_DAEMON_H
+#define REDIRECT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "datapath.h"
+#include "nl.h"
+#include "state.h"
+#include "wire.h"
+
+#define REDIRECT_VERSION "0.1.0"
+/* Not 49152: that is what `tc filter add` picks when no pref is given. */
+#define DEFAULT_TC_PRIORITY 23166
+#define DEFAULT_TC_HANDLE 0xa3b1
+#define DEFAULT_STATE_FILE "/var/run/ambient-redirect/state"
+#define MAX_EXTRA_NODE_ADDRS 16
+
+struct daemon_opts {
+	const char *socket_path;
+	const char *bpffs;
+	const char *cgroup;
+	const char *state_file;
+	__u16 tc_priority;
+	__u32 tc_handle;
+	__u32 pod_capacity;
+	bool fail_open;
+	bool no_sockmap;
+	uid_t allow_uid; /* besides root */
+	gid_t allow_gid;
+	bool allow_uid_set, allow_gid_set;
+	size_t n_node_addrs;
+	struct addr_key node_addrs[MAX_EXTRA_NODE_ADDRS];
+};
+
+/* One connected client, as the handlers see it. */
+struct conn_ctx {
+	bool hello_done;
+	bool snapshot_active;
+	struct uid_set named; /* pods named during the snapshot */
+};
+
+struct daemon {
+	struct daemon_opts opts;
+	struct datapath dp;
+	struct state st;
+	struct nl *nl; /* in the node netns (where redirectd runs) */
+	uint64_t requests;
+	uint64_t request_errors;
+	unsigned int clients;
+	__u32 zt_generation;
+};
+
+int daemon_init(struct daemon *d, const struct daemon_opts *opts);
+void daemon_fini(struct daemon *d);
+/* Bring maps, filters and the journal in line with each other. */
+int daemon_reconcile(struct daemon *d);
+/* Re-read the node's addresses into the node_addrs map. */
+int daemon_sync_node_addrs(struct daemon *d);
+
+/*
+ * Handle one packet from a client: decode, validate, act, and fill *reply
+ * (whose allocated parts are released by daemon_reply_release). netns_fd
+ * is consumed (closed) in every case. truncated: the packet did not fit.
+ */
+void daemon_handle(struct daemon *d, struct conn_ctx *conn,
+		   const uint8_t *buf, size_t len, bool truncated,
+		   int netns_fd, Reply *reply);
+void daemon_reply_release(Reply *reply);
+void daemon_conn_close(struct daemon *d, struct conn_ctx *conn);
+
+#endif

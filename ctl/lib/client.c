@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "client.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+
+static int send_packet(int fd, const uint8_t *buf, size_t len, int netns_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (netns_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &netns_fd, sizeof(int));
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n = poll(&pfd, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+static int recv_reply(struct client *c, Reply **reply)
+{
+	uint8_t *buf = malloc(WIRE_MAX_MSG);
+	ssize_t n;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = wait_readable(c->fd, c->timeout_ms);
+	if (err)
+		goto out;
+	n = recv(c->fd, buf, WIRE_MAX_MSG, MSG_TRUNC);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (n == 0) {
+		err = -ECONNRESET;
+		goto out;
+	}
+	if (n > WIRE_MAX_MSG) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	*reply = ambient_redirect__v1__reply__unpack(NULL, (size_t)n, buf);
+	err = *reply ? 0 : -EBADMSG;
+out:
+	free(buf);
+	return err;
+}
+
+int client_call(struct client *c, Request *req, int netns_fd, Reply **reply)
+{
+	size_t len = ambient_redirect__v1__request__get_packed_size(req);
+	uint8_t *buf;
+	int err;
+
+	*reply = NULL;
+	if (len > WIRE_MAX_MSG)
+		return -EMSGSIZE;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	req->id = ++c->next_id;
+	ambient_redirect__v1__request__pack(req, buf);
+	err = send_packet(c->fd, buf, len, netns_fd);
+	free(buf);
+	if (err)
+		return err;
+	err = recv_reply(c, reply);
+	if (!err && (*reply)->id != req->id) {
+		client_reply_free(*reply);
+		*reply = NULL;
+		err = -EPROTO;
+	}
+	return err;
+}
+
+void client_reply_free(Reply *reply)
+{
+	if (reply)
+		ambient_redirect__v1__reply__free_unpacked(reply, NULL);
+}
+
+static int hello(struct client *c, const char *name, char *msg, size_t msglen)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	Hello h = AMBIENT_REDIRECT__V1__HELLO__INIT;
+	Reply *reply;
+	int err;
+
+	h.version = API_VERSION;
+	h.client = (char *)name;
+	req.body_case = REQ(HELLO);
+	req.hello = &h;
+	err = client_call(c, &req, -1, &reply);
+	if (err)
+		return err;
+	err = (int)reply->code;
+	if (err)
+		snprintf(msg, msglen, "%s", reply->message);
+	client_reply_free(reply);
+	return err;
+}
+
+int client_connect(struct client *c, const char *path, const char *name,
+		   char *msg, size_t msglen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		goto fail;
+	}
+	err = hello(c, name, msg, msglen);
+	if (!err)
+		return 0;
+fail:
+	close(c->fd);
+	c->fd = -1;
+	return err;
+}
+
+void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Talking to redirectd: connect, greet, one request and one reply at a time. */
+#ifndef REDIRECT_CLIENT_H
+#define REDIRECT_CLIENT_H
+
+#include <stdint.h>
+#include "wire.h"
+
+struct client {
+	int fd;
+	uint64_t next_id;
+	int timeout_ms;
+};
+
+/*
+ * Connect to the daemon's socket and exchange Hello. Returns 0, a negative
+ * errno for transport failures, or a positive ErrorCode the daemon sent
+ * (message in msg).
+ */
+int client_connect(struct client *c, const char *path, const char *name,
+		   char *msg, size_t msglen);
+/*
+ * Send req (with netns_fd attached when >= 0) and wait for the reply.
+ * Returns 0 with *reply set (free with client_reply_free), or -errno.
+ */
+int client_call(struct client *c, Request *req, int netns_fd, Reply **reply);
+void client_reply_free(Reply *reply);
+void client_close(struct client *c);
+
+#endif

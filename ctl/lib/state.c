@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "datapath.h"
+#include "log.h"
+#include "state.h"
+
+#define INITIAL_BUCKETS 64
+#define ADDR_STR 46
+
+/* FNV-1a: short uids, no need for anything stronger. */
+static size_t hash_uid(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+int state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->buckets = calloc(INITIAL_BUCKETS, sizeof(*st->buckets));
+	if (!st->buckets)
+		return -ENOMEM;
+	st->nbuckets = INITIAL_BUCKETS;
+	return 0;
+}
+
+void state_free(struct state *st)
+{
+	for (size_t i = 0; i < st->nbuckets; i++) {
+		struct pod *p = st->buckets[i], *next;
+
+		for (; p; p = next) {
+			next = p->next;
+			pod_free(p);
+		}
+	}
+	free(st->buckets);
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		zt_free(st->zts[i]);
+	if (st->journal)
+		fclose(st->journal);
+	free(st->journal_path);
+	memset(st, 0, sizeof(*st));
+}
+
+struct pod *pod_new(const char *uid)
+{
+	struct pod *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->uid = strdup(uid);
+	p->name = strdup("");
+	p->ns = strdup("");
+	p->netns_path = strdup("");
+	if (!p->uid || !p->name || !p->ns || !p->netns_path) {
+		pod_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void pod_free(struct pod *p)
+{
+	if (!p)
+		return;
+	free(p->uid);
+	free(p->name);
+	free(p->ns);
+	free(p->netns_path);
+	free(p);
+}
+
+struct pod *state_pod_find(const struct state *st, const char *uid)
+{
+	struct pod *p = st->buckets[hash_uid(uid) % st->nbuckets];
+
+	for (; p; p = p->next)
+		if (!strcmp(p->uid, uid))
+			return p;
+	return NULL;
+}
+
+static void grow(struct state *st)
+{
+	size_t n = st->nbuckets * 2;
+	struct pod **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return; /* keep the old table: slower, still correct */
+	for (size_t i = 0; i < st->nbuckets; i++) {
+		struct pod *p = st->buckets[i], *next;
+
+		for (; p; p = next) {
+			size_t h = hash_uid(p->uid) % n;
+
+			next = p->next;
+			p->next = b[h];
+			b[h] = p;
+		}
+	}
+	free(st->buckets);
+	st->buckets = b;
+	st->nbuckets = n;
+}
+
+void state_pod_put(struct state *st, struct pod *pod)
+{
+	struct pod *old = state_pod_remove(st, pod->uid);
+	size_t h;
+
+	pod_free(old);
+	if (st->npods + 1 > st->nbuckets)
+		grow(st);
+	h = hash_uid(pod->uid) % st->nbuckets;
+	pod->next = st->buckets[h];
+	st->buckets[h] = pod;
+	st->npods++;
+	st->naddrs += pod->naddrs;
+}
+
+struct pod *state_pod_remove(struct state *st, const char *uid)
+{
+	struct pod **pp = &st->buckets[hash_uid(uid) % st->nbuckets];
+
+	for (; *pp; pp = &(*pp)->next) {
+		struct pod *p = *pp;
+
+		if (strcmp(p->uid, uid))
+			continue;
+		*pp = p->next;
+		p->next = NULL;
+		st->npods--;
+		st->naddrs -= p->naddrs;
+		return p;
+	}
+	return NULL;
+}
+
+void state_pod_for_each(const struct state *st,
+			void (*fn)(struct pod *pod, void *arg), void *arg)
+{
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (struct pod *p = st->buckets[i]; p; p = p->next)
+			fn(p, arg);
+}
+
+struct pod *state_pod_by_addr(const struct state *st,
+			      const struct addr_key *addr)
+{
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (struct pod *p = st->buckets[i]; p; p = p->next)
+			for (size_t a = 0; a < p->naddrs; a++)
+				if (!memcmp(&p->addrs[a], addr, sizeof(*addr)))
+					return p;
+	return NULL;
+}
+
+struct ztunnel *zt_new(const char *uid)
+{
+	struct ztunnel *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	z->netns_fd = -1;
+	z->uid = strdup(uid);
+	z->netns_path = strdup("");
+	if (!z->uid || !z->netns_path) {
+		zt_free(z);
+		return NULL;
+	}
+	return z;
+}
+
+void zt_free(struct ztunnel *z)
+{
+	if (!z)
+		return;
+	if (z->netns_fd >= 0)
+		close(z->netns_fd);
+	free(z->uid);
+	free(z->netns_path);
+	free(z);
+}
+
+struct ztunnel *state_zt_find(const struct state *st, const char *uid)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (st->zts[i] && !strcmp(st->zts[i]->uid, uid))
+			return st->zts[i];
+	return NULL;
+}
+
+struct ztunnel *state_zt_current(const struct state *st)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (st->zts[i] && st->zts[i]->current)
+			return st->zts[i];
+	return NULL;
+}
+
+int state_zt_put(struct state *st, struct ztunnel *zt)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		if (st->zts[i] && !strcmp(st->zts[i]->uid, zt->uid)) {
+			zt_free(st->zts[i]);
+			st->zts[i] = zt;
+			return 0;
+		}
+		if (!st->zts[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	st->zts[free_slot] = zt;
+	return 0;
+}
+
+struct ztunnel *state_zt_remove(struct state *st, const char *uid)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		struct ztunnel *z = st->zts[i];
+
+		if (z && !strcmp(z->uid, uid)) {
+			st->zts[i] = NULL;
+			return z;
+		}
+	}
+	return NULL;
+}
+
+int uid_set_add(struct uid_set *set, const char *uid)
+{
+	char *copy;
+
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		char **u = realloc(set->uids, cap * sizeof(*u));
+
+		if (!u)
+			return -ENOMEM;
+		set->uids = u;
+		set->cap = cap;
+	}
+	copy = strdup(uid);
+	if (!copy)
+		return -ENOMEM;
+	set->uids[set->n++] = copy;
+	set->sorted = false;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool uid_set_has(struct uid_set *set, const char *uid)
+{
+	if (!set->n)
+		return false;
+	if (!set->sorted) {
+		qsort(set->uids, set->n, sizeof(char *), cmp_str);
+		set->sorted = true;
+	}
+	return bsearch(&uid, set->uids, set->n, sizeof(char *), cmp_str);
+}
+
+void uid_set_free(struct uid_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->uids[i]);
+	free(set->uids);
+	memset(set, 0, sizeof(*set));
+}
+
+struct not_in {
+	struct uid_set *set;
+	char **uids;
+	size_t n;
+	bool oom;
+};
+
+static void collect_not_in(struct pod *p, void *arg)
+{
+	struct not_in *c = arg;
+
+	if (c->oom || uid_set_has(c->set, p->uid))
+		return;
+	c->uids[c->n] = strdup(p->uid);
+	if (!c->uids[c->n])
+		c->oom = true;
+	else
+		c->n++;
+}
+
+char **state_pods_not_in(const struct state *st, struct uid_set *set,
+			 size_t *n)
+{
+	struct not_in c = { .set = set,
+			    .uids = calloc(st->npods + 1, sizeof(char *)) };
+
+	*n = 0;
+	if (!c.uids)
+		return NULL;
+	state_pod_for_each(st, collect_not_in, &c);
+	*n = c.n;
+	return c.uids;
+}
+
+/* --- conversions --- */
+
+static char **format_addrs(const struct addr_key *addrs, size_t n)
+{
+	char **ips = malloc(n * (sizeof(char *) + ADDR_STR) + 1);
+	char *text = (char *)(ips + n);
+
+	if (!ips)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		ips[i] = text + i * ADDR_STR;
+		addr_key_format(&addrs[i], ips[i], ADDR_STR);
+	}
+	return ips;
+}
+
+void info_release_ips(char **ips, size_t n)
+{
+	(void)n;
+	free(ips);
+}
+
+static void format_mac(const __u8 *mac, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+}
+
+static int parse_mac(const char *s, __u8 *mac)
+{
+	unsigned int b[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4],
+		   &b[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (__u8)b[i];
+	return 0;
+}
+
+/* The strings point into pod; buf (>= 18 bytes) receives the MAC text. */
+void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
+		 size_t buflen)
+{
+	ambient_redirect__v1__pod_info__init(info);
+	info->uid = pod->uid;
+	info->name = pod->name;
+	info->namespace_ = pod->ns;
+	info->netns_path = pod->netns_path;
+	info->interface = (char *)pod->ifname;
+	info->host_veth = (char *)pod->host_veth;
+	info->host_ifindex = (uint32_t)pod->host_ifindex;
+	info->dns_capture = pod->dns_capture;
+	info->qdisc_created = pod->qdisc_created;
+	format_mac(pod->mac, buf, buflen);
+	info->mac = buf;
+	info->ips = format_addrs(pod->addrs, pod->naddrs);
+	info->n_ips = info->ips ? pod->naddrs : 0;
+}
+
+static int copy_ifname(char *dst, const char *src)
+{
+	if (strlen(src) >= IF_NAMESIZE)
+		return -EINVAL;
+	strcpy(dst, src);
+	return 0;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = strdup(src);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+struct pod *pod_from_info(const PodInfo *info)
+{
+	struct pod *p = pod_new(info->uid);
+	char msg[WIRE_MSG_LEN];
+
+	if (!p)
+		return NULL;
+	if (replace_str(&p->name, info->name) ||
+	    replace_str(&p->ns, info->namespace_) ||
+	    replace_str(&p->netns_path, info->netns_path) ||
+	    copy_ifname(p->ifname, info->interface) ||
+	    copy_ifname(p->host_veth, info->host_veth) ||
+	    parse_mac(info->mac, p->mac) ||
+	    wire_parse_ips(info->ips, info->n_ips, p->addrs, WIRE_MAX_IPS,
+			   msg, sizeof(msg))) {
+		pod_free(p);
+		return NULL;
+	}
+	p->naddrs = info->n_ips;
+	p->host_ifindex = (int)info->host_ifindex;
+	p->dns_capture = info->dns_capture;
+	p->qdisc_created = info->qdisc_created;
+	return p;
+}
+
+void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
+		size_t buflen)
+{
+	ambient_redirect__v1__ztunnel_info__init(info);
+	info->uid = zt->uid;
+	info->netns_path = zt->netns_path;
+	info->interface = (char *)zt->ifname;
+	info->host_veth = (char *)zt->host_veth;
+	info->host_ifindex = (uint32_t)zt->host_ifindex;
+	info->current = zt->current;
+	info->qdisc_created = zt->qdisc_created;
+	info->host_qdisc_created = zt->host_qdisc_created;
+	format_mac(zt->mac, buf, buflen);
+	info->mac = buf;
+	info->ips = format_addrs(zt->addrs, zt->naddrs);
+	info->n_ips = info->ips ? zt->naddrs : 0;
+}
+
+struct ztunnel *zt_from_info(const ZtunnelInfo *info)
+{
+	struct ztunnel *z = zt_new(info->uid);
+	char msg[WIRE_MSG_LEN];
+
+	if (!z)
+		return NULL;
+	if (replace_str(&z->netns_path, info->netns_path) ||
+	    copy_ifname(z->ifname, info->interface) ||
+	    copy_ifname(z->host_veth, info->host_veth) ||
+	    parse_mac(info->mac, z->mac) ||
+	    wire_parse_ips(info->ips, info->n_ips, z->addrs, WIRE_MAX_IPS,
+			   msg, sizeof(msg))) {
+		zt_free(z);
+		return NULL;
+	}
+	z->naddrs = info->n_ips;
+	z->host_ifindex = (int)info->host_ifindex;
+	z->current = info->current;
+	z->qdisc_created = info->qdisc_created;
+	z->host_qdisc_created = info->host_qdisc_created;
+	return z;
+}
+
+/* --- journal --- */
+
+static int journal_append(struct state *st, const JournalEntry *e)
+{
+	size_t len = ambient_redirect__v1__journal_entry__get_packed_size(e);
+	uint8_t *buf;
+	int err = 0;
+
+	if (!st->journal)
+		return 0;
+	buf = malloc(len + 4);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = (uint8_t)len;
+	buf[1] = (uint8_t)(len >> 8);
+	buf[2] = (uint8_t)(len >> 16);
+	buf[3] = (uint8_t)(len >> 24);
+	ambient_redirect__v1__journal_entry__pack(e, buf + 4);
+	/* One write per record, flushed before the reply is sent. */
+	if (fwrite(buf, 1, len + 4, st->journal) != len + 4 ||
+	    fflush(st->journal))
+		err = errno ? -errno : -EIO;
+	free(buf);
+	if (!err)
+		st->journal_records++;
+	return err;
+}
+
+static int journal_maybe_compact(struct state *st)
+{
+	size_t live = st->npods + MAX_ZTUNNELS;
+
+	if (st->journal_records > 2 * live + 1024)
+		return state_journal_compact(st);
+	return 0;
+}
+
+int state_journal_pod_put(struct state *st, const struct pod *pod)
+{
+	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
+	PodInfo info;
+	char mac[18];
+	int err;
+
+	pod_to_info(pod, &info, mac, sizeof(mac));
+	if (pod->naddrs && !info.ips)
+		return -ENOMEM;
+	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_PUT;
+	e.pod_put = &info;
+	err = journal_append(st, &e);
+	info_release_ips(info.ips, info.n_ips);
+	return err ? err : journal_maybe_compact(st);
+}
+
+int state_journal_pod_delete(struct state *st, const char *uid)
+{
+	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
+	int err;
+
+	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_DELETE;
+	e.pod_delete = (char *)uid;
+	err = journal_append(st, &e);
+	return err ? err : journal_maybe_compact(st);
+}
+
+int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
+{
+	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
+	ZtunnelInfo info;
+	char mac[18];
+	int err;
+
+	zt_to_info(zt, &info, mac, sizeof(mac));
+	if (zt->naddrs && !info.ips)
+		return -ENOMEM;
+	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_PUT;
+	e.ztunnel_put = &info;
+	err = journal_append(st, &e);
+	info_release_ips(info.ips, info.n_ips);
+	return err;
+}
+
+int state_journal_zt_delete(struct state *st, const char *uid)
+{
+	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
+
+	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_DELETE;
+	e.ztunnel_delete = (char *)uid;
+	return journal_append(st, &e);
+}
+
+static void replay_entry(struct state *st, const JournalEntry *e)
+{
+	struct pod *p;
+	struct ztunnel *z;
+
+	switch (e->op_case) {
+	case AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_PUT:
+		p = pod_from_info(e->pod_put);
+		if (p)
+			state_pod_put(st, p);
+		else
+			pr_warn("journal: skipping an unreadable pod record");
+		break;
+	case AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_DELETE:
+		pod_free(state_pod_remove(st, e->pod_delete));
+		break;
+	case AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_PUT:
+		z = zt_from_info(e->ztunnel_put);
+		if (!z || state_zt_put(st, z)) {
+			pr_warn("journal: skipping a ztunnel record");
+			zt_free(z);
+		}
+		break;
+	case AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_DELETE:
+		zt_free(state_zt_remove(st, e->ztunnel_delete));
+		break;
+	default:
+		break;
+	}
+}
+
+static void replay(struct state *st, FILE *f)
+{
+	uint8_t hdr[4], *buf;
+	size_t len, records = 0;
+
+	while (fread(hdr, 1, 4, f) == 4) {
+		JournalEntry *e;
+
+		len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (size_t)hdr[3] << 24;
+		if (len > WIRE_MAX_MSG)
+			break;
+		buf = malloc(len ? len : 1);
+		if (!buf)
+			break;
+		if (fread(buf, 1, len, f) != len) {
+			free(buf);
+			pr_warn("journal: dropping a torn last record");
+			break;
+		}
+		e = ambient_redirect__v1__journal_entry__unpack(NULL, len, buf);
+		free(buf);
+		if (!e) {
+			pr_warn("journal: dropping an undecodable record");
+			break;
+		}
+		replay_entry(st, e);
+		ambient_redirect__v1__journal_entry__free_unpacked(e, NULL);
+		records++;
+	}
+	pr_debug("journal: replayed %zu records", records);
+}
+
+int state_journal_open(struct state *st, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+
+	st->journal_path = strdup(path);
+	if (!st->journal_path)
+		return -ENOMEM;
+	if (f) {
+		replay(st, f);
+		fclose(f);
+	} else if (errno != ENOENT) {
+		return pr_ret(-errno, "open %s: %s", path, strerror(errno));
+	}
+	return state_journal_compact(st);
+}
+
+struct compact_ctx {
+	struct state *st;
+	int err;
+};
+
+static void put_pod_record(struct pod *p, void *arg)
+{
+	struct compact_ctx *c = arg;
+
+	if (!c->err)
+		c->err = state_journal_pod_put(c->st, p);
+}
+
+int state_journal_compact(struct state *st)
+{
+	size_t plen = strlen(st->journal_path);
+	char *tmp = malloc(plen + 5);
+	struct compact_ctx c = { .st = st };
+	FILE *f;
+
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, st->journal_path, plen);
+	memcpy(tmp + plen, ".tmp", 5);
+	f = fopen(tmp, "wb");
+	if (!f) {
+		c.err = pr_ret(-errno, "create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return c.err;
+	}
+	if (st->journal)
+		fclose(st->journal);
+	st->journal = f;
+	/* records never exceed the live set while we write: no recursion */
+	st->journal_records = 0;
+	state_pod_for_each(st, put_pod_record, &c);
+	for (int i = 0; i < MAX_ZTUNNELS && !c.err; i++)
+		if (st->zts[i])
+			c.err = state_journal_zt_put(st, st->zts[i]);
+	if (!c.err && rename(tmp, st->journal_path))
+		c.err = pr_ret(-errno, "rename %s: %s", tmp, strerror(errno));
+	free(tmp);
+	return c.err;
+}

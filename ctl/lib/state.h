@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What redirectd owns: enrolled pods and ztunnels, indexed by uid, and the
+ * journal that lets a restarted daemon know it again. Pure bookkeeping: no
+ * netlink, no BPF, so it is unit tested on its own.
+ */
+#ifndef REDIRECT_STATE_H
+#define REDIRECT_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <net/if.h>
+#include "redirect_abi.h"
+#include "wire.h"
+
+struct pod {
+	char *uid;
+	char *name;
+	char *ns;
+	char *netns_path; /* may be empty when the netns came as an fd */
+	char ifname[IF_NAMESIZE]; /* in the pod */
+	char host_veth[IF_NAMESIZE]; /* in the node netns */
+	int host_ifindex;
+	__u8 mac[6];
+	bool dns_capture;
+	bool qdisc_created; /* the clsact on host_veth is ours to remove */
+	size_t naddrs;
+	struct addr_key addrs[WIRE_MAX_IPS];
+	struct pod *next; /* hash chain */
+};
+
+#define MAX_ZTUNNELS 4
+
+struct ztunnel {
+	char *uid;
+	char *netns_path;
+	int netns_fd; /* kept open while we run; -1 if unknown */
+	char ifname[IF_NAMESIZE];
+	char host_veth[IF_NAMESIZE];
+	int ifindex; /* inside its netns */
+	int host_ifindex;
+	__u8 mac[6];
+	bool current;
+	bool qdisc_created; /* clsact on its own interface */
+	bool host_qdisc_created; /* clsact on its host veth */
+	size_t naddrs;
+	struct addr_key addrs[WIRE_MAX_IPS];
+};
+
+struct state {
+	struct pod **buckets;
+	size_t nbuckets;
+	size_t npods;
+	size_t naddrs; /* pod addresses in total */
+	struct ztunnel *zts[MAX_ZTUNNELS];
+	FILE *journal;
+	char *journal_path;
+	size_t journal_records; /* records in the file, for compaction */
+};
+
+int state_init(struct state *st);
+void state_free(struct state *st);
+
+struct pod *state_pod_find(const struct state *st, const char *uid);
+/* Insert or replace (same uid); takes ownership of pod. */
+void state_pod_put(struct state *st, struct pod *pod);
+/* Unlink and return the pod (caller frees), or NULL. */
+struct pod *state_pod_remove(struct state *st, const char *uid);
+/* The enrolled pod that owns addr, or NULL. */
+struct pod *state_pod_by_addr(const struct state *st,
+			      const struct addr_key *addr);
+/* Visit every pod; fn may not add or remove pods. */
+void state_pod_for_each(const struct state *st,
+			void (*fn)(struct pod *pod, void *arg), void *arg);
+struct pod *pod_new(const char *uid);
+void pod_free(struct pod *pod);
+
+struct ztunnel *state_zt_find(const struct state *st, const char *uid);
+struct ztunnel *state_zt_current(const struct state *st);
+/* Add; -ENOSPC when MAX_ZTUNNELS are known. Takes ownership. */
+int state_zt_put(struct state *st, struct ztunnel *zt);
+struct ztunnel *state_zt_remove(struct state *st, const char *uid);
+struct ztunnel *zt_new(const char *uid);
+void zt_free(struct ztunnel *zt);
+
+/*
+ * The uids one connection named during a snapshot exchange. Kept per
+ * connection so that two clients reconciling at once cannot disturb each
+ * other.
+ */
+struct uid_set {
+	char **uids;
+	size_t n, cap;
+	bool sorted;
+};
+
+int uid_set_add(struct uid_set *set, const char *uid);
+bool uid_set_has(struct uid_set *set, const char *uid);
+void uid_set_free(struct uid_set *set);
+/* Uids of enrolled pods not in set; caller frees the array and strings. */
+char **state_pods_not_in(const struct state *st, struct uid_set *set,
+			 size_t *n);
+
+/* Conversions to and from the wire's PodInfo/ZtunnelInfo. */
+void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
+		 size_t buflen);
+struct pod *pod_from_info(const PodInfo *info);
+void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
+		size_t buflen);
+struct ztunnel *zt_from_info(const ZtunnelInfo *info);
+/* Free what pod_to_info/zt_to_info allocated (the ips array). */
+void info_release_ips(char **ips, size_t n);
+
+/*
+ * Journal: open (creating) path and replay it into st, then compact it.
+ * Returns 0, or a negative errno; a torn last record is dropped.
+ */
+int state_journal_open(struct state *st, const char *path);
+int state_journal_pod_put(struct state *st, const struct pod *pod);
+int state_journal_pod_delete(struct state *st, const char *uid);
+int state_journal_zt_put(struct state *st, const struct ztunnel *zt);
+int state_journal_zt_delete(struct state *st, const char *uid);
+/* Rewrite the journal as one put per live object. */
+int state_journal_compact(struct state *st);
+
+#endif

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <net/if.h>
+#include "datapath.h"
+#include "log.h"
+#include "wire.h"
+
+ErrorCode wire_decode_request(const uint8_t *buf, size_t len, bool truncated,
+			      Request **out, char *msg, size_t msglen)
+{
+	*out = NULL;
+	if (truncated) {
+		snprintf(msg, msglen, "message truncated: larger than %d bytes",
+			 WIRE_MAX_MSG);
+		return EC(BAD_REQUEST);
+	}
+	if (len == 0) {
+		snprintf(msg, msglen, "empty message");
+		return EC(BAD_REQUEST);
+	}
+	*out = ambient_redirect__v1__request__unpack(NULL, len, buf);
+	if (!*out) {
+		snprintf(msg, msglen, "message is not a valid Request");
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
+void wire_request_free(Request *req)
+{
+	if (req)
+		ambient_redirect__v1__request__free_unpacked(req, NULL);
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if (!isprint((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static ErrorCode check_uid(const char *uid, char *msg, size_t msglen)
+{
+	size_t len = strlen(uid);
+
+	if (len == 0) {
+		snprintf(msg, msglen, "uid is required");
+		return EC(BAD_REQUEST);
+	}
+	if (len > WIRE_MAX_UID || !printable(uid)) {
+		snprintf(msg, msglen, "uid must be 1-%d printable characters",
+			 WIRE_MAX_UID);
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
+static ErrorCode check_text(const char *what, const char *s, size_t max,
+			    char *msg, size_t msglen)
+{
+	if (strlen(s) > max || !printable(s)) {
+		snprintf(msg, msglen, "%s must be at most %zu printable "
+			 "characters", what, max);
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
+/* Interface names: what the kernel accepts (dev_valid_name). */
+static ErrorCode check_ifname(const char *what, const char *s, bool required,
+			      char *msg, size_t msglen)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 && !required)
+		return EC(OK);
+	if (len == 0 || len >= IF_NAMESIZE || !strcmp(s, ".") ||
+	    !strcmp(s, "..") || strpbrk(s, "/: \t\n")) {
+		snprintf(msg, msglen, "%s '%.*s' is not a valid interface "
+			 "name", what, IF_NAMESIZE, s);
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
+static ErrorCode check_netns(const char *path, bool has_fd, char *msg,
+			     size_t msglen)
+{
+	if (has_fd)
+		return EC(OK);
+	if (path[0] != '/' || strlen(path) > WIRE_MAX_PATH ||
+	    !printable(path)) {
+		snprintf(msg, msglen, "netns_path must be an absolute path "
+			 "(or attach the netns fd with SCM_RIGHTS)");
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
+ErrorCode wire_parse_ips(char *const *ips, size_t n, struct addr_key *out,
+			 size_t max, char *msg, size_t msglen)
+{
+	if (n > max) {
+		snprintf(msg, msglen, "too many ips: %zu (at most %zu)", n,
+			 max);
+		return EC(BAD_REQUEST);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (addr_key_parse(ips[i], &out[i])) {
+			snprintf(msg, msglen, "ips[%zu] '%.64s' is not an IPv4 "
+				 "or IPv6 address", i, ips[i]);
+			return EC(BAD_REQUEST);
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!memcmp(&out[i], &out[j], sizeof(out[i]))) {
+				snprintf(msg, msglen, "ips[%zu] '%.64s' is "
+					 "listed twice", i, ips[i]);
+				return EC(BAD_REQUEST);
+			}
+		}
+	}
+	return EC(OK);
+}
+
+static ErrorCode check_ips(char *const *ips, size_t n, bool required,
+			   char *msg, size_t msglen)
+{
+	struct addr_key keys[WIRE_MAX_IPS];
+
+	if (required && n == 0) {
+		snprintf(msg, msglen, "ips: at least one address is required");
+		return EC(BAD_REQUEST);
+	}
+	return wire_parse_ips(ips, n, keys, WIRE_MAX_IPS, msg, msglen);
+}
+
+static ErrorCode check_pod_add(const PodAdd *a, bool has_fd, char *msg,
+			       size_t msglen)
+{
+	ErrorCode ec;
+
+	if ((ec = check_uid(a->uid, msg, msglen)) ||
+	    (ec = check_text("name", a->name, WIRE_MAX_NAME, msg, msglen)) ||
+	    (ec = check_text("namespace", a->namespace_, WIRE_MAX_NAME, msg,
+			     msglen)) ||
+	    (ec = check_netns(a->netns_path, has_fd, msg, msglen)) ||
+	    (ec = check_ifname("interface", a->interface, false, msg,
+			       msglen)) ||
+	    (ec = check_ifname("host_veth", a->host_veth, false, msg,
+			       msglen)))
+		return ec;
+	return check_ips(a->ips, a->n_ips, true, msg, msglen);
+}
+
+static ErrorCode check_ztunnel_add(const ZtunnelAdd *a, bool has_fd,
+				   char *msg, size_t msglen)
+{
+	ErrorCode ec;
+
+	if ((ec = check_uid(a->uid, msg, msglen)) ||
+	    (ec = check_netns(a->netns_path, has_fd, msg, msglen)) ||
+	    (ec = check_ifname("interface", a->interface, false, msg,
+			       msglen)))
+		return ec;
+	return check_ips(a->ips, a->n_ips, false, msg, msglen);
+}
+
+static ErrorCode check_hello(const Hello *h, char *msg, size_t msglen)
+{
+	if (h->version != API_VERSION) {
+		snprintf(msg, msglen, "API version %u is not supported; this "
+			 "daemon speaks version %d", h->version, API_VERSION);
+		return EC(UNSUPPORTED_VERSION);
+	}
+	return check_text("client", h->client, WIRE_MAX_NAME, msg, msglen);
+}
+
+static ErrorCode check_log_level(const char *level, char *msg, size_t msglen)
+{
+	if (log_level_from_name(level) < 0) {
+		snprintf(msg, msglen, "unknown log level '%.32s' (error, warn, "
+			 "info, debug)", level);
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
+static bool takes_fd(const Request *req)
+{
+	return req->body_case == REQ(POD_ADD) ||
+	       req->body_case == REQ(ZTUNNEL_ADD);
+}
+
+ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
+			size_t msglen)
+{
+	if (has_fd && !takes_fd(req)) {
+		snprintf(msg, msglen, "a netns fd may only come with pod_add "
+			 "or ztunnel_add");
+		return EC(BAD_REQUEST);
+	}
+	switch (req->body_case) {
+	case REQ(HELLO):
+		return check_hello(req->hello, msg, msglen);
+	case REQ(POD_ADD):
+		return check_pod_add(req->pod_add, has_fd, msg, msglen);
+	case REQ(POD_DELETE):
+		return check_uid(req->pod_delete->uid, msg, msglen);
+	case REQ(POD_KEEP):
+		return check_uid(req->pod_keep->uid, msg, msglen);
+	case REQ(ZTUNNEL_ADD):
+		return check_ztunnel_add(req->ztunnel_add, has_fd, msg,
+					 msglen);
+	case REQ(ZTUNNEL_DELETE):
+		return check_uid(req->ztunnel_delete->uid, msg, msglen);
+	case REQ(SET_LOG_LEVEL):
+		return check_log_level(req->set_log_level->level, msg, msglen);
+	case REQ(SNAPSHOT_DONE):
+	case REQ(STATUS):
+	case REQ(LIST_PODS):
+	case REQ(STATS):
+		return EC(OK);
+	default:
+		snprintf(msg, msglen, "request has no known body");
+		return EC(BAD_REQUEST);
+	}
+}
+
+size_t wire_encode_reply(const Reply *reply, uint8_t *buf, size_t cap)
+{
+	size_t len = ambient_redirect__v1__reply__get_packed_size(reply);
+
+	if (len > cap)
+		return 0;
+	return ambient_redirect__v1__reply__pack(reply, buf);
+}
+
+const char *wire_request_name(const Request *req)
+{
+	switch (req->body_case) {
+	case REQ(HELLO):
+		return "hello";
+	case REQ(POD_ADD):
+		return "pod_add";
+	case REQ(POD_DELETE):
+		return "pod_delete";
+	case REQ(POD_KEEP):
+		return "pod_keep";
+	case REQ(SNAPSHOT_DONE):
+		return "snapshot_done";
+	case REQ(ZTUNNEL_ADD):
+		return "ztunnel_add";
+	case REQ(ZTUNNEL_DELETE):
+		return "ztunnel_delete";
+	case REQ(STATUS):
+		return "status";
+	case REQ(LIST_PODS):
+		return "list_pods";
+	case REQ(STATS):
+		return "stats";
+	case REQ(SET_LOG_LEVEL):
+		return "set_log_level";
+	default:
+		return "unknown";
+	}
+}
+
+const char *wire_error_name(ErrorCode code)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&ambient_redirect__v1__error_code__descriptor, (int)code);
+
+	return v ? v->name : "UNKNOWN";
+}
+
+/*
+ * Exit codes for scripts: 0 ok, 2 bad usage or request, 3 not found,
+ * 4 daemon unreachable (set by the client), 5 everything else.
+ */
+int wire_exit_code(ErrorCode code)
+{
+	switch (code) {
+	case EC(OK):
+		return 0;
+	case EC(BAD_REQUEST):
+	case EC(UNSUPPORTED_VERSION):
+	case EC(HELLO_REQUIRED):
+		return 2;
+	case EC(NOT_FOUND):
+		return 3;
+	default:
+		return 5;
+	}
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The socket API's codec: decoding and validating requests, encoding
+ * replies. Pure logic, no I/O, so it can be unit tested and fuzzed.
+ */
+#ifndef REDIRECT_WIRE_H
+#define REDIRECT_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "redirect.pb-c.h"
+#include "redirect_abi.h"
+
+typedef AmbientRedirect__V1__Request Request;
+typedef AmbientRedirect__V1__Reply Reply;
+typedef AmbientRedirect__V1__Hello Hello;
+typedef AmbientRedirect__V1__PodAdd PodAdd;
+typedef AmbientRedirect__V1__ZtunnelAdd ZtunnelAdd;
+typedef AmbientRedirect__V1__PodInfo PodInfo;
+typedef AmbientRedirect__V1__ZtunnelInfo ZtunnelInfo;
+typedef AmbientRedirect__V1__StatusReply StatusReply;
+typedef AmbientRedirect__V1__PodList PodList;
+typedef AmbientRedirect__V1__StatsReply StatsReply;
+typedef AmbientRedirect__V1__Counter Counter;
+typedef AmbientRedirect__V1__JournalEntry JournalEntry;
+
+#define API_VERSION 1
+#define DEFAULT_SOCKET_PATH "/var/run/ambient-redirect/redirect.sock"
+/* One request or reply per packet; larger ones are refused. */
+#define WIRE_MAX_MSG (64 * 1024)
+#define WIRE_MAX_IPS 16
+#define WIRE_MAX_UID 128
+#define WIRE_MAX_NAME 253
+#define WIRE_MAX_PATH 1024
+#define WIRE_MSG_LEN 256 /* size of error message buffers */
+
+/* Short names for the generated constants. */
+#define REQ(x) AMBIENT_REDIRECT__V1__REQUEST__BODY_##x
+#define REPLY_BODY(x) AMBIENT_REDIRECT__V1__REPLY__BODY_##x
+#define EC(x) AMBIENT_REDIRECT__V1__ERROR_CODE__##x
+
+typedef AmbientRedirect__V1__ErrorCode ErrorCode;
+
+/*
+ * Unpack one packet into *out (free with wire_request_free). Returns EC(OK),
+ * or an error code with a human-readable reason in msg.
+ */
+ErrorCode wire_decode_request(const uint8_t *buf, size_t len, bool truncated,
+			      Request **out, char *msg, size_t msglen);
+void wire_request_free(Request *req);
+
+/* Check every field of a decoded request; has_fd: a netns fd came along. */
+ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
+			size_t msglen);
+
+/* Parse a list of address strings; rejects bad and duplicate ones. */
+ErrorCode wire_parse_ips(char *const *ips, size_t n, struct addr_key *out,
+			 size_t max, char *msg, size_t msglen);
+
+/* Pack a reply; returns its length, or 0 if it does not fit in cap. */
+size_t wire_encode_reply(const Reply *reply, uint8_t *buf, size_t cap);
+
+const char *wire_request_name(const Request *req);
+const char *wire_error_name(ErrorCode code);
+
+/* Exit status of redirectctl / redirect-cni for an error code. */
+int wire_exit_code(ErrorCode code);
+
+#endif

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * redirectctl: the operator's view of redirectd.
+ *
+ * Exit codes: 0 ok; 2 usage or a request the daemon refused as malformed;
+ * 3 not found; 4 daemon unreachable; 5 any other failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "client.h"
+#include "wire.h"
+
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 4
+
+struct ctl {
+	const char *socket_path;
+	bool json;
+	struct client c;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: redirectctl [--socket PATH] [-j] COMMAND\n"
+		"commands:\n"
+		"  status                      daemon and datapath summary\n"
+		"  pods                        enrolled pods and ztunnels\n"
+		"  stats                       per-program decision counters\n"
+		"  pod add UID --netns PATH --ip ADDR [--ip ADDR...]\n"
+		"          [--name N] [--namespace NS] [--ifname IF]\n"
+		"          [--host-veth V] [--dns-capture]\n"
+		"  pod del UID\n"
+		"  ztunnel add UID --netns PATH [--ifname IF] [--ip ADDR...]\n"
+		"  ztunnel del UID\n"
+		"  log-level LEVEL             error, warn, info, debug\n"
+		"default socket: %s\n",
+		DEFAULT_SOCKET_PATH);
+}
+
+/* --- JSON output helpers --- */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void json_strs(char **v, size_t n)
+{
+	putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		json_str(v[i]);
+	}
+	putchar(']');
+}
+
+static void json_kv_str(const char *k, const char *v, bool comma)
+{
+	printf("%s\"%s\":", comma ? "," : "", k);
+	json_str(v);
+}
+
+/* --- calling the daemon --- */
+
+static int connect_daemon(struct ctl *ctl)
+{
+	char msg[WIRE_MSG_LEN] = "";
+	int err = client_connect(&ctl->c, ctl->socket_path, "redirectctl",
+				 msg, sizeof(msg));
+
+	if (err < 0) {
+		fprintf(stderr, "redirectctl: cannot reach redirectd at %s: "
+			"%s\n", ctl->socket_path, strerror(-err));
+		return EXIT_UNREACHABLE;
+	}
+	if (err > 0) {
+		fprintf(stderr, "redirectctl: redirectd refused us: %s\n", msg);
+		return wire_exit_code((ErrorCode)err);
+	}
+	return 0;
+}
+
+/* Send req; on success *out holds the reply. Returns an exit code. */
+static int call(struct ctl *ctl, Request *req, int fd, Reply **out)
+{
+	Reply *reply;
+	int err = connect_daemon(ctl);
+
+	if (err)
+		return err;
+	err = client_call(&ctl->c, req, fd, &reply);
+	client_close(&ctl->c);
+	if (err) {
+		fprintf(stderr, "redirectctl: %s\n", strerror(-err));
+		return EXIT_UNREACHABLE;
+	}
+	if (reply->code) {
+		fprintf(stderr, "redirectctl: %s: %s\n",
+			wire_error_name(reply->code), reply->message);
+		err = wire_exit_code(reply->code);
+		client_reply_free(reply);
+		return err;
+	}
+	*out = reply;
+	return 0;
+}
+
+/* For change requests: print the daemon's message and exit. */
+static int call_simple(struct ctl *ctl, Request *req)
+{
+	Reply *reply;
+	int err = call(ctl, req, -1, &reply);
+
+	if (err)
+		return err;
+	if (ctl->json) {
+		printf("{\"ok\":true");
+		json_kv_str("message", reply->message, true);
+		printf("}\n");
+	} else if (reply->message[0]) {
+		printf("%s\n", reply->message);
+	}
+	client_reply_free(reply);
+	return 0;
+}
+
+/* --- commands --- */
+
+static void print_status(const StatusReply *s, bool json)
+{
+	if (json) {
+		printf("{\"version\":\"%s\",\"api_version\":%u,\"pods\":%u,"
+		       "\"pod_addresses\":%u,\"pod_capacity\":%u,"
+		       "\"ztunnel_present\":%s",
+		       s->version, s->api_version, s->pods, s->pod_addresses,
+		       s->pod_capacity, s->ztunnel_present ? "true" : "false");
+		json_kv_str("ztunnel_uid", s->ztunnel_uid, true);
+		json_kv_str("bpffs", s->bpffs, true);
+		printf(",\"tc_priority\":%u,\"tc_handle\":%u,\"fail_open\":%s,"
+		       "\"requests\":%llu,\"request_errors\":%llu,"
+		       "\"clients\":%u",
+		       s->tc_priority, s->tc_handle,
+		       s->fail_open ? "true" : "false",
+		       (unsigned long long)s->requests,
+		       (unsigned long long)s->request_errors, s->clients);
+		json_kv_str("log_level", s->log_level, true);
+		printf("}\n");
+		return;
+	}
+	printf("redirectd %s (API %u)\n", s->version, s->api_version);
+	printf("pods:        %u (%u addresses, capacity %u)\n", s->pods,
+	       s->pod_addresses, s->pod_capacity);
+	printf("ztunnel:     %s%s%s\n",
+	       s->ztunnel_present ? "present" : "ABSENT (meshed pods ",
+	       s->ztunnel_present ? ", uid " : (s->fail_open ? "pass)" :
+							       "fail closed)"),
+	       s->ztunnel_present ? s->ztunnel_uid : "");
+	printf("bpffs:       %s\n", s->bpffs);
+	printf("tc:          pref %u handle 0x%x\n", s->tc_priority,
+	       s->tc_handle);
+	printf("requests:    %llu (%llu errors), %u clients\n",
+	       (unsigned long long)s->requests,
+	       (unsigned long long)s->request_errors, s->clients);
+	printf("log level:   %s\n", s->log_level);
+}
+
+static int cmd_status(struct ctl *ctl)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__StatusRequest b =
+		AMBIENT_REDIRECT__V1__STATUS_REQUEST__INIT;
+	Reply *reply;
+	int err;
+
+	req.body_case = REQ(STATUS);
+	req.status = &b;
+	err = call(ctl, &req, -1, &reply);
+	if (err)
+		return err;
+	if (reply->body_case != REPLY_BODY(STATUS)) {
+		client_reply_free(reply);
+		return 5;
+	}
+	print_status(reply->status, ctl->json);
+	client_reply_free(reply);
+	return 0;
+}
+
+static void print_pod_json(const PodInfo *p, bool comma)
+{
+	printf("%s{", comma ? "," : "");
+	json_kv_str("uid", p->uid, false);
+	json_kv_str("name", p->name, true);
+	json_kv_str("namespace", p->namespace_, true);
+	printf(",\"ips\":");
+	json_strs(p->ips, p->n_ips);
+	json_kv_str("host_veth", p->host_veth, true);
+	printf(",\"host_ifindex\":%u", p->host_ifindex);
+	json_kv_str("mac", p->mac, true);
+	json_kv_str("netns", p->netns_path, true);
+	json_kv_str("interface", p->interface, true);
+	printf(",\"dns_capture\":%s,\"qdisc_created\":%s}",
+	       p->dns_capture ? "true" : "false",
+	       p->qdisc_created ? "true" : "false");
+}
+
+static void print_zt_json(const ZtunnelInfo *z, bool comma)
+{
+	printf("%s{", comma ? "," : "");
+	json_kv_str("uid", z->uid, false);
+	printf(",\"ips\":");
+	json_strs(z->ips, z->n_ips);
+	json_kv_str("host_veth", z->host_veth, true);
+	printf(",\"host_ifindex\":%u", z->host_ifindex);
+	json_kv_str("mac", z->mac, true);
+	json_kv_str("netns", z->netns_path, true);
+	json_kv_str("interface", z->interface, true);
+	printf(",\"current\":%s}", z->current ? "true" : "false");
+}
+
+static void print_pods(const PodList *pl, bool json)
+{
+	if (json) {
+		printf("{\"pods\":[");
+		for (size_t i = 0; i < pl->n_pods; i++)
+			print_pod_json(pl->pods[i], i > 0);
+		printf("],\"ztunnels\":[");
+		for (size_t i = 0; i < pl->n_ztunnels; i++)
+			print_zt_json(pl->ztunnels[i], i > 0);
+		printf("]}\n");
+		return;
+	}
+	printf("%-36s %-30s %-15s %s\n", "UID", "NAMESPACE/NAME", "HOST VETH",
+	       "IPS");
+	for (size_t i = 0; i < pl->n_pods; i++) {
+		const PodInfo *p = pl->pods[i];
+		char nsname[64];
+
+		snprintf(nsname, sizeof(nsname), "%s/%s", p->namespace_,
+			 p->name);
+		printf("%-36s %-30s %-15s", p->uid, nsname, p->host_veth);
+		for (size_t j = 0; j < p->n_ips; j++)
+			printf("%s%s", j ? "," : " ", p->ips[j]);
+		printf("%s\n", p->dns_capture ? " (dns capture)" : "");
+	}
+	for (size_t i = 0; i < pl->n_ztunnels; i++) {
+		const ZtunnelInfo *z = pl->ztunnels[i];
+
+		printf("ztunnel %s on %s (host %s)%s\n", z->uid, z->interface,
+		       z->host_veth, z->current ? " current" : " replaced");
+	}
+}
+
+static int cmd_pods(struct ctl *ctl)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__ListPodsRequest b =
+		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
+	Reply *reply;
+	int err;
+
+	req.body_case = REQ(LIST_PODS);
+	req.list_pods = &b;
+	err = call(ctl, &req, -1, &reply);
+	if (err)
+		return err;
+	if (reply->body_case == REPLY_BODY(PODS))
+		print_pods(reply->pods, ctl->json);
+	client_reply_free(reply);
+	return 0;
+}
+
+static void print_stats(const StatsReply *s, bool json)
+{
+	if (json)
+		printf("{\"counters\":[");
+	else
+		printf("%-16s %-28s %14s %16s\n", "PROGRAM", "DECISION",
+		       "PACKETS", "BYTES");
+	for (size_t i = 0; i < s->n_counters; i++) {
+		const Counter *c = s->counters[i];
+
+		if (json) {
+			printf("%s{", i ? "," : "");
+			json_kv_str("program", c->program, false);
+			json_kv_str("decision", c->decision, true);
+			printf(",\"packets\":%llu,\"bytes\":%llu}",
+			       (unsigned long long)c->packets,
+			       (unsigned long long)c->bytes);
+		} else {
+			printf("%-16s %-28s %14llu %16llu\n", c->program,
+			       c->decision, (unsigned long long)c->packets,
+			       (unsigned long long)c->bytes);
+		}
+	}
+	if (json)
+		printf("]}\n");
+}
+
+static int cmd_stats(struct ctl *ctl)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__StatsRequest b =
+		AMBIENT_REDIRECT__V1__STATS_REQUEST__INIT;
+	Reply *reply;
+	int err;
+
+	req.body_case = REQ(STATS);
+	req.stats = &b;
+	err = call(ctl, &req, -1, &reply);
+	if (err)
+		return err;
+	if (reply->body_case == REPLY_BODY(STATS))
+		print_stats(reply->stats, ctl->json);
+	client_reply_free(reply);
+	return 0;
+}
+
+struct add_args {
+	const char *netns, *name, *ns, *ifname, *host_veth;
+	char *ips[WIRE_MAX_IPS];
+	size_t n_ips;
+	bool dns_capture;
+};
+
+static int parse_add_args(int argc, char **argv, struct add_args *a)
+{
+	enum { A_NETNS = 300, A_IP, A_NAME, A_NS, A_IF, A_HOST, A_DNS };
+	static const struct option opts[] = {
+		{ "netns", required_argument, NULL, A_NETNS },
+		{ "ip", required_argument, NULL, A_IP },
+		{ "name", required_argument, NULL, A_NAME },
+		{ "namespace", required_argument, NULL, A_NS },
+		{ "ifname", required_argument, NULL, A_IF },
+		{ "host-veth", required_argument, NULL, A_HOST },
+		{ "dns-capture", no_argument, NULL, A_DNS },
+		{ 0 }
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case A_NETNS:
+			a->netns = optarg;
+			break;
+		case A_IP:
+			if (a->n_ips == WIRE_MAX_IPS)
+				return -E2BIG;
+			a->ips[a->n_ips++] = optarg;
+			break;
+		case A_NAME:
+			a->name = optarg;
+			break;
+		case A_NS:
+			a->ns = optarg;
+			break;
+		case A_IF:
+			a->ifname = optarg;
+			break;
+		case A_HOST:
+			a->host_veth = optarg;
+			break;
+		case A_DNS:
+			a->dns_capture = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return optind == argc && a->netns ? 0 : -EINVAL;
+}
+
+static char *or_empty(const char *s)
+{
+	return (char *)(s ? s : "");
+}
+
+static int cmd_pod_add(struct ctl *ctl, const char *uid, int argc,
+		       char **argv)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
+	struct add_args a = { 0 };
+
+	if (parse_add_args(argc, argv, &a) || !a.n_ips) {
+		fprintf(stderr, "redirectctl: pod add needs UID, --netns and "
+			"at least one --ip\n");
+		return EXIT_USAGE;
+	}
+	b.uid = (char *)uid;
+	b.netns_path = (char *)a.netns;
+	b.name = or_empty(a.name);
+	b.namespace_ = or_empty(a.ns);
+	b.interface = or_empty(a.ifname);
+	b.host_veth = or_empty(a.host_veth);
+	b.ips = a.ips;
+	b.n_ips = a.n_ips;
+	b.dns_capture = a.dns_capture;
+	req.body_case = REQ(POD_ADD);
+	req.pod_add = &b;
+	return call_simple(ctl, &req);
+}
+
+static int cmd_ztunnel_add(struct ctl *ctl, const char *uid, int argc,
+			   char **argv)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	ZtunnelAdd b = AMBIENT_REDIRECT__V1__ZTUNNEL_ADD__INIT;
+	struct add_args a = { 0 };
+
+	if (parse_add_args(argc, argv, &a)) {
+		fprintf(stderr, "redirectctl: ztunnel add needs UID and "
+			"--netns\n");
+		return EXIT_USAGE;
+	}
+	b.uid = (char *)uid;
+	b.netns_path = (char *)a.netns;
+	b.interface = or_empty(a.ifname);
+	b.ips = a.ips;
+	b.n_ips = a.n_ips;
+	req.body_case = REQ(ZTUNNEL_ADD);
+	req.ztunnel_add = &b;
+	return call_simple(ctl, &req);
+}
+
+static int cmd_del(struct ctl *ctl, bool pod, const char *uid)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__PodDelete pd =
+		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
+	AmbientRedirect__V1__ZtunnelDelete zd =
+		AMBIENT_REDIRECT__V1__ZTUNNEL_DELETE__INIT;
+
+	if (pod) {
+		pd.uid = (char *)uid;
+		req.body_case = REQ(POD_DELETE);
+		req.pod_delete = &pd;
+	} else {
+		zd.uid = (char *)uid;
+		req.body_case = REQ(ZTUNNEL_DELETE);
+		req.ztunnel_delete = &zd;
+	}
+	return call_simple(ctl, &req);
+}
+
+static int cmd_log_level(struct ctl *ctl, const char *level)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__SetLogLevel b =
+		AMBIENT_REDIRECT__V1__SET_LOG_LEVEL__INIT;
+
+	b.level = (char *)level;
+	req.body_case = REQ(SET_LOG_LEVEL);
+	req.set_log_level = &b;
+	return call_simple(ctl, &req);
+}
+
+/* "pod add UID ...", "ztunnel del UID" */
+static int cmd_object(struct ctl *ctl, bool pod, int argc, char **argv)
+{
+	if (argc < 3) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "add"))
+		return pod ? cmd_pod_add(ctl, argv[2], argc - 2, argv + 2) :
+			     cmd_ztunnel_add(ctl, argv[2], argc - 2, argv + 2);
+	if (!strcmp(argv[1], "del") || !strcmp(argv[1], "delete"))
+		return argc == 3 ? cmd_del(ctl, pod, argv[2]) : EXIT_USAGE;
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+static int dispatch(struct ctl *ctl, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+
+	if (!strcmp(cmd, "status") && argc == 1)
+		return cmd_status(ctl);
+	if (!strcmp(cmd, "pods") && argc == 1)
+		return cmd_pods(ctl);
+	if (!strcmp(cmd, "stats") && argc == 1)
+		return cmd_stats(ctl);
+	if (!strcmp(cmd, "pod"))
+		return cmd_object(ctl, true, argc, argv);
+	if (!strcmp(cmd, "ztunnel"))
+		return cmd_object(ctl, false, argc, argv);
+	if (!strcmp(cmd, "log-level") && argc == 2)
+		return cmd_log_level(ctl, argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl ctl = { .socket_path = DEFAULT_SOCKET_PATH };
+	int i;
+
+	/* Global options come before the command. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			ctl.json = true;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			ctl.socket_path = argv[++i];
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return dispatch(&ctl, argc - i, argv + i);
+}

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * redirectd: the per-node redirection control plane. Runs in the node's
+ * network namespace (where the pods' host-side veths live), in the
+ * foreground, logging to stderr. One epoll loop serves every client.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include "daemon.h"
+#include "log.h"
+
+#define MAX_CLIENTS 4096
+#define ADDR_RESYNC_DELAY_MS 100
+
+struct client_conn {
+	int fd;
+	struct conn_ctx ctx;
+};
+
+struct server {
+	struct daemon d;
+	int epfd, listen_fd, sig_fd, addr_fd, timer_fd;
+	struct mnl_socket *addr_mon;
+	unsigned int nclients;
+	uint8_t *buf;
+	uint8_t *out;
+	bool stop;
+};
+
+/* epoll data: small tags for the fixed fds, pointers for clients. */
+enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_ADDR, TAG_TIMER, TAG_MAX };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: redirectd [options]\n"
+		"  --socket PATH        API socket (default %s)\n"
+		"  --bpffs DIR          pin folder on bpffs (default %s)\n"
+		"  --state FILE         journal of what we own (default %s)\n"
+		"  --cgroup DIR         cgroup v2 folder for sockmap acceleration\n"
+		"  --no-sockmap         do not accelerate with sockmap\n"
+		"  --tc-priority N      tc filter priority (default %d)\n"
+		"  --tc-handle N        tc filter handle (default 0x%x)\n"
+		"  --pod-capacity N     pod addresses the map holds (default %d)\n"
+		"  --fail-open          pass meshed traffic when ztunnel is absent\n"
+		"  --node-addr ADDR     an extra node address (repeatable)\n"
+		"  --allow-uid N        serve this uid besides root\n"
+		"  --allow-gid N        serve this gid besides root\n"
+		"  --log-level LEVEL    error, warn, info (default), debug\n",
+		DEFAULT_SOCKET_PATH, DP_DEFAULT_PIN_DIR, DEFAULT_STATE_FILE,
+		DEFAULT_TC_PRIORITY, DEFAULT_TC_HANDLE, POD_ADDRS_DEFAULT);
+}
+
+static int parse_u32(const char *s, unsigned long max, __u32 *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || end == s || v > max)
+		return -EINVAL;
+	*out = (__u32)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct daemon_opts *o)
+{
+	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
+	       O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN, O_NODE_ADDR, O_UID,
+	       O_GID, O_LOG, O_HELP };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "bpffs", required_argument, NULL, O_BPFFS },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "no-sockmap", no_argument, NULL, O_NO_SOCKMAP },
+		{ "tc-priority", required_argument, NULL, O_PRIO },
+		{ "tc-handle", required_argument, NULL, O_HANDLE },
+		{ "pod-capacity", required_argument, NULL, O_CAP },
+		{ "fail-open", no_argument, NULL, O_FAIL_OPEN },
+		{ "node-addr", required_argument, NULL, O_NODE_ADDR },
+		{ "allow-uid", required_argument, NULL, O_UID },
+		{ "allow-gid", required_argument, NULL, O_GID },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "help", no_argument, NULL, O_HELP },
+		{ 0 }
+	};
+	__u32 v;
+	int c, lvl;
+
+	o->socket_path = DEFAULT_SOCKET_PATH;
+	o->bpffs = DP_DEFAULT_PIN_DIR;
+	o->state_file = DEFAULT_STATE_FILE;
+	o->tc_priority = DEFAULT_TC_PRIORITY;
+	o->tc_handle = DEFAULT_TC_HANDLE;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKET:
+			o->socket_path = optarg;
+			break;
+		case O_BPFFS:
+			o->bpffs = optarg;
+			break;
+		case O_STATE:
+			o->state_file = optarg;
+			break;
+		case O_CGROUP:
+			o->cgroup = optarg;
+			break;
+		case O_NO_SOCKMAP:
+			o->no_sockmap = true;
+			break;
+		case O_PRIO:
+			if (parse_u32(optarg, 0xffff, &v) || !v)
+				goto bad;
+			o->tc_priority = (__u16)v;
+			break;
+		case O_HANDLE:
+			if (parse_u32(optarg, 0xffffffff, &v) || !v)
+				goto bad;
+			o->tc_handle = v;
+			break;
+		case O_CAP:
+			if (parse_u32(optarg, 1 << 24, &v) || v < 16)
+				goto bad;
+			o->pod_capacity = v;
+			break;
+		case O_FAIL_OPEN:
+			o->fail_open = true;
+			break;
+		case O_NODE_ADDR:
+			if (o->n_node_addrs == MAX_EXTRA_NODE_ADDRS ||
+			    addr_key_parse(optarg,
+					   &o->node_addrs[o->n_node_addrs]))
+				goto bad;
+			o->n_node_addrs++;
+			break;
+		case O_UID:
+			if (parse_u32(optarg, 0xfffffffe, &v))
+				goto bad;
+			o->allow_uid = v;
+			o->allow_uid_set = true;
+			break;
+		case O_GID:
+			if (parse_u32(optarg, 0xfffffffe, &v))
+				goto bad;
+			o->allow_gid = v;
+			o->allow_gid_set = true;
+			break;
+		case O_LOG:
+			lvl = log_level_from_name(optarg);
+			if (lvl < 0)
+				goto bad;
+			log_set_level(lvl);
+			break;
+		case O_HELP:
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "redirectd: bad value '%s' for --%s\n", optarg,
+		opts[c - O_SOCKET].name);
+	return -EINVAL;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A socket file left by a dead daemon is replaced; one that still answers
+ * belongs to a live daemon and is left alone.
+ */
+static int remove_stale_socket(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, err;
+
+	if (lstat(sa->sun_path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return pr_ret(-EEXIST, "%s exists and is not a socket",
+			      sa->sun_path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (!err)
+		return pr_ret(-EADDRINUSE, "another redirectd serves %s",
+			      sa->sun_path);
+	pr_info("replacing stale socket %s", sa->sun_path);
+	return unlink(sa->sun_path) ? -errno : 0;
+}
+
+static int listen_socket(const char *path, const struct daemon_opts *o)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old_umask;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return pr_ret(-ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	err = make_parent_dir(path);
+	if (!err)
+		err = remove_stale_socket(&sa);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Created 0600 (0660 with --allow-gid) from the first instant. */
+	old_umask = umask(o->allow_gid_set ? 0117 : 0177);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (!err && o->allow_gid_set && chown(path, (uid_t)-1, o->allow_gid))
+		err = -1;
+	if (!err && o->allow_uid_set && chown(path, o->allow_uid, (gid_t)-1))
+		err = -1;
+	if (err || listen(fd, 128)) {
+		err = pr_ret(-errno, "socket %s: %s", path, strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static bool peer_allowed(int fd, const struct daemon_opts *o)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return false;
+	if (cred.uid == 0)
+		return true;
+	if (o->allow_uid_set && cred.uid == o->allow_uid)
+		return true;
+	if (o->allow_gid_set && cred.gid == o->allow_gid)
+		return true;
+	pr_warn("refused client pid %d uid %u gid %u", cred.pid, cred.uid,
+		cred.gid);
+	return false;
+}
+
+static int epoll_add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static void accept_clients(struct server *s)
+{
+	for (;;) {
+		struct client_conn *c;
+		int fd = accept4(s->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (s->nclients >= MAX_CLIENTS || !peer_allowed(fd, &s->d.opts)) {
+			if (s->nclients >= MAX_CLIENTS)
+				pr_warn("too many clients; refusing one");
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c || epoll_add(s->epfd, fd, (uint64_t)(uintptr_t)c)) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		s->nclients++;
+		s->d.clients = s->nclients;
+	}
+}
+
+static void drop_client(struct server *s, struct client_conn *c)
+{
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	daemon_conn_close(&s->d, &c->ctx);
+	free(c);
+	s->nclients--;
+	s->d.clients = s->nclients;
+}
+
+/* Take at most one fd from the control data; close any extra ones. */
+static int take_fd(struct msghdr *mh)
+{
+	int fd = -1;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
+			if (fd < 0)
+				fd = f;
+			else
+				close(f);
+		}
+	}
+	return fd;
+}
+
+static void serve_client(struct server *s, struct client_conn *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = s->buf, .iov_len = WIRE_MAX_MSG };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	Reply reply;
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	size_t len;
+	int fd;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		drop_client(s, c);
+		return;
+	}
+	fd = take_fd(&mh);
+	daemon_handle(&s->d, &c->ctx, s->buf, (size_t)n,
+		      (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, fd,
+		      &reply);
+	len = wire_encode_reply(&reply, s->out, WIRE_MAX_MSG);
+	daemon_reply_release(&reply);
+	if (!len) {
+		/* Too large for one packet (huge pod list): say so instead. */
+		Reply small = AMBIENT_REDIRECT__V1__REPLY__INIT;
+
+		small.id = reply.id;
+		small.code = EC(CAPACITY);
+		small.message = "reply larger than one packet";
+		len = wire_encode_reply(&small, s->out, WIRE_MAX_MSG);
+	}
+	if (send(c->fd, s->out, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* A client that does not read its replies is let go. */
+		drop_client(s, c);
+	}
+}
+
+/* Address changes: resync node_addrs a little later, once per burst. */
+static int open_addr_monitor(struct server *s)
+{
+	unsigned int groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+
+	s->addr_mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK |
+							      SOCK_CLOEXEC);
+	if (!s->addr_mon || mnl_socket_bind(s->addr_mon, groups, 0))
+		return -errno;
+	s->addr_fd = mnl_socket_get_fd(s->addr_mon);
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->timer_fd < 0)
+		return -errno;
+	return 0;
+}
+
+static void on_addr_event(struct server *s)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_nsec = ADDR_RESYNC_DELAY_MS * 1000000L }
+	};
+
+	while (mnl_socket_recvfrom(s->addr_mon, s->buf, WIRE_MAX_MSG) > 0)
+		;
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
+static void on_timer(struct server *s)
+{
+	uint64_t ticks;
+	int err;
+
+	if (read(s->timer_fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	err = daemon_sync_node_addrs(&s->d);
+	if (err)
+		pr_warn("node address resync: %s", strerror(-err));
+}
+
+static int setup_signals(struct server *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return s->sig_fd < 0 ? -errno : 0;
+}
+
+static void on_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	if (read(s->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		pr_info("SIGHUP: reconciling");
+		daemon_reconcile(&s->d);
+		return;
+	}
+	pr_info("signal %u: stopping; the datapath stays in place",
+		si.ssi_signo);
+	s->stop = true;
+}
+
+static int run(struct server *s)
+{
+	struct epoll_event evs[64];
+
+	pr_info("redirectd %s serving %s", REDIRECT_VERSION,
+		s->d.opts.socket_path);
+	while (!s->stop) {
+		int n = epoll_wait(s->epfd, evs, 64, -1);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_LISTEN)
+				accept_clients(s);
+			else if (tag == TAG_SIGNAL)
+				on_signal(s);
+			else if (tag == TAG_ADDR)
+				on_addr_event(s);
+			else if (tag == TAG_TIMER)
+				on_timer(s);
+			else
+				serve_client(s, (struct client_conn *)(uintptr_t)tag);
+		}
+	}
+	return 0;
+}
+
+static int setup(struct server *s)
+{
+	int err;
+
+	s->buf = malloc(WIRE_MAX_MSG);
+	s->out = malloc(WIRE_MAX_MSG);
+	if (!s->buf || !s->out)
+		return -ENOMEM;
+	err = setup_signals(s);
+	if (err)
+		return err;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	err = open_addr_monitor(s);
+	if (err)
+		return pr_ret(err, "address monitor: %s", strerror(-err));
+	s->listen_fd = listen_socket(s->d.opts.socket_path, &s->d.opts);
+	if (s->listen_fd < 0)
+		return s->listen_fd;
+	if ((err = epoll_add(s->epfd, s->listen_fd, TAG_LISTEN)) ||
+	    (err = epoll_add(s->epfd, s->sig_fd, TAG_SIGNAL)) ||
+	    (err = epoll_add(s->epfd, s->addr_fd, TAG_ADDR)) ||
+	    (err = epoll_add(s->epfd, s->timer_fd, TAG_TIMER)))
+		return err;
+	return 0;
+}
+
+static void teardown(struct server *s)
+{
+	if (s->listen_fd > 0) {
+		close(s->listen_fd);
+		unlink(s->d.opts.socket_path);
+	}
+	if (s->addr_mon)
+		mnl_socket_close(s->addr_mon);
+	if (s->timer_fd > 0)
+		close(s->timer_fd);
+	if (s->sig_fd > 0)
+		close(s->sig_fd);
+	if (s->epfd > 0)
+		close(s->epfd);
+	free(s->buf);
+	free(s->out);
+}
+
+int main(int argc, char **argv)
+{
+	static struct server s;
+	struct daemon_opts opts = { 0 };
+	int err;
+
+	if (parse_args(argc, argv, &opts))
+		return 2;
+	log_route_libbpf();
+	err = make_parent_dir(opts.state_file);
+	if (!err)
+		err = daemon_init(&s.d, &opts);
+	if (err) {
+		pr_err("start failed: %s", strerror(-err));
+		return 1;
+	}
+	err = daemon_reconcile(&s.d);
+	if (err)
+		pr_warn("reconcile finished with errors: %s", strerror(-err));
+	err = setup(&s);
+	if (!err)
+		err = run(&s);
+	if (err)
+		pr_err("redirectd: %s", strerror(-err));
+	teardown(&s);
+	/* Clients still connected are closed by exit; the datapath stays. */
+	daemon_fini(&s.d);
+	return err ? 1 : 0;
+}
