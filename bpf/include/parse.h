@@ -115,6 +115,13 @@ static __always_inline int parse_ipv4(struct packet *p, void *data,
 	return parse_l4_ports(p, (void *)iph + (hlen & 0x3c), data_end);
 }
 
+static __always_inline bool ipv6_is_ext(__u8 proto)
+{
+	return proto == IPPROTO_HOPOPTS_ || proto == IPPROTO_ROUTING_ ||
+	       proto == IPPROTO_DSTOPTS_ || proto == IPPROTO_AH_ ||
+	       proto == IPPROTO_FRAGMENT_;
+}
+
 /* One IPv6 extension header; returns its length or a negative result. */
 static __always_inline int ipv6_ext_len(struct packet *p, __u8 *hdr,
 					void *data_end, __u8 *next)
@@ -174,7 +181,8 @@ static __always_inline int parse_ipv6(struct packet *p, void *data,
 		if (p->frag == FRAG_LATER)
 			break;
 	}
-	if (i == IP6_MAX_EXT_HDRS)
+	/* Another extension header after the last one we follow. */
+	if (i == IP6_MAX_EXT_HDRS && ipv6_is_ext(p->proto))
 		return PARSE_MALFORMED;
 	if (p->frag == FRAG_LATER)
 		return p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_ ?
