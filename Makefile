@@ -17,7 +17,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
-LDLIBS    := -lbpf -lelf -lz -lprotobuf-c
+LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lmnl
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(BUILD) -Ibpf/include
 
@@ -27,18 +27,19 @@ SKELS     := $(BUILD)/redirect.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
-             ctl/lib/state.c ctl/lib/client.c
+             ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
 LIB       := $(BUILD)/libredirect.a
 
 TEST_BPF  := $(BUILD)/tests/test_tc
+TEST_NL   := $(BUILD)/tests/test_nl
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 
 .PHONY: all deps test test-bpf clean demo format
 
-all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF)
+all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL)
 
 deps:
 	@sh scripts/deps.sh
@@ -81,6 +82,11 @@ $(BUILD)/tests/test_tc: tests/bpf/test_tc.c tests/lib/packet.c \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/lib -o $@ tests/bpf/test_tc.c \
 		tests/lib/packet.c $(LIB) $(LDLIBS) -lcunit
+
+# Netlink library against the kernel, in private network namespaces.
+$(BUILD)/tests/test_nl: tests/unit/test_nl.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/unit/test_nl.c $(LIB) $(LDLIBS) -lcunit
 
 test: all
 	sh tests/run.sh $(BUILD)

@@ -6,7 +6,6 @@
  * answer to that request. The equivalent ip/tc command sits beside each
  * request builder.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -133,9 +132,8 @@ static int nl_open_here(int netns_fd, struct nl **out)
 	nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		return -ENOMEM;
-	nl->netns_fd = netns_fd >= 0 ?
-			       fcntl(netns_fd, F_DUPFD_CLOEXEC, 0) :
-			       open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
+	nl->netns_fd = netns_fd >= 0 ? fcntl(netns_fd, F_DUPFD_CLOEXEC, 0) :
+				       open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 	if (nl->netns_fd < 0) {
 		err = -errno;
 		pr_err("netlink: keep netns fd: %s", strerror(-err));
@@ -267,8 +265,7 @@ static int nl_parse_done(struct nl *nl, const struct nlmsghdr *nlh)
  * when a caller stopped a dump early) are skipped; once fn stops we still
  * drain the rest so the next request starts clean.
  */
-static int nl_recv(struct nl *nl, unsigned int seq, nl_reply_fn fn,
-		   void *arg)
+static int nl_recv(struct nl *nl, unsigned int seq, nl_reply_fn fn, void *arg)
 {
 	int err = 0, fn_ret = 0;
 	bool done = false;
@@ -287,8 +284,9 @@ static int nl_recv(struct nl *nl, unsigned int seq, nl_reply_fn fn,
 		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq ||
 			    !mnl_nlmsg_portid_ok(nlh, nl->portid)) {
-				pr_debug("netlink: skip stale reply seq %u pid %u",
-					 nlh->nlmsg_seq, nlh->nlmsg_pid);
+				pr_debug(
+					"netlink: skip stale reply seq %u pid %u",
+					nlh->nlmsg_seq, nlh->nlmsg_pid);
 				continue;
 			}
 			switch (nlh->nlmsg_type) {
@@ -510,9 +508,8 @@ static int link_walk_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 /* ip link show */
-int link_for_each(struct nl *nl, int (*fn)(const struct link_info *li,
-					   void *arg),
-		  void *arg)
+int link_for_each(struct nl *nl,
+		  int (*fn)(const struct link_info *li, void *arg), void *arg)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETLINK, NLM_F_DUMP);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
@@ -589,9 +586,8 @@ static const char *tc_dir_name(enum tc_dir dir)
 
 static __u32 tc_parent(enum tc_dir dir)
 {
-	return TC_H_MAKE(TC_H_CLSACT, dir == TC_DIR_INGRESS ?
-					      TC_H_MIN_INGRESS :
-					      TC_H_MIN_EGRESS);
+	return TC_H_MAKE(TC_H_CLSACT, dir == TC_DIR_INGRESS ? TC_H_MIN_INGRESS :
+							      TC_H_MIN_EGRESS);
 }
 
 static struct nlmsghdr *tc_msg(struct nl *nl, __u16 type, __u16 flags,
@@ -636,8 +632,12 @@ static int tc_hook_qdisc(struct nl *nl, int ifindex, struct qdisc_kind *q)
 	struct nlmsghdr *nlh;
 	int err;
 
-	/* Parent 0 + handle: the kernel looks the handle up, ingress included. */
-	nlh = tc_msg(nl, RTM_GETQDISC, NLM_F_ACK, ifindex, 0,
+	/*
+	 * Parent 0 + handle: the kernel looks the handle up, ingress included.
+	 * A qdisc GET is answered as a notification: without NLM_F_ECHO the
+	 * asker gets only the ACK.
+	 */
+	nlh = tc_msg(nl, RTM_GETQDISC, NLM_F_ACK | NLM_F_ECHO, ifindex, 0,
 		     TC_H_MAKE(TC_H_CLSACT, 0), 0);
 	memset(q, 0, sizeof(*q));
 	err = nl_talk(nl, nlh, qdisc_kind_cb, q);
@@ -679,9 +679,10 @@ int tc_clsact_ensure(struct nl *nl, int ifindex, bool *created)
 		return nl_fail(nl, err, "tc: look at qdisc ffff: on ifindex %d",
 			       ifindex);
 	if (strcmp(q.kind, "clsact"))
-		return pr_ret(-EBUSY,
-			      "tc: ifindex %d has a foreign '%s' qdisc at ffff:, not clsact; leaving it alone",
-			      ifindex, q.kind);
+		return pr_ret(
+			-EBUSY,
+			"tc: ifindex %d has a foreign '%s' qdisc at ffff:, not clsact; leaving it alone",
+			ifindex, q.kind);
 	pr_debug("tc: reusing the clsact on ifindex %d", ifindex);
 	return 0;
 }
@@ -736,8 +737,8 @@ static int parse_filter(const struct nlmsghdr *nlh, struct tc_entry *e)
 	/* The per-prio header entry of a dump carries no options. */
 	if (!tb[TCA_OPTIONS] || parse_nested(tb[TCA_OPTIONS], opt, TCA_BPF_MAX))
 		return 0;
-	e->name_len = attr_str(opt[TCA_BPF_NAME], e->info.name,
-			       sizeof(e->info.name));
+	e->name_len =
+		attr_str(opt[TCA_BPF_NAME], e->info.name, sizeof(e->info.name));
 	attr_u32(opt[TCA_BPF_ID], &e->info.prog_id);
 	if (attr_u32(opt[TCA_BPF_FLAGS], &v))
 		e->info.direct_action = v & TCA_BPF_FLAG_ACT_DIRECT;
@@ -758,8 +759,8 @@ static int tc_dump_filters(struct nl *nl, int ifindex, enum tc_dir dir,
 	struct nlmsghdr *nlh;
 
 	/* A prio in tcm_info makes the kernel skip the other prios. */
-	nlh = tc_msg(nl, RTM_GETTFILTER, NLM_F_DUMP, ifindex, tc_parent(dir),
-		     0, TC_H_MAKE((__u32)prio << 16, 0));
+	nlh = tc_msg(nl, RTM_GETTFILTER, NLM_F_DUMP, ifindex, tc_parent(dir), 0,
+		     TC_H_MAKE((__u32)prio << 16, 0));
 	return nl_talk(nl, nlh, fn, arg);
 }
 
@@ -841,8 +842,8 @@ static int echo_cb(const struct nlmsghdr *nlh, void *arg)
 /* tc filter add|replace dev X ingress|egress pref P handle H protocol all
  *	bpf direct-action fd F name N
  */
-static int tc_filter_put(struct nl *nl, const struct tc_slot *slot,
-			 int prog_fd, const char *name, bool replace)
+static int tc_filter_put(struct nl *nl, const struct tc_slot *slot, int prog_fd,
+			 const char *name, bool replace)
 {
 	__u16 flags = NLM_F_ACK | NLM_F_ECHO;
 	struct tc_entry echo = { 0 };
@@ -864,11 +865,11 @@ static int tc_filter_put(struct nl *nl, const struct tc_slot *slot,
 	/* NLM_F_ECHO: the kernel sends the new filter back, prog id included. */
 	err = nl_talk(nl, nlh, echo_cb, &echo);
 	if (err)
-		return nl_fail(nl, err,
-			       "tc: %s filter '%s' on ifindex %d %s pref %u handle %u",
-			       replace ? "replace" : "add", name, slot->ifindex,
-			       tc_dir_name(slot->dir), slot->prio,
-			       slot->handle);
+		return nl_fail(
+			nl, err,
+			"tc: %s filter '%s' on ifindex %d %s pref %u handle %u",
+			replace ? "replace" : "add", name, slot->ifindex,
+			tc_dir_name(slot->dir), slot->prio, slot->handle);
 	pr_info("tc: %s '%s' (prog id %u) on ifindex %d %s pref %u handle %u",
 		replace ? "replaced" : "attached", name, echo.info.prog_id,
 		slot->ifindex, tc_dir_name(slot->dir), slot->prio,
@@ -893,17 +894,19 @@ int tc_filter_attach(struct nl *nl, const struct tc_slot *slot, int prog_fd,
 	if (err)
 		return err;
 	if (s.found && !tc_entry_is(&s.hit, name))
-		return pr_ret(-EBUSY,
-			      "tc: ifindex %d %s pref %u handle %u holds a foreign %s filter '%s'; not touching it",
-			      slot->ifindex, tc_dir_name(slot->dir), slot->prio,
-			      slot->handle, s.hit.kind, s.hit.info.name);
+		return pr_ret(
+			-EBUSY,
+			"tc: ifindex %d %s pref %u handle %u holds a foreign %s filter '%s'; not touching it",
+			slot->ifindex, tc_dir_name(slot->dir), slot->prio,
+			slot->handle, s.hit.kind, s.hit.info.name);
 	/* A prio holds one classifier kind and protocol; ours is bpf/all. */
 	if (!s.found && s.prio_kind[0] &&
 	    (strcmp(s.prio_kind, "bpf") || s.prio_protocol != htons(ETH_P_ALL)))
-		return pr_ret(-EBUSY,
-			      "tc: ifindex %d %s pref %u is used by a foreign %s classifier (protocol 0x%04x); not touching it",
-			      slot->ifindex, tc_dir_name(slot->dir), slot->prio,
-			      s.prio_kind, ntohs(s.prio_protocol));
+		return pr_ret(
+			-EBUSY,
+			"tc: ifindex %d %s pref %u is used by a foreign %s classifier (protocol 0x%04x); not touching it",
+			slot->ifindex, tc_dir_name(slot->dir), slot->prio,
+			s.prio_kind, ntohs(s.prio_protocol));
 	return tc_filter_put(nl, slot, prog_fd, name, s.found);
 }
 
@@ -926,11 +929,12 @@ int tc_filter_detach(struct nl *nl, const struct tc_slot *slot,
 	if (!s.found)
 		return -ENOENT;
 	if (!tc_entry_is(&s.hit, expected_name))
-		return pr_ret(-EBUSY,
-			      "tc: ifindex %d %s pref %u handle %u holds %s filter '%s', not '%s'; leaving it",
-			      slot->ifindex, tc_dir_name(slot->dir), slot->prio,
-			      slot->handle, s.hit.kind, s.hit.info.name,
-			      expected_name);
+		return pr_ret(
+			-EBUSY,
+			"tc: ifindex %d %s pref %u handle %u holds %s filter '%s', not '%s'; leaving it",
+			slot->ifindex, tc_dir_name(slot->dir), slot->prio,
+			slot->handle, s.hit.kind, s.hit.info.name,
+			expected_name);
 	nlh = tc_msg(nl, RTM_DELTFILTER, NLM_F_ACK, slot->ifindex,
 		     tc_parent(slot->dir), slot->handle,
 		     TC_H_MAKE((__u32)slot->prio << 16, s.hit.protocol));
@@ -939,11 +943,11 @@ int tc_filter_detach(struct nl *nl, const struct tc_slot *slot,
 	if (err == -ENOENT) /* someone removed it meanwhile */
 		return err;
 	if (err)
-		return nl_fail(nl, err,
-			       "tc: delete filter '%s' on ifindex %d %s pref %u handle %u",
-			       expected_name, slot->ifindex,
-			       tc_dir_name(slot->dir), slot->prio,
-			       slot->handle);
+		return nl_fail(
+			nl, err,
+			"tc: delete filter '%s' on ifindex %d %s pref %u handle %u",
+			expected_name, slot->ifindex, tc_dir_name(slot->dir),
+			slot->prio, slot->handle);
 	pr_info("tc: detached '%s' from ifindex %d %s pref %u handle %u",
 		expected_name, slot->ifindex, tc_dir_name(slot->dir),
 		slot->prio, slot->handle);
@@ -988,8 +992,8 @@ int tc_filter_list(struct nl *nl, int ifindex, enum tc_dir dir,
 		return nl_fail(nl, err, "tc: list filters on ifindex %d %s",
 			       ifindex, tc_dir_name(dir));
 	if (l.total > l.count)
-		pr_debug("tc: ifindex %d %s has %d filters, listed %d",
-			 ifindex, tc_dir_name(dir), l.total, l.count);
+		pr_debug("tc: ifindex %d %s has %d filters, listed %d", ifindex,
+			 tc_dir_name(dir), l.total, l.count);
 	return l.count;
 }
 
@@ -1020,17 +1024,17 @@ static int zt_rule(struct nl *nl, int family, const struct zt_routing *r,
 	if (err == -EAFNOSUPPORT) /* booted with ipv6.disable=1 */
 		return err;
 	if (err)
-		return nl_fail(nl, err,
-			       "route: %s %s rule fwmark 0x%x/0x%x lookup %u pref %u",
-			       add ? "add" : "delete",
-			       family == AF_INET ? "IPv4" : "IPv6", r->mark,
-			       r->mask, r->table, r->rule_prio);
+		return nl_fail(
+			nl, err,
+			"route: %s %s rule fwmark 0x%x/0x%x lookup %u pref %u",
+			add ? "add" : "delete",
+			family == AF_INET ? "IPv4" : "IPv6", r->mark, r->mask,
+			r->table, r->rule_prio);
 	return 0;
 }
 
 /* ip [-6] route add|del local 0.0.0.0/0 (::/0) dev lo table TABLE */
-static int zt_route(struct nl *nl, int family, int lo, __u32 table,
-		    bool add)
+static int zt_route(struct nl *nl, int family, int lo, __u32 table, bool add)
 {
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
@@ -1054,8 +1058,7 @@ static int zt_route(struct nl *nl, int family, int lo, __u32 table,
 	if (err == -EAFNOSUPPORT)
 		return err;
 	if (err)
-		return nl_fail(nl, err,
-			       "route: %s local %s dev lo table %u",
+		return nl_fail(nl, err, "route: %s local %s dev lo table %u",
 			       add ? "add" : "delete",
 			       family == AF_INET ? "0.0.0.0/0" : "::/0", table);
 	return 0;
@@ -1113,6 +1116,7 @@ static int zt_lo(struct nl *nl, int *lo)
 int zt_routing_setup(struct nl *nl, const struct zt_routing *r)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
+	bool v6 = true;
 	int lo = 0, err;
 
 	err = zt_lo(nl, &lo);
@@ -1124,6 +1128,7 @@ int zt_routing_setup(struct nl *nl, const struct zt_routing *r)
 			err = zt_route(nl, families[i], lo, r->table, true);
 		if (err == -EAFNOSUPPORT && families[i] == AF_INET6) {
 			pr_warn("route: no IPv6 in this kernel; IPv4 only");
+			v6 = false;
 			err = 0;
 		}
 	}
@@ -1131,8 +1136,9 @@ int zt_routing_setup(struct nl *nl, const struct zt_routing *r)
 		err = zt_rp_filter_off(nl);
 	if (err)
 		return err;
-	pr_info("route: fwmark 0x%x/0x%x -> table %u (pref %u) -> local via lo, IPv4 and IPv6",
-		r->mark, r->mask, r->table, r->rule_prio);
+	pr_info("route: fwmark 0x%x/0x%x lookup %u pref %u, local default dev lo (%s)",
+		r->mark, r->mask, r->table, r->rule_prio,
+		v6 ? "IPv4 and IPv6" : "IPv4");
 	return 0;
 }
 

@@ -23,6 +23,7 @@ int nl_open(struct nl **out);
 /* Open one in the netns behind netns_fd; the caller's netns is unchanged. */
 int nl_open_in_netns(int netns_fd, struct nl **out);
 void nl_close(struct nl *nl);
+/* A handle is not thread-safe: one request at a time. */
 
 /* --- network namespaces --- */
 
@@ -50,6 +51,7 @@ struct link_info {
 
 int link_get_by_name(struct nl *nl, const char *name, struct link_info *li);
 int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li);
+/* Both return -ENODEV when there is no such link (kernel's answer). */
 /* Call fn for every link; a non-zero return from fn stops and is returned. */
 int link_for_each(struct nl *nl, int (*fn)(const struct link_info *li,
 					   void *arg),
@@ -95,15 +97,26 @@ int tc_clsact_delete(struct nl *nl, int ifindex);
  */
 int tc_filter_attach(struct nl *nl, const struct tc_slot *slot, int prog_fd,
 		     const char *name);
+/*
+ * Also -EBUSY when the slot is empty but its prio is held by a classifier of
+ * another kind or protocol (the kernel keeps one per prio). Chain 0 only;
+ * prio and handle must be non-zero (-EINVAL), name shorter than 64.
+ */
 /* Look at the filter in slot: 0 and *info filled, or -ENOENT. */
 int tc_filter_get(struct nl *nl, const struct tc_slot *slot,
 		  struct tc_filter_info *info);
 /* Remove the filter in slot only if its name is expected_name. */
 int tc_filter_detach(struct nl *nl, const struct tc_slot *slot,
 		     const char *expected_name);
+/* Detach: -ENOENT if the slot is empty, -EBUSY if it holds another's filter. */
 /* List every filter on one hook of a device (at most max); returns count. */
 int tc_filter_list(struct nl *nl, int ifindex, enum tc_dir dir,
 		   struct tc_filter_info *out, int max);
+/*
+ * List: chain 0, in prio order, returns how many were stored. Non-bpf
+ * filters get their kind as name ("u32"); a cls_bpf filter without a name
+ * (classic BPF from tc) has "" and prog_id 0.
+ */
 
 /* --- policy routing for socket-assign delivery (in ztunnel's netns) --- */
 
@@ -121,5 +134,10 @@ struct zt_routing {
  */
 int zt_routing_setup(struct nl *nl, const struct zt_routing *r);
 int zt_routing_teardown(struct nl *nl, const struct zt_routing *r);
+/*
+ * Setup: an existing rule/route counts as done. Teardown deletes the rules
+ * and routes (absent ones count as done) but leaves lo up and rp_filter off.
+ * Without IPv6 in the kernel both do the IPv4 half and warn.
+ */
 
 #endif
