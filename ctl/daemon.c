@@ -1037,16 +1037,37 @@ static bool ifindex_owned(struct daemon *d, int ifindex)
 	return false;
 }
 
-/* Filters of ours on links we do not know: left by an unacknowledged add. */
-static int drop_orphan_filters(const struct link_info *li, void *arg)
+struct link_list {
+	struct link_info *links;
+	size_t n, cap;
+};
+
+static int collect_link(const struct link_info *li, void *arg)
 {
-	struct daemon *d = arg;
+	struct link_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct link_info *bigger = realloc(l->links, cap * sizeof(*li));
+
+		if (!bigger)
+			return -ENOMEM;
+		l->links = bigger;
+		l->cap = cap;
+	}
+	l->links[l->n++] = *li;
+	return 0;
+}
+
+/* Filters of ours on links we do not know: left by an unacknowledged add. */
+static void drop_orphan_filters(struct daemon *d, const struct link_info *li)
+{
 	struct tc_filter_info f;
 	struct tc_slot in = slot_of(d, li->ifindex, TC_DIR_INGRESS);
 	struct tc_slot out = slot_of(d, li->ifindex, TC_DIR_EGRESS);
 
 	if (ifindex_owned(d, li->ifindex))
-		return 0;
+		return;
 	if (!tc_filter_get(d->nl, &in, &f) &&
 	    (!strcmp(f.name, "app_outbound") ||
 	     !strcmp(f.name, "ztunnel_host_in"))) {
@@ -1059,7 +1080,17 @@ static int drop_orphan_filters(const struct link_info *li, void *arg)
 			li->name);
 		tc_filter_detach(d->nl, &out, f.name);
 	}
-	return 0;
+}
+
+/* Walk the links first: no netlink request may run inside a dump. */
+static void drop_all_orphan_filters(struct daemon *d)
+{
+	struct link_list l = { 0 };
+
+	if (!link_for_each(d->nl, collect_link, &l))
+		for (size_t i = 0; i < l.n; i++)
+			drop_orphan_filters(d, &l.links[i]);
+	free(l.links);
 }
 
 static void reconcile_ztunnels(struct daemon *d)
@@ -1138,7 +1169,7 @@ int daemon_reconcile(struct daemon *d)
 	free(c.gone);
 	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
 	reconcile_ztunnels(d);
-	link_for_each(d->nl, drop_orphan_filters, d);
+	drop_all_orphan_filters(d);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
 		d->st.npods, d->st.naddrs,
 		state_zt_current(&d->st) ? "present" : "absent");

@@ -80,17 +80,18 @@ out:
 
 int client_call(struct client *c, Request *req, int netns_fd, Reply **reply)
 {
-	size_t len = ambient_redirect__v1__request__get_packed_size(req);
 	uint8_t *buf;
+	size_t len;
 	int err;
 
 	*reply = NULL;
+	req->id = ++c->next_id;
+	len = ambient_redirect__v1__request__get_packed_size(req);
 	if (len > WIRE_MAX_MSG)
 		return -EMSGSIZE;
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return -ENOMEM;
-	req->id = ++c->next_id;
 	ambient_redirect__v1__request__pack(req, buf);
 	err = send_packet(c->fd, buf, len, netns_fd);
 	free(buf);

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test fixture: another owner's tc filter. It counts the packets it sees and
+ * passes them on (TC_ACT_PIPE), so a test can prove that traffic our
+ * programs pass through still reaches filters placed after ours.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define TC_ACT_PIPE_ 3
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+SEC("tc")
+int foreign_counter(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&hits, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	return TC_ACT_PIPE_;
+}
+
+char LICENSE[] SEC("license") = "GPL";

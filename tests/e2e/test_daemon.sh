@@ -1,0 +1,233 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# redirectd driven through its socket on a simulated node: enrolment,
+# chaining with other owners' filters, restarts, and bad input.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+. tests/lib/node.sh
+
+[ "$(id -u)" = 0 ] || skip_suite "needs root"
+[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
+[ -x "$BUILD/ztunnel-sim" ] || skip_suite "$BUILD/ztunnel-sim not built"
+
+node_init "$BUILD"
+node_start_redirectd || { echo "RESULT: passed=0 failed=1 skipped=0"; exit 1; }
+pod_create a && pod_create b && pod_create c || exit 1
+ztunnel_start zt || { echo "RESULT: passed=0 failed=1 skipped=0"; exit 1; }
+pod_serve b --port 8080
+VA=$(pod_host_veth a)
+VB=$(pod_host_veth b)
+B4=$(pod_ip b 4)
+B6=$(pod_ip b 6)
+NODE4=$(in_node ip -4 -o addr show dev "$VA" | awk '{print $4}' | cut -d/ -f1 | head -n1)
+
+npods() {
+	ctl -j status | jq -r .pods
+}
+
+filter_on() {
+	in_node tc filter show dev "$1" "$2"
+}
+
+# --- enrolment --------------------------------------------------------
+case_begin "pod add attaches both programs at our slot"
+check "pod add a" pod_enrol a
+check "pod add b" pod_enrol b
+out=$(filter_on "$VA" ingress)
+check_contains "ingress filter" "$out" "app_outbound"
+check_contains "our pref" "$out" "pref 23166"
+check_contains "our handle" "$out" "handle 0xa3b1"
+check_contains "direct-action" "$out" "direct-action"
+check_contains "egress filter" "$(filter_on "$VA" egress)" "app_inbound"
+check_eq "pods enrolled" 2 "$(npods)"
+case_end
+
+case_begin "meshed pod to meshed pod goes through ztunnel (IPv4, IPv6)"
+before=$(zt_count zt tcp15001 conns)
+check "v4 transfer intact" pod_send a --to "$B4" --port 8080 --bytes 200000
+check "v6 transfer intact" pod_send a --to "$B6" --port 8080 --bytes 200000
+check_eq "ztunnel outbound connections" $((before + 2)) "$(zt_count zt tcp15001 conns)"
+check_gt "app_outbound redirected" "$(dp_count app_outbound redirect_ztunnel)" 0
+case_end
+
+case_begin "a repeated add is harmless"
+check "pod add a again" pod_enrol a
+check_eq "pods enrolled" 2 "$(npods)"
+check_eq "one ingress filter" 1 "$(filter_on "$VA" ingress | grep -c app_outbound)"
+check "still works" pod_send a --to "$B4" --port 8080 --bytes 10000
+case_end
+
+case_begin "pod delete removes our filters and map entries; delete again is fine"
+check "pod del a" ctl pod del "uid-$RUN-a"
+check_eq "no ingress filter" 0 "$(filter_on "$VA" ingress | grep -c app_outbound)"
+check_eq "no egress filter" 0 "$(filter_on "$VA" egress | grep -c app_inbound)"
+check_eq "qdisc we created is gone" 0 "$(in_node tc qdisc show dev "$VA" | grep -c clsact)"
+check "pod del a again" ctl pod del "uid-$RUN-a"
+check_eq "pods enrolled" 1 "$(npods)"
+# a is unmeshed now; b still is: a -> b is captured on b's side (inbound)
+before=$(zt_count zt tcp15006 conns)
+check "unmeshed a -> meshed b" pod_send a --to "$B4" --port 8080 --bytes 10000
+check_eq "inbound capture at b" $((before + 1)) "$(zt_count zt tcp15006 conns)"
+case_end
+
+case_begin "re-add after delete"
+check "pod add a" pod_enrol a
+before=$(zt_count zt tcp15001 conns)
+check "transfer" pod_send a --to "$B4" --port 8080 --bytes 10000
+check_eq "through ztunnel again" $((before + 1)) "$(zt_count zt tcp15001 conns)"
+case_end
+
+# --- chaining ---------------------------------------------------------
+foreign_load() {
+	bpftool prog load "$BUILD/bpf/tests/foreign_counter.bpf.o" "$PIN/$1" \
+		type classifier pinmaps "$PIN/$1.maps"
+}
+
+foreign_hits() {
+	bpftool map lookup pinned "$PIN/$1.maps/hits" key 0 0 0 0 -j |
+		jq -r '.value'
+}
+
+case_begin "foreign filters before and after ours keep working"
+check "load first" foreign_load first
+check "load last" foreign_load last
+check "attach before ours" in_node tc filter add dev "$VA" ingress pref 100 \
+	handle 7 bpf da pinned "$PIN/first"
+check "attach after ours" in_node tc filter add dev "$VA" ingress pref 40000 \
+	handle 7 bpf da pinned "$PIN/last"
+# pass-through traffic (to the node's address) reaches the last filter
+check "serve on the node" true
+node_bg "$NODE_NS" python3 tests/tools/traffic.py serve --port 9090 --ready "$WORK/node.ready"
+for _ in $(seq 50); do [ -f "$WORK/node.ready" ] && break; sleep 0.05; done
+ctl pod add "uid-$RUN-a" --netns "/var/run/netns/$RUN-a" --ip "$(pod_ip a 4)" \
+	--ip "$(pod_ip a 6)" >/dev/null
+first0=$(foreign_hits first)
+last0=$(foreign_hits last)
+check "a -> node address" pod_send a --to "$NODE4" --port 9090 --bytes 10000
+first1=$(foreign_hits first)
+last1=$(foreign_hits last)
+check_gt "filter before ours saw it" "$first1" "$first0"
+check_gt "filter after ours saw pass-through" "$last1" "$last0"
+# redirected traffic: the filter before ours sees it, ours takes it
+check "a -> b (redirected)" pod_send a --to "$B4" --port 8080 --bytes 10000
+check_gt "filter before ours saw redirected traffic" "$(foreign_hits first)" "$first1"
+case_end
+
+case_begin "pod delete leaves other owners' filters and qdisc alone"
+check "pod del a" ctl pod del "uid-$RUN-a"
+out=$(filter_on "$VA" ingress)
+check_contains "first survives" "$out" "pref 100"
+check_contains "last survives" "$out" "pref 40000"
+check_eq "our filter gone" 0 "$(echo "$out" | grep -c app_outbound)"
+check_eq "qdisc kept (not empty)" 1 "$(in_node tc qdisc show dev "$VA" | grep -c clsact)"
+check "pod add a" pod_enrol a
+check_eq "ours back" 1 "$(filter_on "$VA" ingress | grep -c app_outbound)"
+case_end
+
+case_begin "a pre-existing foreign clsact qdisc survives our delete"
+VC=$(pod_host_veth c)
+check "foreign clsact" in_node tc qdisc add dev "$VC" clsact
+check "foreign filter" in_node tc filter add dev "$VC" egress pref 5 handle 3 \
+	bpf da pinned "$PIN/last"
+check "pod add c" pod_enrol c
+check "pod del c" ctl pod del "uid-$RUN-c"
+check_eq "qdisc still there" 1 "$(in_node tc qdisc show dev "$VC" | grep -c clsact)"
+check_contains "foreign filter still there" "$(filter_on "$VC" egress)" "pref 5"
+case_end
+
+case_begin "a foreign filter in our slot is never replaced"
+check "foreign in our slot" in_node tc filter add dev "$VC" ingress pref 23166 \
+	handle 0xa3b1 bpf da pinned "$PIN/first"
+check_not "pod add c refused" pod_enrol c
+out=$(ctl pod add "uid-$RUN-c" --netns "/var/run/netns/$RUN-c" --ip "$(pod_ip c 4)" 2>&1)
+check_contains "conflict reported" "$out" "CONFLICT"
+check_contains "foreign filter kept" "$(filter_on "$VC" ingress)" "pref 23166"
+check_eq "nothing half-done: no app_inbound" 0 "$(filter_on "$VC" egress | grep -c app_inbound)"
+check_eq "c not enrolled" 2 "$(npods)"
+in_node tc filter del dev "$VC" ingress pref 23166 handle 0xa3b1 bpf
+case_end
+
+# --- restarts ---------------------------------------------------------
+case_begin "kill -9 during a transfer: no bytes lost, state rebuilt"
+in_pod a python3 tests/tools/traffic.py send --to "$B4" --port 8080 \
+	--bytes 3000000 --rate 1000000 --timeout 20 >"$WORK/long.json" &
+sender=$!
+sleep 1
+kill -9 "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "a new connection works while redirectd is down" \
+	pod_send a --to "$B4" --port 8080 --bytes 10000
+wait "$sender"
+check_eq "long transfer intact" true "$(jq -r .ok "$WORK/long.json")"
+check "restart" node_start_redirectd
+check_eq "pods known again" 2 "$(npods)"
+check_eq "ztunnel present" true "$(ctl -j status | jq -r .ztunnel_present)"
+check_eq "one ingress filter" 1 "$(filter_on "$VA" ingress | grep -c app_outbound)"
+before=$(zt_count zt tcp15001 conns)
+check "traffic after restart" pod_send a --to "$B4" --port 8080 --bytes 10000
+check_eq "still through ztunnel" $((before + 1)) "$(zt_count zt tcp15001 conns)"
+case_end
+
+case_begin "restart removes pods whose veth vanished"
+pod_create d
+check "pod add d" pod_enrol d
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+ip netns del "$RUN-d"
+sleep 0.2
+check "restart" node_start_redirectd
+check_eq "d forgotten" 2 "$(npods)"
+check_eq "map entries: a and b, two each" 4 \
+	"$(bpftool map dump pinned "$PIN/pods" -j | jq length)"
+case_end
+
+# --- bad input --------------------------------------------------------
+raw() {
+	python3 tests/tools/rawreq.py "$SOCK" "$@"
+}
+
+case_begin "malformed requests get error replies; the daemon stays up"
+n0=$(npods)
+check_contains "garbage" "$(raw --hello ffffffff0102)" "1 "
+check_contains "status before hello" "$(raw 08014a00)" "3 "
+check_contains "unsupported version" "$(raw 080112020863)" "2 "
+check_contains "oversize" "$(raw --hello big)" "1 "
+check_contains "empty body" "$(raw --hello 0802)" "1 "
+out=$(ctl pod add x --netns /nonexistent --ip 10.9.9.9 2>&1)
+check_contains "missing netns" "$out" "NETNS"
+out=$(ctl pod add x --netns "/var/run/netns/$RUN-a" --ifname nope0 --ip 10.9.9.9 2>&1)
+check_contains "missing interface" "$out" "INTERFACE"
+out=$(ctl pod add x --netns "/var/run/netns/$RUN-a" --ip 10.9.9 2>&1)
+check_contains "bad address" "$out" "BAD_REQUEST"
+out=$(ctl pod add x --netns "/var/run/netns/$RUN-c" --ip "$B4" 2>&1)
+check_contains "address of another live pod" "$out" "CONFLICT"
+ctl pod del unknown-uid >/dev/null
+check_eq "unknown delete is fine (exit 0)" 0 $?
+check_eq "nothing changed" "$n0" "$(npods)"
+check "daemon alive" kill -0 "$REDIRECTD_PID"
+check "still serving" ctl status
+case_end
+
+case_begin "peers that are not allowed are refused"
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$BUILD/redirectctl" --socket "$SOCK" status >/dev/null 2>&1
+	check_eq "nobody refused (exit 4)" 4 $?
+else
+	fail "setpriv missing"
+fi
+check "root still served" ctl status
+case_end
+
+case_begin "ztunnel delete: meshed pods fail closed; a new ztunnel takes over"
+check "ztunnel del" ctl ztunnel del "uid-$RUN-zt"
+check_not "a -> b fails closed" pod_send a --to "$B4" --port 8080 --bytes 1000 --timeout 1
+check_gt "drop counted" "$(dp_count app_outbound drop_no_ztunnel)" 0
+kill "$ZT_PID"
+check "ztunnel back" ztunnel_start zt
+check "a -> b works again" pod_send a --to "$B4" --port 8080 --bytes 10000
+case_end
+
+results

@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Minimal test harness for the shell e2e suites: named cases, assertions
+# that report what they saw, and the RESULT line tests/run.sh reads.
+
+T_PASS=0
+T_FAIL=0
+T_SKIP=0
+T_CASE=""
+T_CASE_FAILED=0
+
+case_begin() {
+	T_CASE=$1
+	T_CASE_FAILED=0
+	printf -- '--- %s\n' "$T_CASE"
+}
+
+case_end() {
+	if [ "$T_CASE_FAILED" -eq 0 ]; then
+		T_PASS=$((T_PASS + 1))
+		printf 'ok   %s\n' "$T_CASE"
+	else
+		T_FAIL=$((T_FAIL + 1))
+		printf 'FAIL %s\n' "$T_CASE"
+	fi
+}
+
+case_skip() {
+	T_SKIP=$((T_SKIP + 1))
+	printf 'skip %s: %s\n' "$1" "$2"
+}
+
+fail() {
+	T_CASE_FAILED=1
+	printf '  assertion failed: %s\n' "$*"
+}
+
+# check DESCRIPTION CMD...: the command must succeed
+check() {
+	d=$1
+	shift
+	if ! "$@" >/dev/null 2>&1; then
+		fail "$d"
+		return 1
+	fi
+	return 0
+}
+
+# check_not DESCRIPTION CMD...: the command must fail
+check_not() {
+	d=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		fail "$d"
+		return 1
+	fi
+	return 0
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" != "$3" ]; then
+		fail "$1: expected '$2', got '$3'"
+		return 1
+	fi
+	return 0
+}
+
+# check_gt DESCRIPTION A B: A > B (integers)
+check_gt() {
+	if ! [ "${2:-0}" -gt "${3:-0}" ] 2>/dev/null; then
+		fail "$1: expected $2 > $3"
+		return 1
+	fi
+	return 0
+}
+
+# check_contains DESCRIPTION HAYSTACK NEEDLE
+check_contains() {
+	case "$2" in
+	*"$3"*) return 0 ;;
+	esac
+	fail "$1: '$3' not found in: $2"
+	return 1
+}
+
+results() {
+	echo "RESULT: passed=$T_PASS failed=$T_FAIL skipped=$T_SKIP"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+# Skip the whole suite (not root, feature missing) with a reason.
+skip_suite() {
+	echo "skipping suite: $1"
+	echo "RESULT: passed=0 failed=0 skipped=1"
+	exit 0
+}

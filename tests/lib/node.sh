@@ -1,0 +1,241 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# A simulated Kubernetes node, for the e2e tests, the demo and the benchmarks.
+#
+#   . tests/lib/node.sh
+#   node_init [BUILD]            node netns, per-run work dir, bpffs folder, traps
+#   node_start_redirectd [ARGS]  redirectd in the node netns
+#   pod_create NAME [ptp|bridge] a pod netns made by Debian's CNI plugins
+#   in_pod NAME CMD...           run a command in a pod
+#   in_node CMD...               run a command in the node netns
+#   node_cleanup                 remove everything (also run by the trap)
+#
+# Everything lives in namespaces and folders named after this run ($RUN), so
+# parallel runs cannot collide, and nothing touches the root namespace.
+# `ip netns exec` and `ip -n` remount /sys and would hide bpffs, so commands
+# that touch pins run under nsenter instead.
+
+BUILD=${BUILD:-build}
+CNI_PLUGIN_DIR=${CNI_PLUGIN_DIR:-/usr/lib/cni}
+POD_SUBNET4=${POD_SUBNET4:-10.244.0.0/24}
+POD_SUBNET6=${POD_SUBNET6:-fd00:244::/64}
+NODE_PIDS=""
+NODE_PODS=""
+
+node_log() {
+	printf '%s\n' "$*" >&2
+}
+
+nsrun() {
+	ns=$1
+	shift
+	nsenter --net="/var/run/netns/$ns" "$@"
+}
+
+in_node() {
+	nsrun "$NODE_NS" "$@"
+}
+
+in_pod() {
+	p=$1
+	shift
+	nsrun "$RUN-$p" "$@"
+}
+
+# node_bg NETNS CMD...: start CMD in a netns in the background and remember
+# its PID for cleanup. nsenter execs CMD, so the PID is CMD's own.
+node_bg() {
+	ns=$1
+	shift
+	nsenter --net="/var/run/netns/$ns" "$@" &
+	NODE_PIDS="$NODE_PIDS $!"
+	LAST_PID=$!
+}
+
+node_init() {
+	[ -n "${1:-}" ] && BUILD=$1
+	RUN=${RUN:-ar$$}
+	NODE_NS=$RUN-node
+	WORK=$(mktemp -d "/tmp/$RUN.XXXXXX")
+	PIN=/sys/fs/bpf/$RUN
+	SOCK=$WORK/redirect.sock
+	STATE=$WORK/state
+	CGROUP=
+	trap node_cleanup EXIT
+	trap 'exit 130' INT TERM
+	grep -q ' /sys/fs/bpf bpf ' /proc/mounts ||
+		mount -t bpf bpf /sys/fs/bpf
+	ip netns add "$NODE_NS"
+	in_node ip link set lo up
+	in_node sysctl -qw net.ipv4.ip_forward=1
+	in_node sysctl -qw net.ipv6.conf.all.forwarding=1
+	# rp_filter would drop replies that ztunnel sends on the client's behalf
+	in_node sysctl -qw net.ipv4.conf.all.rp_filter=0
+	in_node sysctl -qw net.ipv4.conf.default.rp_filter=0
+	mkdir -p "$WORK/ipam"
+}
+
+node_cleanup() {
+	set +e
+	for pid in $NODE_PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $NODE_PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	for p in $NODE_PODS; do
+		ip netns del "$RUN-$p" 2>/dev/null
+	done
+	[ -n "${NODE_NS:-}" ] && ip netns del "$NODE_NS" 2>/dev/null
+	if [ -n "${PIN:-}" ] && [ -d "$PIN" ]; then
+		find "$PIN" -mindepth 1 -delete 2>/dev/null
+		rmdir "$PIN" 2>/dev/null
+	fi
+	if [ -n "${CGROUP:-}" ] && [ -d "$CGROUP" ]; then
+		rmdir "$CGROUP" 2>/dev/null
+	fi
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+	NODE_PIDS=""
+	NODE_PODS=""
+}
+
+# The CNI network config: ptp (a veth per pod, routed) or bridge.
+cni_conf() {
+	kind=$1
+	extra=""
+	[ "$kind" = bridge ] &&
+		extra='"bridge": "cni0", "isGateway": true, "hairpinMode": false,'
+	cat <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "$RUN-net",
+  "type": "$kind",
+  $extra
+  "ipMasq": false,
+  "ipam": {
+    "type": "host-local",
+    "dataDir": "$WORK/ipam",
+    "ranges": [[{ "subnet": "$POD_SUBNET4" }], [{ "subnet": "$POD_SUBNET6" }]],
+    "routes": [{ "dst": "0.0.0.0/0" }, { "dst": "::/0" }]
+  }
+}
+EOF
+}
+
+# Run a CNI plugin as the kubelet would, inside the node netns.
+cni_exec() {
+	cmd=$1 p=$2 conf=$3 plugin=$4
+	printf '%s' "$conf" | CNI_COMMAND=$cmd CNI_CONTAINERID="$RUN-$p" \
+		CNI_NETNS="/var/run/netns/$RUN-$p" CNI_IFNAME=eth0 \
+		CNI_PATH="$CNI_PLUGIN_DIR" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$p;K8S_POD_UID=uid-$RUN-$p" \
+		nsenter --net="/var/run/netns/$NODE_NS" "$plugin"
+}
+
+# pod_create NAME [ptp|bridge]: prints the CNI result JSON to $WORK/NAME.json
+pod_create() {
+	p=$1
+	kind=${2:-ptp}
+	ip netns add "$RUN-$p"
+	NODE_PODS="$NODE_PODS $p"
+	in_pod "$p" ip link set lo up
+	# addresses must be usable at once: no duplicate address detection
+	in_pod "$p" sysctl -qw net.ipv6.conf.all.accept_dad=0
+	in_pod "$p" sysctl -qw net.ipv6.conf.default.accept_dad=0
+	cni_exec ADD "$p" "$(cni_conf "$kind")" "$CNI_PLUGIN_DIR/$kind" \
+		>"$WORK/$p.json" || {
+		node_log "pod_create $p: CNI ADD failed: $(cat "$WORK/$p.json")"
+		return 1
+	}
+}
+
+# pod_ip NAME 4|6: the pod's address from its CNI result
+pod_ip() {
+	if [ "$2" = 6 ]; then
+		jq -r '.ips[].address | select(contains(":"))' "$WORK/$1.json" | cut -d/ -f1
+	else
+		jq -r '.ips[].address | select(contains(":") | not)' "$WORK/$1.json" | cut -d/ -f1
+	fi
+}
+
+# The host-side veth of a pod: the result's interface without a sandbox.
+pod_host_veth() {
+	jq -r '.interfaces[] | select(.sandbox == null or .sandbox == "") | .name' \
+		"$WORK/$1.json" | grep -v '^cni0$' | head -n 1
+}
+
+node_start_redirectd() {
+	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
+		--state "$STATE" --log-level debug "$@"
+	REDIRECTD_PID=$LAST_PID
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && return 0
+		kill -0 "$REDIRECTD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	node_log "redirectd did not start"
+	return 1
+}
+
+ctl() {
+	"$BUILD/redirectctl" --socket "$SOCK" "$@"
+}
+
+# Enrol a pod by hand (the CNI hook does this in the e2e tests).
+pod_enrol() {
+	p=$1
+	shift
+	ctl pod add "uid-$RUN-$p" --netns "/var/run/netns/$RUN-$p" \
+		--name "$p" --namespace default \
+		--ip "$(pod_ip "$p" 4)" --ip "$(pod_ip "$p" 6)" "$@"
+}
+
+# ztunnel: a pod of its own, enrolled as ztunnel, running the stand-in.
+ztunnel_start() {
+	z=${1:-zt}
+	[ -d "/var/run/netns/$RUN-$z" ] || pod_create "$z" || return 1
+	ctl ztunnel add "uid-$RUN-$z" --netns "/var/run/netns/$RUN-$z" \
+		--ip "$(pod_ip "$z" 4)" --ip "$(pod_ip "$z" 6)" >/dev/null ||
+		return 1
+	rm -f "$WORK/$z.ready"
+	node_bg "$RUN-$z" "$BUILD/ztunnel-sim" --status "$WORK/$z.status" \
+		--ready "$WORK/$z.ready"
+	ZT_PID=$LAST_PID
+	for _ in $(seq 100); do
+		[ -f "$WORK/$z.ready" ] && return 0
+		sleep 0.05
+	done
+	node_log "ztunnel-sim did not become ready"
+	return 1
+}
+
+# zt_count NAME LISTENER FIELD: a counter from the stand-in's status file
+zt_count() {
+	kill -USR1 "$ZT_PID" 2>/dev/null
+	sleep 0.15
+	jq -r ".listeners.\"$2\".\"$3\" // 0" "$WORK/$1.status" 2>/dev/null || echo 0
+}
+
+# An echo server in a pod.
+pod_serve() {
+	p=$1
+	shift
+	rm -f "$WORK/$p.serve.ready"
+	node_bg "$RUN-$p" python3 tests/tools/traffic.py serve --ready "$WORK/$p.serve.ready" "$@"
+	for _ in $(seq 100); do
+		[ -f "$WORK/$p.serve.ready" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+pod_send() {
+	p=$1
+	shift
+	in_pod "$p" python3 tests/tools/traffic.py send "$@"
+}
+
+# A counter of the datapath, from redirectctl stats -j.
+dp_count() {
+	ctl -j stats | jq -r ".counters[] | select(.program == \"$1\" and .decision == \"$2\") | .packets"
+}
