@@ -35,11 +35,17 @@ LIB       := $(BUILD)/libredirect.a
 
 TEST_BPF  := $(BUILD)/tests/test_tc
 TEST_NL   := $(BUILD)/tests/test_nl
+TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state
+# The pure-logic objects the unit tests need (not nl.o, not client.o).
+UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
+             $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/log.o \
+             $(BUILD)/proto/redirect.pb-c.o
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 
 .PHONY: all deps test test-bpf clean demo format
 
-all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL)
+all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) \
+     $(TEST_UNIT)
 
 deps:
 	@sh scripts/deps.sh
@@ -87,6 +93,17 @@ $(BUILD)/tests/test_tc: tests/bpf/test_tc.c tests/lib/packet.c \
 $(BUILD)/tests/test_nl: tests/unit/test_nl.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_nl.c $(LIB) $(LDLIBS) -lcunit
+
+# Pure logic, no privileges: the codec and the state/journal.
+$(BUILD)/tests/test_wire: tests/unit/test_wire.c $(UNIT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/unit/test_wire.c $(UNIT_OBJS) \
+		$(LDLIBS) -lcunit
+
+$(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
+		$(LDLIBS) -lcunit
 
 test: all
 	sh tests/run.sh $(BUILD)
