@@ -40,11 +40,12 @@ TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
              $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/log.o \
              $(BUILD)/proto/redirect.pb-c.o
+TEST_DP   := $(BUILD)/tests/test_datapath
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 
 .PHONY: all deps test test-bpf clean demo format
 
-all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) \
+all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
      $(TEST_UNIT)
 
 deps:
@@ -88,6 +89,11 @@ $(BUILD)/tests/test_tc: tests/bpf/test_tc.c tests/lib/packet.c \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/lib -o $@ tests/bpf/test_tc.c \
 		tests/lib/packet.c $(LIB) $(LDLIBS) -lcunit
+
+# Real traffic between network namespaces through the loaded programs.
+$(BUILD)/tests/test_datapath: tests/bpf/test_datapath.c $(LIB) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/bpf/test_datapath.c $(LIB) $(LDLIBS) -lcunit
 
 # Netlink library against the kernel, in private network namespaces.
 $(BUILD)/tests/test_nl: tests/unit/test_nl.c $(LIB)
