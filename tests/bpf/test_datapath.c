@@ -61,6 +61,7 @@
 #define PORT_APP 8080 /* B's real server */
 #define PORT_UDP_APP 5353
 #define PORT_NODE 9000 /* a server in the node netns */
+#define FRAG_LEN 3000 /* one UDP datagram, fragmented at the 1500 MTU */
 #define OUR_PRIO 1
 #define FOREIGN_PRIO 2 /* after ours */
 
@@ -1329,6 +1330,94 @@ static void test_dns_v6(void)
 	dns(V6);
 }
 
+/* ---------- (11) a UDP flow's own socket, also for fragments ---------- */
+
+/*
+ * What a proxy does after a flow's first datagram: a socket of its own for
+ * the flow, bound to the original destination and connected to the client.
+ */
+static int ztunnel_flow_socket(enum fam f, int client_port)
+{
+	struct sockaddr_storage to;
+	int z = ns_socket(NS_ZT, af_of(f), SOCK_DGRAM), err;
+
+	if (z < 0)
+		return z;
+	err = set_transparent(z, f);
+	if (!err)
+		err = bind_to(z, f, eps[NS_B].addr[f], PORT_UDP_APP);
+	if (!err && connect(z, (struct sockaddr *)&to,
+			    sa_make(f, eps[NS_A].addr[f], client_port, &to)))
+		err = -errno;
+	if (err) {
+		close(z);
+		return err;
+	}
+	return z;
+}
+
+/* len bytes from A's socket to B:5353 must arrive whole at fd. */
+static bool udp_to(int a, enum fam f, size_t len, int fd)
+{
+	static char out[FRAG_LEN], in[FRAG_LEN + 1];
+	struct sockaddr_storage to;
+	ssize_t n;
+
+	memset(out, 'f', len);
+	n = sendto(a, out, len, 0, (struct sockaddr *)&to,
+		   sa_make(f, eps[NS_B].addr[f], PORT_UDP_APP, &to));
+	if (!EXPECT_OK(n == (ssize_t)len ? 0 : -errno, "sendto B") ||
+	    !EXPECT_OK(wait_fd(fd, POLLIN, IO_TIMEOUT_MS),
+		       "datagram at ztunnel's socket for the flow"))
+		return false;
+	n = recv(fd, in, sizeof(in), 0);
+	return EXPECT(n == (ssize_t)len && !memcmp(in, out, len));
+}
+
+/*
+ * The first datagram goes to the listener; later ones, and the fragments
+ * of a large one (which cannot be assigned a socket and are delivered for
+ * the stack to reassemble), must reach ztunnel's socket for the flow.
+ */
+static void udp_flow(enum fam f)
+{
+	int a = -1, z = -1;
+	struct counts c;
+
+	case_begin(&c);
+	a = ns_socket(NS_A, af_of(f), SOCK_DGRAM);
+	if (!EXPECT_OK(a < 0 ? a : 0, "A's UDP socket") ||
+	    !udp_to(a, f, 16, T.zt_udp[ZTU_OUT][f]))
+		goto out;
+	z = ztunnel_flow_socket(f, sock_port(a));
+	if (!EXPECT_OK(z < 0 ? z : 0, "ztunnel's socket for the flow") ||
+	    !udp_to(a, f, 16, z) || !udp_to(a, f, FRAG_LEN, z))
+		goto out;
+	counts_end(&c);
+	EXPECT_CNT_MIN(&c, CNT_ZI_ASSIGN_OUTBOUND, 1);
+	EXPECT_CNT_MIN(&c, CNT_ZI_ASSIGN_ESTABLISHED, 1);
+	EXPECT_CNT_MIN(&c, CNT_ZI_LOCAL_FRAG, 2);
+	EXPECT_CNT_NONE(&c, CNT_OUT_DROP_FRAG_UNKNOWN);
+	EXPECT_QUIET(T.zt_udp[ZTU_OUT][f], "ztunnel's UDP listener");
+out:
+	counts_end(&c);
+	counts_report(&c);
+	if (z >= 0)
+		close(z);
+	if (a >= 0)
+		close(a);
+}
+
+static void test_udp_flow_v4(void)
+{
+	udp_flow(V4);
+}
+
+static void test_udp_flow_v6(void)
+{
+	udp_flow(V6);
+}
+
 /* ---------- topology ---------- */
 
 /* ip netns add ar<pid>-<suffix> (and keep an fd to setns() into it) */
@@ -1690,6 +1779,8 @@ static const struct {
 	{ "9 foreign filter after ours", test_chaining },
 	{ "10 DNS IPv4: pass + reply, unsolicited, capture", test_dns_v4 },
 	{ "10 DNS IPv6: pass + reply, unsolicited, capture", test_dns_v6 },
+	{ "11 UDP flow socket IPv4, also for fragments", test_udp_flow_v4 },
+	{ "11 UDP flow socket IPv6, also for fragments", test_udp_flow_v6 },
 };
 
 static int finish(unsigned int passed, unsigned int failed,
