@@ -582,8 +582,10 @@ static ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
 	if (state_zt_put(&d->st, zt)) {
 		/* Full: the oldest replaced ones linger; refuse politely. */
 		publish_ztunnel(d, prev);
-		if (prev)
+		if (prev) {
 			prev->current = true;
+			state_journal_zt_put(&d->st, prev);
+		}
 		detach_ztunnel(d, zt);
 		zt_free(zt);
 		return fail(msg, len, EC(CAPACITY),

@@ -542,16 +542,18 @@ int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
 	e.ztunnel_put = &info;
 	err = journal_append(st, &e);
 	info_release_ips(info.ips, info.n_ips);
-	return err;
+	return err ? err : journal_maybe_compact(st);
 }
 
 int state_journal_zt_delete(struct state *st, const char *uid)
 {
 	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
+	int err;
 
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_DELETE;
 	e.ztunnel_delete = (char *)uid;
-	return journal_append(st, &e);
+	err = journal_append(st, &e);
+	return err ? err : journal_maybe_compact(st);
 }
 
 static void replay_entry(struct state *st, const JournalEntry *e)
