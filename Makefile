@@ -41,12 +41,13 @@ UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
              $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/log.o \
              $(BUILD)/proto/redirect.pb-c.o
 TEST_DP   := $(BUILD)/tests/test_datapath
+ZTSIM     := $(BUILD)/ztunnel-sim
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 
 .PHONY: all deps test test-bpf clean demo format
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
-     $(TEST_UNIT)
+     $(TEST_UNIT) $(ZTSIM)
 
 deps:
 	@sh scripts/deps.sh
@@ -110,6 +111,11 @@ $(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
 		$(LDLIBS) -lcunit
+
+# Test fixture standing in for ztunnel (see tests/tools/README.md).
+$(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 test: all
 	sh tests/run.sh $(BUILD)
