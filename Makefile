@@ -22,7 +22,8 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(BUILD) -Ibpf/include
 
 BPF_SRCS  := bpf/tc/redirect.bpf.c
-BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
+             $(BUILD)/bpf/tests/foreign_counter.bpf.o
 SKELS     := $(BUILD)/redirect.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
@@ -43,11 +44,13 @@ UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
 TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
+CNI       := $(BUILD)/redirect-cni
+TEST_CNI  := $(BUILD)/tests/test_cni
 
 .PHONY: all deps test test-bpf clean demo format
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
-     $(TEST_UNIT) $(ZTSIM)
+     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM)
 
 deps:
 	@sh scripts/deps.sh
@@ -58,6 +61,11 @@ $(BUILD)/vmlinux.h:
 	mv $@.tmp $@
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Test fixture: a foreign owner's counting filter.
+$(BUILD)/bpf/tests/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -111,6 +119,16 @@ $(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
 		$(LDLIBS) -lcunit
+
+# The chained CNI plugin; cni.c is its pure logic, unit tested alone.
+CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
+$(BUILD)/redirect-cni: $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
+	$(CC) $(CFLAGS) -Icni-hook -o $@ $(CNI_SRCS) $(LIB) $(LDLIBS) -ljson-c
+
+$(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icni-hook -o $@ tests/unit/test_cni.c cni-hook/cni.c \
+		-ljson-c -lcunit
 
 # Test fixture standing in for ztunnel (see tests/tools/README.md).
 $(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h

@@ -82,12 +82,12 @@ case_end
 # --- chaining ---------------------------------------------------------
 foreign_load() {
 	bpftool prog load "$BUILD/bpf/tests/foreign_counter.bpf.o" "$PIN/$1" \
-		type classifier pinmaps "$PIN/$1.maps"
+		type classifier pinmaps "$PIN/${1}_maps"
 }
 
 foreign_hits() {
-	bpftool map lookup pinned "$PIN/$1.maps/hits" key 0 0 0 0 -j |
-		jq -r '.value'
+	bpftool map lookup pinned "$PIN/${1}_maps/hits" key 0 0 0 0 -j |
+		jq -r '.formatted.value'
 }
 
 case_begin "foreign filters before and after ours keep working"
@@ -226,6 +226,7 @@ check "ztunnel del" ctl ztunnel del "uid-$RUN-zt"
 check_not "a -> b fails closed" pod_send a --to "$B4" --port 8080 --bytes 1000 --timeout 1
 check_gt "drop counted" "$(dp_count app_outbound drop_no_ztunnel)" 0
 kill "$ZT_PID"
+wait "$ZT_PID" 2>/dev/null
 check "ztunnel back" ztunnel_start zt
 check "a -> b works again" pod_send a --to "$B4" --port 8080 --bytes 10000
 case_end

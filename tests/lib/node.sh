@@ -168,8 +168,9 @@ node_start_redirectd() {
 	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
 		--state "$STATE" --log-level debug "$@"
 	REDIRECTD_PID=$LAST_PID
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && return 0
+	# A socket file may be left by a killed daemon: wait for an answer.
+	for _ in $(seq 200); do
+		ctl status >/dev/null 2>&1 && return 0
 		kill -0 "$REDIRECTD_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -193,7 +194,7 @@ pod_enrol() {
 # ztunnel: a pod of its own, enrolled as ztunnel, running the stand-in.
 ztunnel_start() {
 	z=${1:-zt}
-	[ -d "/var/run/netns/$RUN-$z" ] || pod_create "$z" || return 1
+	[ -e "/var/run/netns/$RUN-$z" ] || pod_create "$z" || return 1
 	ctl ztunnel add "uid-$RUN-$z" --netns "/var/run/netns/$RUN-$z" \
 		--ip "$(pod_ip "$z" 4)" --ip "$(pod_ip "$z" 6)" >/dev/null ||
 		return 1
@@ -211,8 +212,7 @@ ztunnel_start() {
 
 # zt_count NAME LISTENER FIELD: a counter from the stand-in's status file
 zt_count() {
-	kill -USR1 "$ZT_PID" 2>/dev/null
-	sleep 0.15
+	sleep 0.25 # the stand-in rewrites its status file every 100 ms
 	jq -r ".listeners.\"$2\".\"$3\" // 0" "$WORK/$1.status" 2>/dev/null || echo 0
 }
 
