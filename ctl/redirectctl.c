@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"  ztunnel add UID --netns PATH [--ifname IF] [--ip ADDR...]\n"
 		"  ztunnel del UID\n"
 		"  log-level LEVEL             error, warn, info, debug\n"
+		"  snapshot [UID...]           reconcile: keep these pods, remove\n"
+		"                              every other enrolled pod\n"
 		"default socket: %s\n",
 		DEFAULT_SOCKET_PATH);
 }
@@ -474,6 +476,61 @@ static int cmd_log_level(struct ctl *ctl, const char *level)
 	return call_simple(ctl, &req);
 }
 
+static int keep_one(struct ctl *ctl, const char *uid)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__PodKeep keep = AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
+	Reply *reply;
+	int err;
+
+	keep.uid = (char *)uid;
+	req.body_case = REQ(POD_KEEP);
+	req.pod_keep = &keep;
+	err = client_call(&ctl->c, &req, -1, &reply);
+	if (err) {
+		fprintf(stderr, "redirectctl: %s\n", strerror(-err));
+		return EXIT_UNREACHABLE;
+	}
+	if (reply->code)
+		fprintf(stderr, "redirectctl: keep %s: %s\n", uid,
+			reply->message);
+	err = reply->code == EC(NOT_FOUND) ? 0 : wire_exit_code(reply->code);
+	client_reply_free(reply);
+	return err;
+}
+
+/*
+ * The snapshot exchange on one connection: PodKeep for each uid, then
+ * SnapshotDone. Uids that are not enrolled are reported and skipped.
+ */
+static int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__SnapshotDone done =
+		AMBIENT_REDIRECT__V1__SNAPSHOT_DONE__INIT;
+	Reply *reply;
+	int err = connect_daemon(ctl);
+
+	for (int i = 1; i < argc && !err; i++)
+		err = keep_one(ctl, argv[i]);
+	if (err) {
+		client_close(&ctl->c);
+		return err;
+	}
+	req.body_case = REQ(SNAPSHOT_DONE);
+	req.snapshot_done = &done;
+	err = client_call(&ctl->c, &req, -1, &reply);
+	client_close(&ctl->c);
+	if (err) {
+		fprintf(stderr, "redirectctl: %s\n", strerror(-err));
+		return EXIT_UNREACHABLE;
+	}
+	printf("%s\n", reply->message);
+	err = wire_exit_code(reply->code);
+	client_reply_free(reply);
+	return err;
+}
+
 /* "pod add UID ...", "ztunnel del UID" */
 static int cmd_object(struct ctl *ctl, bool pod, int argc, char **argv)
 {
@@ -504,6 +561,8 @@ static int dispatch(struct ctl *ctl, int argc, char **argv)
 		return cmd_object(ctl, true, argc, argv);
 	if (!strcmp(cmd, "ztunnel"))
 		return cmd_object(ctl, false, argc, argv);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(ctl, argc, argv);
 	if (!strcmp(cmd, "log-level") && argc == 2)
 		return cmd_log_level(ctl, argv[1]);
 	usage(stderr);

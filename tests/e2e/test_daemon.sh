@@ -221,6 +221,47 @@ fi
 check "root still served" ctl status
 case_end
 
+case_begin "the socket is private to root"
+check_eq "mode" "srw-------" "$(stat -c %A "$SOCK")"
+case_end
+
+case_begin "the netns may travel as an fd (SCM_RIGHTS) instead of a path"
+pod_create e
+out=$(raw --podadd-fd "/var/run/netns/$RUN-e" "uid-$RUN-e" "$(pod_ip e 4)")
+check_contains "hello ok, add ok" "$out" "0 enrolled on"
+check_contains "filter attached" "$(filter_on "$(pod_host_veth e)" ingress)" "app_outbound"
+check_eq "path empty in the record" "" \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-e\") | .netns")"
+case_end
+
+case_begin "snapshot exchange removes the pods not named"
+n0=$(npods)
+out=$(ctl snapshot "uid-$RUN-a" "uid-$RUN-b")
+check_contains "reply" "$out" "removed 1"
+check_eq "e removed" $((n0 - 1)) "$(npods)"
+check_eq "e's filter removed" 0 "$(filter_on "$(pod_host_veth e)" ingress | grep -c app_outbound)"
+check "a still works" pod_send a --to "$B4" --port 8080 --bytes 10000
+case_end
+
+case_begin "a replacing ztunnel takes new connections at once"
+pod_create zt2
+old_pid=$ZT_PID
+check "ztunnel 2 up" ztunnel_start zt2
+old=$(zt_count zt tcp15001 conns)
+ZT_PID=$old_pid
+new0=$(jq -r '.listeners.tcp15001.conns' "$WORK/zt2.status")
+check "a -> b" pod_send a --to "$B4" --port 8080 --bytes 10000
+sleep 0.3
+check_eq "new ztunnel took it" $((new0 + 1)) "$(jq -r '.listeners.tcp15001.conns' "$WORK/zt2.status")"
+check_eq "old ztunnel did not" "$old" "$(jq -r '.listeners.tcp15001.conns' "$WORK/zt.status")"
+check_eq "zt2 is current" true \
+	"$(ctl -j pods | jq -r ".ztunnels[] | select(.uid == \"uid-$RUN-zt2\") | .current")"
+check "old ztunnel deleted" ctl ztunnel del "uid-$RUN-zt"
+check "still works" pod_send a --to "$B4" --port 8080 --bytes 10000
+check "back to zt" ctl ztunnel add "uid-$RUN-zt" --netns "/var/run/netns/$RUN-zt"
+check "zt2 deleted" ctl ztunnel del "uid-$RUN-zt2"
+case_end
+
 case_begin "ztunnel delete: meshed pods fail closed; a new ztunnel takes over"
 check "ztunnel del" ctl ztunnel del "uid-$RUN-zt"
 check_not "a -> b fails closed" pod_send a --to "$B4" --port 8080 --bytes 1000 --timeout 1

@@ -4,11 +4,14 @@
 
 rawreq.py SOCKET [--hello] HEX [HEX...]   one packet per HEX argument
                                           ("big" = 70000 bytes, "empty" = 0)
+rawreq.py SOCKET --podadd-fd NETNS_FILE UID IP [IP...]
+                                          Hello, then a PodAdd whose netns
+                                          travels only as an fd (SCM_RIGHTS)
 Prints one line per reply: "<code> <message>" (code as a number), or
 "closed" if the daemon closed the connection. Encodes nothing itself beyond
 a Hello, so malformed input reaches the daemon exactly as given.
 """
-import socket, sys
+import os, socket, sys
 
 HELLO = bytes([0x08, 0x01, 0x12, 0x02, 0x08, 0x01])  # id 1, hello{version 1}
 
@@ -43,12 +46,44 @@ def parse_reply(buf):
     return code, msg
 
 
+def enc_varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def enc_field(num, payload):
+    if isinstance(payload, int):
+        return enc_varint(num << 3) + enc_varint(payload)
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return enc_varint(num << 3 | 2) + enc_varint(len(payload)) + payload
+
+
+def podadd_fd(s, netns, uid, ips):
+    body = enc_field(1, uid) + b"".join(enc_field(6, ip) for ip in ips)
+    req = enc_field(1, 2) + enc_field(3, body)
+    fd = os.open(netns, os.O_RDONLY)
+    s.send(HELLO)
+    print("%d %s" % parse_reply(s.recv(70000)))
+    socket.send_fds(s, [req], [fd])
+    os.close(fd)
+    print("%d %s" % parse_reply(s.recv(70000)))
+
+
 def main():
     args = sys.argv[1:]
     path = args.pop(0)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.settimeout(5)
     s.connect(path)
+    if args and args[0] == "--podadd-fd":
+        podadd_fd(s, args[1], args[2], args[3:])
+        return
     packets = []
     if args and args[0] == "--hello":
         args.pop(0)
