@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * redirect-cni: the chained CNI plugin (spec 1.0.0 and 0.4.0) that enrols
+ * pods with redirectd, placed after the primary plugin as istio-cni is.
+ *
+ *   ADD     PodAdd from prevResult; print prevResult. Fails when redirectd
+ *           cannot enrol the pod: a pod must not start unmeshed silently.
+ *   DEL     PodDelete; succeeds even when redirectd is down, so it never
+ *           blocks teardown (redirectd drops pods whose veth is gone).
+ *   CHECK   ListPods: the pod must be enrolled with prevResult's addresses.
+ *   VERSION the versions we speak.
+ *
+ * Only "redirectMode": "ebpf" enrols; any other mode passes through. stdout
+ * carries nothing but the result or error JSON; logs go to stderr.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "client.h"
+#include "log.h"
+#include "wire.h"
+#include "cni.h"
+
+_Static_assert(CNI_MAX_IPS == WIRE_MAX_IPS, "one PodAdd carries every ip");
+
+#define MAX_STDIN (1 << 20) /* a network config with a prevResult */
+
+struct cni_env {
+	const char *command;
+	const char *container_id;
+	const char *netns;
+	const char *ifname;
+	const char *args;
+};
+
+struct plugin {
+	struct cni_env env;
+	struct cni_conf conf;
+	struct cni_args args;
+	const char *uid;
+	struct cni_err err;
+};
+
+static const char *getenv_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static void load_env(struct cni_env *env)
+{
+	env->command = getenv_or_null("CNI_COMMAND");
+	env->container_id = getenv_or_null("CNI_CONTAINERID");
+	env->netns = getenv_or_null("CNI_NETNS");
+	env->ifname = getenv_or_null("CNI_IFNAME");
+	env->args = getenv_or_null("CNI_ARGS");
+}
+
+/* All of stdin, up to MAX_STDIN bytes (one spare byte detects more). */
+static int read_stdin(char **out, size_t *len, struct cni_err *e)
+{
+	char *buf = malloc(MAX_STDIN + 1);
+	size_t n = 0, got;
+
+	if (!buf)
+		return cni_fail(e, -ENOMEM, CNI_ERR_INTERNAL, "out of memory",
+				NULL);
+	while (n <= MAX_STDIN &&
+	       (got = fread(buf + n, 1, MAX_STDIN + 1 - n, stdin)) > 0)
+		n += got;
+	if (ferror(stdin) || n > MAX_STDIN) {
+		free(buf);
+		return cni_fail(e, -EIO, CNI_ERR_IO,
+				"cannot read the network config", "%s",
+				n > MAX_STDIN ? "more than 1 MiB on stdin" :
+						"read error on stdin");
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* The result or error document, one line, and nothing else on stdout. */
+static int emit(char *json)
+{
+	int err = 0;
+
+	if (!json)
+		return -ENOMEM;
+	if (puts(json) < 0 || fflush(stdout))
+		err = -EIO;
+	free(json);
+	return err;
+}
+
+static int report_error(const struct plugin *p)
+{
+	const char *v = cni_version_supported(p->conf.cni_version) ?
+				p->conf.cni_version :
+				CNI_VERSION;
+
+	pr_err("redirect-cni %s%s%s: %s%s%s",
+	       p->env.command ? p->env.command : "-", p->uid ? " " : "",
+	       p->uid ? p->uid : "", p->err.msg, p->err.details[0] ? ": " : "",
+	       p->err.details);
+	emit(cni_error_json(v, &p->err));
+	return 1;
+}
+
+/* The variables each command needs (CNI_NETNS may be gone by DEL). */
+static int check_env(struct plugin *p, bool need_netns)
+{
+	const struct cni_env *env = &p->env;
+
+	if (!env->container_id || !env->ifname || (need_netns && !env->netns))
+		return cni_fail(&p->err, -EINVAL, CNI_ERR_INVALID_ENV,
+				"missing environment variables",
+				"%s needs CNI_CONTAINERID, CNI_IFNAME%s",
+				env->command, need_netns ? ", CNI_NETNS" : "");
+	return 0;
+}
+
+/*
+ * The pod's identity. kubelet always sends K8S_POD_UID; other runtimes may
+ * not, and then the sandbox's container id is the one name that ADD, CHECK
+ * and DEL all see and that no other pod can have.
+ */
+static int load_identity(struct plugin *p)
+{
+	int err = cni_args_parse(p->env.args, &p->args);
+
+	if (err)
+		return cni_fail(&p->err, err, CNI_ERR_INVALID_ENV,
+				"invalid CNI_ARGS", "%s: %.200s",
+				strerror(-err), p->env.args);
+	p->uid = p->args.pod_uid ? p->args.pod_uid : p->env.container_id;
+	return 0;
+}
+
+/*
+ * Check the environment and learn who the pod is. Returns 1 when the pod
+ * is in an excluded namespace (nothing to do), 0 to go on, or -errno.
+ */
+static int prepare(struct plugin *p, bool need_netns)
+{
+	int err;
+
+	if ((err = check_env(p, need_netns)) || (err = load_identity(p)))
+		return err;
+	if (cni_conf_excluded(&p->conf, p->args.pod_namespace)) {
+		pr_info("redirect-cni %s %s: namespace %s is excluded",
+			p->env.command, p->uid, p->args.pod_namespace);
+		return 1;
+	}
+	return 0;
+}
+
+/* --- talking to redirectd --- */
+
+static int daemon_open(struct plugin *p, struct client *c)
+{
+	char msg[WIRE_MSG_LEN] = "";
+	int err = client_connect(c, p->conf.socket_path, "redirect-cni", msg,
+				 sizeof(msg));
+
+	if (err < 0)
+		return cni_fail(&p->err, err, CNI_ERR_TRY_AGAIN,
+				"redirectd is unreachable", "%s: %s",
+				p->conf.socket_path, strerror(-err));
+	if (err > 0)
+		return cni_fail(&p->err, -EACCES, CNI_ERR_INTERNAL,
+				"redirectd refused the connection", "%s: %s",
+				wire_error_name((ErrorCode)err), msg);
+	return 0;
+}
+
+/*
+ * One request on a fresh connection. Returns 0 with *out set, or -errno:
+ * a transport failure is "try again" (code 11), a refusal is code 999.
+ */
+static int daemon_call(struct plugin *p, Request *req, int fd, Reply **out)
+{
+	struct client c;
+	Reply *reply;
+	int err = daemon_open(p, &c);
+
+	if (err)
+		return err;
+	err = client_call(&c, req, fd, &reply);
+	client_close(&c);
+	if (err)
+		return cni_fail(&p->err, err, CNI_ERR_TRY_AGAIN,
+				"redirectd did not answer", "%s: %s",
+				p->conf.socket_path, strerror(-err));
+	if (reply->code) {
+		err = cni_fail(&p->err, -EREMOTEIO, CNI_ERR_INTERNAL,
+			       "redirectd refused the request", "%s %s: %s",
+			       wire_request_name(req),
+			       wire_error_name(reply->code), reply->message);
+		client_reply_free(reply);
+		return err;
+	}
+	*out = reply;
+	return 0;
+}
+
+/* The enrolled record of our uid; NULL (and 0) when not enrolled. */
+static int find_enrolled(struct plugin *p, Reply **reply, const PodInfo **pod)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__ListPodsRequest b =
+		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
+	const PodList *pl;
+	int err;
+
+	*pod = NULL;
+	req.body_case = REQ(LIST_PODS);
+	req.list_pods = &b;
+	err = daemon_call(p, &req, -1, reply);
+	if (err)
+		return err;
+	pl = (*reply)->body_case == REPLY_BODY(PODS) ? (*reply)->pods : NULL;
+	for (size_t i = 0; pl && i < pl->n_pods; i++)
+		if (!strcmp(pl->pods[i]->uid, p->uid))
+			*pod = pl->pods[i];
+	return 0;
+}
+
+/* --- commands --- */
+
+static int print_prev_result(struct plugin *p)
+{
+	int err =
+		emit(cni_result_json(p->conf.prev_result, p->conf.cni_version));
+
+	if (err)
+		return cni_fail(&p->err, err, CNI_ERR_IO,
+				"cannot print the result", "%s",
+				strerror(-err));
+	return 0;
+}
+
+static int pod_net(struct plugin *p, struct cni_pod_net *net)
+{
+	if (!p->conf.prev_result)
+		return cni_fail(&p->err, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"missing prevResult",
+				"redirect-cni must be chained after the plugin "
+				"that creates the pod's interface");
+	return cni_result_parse(p->conf.prev_result, p->env.netns,
+				p->env.ifname, net, &p->err);
+}
+
+static char *or_empty(const char *s)
+{
+	return (char *)(s ? s : "");
+}
+
+static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
+	char *ips[CNI_MAX_IPS];
+	Reply *reply;
+	int err;
+
+	for (size_t i = 0; i < net->n_ips; i++)
+		ips[i] = net->ips[i];
+	b.uid = (char *)p->uid;
+	b.name = or_empty(p->args.pod_name);
+	b.namespace_ = or_empty(p->args.pod_namespace);
+	b.netns_path = (char *)p->env.netns;
+	b.interface = (char *)p->env.ifname;
+	b.ips = ips;
+	b.n_ips = net->n_ips;
+	b.host_veth = net->host_veth;
+	b.dns_capture = p->conf.dns_capture;
+	req.body_case = REQ(POD_ADD);
+	req.pod_add = &b;
+	err = daemon_call(p, &req, fd, &reply);
+	if (err)
+		return err;
+	pr_info("redirect-cni ADD %s: pod %s/%s: %s", p->uid, b.namespace_,
+		b.name, reply->message);
+	client_reply_free(reply);
+	return 0;
+}
+
+static int cmd_add(struct plugin *p)
+{
+	struct cni_pod_net net;
+	int err, fd;
+
+	/* other modes pass the result on untouched, whatever the env says */
+	if (!p->conf.ebpf || (err = prepare(p, true)) > 0)
+		return print_prev_result(p);
+	if (err)
+		return err;
+	if ((err = pod_net(p, &net)))
+		return err;
+	/*
+	 * The netns travels as an fd: redirectd may live in another mount
+	 * namespace where the runtime's netns path does not exist.
+	 */
+	fd = open(p->env.netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cni_fail(&p->err, -errno, CNI_ERR_INVALID_ENV,
+				"cannot open CNI_NETNS", "%s: %s", p->env.netns,
+				strerror(errno));
+	err = send_pod_add(p, &net, fd);
+	close(fd);
+	return err ? err : print_prev_result(p);
+}
+
+/*
+ * A DEL that comes late, after a new sandbox of the same pod was added,
+ * must not unmesh the new one: leave a record of another netns alone.
+ */
+static bool enrolled_elsewhere(struct plugin *p)
+{
+	const PodInfo *pod;
+	Reply *reply;
+	bool other;
+
+	if (!p->env.netns || find_enrolled(p, &reply, &pod))
+		return false;
+	other = pod && pod->netns_path[0] &&
+		strcmp(pod->netns_path, p->env.netns);
+	if (other)
+		pr_warn("redirect-cni DEL %s: enrolled from %s, not %s; left "
+			"alone",
+			p->uid, pod->netns_path, p->env.netns);
+	client_reply_free(reply);
+	return other;
+}
+
+/* Never fails once the config is sound: teardown must go on. */
+static int cmd_del(struct plugin *p)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__PodDelete b =
+		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
+	Reply *reply;
+	int err;
+
+	if (!p->conf.ebpf || (err = prepare(p, false)) > 0)
+		return 0;
+	if (err)
+		return err;
+	if (enrolled_elsewhere(p))
+		return 0;
+	b.uid = (char *)p->uid;
+	req.body_case = REQ(POD_DELETE);
+	req.pod_delete = &b;
+	if (daemon_call(p, &req, -1, &reply)) {
+		pr_warn("redirect-cni DEL %s: %s: %s (redirectd drops pods "
+			"whose veth is gone)",
+			p->uid, p->err.msg, p->err.details);
+		return 0;
+	}
+	pr_info("redirect-cni DEL %s: %s", p->uid,
+		reply->message[0] ? reply->message : "removed");
+	client_reply_free(reply);
+	return 0;
+}
+
+static int check_pod(struct plugin *p, const PodInfo *pod,
+		     struct cni_pod_net *net)
+{
+	char *ips[CNI_MAX_IPS];
+
+	for (size_t i = 0; i < net->n_ips; i++)
+		ips[i] = net->ips[i];
+	if (!pod)
+		return cni_fail(&p->err, -ENOENT, CNI_ERR_INTERNAL,
+				"pod is not enrolled with redirectd", "uid %s",
+				p->uid);
+	if (!cni_ips_equal(ips, net->n_ips, pod->ips, pod->n_ips))
+		return cni_fail(&p->err, -ESTALE, CNI_ERR_INTERNAL,
+				"pod is enrolled with other addresses",
+				"uid %s: redirectd has %zu, prevResult %zu",
+				p->uid, pod->n_ips, net->n_ips);
+	if (net->host_veth[0] && strcmp(net->host_veth, pod->host_veth))
+		return cni_fail(&p->err, -ESTALE, CNI_ERR_INTERNAL,
+				"pod is enrolled on another veth",
+				"uid %s: redirectd has %s, prevResult %s",
+				p->uid, pod->host_veth, net->host_veth);
+	if (strcmp(pod->interface, p->env.ifname))
+		return cni_fail(&p->err, -ESTALE, CNI_ERR_INTERNAL,
+				"pod is enrolled on another interface",
+				"uid %s: redirectd has %s, CNI_IFNAME %s",
+				p->uid, pod->interface, p->env.ifname);
+	return 0;
+}
+
+static int cmd_check(struct plugin *p)
+{
+	struct cni_pod_net net;
+	const PodInfo *pod;
+	Reply *reply;
+	int err;
+
+	if (!p->conf.ebpf || (err = prepare(p, true)) > 0)
+		return 0;
+	if (err)
+		return err;
+	if ((err = pod_net(p, &net)) || (err = find_enrolled(p, &reply, &pod)))
+		return err;
+	err = check_pod(p, pod, &net);
+	client_reply_free(reply);
+	return err;
+}
+
+static int run(struct plugin *p)
+{
+	const char *cmd = p->env.command;
+	char *input = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!cmd)
+		return cni_fail(&p->err, -EINVAL, CNI_ERR_INVALID_ENV,
+				"CNI_COMMAND is not set", NULL);
+	/* VERSION needs no valid config: it is how a runtime probes us. */
+	if (!strcmp(cmd, "VERSION"))
+		return emit(cni_version_json());
+	if (strcmp(cmd, "ADD") && strcmp(cmd, "DEL") && strcmp(cmd, "CHECK"))
+		return cni_fail(&p->err, -EINVAL, CNI_ERR_INVALID_ENV,
+				"unknown CNI_COMMAND", "%.32s", cmd);
+	err = read_stdin(&input, &len, &p->err);
+	if (err)
+		return err;
+	err = cni_conf_parse(input, len, &p->conf, &p->err);
+	free(input);
+	if (err)
+		return err;
+	if (!strcmp(cmd, "ADD"))
+		return cmd_add(p);
+	if (!strcmp(cmd, "DEL"))
+		return cmd_del(p);
+	return cmd_check(p);
+}
+
+int main(void)
+{
+	struct plugin p = { 0 };
+	int err, rc = 0;
+
+	load_env(&p.env);
+	err = run(&p);
+	if (err) {
+		if (!p.err.code) /* out of memory, or stdout is gone */
+			cni_fail(&p.err, err, CNI_ERR_INTERNAL,
+				 "internal error", "%s", strerror(-err));
+		rc = report_error(&p);
+	}
+	cni_args_free(&p.args);
+	cni_conf_free(&p.conf);
+	return rc;
+}

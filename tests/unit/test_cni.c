@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of redirect-cni's pure logic (cni-hook/cni.c): the network
+ * config, CNI_ARGS, the previous plugin's result and the JSON we print.
+ * The results below are verbatim what Debian's containernetworking-plugins
+ * 1.1.1 ptp and bridge printed for a pod in a throwaway netns.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/Basic.h>
+#include "cni.h"
+
+#define NETNS_PTP "/var/run/netns/cap17474-p1"
+#define NETNS_BR "/var/run/netns/cap17474-b1"
+
+static const char ptp_result[] =
+	"{\n"
+	"    \"cniVersion\": \"1.0.0\",\n"
+	"    \"interfaces\": [\n"
+	"        {\n"
+	"            \"name\": \"vethca94e9bc\",\n"
+	"            \"mac\": \"1e:50:71:9a:c6:90\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"name\": \"eth0\",\n"
+	"            \"mac\": \"36:0f:2f:ca:ef:51\",\n"
+	"            \"sandbox\": \"" NETNS_PTP "\"\n"
+	"        }\n"
+	"    ],\n"
+	"    \"ips\": [\n"
+	"        {\n"
+	"            \"interface\": 1,\n"
+	"            \"address\": \"10.244.0.2/24\",\n"
+	"            \"gateway\": \"10.244.0.1\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"interface\": 1,\n"
+	"            \"address\": \"fd00:244::2/64\",\n"
+	"            \"gateway\": \"fd00:244::1\"\n"
+	"        }\n"
+	"    ],\n"
+	"    \"routes\": [\n"
+	"        {\n"
+	"            \"dst\": \"0.0.0.0/0\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"dst\": \"::/0\"\n"
+	"        }\n"
+	"    ],\n"
+	"    \"dns\": {}\n"
+	"}";
+
+static const char bridge_result[] =
+	"{\n"
+	"    \"cniVersion\": \"1.0.0\",\n"
+	"    \"interfaces\": [\n"
+	"        {\n"
+	"            \"name\": \"cni0\",\n"
+	"            \"mac\": \"ca:9d:33:93:2a:51\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"name\": \"vetha6fb8cfd\",\n"
+	"            \"mac\": \"72:3a:74:f5:97:0e\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"name\": \"eth0\",\n"
+	"            \"mac\": \"0e:9a:3c:7c:31:06\",\n"
+	"            \"sandbox\": \"" NETNS_BR "\"\n"
+	"        }\n"
+	"    ],\n"
+	"    \"ips\": [\n"
+	"        {\n"
+	"            \"interface\": 2,\n"
+	"            \"address\": \"10.244.0.3/24\",\n"
+	"            \"gateway\": \"10.244.0.1\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"interface\": 2,\n"
+	"            \"address\": \"fd00:244::3/64\",\n"
+	"            \"gateway\": \"fd00:244::1\"\n"
+	"        }\n"
+	"    ],\n"
+	"    \"routes\": [\n"
+	"        {\n"
+	"            \"dst\": \"0.0.0.0/0\"\n"
+	"        },\n"
+	"        {\n"
+	"            \"dst\": \"::/0\"\n"
+	"        }\n"
+	"    ],\n"
+	"    \"dns\": {}\n"
+	"}";
+
+/* --- helpers --- */
+
+static int conf_parse(const char *json, struct cni_conf *c, struct cni_err *e)
+{
+	memset(e, 0, sizeof(*e));
+	return cni_conf_parse(json, strlen(json), c, e);
+}
+
+/* Parse a config that must be refused with code and a reason. */
+static void expect_conf_error_len(const char *json, size_t len, int ret,
+				  int code)
+{
+	struct cni_conf c;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL(cni_conf_parse(json, len, &c, &e), ret);
+	CU_ASSERT_EQUAL(e.code, code);
+	CU_ASSERT(e.msg[0] != '\0');
+	if (e.code != code)
+		fprintf(stderr, "\n  %s -> code %d (%s: %s)\n", json, e.code,
+			e.msg, e.details);
+	cni_conf_free(&c);
+}
+
+static void expect_conf_error(const char *json, int ret, int code)
+{
+	expect_conf_error_len(json, strlen(json), ret, code);
+}
+
+static struct json_object *parse(const char *json)
+{
+	struct json_object *o = json_tokener_parse(json);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	return o;
+}
+
+/* Parse a result and expect it to be refused as invalid. */
+static void expect_result_error(const char *json, int ret)
+{
+	struct json_object *o = parse(json);
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL(cni_result_parse(o, "/ns", "eth0", &net, &e), ret);
+	CU_ASSERT_EQUAL(e.code, CNI_ERR_INVALID_CONFIG);
+	CU_ASSERT(e.details[0] != '\0');
+	json_object_put(o);
+}
+
+/* --- network config --- */
+
+static void test_conf_ebpf(void)
+{
+	struct cni_conf c;
+	struct cni_err e;
+	const char *json =
+		"{\"cniVersion\": \"1.0.0\", \"name\": \"k8s-pod-network\","
+		" \"type\": \"redirect-cni\", \"redirectMode\": \"ebpf\","
+		" \"socketPath\": \"/run/ar/r.sock\","
+		" \"excludeNamespaces\": [\"kube-system\", \"istio-system\"],"
+		" \"dnsCapture\": true, \"prevResult\": {\"ips\": []}}";
+
+	CU_ASSERT_EQUAL_FATAL(conf_parse(json, &c, &e), 0);
+	CU_ASSERT_STRING_EQUAL(c.cni_version, "1.0.0");
+	CU_ASSERT_STRING_EQUAL(c.name, "k8s-pod-network");
+	CU_ASSERT_STRING_EQUAL(c.mode, "ebpf");
+	CU_ASSERT_TRUE(c.ebpf);
+	CU_ASSERT_STRING_EQUAL(c.socket_path, "/run/ar/r.sock");
+	CU_ASSERT_TRUE(c.dns_capture);
+	CU_ASSERT_PTR_NOT_NULL(c.prev_result);
+	CU_ASSERT_TRUE(cni_conf_excluded(&c, "kube-system"));
+	CU_ASSERT_TRUE(cni_conf_excluded(&c, "istio-system"));
+	CU_ASSERT_FALSE(cni_conf_excluded(&c, "default"));
+	CU_ASSERT_FALSE(cni_conf_excluded(&c, "kube"));
+	CU_ASSERT_FALSE(cni_conf_excluded(&c, NULL));
+	cni_conf_free(&c);
+}
+
+static void test_conf_defaults(void)
+{
+	struct cni_conf c;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL_FATAL(conf_parse("{\"cniVersion\": \"0.4.0\", "
+					 "\"name\": \"n\", \"type\": "
+					 "\"redirect-cni\"}",
+					 &c, &e),
+			      0);
+	CU_ASSERT_STRING_EQUAL(c.cni_version, "0.4.0");
+	CU_ASSERT_PTR_NULL(c.mode);
+	CU_ASSERT_FALSE(c.ebpf);
+	CU_ASSERT_STRING_EQUAL(c.socket_path, CNI_DEFAULT_SOCKET);
+	CU_ASSERT_STRING_EQUAL(c.socket_path,
+			       "/var/run/ambient-redirect/redirect.sock");
+	CU_ASSERT_FALSE(c.dns_capture);
+	CU_ASSERT_PTR_NULL(c.prev_result);
+	CU_ASSERT_FALSE(cni_conf_excluded(&c, "kube-system"));
+	cni_conf_free(&c);
+}
+
+/* JSON null is the same as leaving the key out. */
+static void test_conf_nulls(void)
+{
+	struct cni_conf c;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL_FATAL(conf_parse("{\"cniVersion\": \"1.0.0\", "
+					 "\"redirectMode\": null, "
+					 "\"socketPath\": null, "
+					 "\"excludeNamespaces\": null, "
+					 "\"dnsCapture\": null, "
+					 "\"prevResult\": null}",
+					 &c, &e),
+			      0);
+	CU_ASSERT_FALSE(c.ebpf);
+	CU_ASSERT_STRING_EQUAL(c.socket_path, CNI_DEFAULT_SOCKET);
+	CU_ASSERT_FALSE(c.dns_capture);
+	CU_ASSERT_PTR_NULL(c.prev_result);
+	cni_conf_free(&c);
+}
+
+/* Only "ebpf" enrols; every other mode passes through. */
+static void test_conf_modes(void)
+{
+	static const struct {
+		const char *mode;
+		bool ebpf;
+	} cases[] = {
+		{ "ebpf", true }, { "iptables", false }, { "none", false },
+		{ "", false },	  { "EBPF", false },	 { "ebpf ", false },
+	};
+	char json[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cni_conf c;
+		struct cni_err e;
+
+		snprintf(json, sizeof(json),
+			 "{\"cniVersion\": \"1.0.0\", "
+			 "\"redirectMode\": \"%s\"}",
+			 cases[i].mode);
+		CU_ASSERT_EQUAL_FATAL(conf_parse(json, &c, &e), 0);
+		CU_ASSERT_EQUAL(c.ebpf, cases[i].ebpf);
+		CU_ASSERT_STRING_EQUAL(c.mode, cases[i].mode);
+		cni_conf_free(&c);
+	}
+}
+
+static void test_conf_versions(void)
+{
+	struct cni_conf c;
+	struct cni_err e;
+
+	CU_ASSERT_TRUE(cni_version_supported("0.4.0"));
+	CU_ASSERT_TRUE(cni_version_supported("1.0.0"));
+	CU_ASSERT_FALSE(cni_version_supported("0.3.1"));
+	CU_ASSERT_FALSE(cni_version_supported("1.1.0"));
+	CU_ASSERT_FALSE(cni_version_supported(NULL));
+	expect_conf_error("{\"cniVersion\": \"0.3.1\"}", -EPROTONOSUPPORT,
+			  CNI_ERR_INCOMPATIBLE_VERSION);
+	expect_conf_error("{\"cniVersion\": \"1.1.0\"}", -EPROTONOSUPPORT,
+			  CNI_ERR_INCOMPATIBLE_VERSION);
+	/* no cniVersion is 0.1.0, as libcni reads it */
+	expect_conf_error("{\"name\": \"n\"}", -EPROTONOSUPPORT,
+			  CNI_ERR_INCOMPATIBLE_VERSION);
+	CU_ASSERT_EQUAL(conf_parse("{\"cniVersion\": \"2.0.0\"}", &c, &e),
+			-EPROTONOSUPPORT);
+	CU_ASSERT(strstr(e.details, "2.0.0") != NULL);
+	cni_conf_free(&c);
+}
+
+static void test_conf_bad_types(void)
+{
+	static const char *const bad[] = {
+		"{\"cniVersion\": 1}",
+		"{\"cniVersion\": \"1.0.0\", \"name\": 3}",
+		"{\"cniVersion\": \"1.0.0\", \"redirectMode\": 1}",
+		"{\"cniVersion\": \"1.0.0\", \"redirectMode\": true}",
+		"{\"cniVersion\": \"1.0.0\", \"socketPath\": 5}",
+		"{\"cniVersion\": \"1.0.0\", \"socketPath\": \"\"}",
+		"{\"cniVersion\": \"1.0.0\", \"socketPath\": \"run/r.sock\"}",
+		"{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": \"kube\"}",
+		"{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": [1]}",
+		"{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": [\"a\", "
+		"null]}",
+		"{\"cniVersion\": \"1.0.0\", \"dnsCapture\": \"true\"}",
+		"{\"cniVersion\": \"1.0.0\", \"dnsCapture\": 1}",
+		"{\"cniVersion\": \"1.0.0\", \"prevResult\": []}",
+		"{\"cniVersion\": \"1.0.0\", \"prevResult\": \"{}\"}",
+		"[{\"cniVersion\": \"1.0.0\"}]",
+		"\"config\"",
+		"42",
+		"null",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_conf_error(bad[i], -EINVAL, CNI_ERR_INVALID_CONFIG);
+}
+
+/* Undecodable input is code 6, as the reference plugins report it. */
+static void test_conf_decode(void)
+{
+	static const char *const bad[] = {
+		"",
+		"   \n",
+		"{bad",
+		"{\"cniVersion\": \"1.0.0\"",
+		"{\"cniVersion\": \"1.0.0\"} {}",
+		"{\"cniVersion\": \"1.0.0\"} x",
+		"{\"cniVersion\": \"1.0.0\",}x",
+		"\x01\x02",
+		"{'cniVersion': '1.0.0'}",
+	};
+	static const char ok[] = "{\"cniVersion\": \"1.0.0\"}";
+	static const char ok_garbage[] = "{\"cniVersion\": \"1.0.0\"}garbage";
+	static const char ok_nul[] = "{\"cniVersion\": \"1.0.0\"}\0x";
+	struct cni_conf c;
+	struct cni_err e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_conf_error(bad[i], -EBADMSG, CNI_ERR_DECODE);
+	/* trailing whitespace is fine */
+	CU_ASSERT_EQUAL(conf_parse("{\"cniVersion\": \"1.0.0\"}\n\n", &c, &e),
+			0);
+	cni_conf_free(&c);
+	/* the length given wins: what follows is not read */
+	memset(&e, 0, sizeof(e));
+	CU_ASSERT_EQUAL(cni_conf_parse(ok_garbage, strlen(ok), &c, &e), 0);
+	cni_conf_free(&c);
+	/* a NUL inside the input is garbage, not an end */
+	expect_conf_error_len(ok_nul, sizeof(ok_nul) - 1, -EBADMSG,
+			      CNI_ERR_DECODE);
+}
+
+/* --- CNI_ARGS --- */
+
+static void test_args_kubelet(void)
+{
+	struct cni_args a;
+
+	CU_ASSERT_EQUAL_FATAL(
+		cni_args_parse("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;"
+			       "K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID="
+			       "0123abcd;K8S_POD_UID=6f1a2b3c-0000-4d5e-8f90-"
+			       "123456789abc",
+			       &a),
+		0);
+	CU_ASSERT_TRUE(a.ignore_unknown);
+	CU_ASSERT_STRING_EQUAL(a.pod_namespace, "default");
+	CU_ASSERT_STRING_EQUAL(a.pod_name, "web-0");
+	CU_ASSERT_STRING_EQUAL(a.pod_uid,
+			       "6f1a2b3c-0000-4d5e-8f90-123456789abc");
+	cni_args_free(&a);
+	CU_ASSERT_PTR_NULL(a.pod_name);
+}
+
+static void test_args_missing(void)
+{
+	struct cni_args a;
+
+	CU_ASSERT_EQUAL(cni_args_parse(NULL, &a), 0);
+	CU_ASSERT_PTR_NULL(a.pod_uid);
+	cni_args_free(&a);
+	CU_ASSERT_EQUAL(cni_args_parse("", &a), 0);
+	CU_ASSERT_PTR_NULL(a.pod_namespace);
+	cni_args_free(&a);
+	CU_ASSERT_EQUAL(cni_args_parse("IgnoreUnknown=1", &a), 0);
+	CU_ASSERT_TRUE(a.ignore_unknown);
+	CU_ASSERT_PTR_NULL(a.pod_namespace);
+	CU_ASSERT_PTR_NULL(a.pod_name);
+	CU_ASSERT_PTR_NULL(a.pod_uid);
+	cni_args_free(&a);
+	/* no uid: the caller falls back to CNI_CONTAINERID */
+	CU_ASSERT_EQUAL(
+		cni_args_parse("K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p", &a), 0);
+	CU_ASSERT_STRING_EQUAL(a.pod_name, "p");
+	CU_ASSERT_PTR_NULL(a.pod_uid);
+	cni_args_free(&a);
+}
+
+/* Unknown keys are for other plugins: accepted with or without the flag. */
+static void test_args_unknown(void)
+{
+	struct cni_args a;
+
+	CU_ASSERT_EQUAL(cni_args_parse("FOO=bar;K8S_POD_NAME=x;MAC=aa:bb", &a),
+			0);
+	CU_ASSERT_FALSE(a.ignore_unknown);
+	CU_ASSERT_STRING_EQUAL(a.pod_name, "x");
+	cni_args_free(&a);
+	CU_ASSERT_EQUAL(cni_args_parse("IgnoreUnknown=true;X=1", &a), 0);
+	CU_ASSERT_TRUE(a.ignore_unknown);
+	cni_args_free(&a);
+	CU_ASSERT_EQUAL(cni_args_parse("IgnoreUnknown=0;X=1", &a), 0);
+	CU_ASSERT_FALSE(a.ignore_unknown);
+	cni_args_free(&a);
+	/* keys are case-sensitive, as in the reference plugins */
+	CU_ASSERT_EQUAL(cni_args_parse("k8s_pod_name=x", &a), 0);
+	CU_ASSERT_PTR_NULL(a.pod_name);
+	cni_args_free(&a);
+}
+
+static void test_args_odd(void)
+{
+	struct cni_args a;
+
+	CU_ASSERT_EQUAL(cni_args_parse(";;K8S_POD_NAME = web ; "
+				       "K8S_POD_NAMESPACE=ns;;",
+				       &a),
+			0);
+	CU_ASSERT_STRING_EQUAL(a.pod_name, "web");
+	CU_ASSERT_STRING_EQUAL(a.pod_namespace, "ns");
+	cni_args_free(&a);
+	/* a value may hold '=' */
+	CU_ASSERT_EQUAL(cni_args_parse("K8S_POD_NAME=a=b", &a), 0);
+	CU_ASSERT_STRING_EQUAL(a.pod_name, "a=b");
+	cni_args_free(&a);
+	/* an empty value is absent; a later duplicate wins */
+	CU_ASSERT_EQUAL(cni_args_parse("K8S_POD_UID=;K8S_POD_NAME=a;"
+				       "K8S_POD_NAME=b",
+				       &a),
+			0);
+	CU_ASSERT_PTR_NULL(a.pod_uid);
+	CU_ASSERT_STRING_EQUAL(a.pod_name, "b");
+	cni_args_free(&a);
+	CU_ASSERT_EQUAL(cni_args_parse("K8S_POD_UID=u;K8S_POD_UID=", &a), 0);
+	CU_ASSERT_PTR_NULL(a.pod_uid);
+	cni_args_free(&a);
+	CU_ASSERT_EQUAL(cni_args_parse(" ; ", &a), 0);
+	cni_args_free(&a);
+}
+
+static void test_args_invalid(void)
+{
+	static const char *const bad[] = {
+		"K8S_POD_NAME", "K8S_POD_NAME=x;junk", "=x",
+		" =x",		"K8S_POD_NAME=x;;=",
+	};
+	struct cni_args a;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(cni_args_parse(bad[i], &a), -EINVAL);
+		/* nothing half-parsed is left */
+		CU_ASSERT_PTR_NULL(a.pod_name);
+		cni_args_free(&a);
+	}
+}
+
+/* --- the previous result --- */
+
+static void test_result_ptp(void)
+{
+	struct json_object *o = parse(ptp_result);
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(cni_result_parse(o, NETNS_PTP, "eth0", &net, &e),
+			      0);
+	CU_ASSERT_EQUAL(net.pod_if, 1);
+	CU_ASSERT_EQUAL(net.n_host_ifs, 1);
+	CU_ASSERT_STRING_EQUAL(net.host_veth, "vethca94e9bc");
+	CU_ASSERT_EQUAL_FATAL(net.n_ips, 2);
+	CU_ASSERT_STRING_EQUAL(net.ips[0], "10.244.0.2");
+	CU_ASSERT_STRING_EQUAL(net.ips[1], "fd00:244::2");
+	json_object_put(o);
+}
+
+static void test_result_bridge(void)
+{
+	struct json_object *o = parse(bridge_result);
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(cni_result_parse(o, NETNS_BR, "eth0", &net, &e),
+			      0);
+	CU_ASSERT_EQUAL(net.pod_if, 2);
+	/* cni0 and the veth: ambiguous, redirectd finds the peer itself */
+	CU_ASSERT_EQUAL(net.n_host_ifs, 2);
+	CU_ASSERT_STRING_EQUAL(net.host_veth, "");
+	CU_ASSERT_EQUAL_FATAL(net.n_ips, 2);
+	CU_ASSERT_STRING_EQUAL(net.ips[0], "10.244.0.3");
+	CU_ASSERT_STRING_EQUAL(net.ips[1], "fd00:244::3");
+	json_object_put(o);
+}
+
+/* The runtime spelled the netns path differently: CNI_IFNAME decides. */
+static void test_result_netns_spelling(void)
+{
+	struct json_object *o = parse(ptp_result);
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL(cni_result_parse(o, "/run/netns/cap17474-p1", "eth0",
+					 &net, &e),
+			0);
+	CU_ASSERT_EQUAL(net.pod_if, 1);
+	CU_ASSERT_EQUAL(net.n_ips, 2);
+	/* neither matches: the indexed addresses are not the pod's */
+	CU_ASSERT_EQUAL(cni_result_parse(o, "/run/netns/x", "net1", &net, &e),
+			-ENOENT);
+	CU_ASSERT_EQUAL(net.pod_if, -1);
+	CU_ASSERT_EQUAL(e.code, CNI_ERR_INVALID_CONFIG);
+	json_object_put(o);
+}
+
+/* Two interfaces in the sandbox (a second network): only CNI_IFNAME's. */
+static void test_result_two_pod_ifs(void)
+{
+	struct json_object *o = parse(
+		"{\"cniVersion\": \"1.0.0\", \"interfaces\": ["
+		"{\"name\": \"net1\", \"sandbox\": \"/ns\"},"
+		"{\"name\": \"veth1\"},"
+		"{\"name\": \"eth0\", \"sandbox\": \"/ns\"}],"
+		"\"ips\": [{\"interface\": 0, \"address\": \"192.168.9.9/24\"},"
+		"{\"interface\": 2, \"address\": \"10.1.0.7/24\"}]}");
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(cni_result_parse(o, "/ns", "eth0", &net, &e), 0);
+	CU_ASSERT_EQUAL(net.pod_if, 2);
+	CU_ASSERT_STRING_EQUAL(net.host_veth, "veth1");
+	CU_ASSERT_EQUAL_FATAL(net.n_ips, 1);
+	CU_ASSERT_STRING_EQUAL(net.ips[0], "10.1.0.7");
+	json_object_put(o);
+}
+
+/* Addresses without an interface index belong to the pod. */
+static void test_result_no_index(void)
+{
+	struct json_object *o = parse(
+		"{\"cniVersion\": \"0.4.0\", \"ips\": ["
+		"{\"version\": \"4\", \"address\": \"10.0.0.5/32\"},"
+		"{\"version\": \"6\", \"address\": \"FD00:0:0::0005/128\"}]}");
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(cni_result_parse(o, "/ns", "eth0", &net, &e), 0);
+	CU_ASSERT_EQUAL(net.pod_if, -1);
+	CU_ASSERT_EQUAL(net.n_host_ifs, 0);
+	CU_ASSERT_STRING_EQUAL(net.host_veth, "");
+	CU_ASSERT_EQUAL_FATAL(net.n_ips, 2);
+	CU_ASSERT_STRING_EQUAL(net.ips[0], "10.0.0.5");
+	/* spelled as redirectd will print it */
+	CU_ASSERT_STRING_EQUAL(net.ips[1], "fd00::5");
+	json_object_put(o);
+}
+
+static void test_result_duplicates(void)
+{
+	struct json_object *o = parse(
+		"{\"ips\": [{\"address\": \"10.0.0.5/24\"},"
+		"{\"address\": \"10.0.0.5/32\"}, {\"address\": \"10.0.0.6\"}]}");
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(cni_result_parse(o, "/ns", "eth0", &net, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(net.n_ips, 2);
+	CU_ASSERT_STRING_EQUAL(net.ips[1], "10.0.0.6");
+	json_object_put(o);
+}
+
+static void test_result_too_many(void)
+{
+	char json[2048];
+	size_t n = (size_t)snprintf(json, sizeof(json), "{\"ips\": [");
+
+	for (int i = 0; i <= CNI_MAX_IPS; i++)
+		n += (size_t)snprintf(json + n, sizeof(json) - n,
+				      "%s{\"address\": \"10.0.0.%d/24\"}",
+				      i ? "," : "", i + 1);
+	snprintf(json + n, sizeof(json) - n, "]}");
+	expect_result_error(json, -E2BIG);
+}
+
+static void test_result_invalid(void)
+{
+	expect_result_error("[]", -EINVAL);
+	expect_result_error("{\"interfaces\": {}, \"ips\": []}", -EINVAL);
+	expect_result_error("{\"ips\": {}}", -EINVAL);
+	expect_result_error("{\"ips\": [1]}", -EINVAL);
+	expect_result_error("{\"ips\": []}", -ENOENT);
+	expect_result_error("{}", -ENOENT);
+	expect_result_error("{\"ips\": [{\"gateway\": \"10.0.0.1\"}]}",
+			    -EINVAL);
+	expect_result_error("{\"ips\": [{\"address\": \"10.0.0/24\"}]}",
+			    -EINVAL);
+	expect_result_error("{\"ips\": [{\"address\": 5}]}", -EINVAL);
+	expect_result_error("{\"interfaces\": [{\"name\": \"eth0\"}], "
+			    "\"ips\": [{\"interface\": 1, "
+			    "\"address\": \"10.0.0.5/24\"}]}",
+			    -EINVAL);
+	expect_result_error("{\"interfaces\": [{\"name\": \"eth0\"}], "
+			    "\"ips\": [{\"interface\": -1, "
+			    "\"address\": \"10.0.0.5/24\"}]}",
+			    -EINVAL);
+	expect_result_error("{\"interfaces\": [{\"name\": \"eth0\"}], "
+			    "\"ips\": [{\"interface\": \"0\", "
+			    "\"address\": \"10.0.0.5/24\"}]}",
+			    -EINVAL);
+}
+
+/* A host interface name too long for the kernel is never sent. */
+static void test_result_long_host_name(void)
+{
+	struct json_object *o = parse(
+		"{\"interfaces\": [{\"name\": \"a-very-long-veth-name\"},"
+		"{\"name\": \"eth0\", \"sandbox\": \"/ns\"}],"
+		"\"ips\": [{\"interface\": 1, \"address\": \"10.0.0.5/24\"}]}");
+	struct cni_pod_net net;
+	struct cni_err e = { 0 };
+
+	CU_ASSERT_EQUAL(cni_result_parse(o, "/ns", "eth0", &net, &e), 0);
+	CU_ASSERT_EQUAL(net.n_host_ifs, 1);
+	CU_ASSERT_STRING_EQUAL(net.host_veth, "");
+	json_object_put(o);
+}
+
+static void test_ips_equal(void)
+{
+	char *a[] = { "10.244.0.2", "fd00:244::2" };
+	char *b[] = { "fd00:244:0::2", "10.244.0.2" };
+	char *c[] = { "10.244.0.2" };
+	char *d[] = { "10.244.0.2", "fd00:244::3" };
+	char *bad[] = { "10.244.0.2", "nope" };
+	char *mapped[] = { "::ffff:10.244.0.2" };
+
+	CU_ASSERT_TRUE(cni_ips_equal(a, 2, b, 2));
+	CU_ASSERT_TRUE(cni_ips_equal(a, 0, b, 0));
+	CU_ASSERT_FALSE(cni_ips_equal(a, 2, c, 1));
+	CU_ASSERT_FALSE(cni_ips_equal(c, 1, a, 2));
+	CU_ASSERT_FALSE(cni_ips_equal(a, 2, d, 2));
+	CU_ASSERT_FALSE(cni_ips_equal(a, 2, bad, 2));
+	/* redirectd keys IPv4 as mapped addresses: the same address */
+	CU_ASSERT_TRUE(cni_ips_equal(c, 1, mapped, 1));
+}
+
+/* --- output --- */
+
+static void test_result_json_passes_through(void)
+{
+	struct json_object *prev = parse(ptp_result), *out;
+	char *s = cni_result_json(prev, "0.4.0");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* one line, cniVersion first and set to the config's */
+	CU_ASSERT(strncmp(s, "{\"cniVersion\":\"0.4.0\",", 22) == 0);
+	CU_ASSERT_PTR_NULL(strchr(s, '\n'));
+	out = parse(s);
+	for (struct json_object_iterator it = json_object_iter_begin(prev),
+					 end = json_object_iter_end(prev);
+	     !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		struct json_object *got = NULL;
+
+		if (!strcmp(key, "cniVersion"))
+			continue;
+		CU_ASSERT_TRUE(json_object_object_get_ex(out, key, &got));
+		CU_ASSERT_TRUE(json_object_equal(
+			json_object_iter_peek_value(&it), got));
+	}
+	CU_ASSERT_EQUAL(json_object_object_length(out),
+			json_object_object_length(prev));
+	/* paths are not escaped: the output reads like the input */
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, NETNS_PTP));
+	free(s);
+	json_object_put(out);
+	/* and the input is left alone */
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(
+				       prev, "cniVersion")),
+			       "1.0.0");
+	json_object_put(prev);
+}
+
+static void test_result_json_empty(void)
+{
+	char *s = cni_result_json(NULL, "1.0.0");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s, "{\"cniVersion\":\"1.0.0\"}");
+	free(s);
+}
+
+static void test_error_json(void)
+{
+	struct cni_err e;
+	char *s;
+
+	CU_ASSERT_EQUAL(cni_fail(&e, -ECONNREFUSED, CNI_ERR_TRY_AGAIN,
+				 "redirectd is unreachable", "%s: %s",
+				 "/run/r.sock", "Connection refused"),
+			-ECONNREFUSED);
+	s = cni_error_json("1.0.0", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s, "{\"cniVersion\":\"1.0.0\",\"code\":11,"
+				  "\"msg\":\"redirectd is unreachable\","
+				  "\"details\":\"/run/r.sock: Connection "
+				  "refused\"}");
+	free(s);
+	/* no details: no key; quotes and control characters escaped */
+	cni_fail(&e, -EINVAL, CNI_ERR_INVALID_CONFIG, "bad \"x\"\n", NULL);
+	s = cni_error_json("0.4.0", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s, "{\"cniVersion\":\"0.4.0\",\"code\":7,"
+				  "\"msg\":\"bad \\\"x\\\"\\n\"}");
+	free(s);
+}
+
+static void test_error_truncated(void)
+{
+	char long_text[2000];
+	struct cni_err e;
+	struct json_object *o;
+	char *s;
+
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	cni_fail(&e, -EINVAL, CNI_ERR_INTERNAL, long_text, "%s", long_text);
+	CU_ASSERT_EQUAL(strlen(e.msg), sizeof(e.msg) - 1);
+	CU_ASSERT_EQUAL(strlen(e.details), sizeof(e.details) - 1);
+	s = cni_error_json("1.0.0", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	o = parse(s);
+	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(o, "code")),
+			999);
+	json_object_put(o);
+	free(s);
+}
+
+static void test_version_json(void)
+{
+	char *s = cni_version_json();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s, "{\"cniVersion\":\"1.0.0\","
+				  "\"supportedVersions\":[\"0.4.0\","
+				  "\"1.0.0\"]}");
+	free(s);
+}
+
+/* --- runner --- */
+
+struct test_def {
+	const char *name;
+	CU_TestFunc fn;
+};
+
+/* clang-format off */
+#define T(fn) { #fn, fn }
+/* clang-format on */
+
+static const struct test_def conf_tests[] = {
+	T(test_conf_ebpf),   T(test_conf_defaults), T(test_conf_nulls),
+	T(test_conf_modes),  T(test_conf_versions), T(test_conf_bad_types),
+	T(test_conf_decode), { NULL, NULL },
+};
+
+static const struct test_def args_tests[] = {
+	T(test_args_kubelet), T(test_args_missing), T(test_args_unknown),
+	T(test_args_odd),     T(test_args_invalid), { NULL, NULL },
+};
+
+static const struct test_def result_tests[] = {
+	T(test_result_ptp),
+	T(test_result_bridge),
+	T(test_result_netns_spelling),
+	T(test_result_two_pod_ifs),
+	T(test_result_no_index),
+	T(test_result_duplicates),
+	T(test_result_too_many),
+	T(test_result_invalid),
+	T(test_result_long_host_name),
+	T(test_ips_equal),
+	{ NULL, NULL },
+};
+
+static const struct test_def output_tests[] = {
+	T(test_result_json_passes_through),
+	T(test_result_json_empty),
+	T(test_error_json),
+	T(test_error_truncated),
+	T(test_version_json),
+	{ NULL, NULL },
+};
+
+static int add_suite(const char *name, const struct test_def *tests)
+{
+	CU_pSuite s = CU_add_suite(name, NULL, NULL);
+
+	if (!s)
+		return -1;
+	for (; tests->name; tests++)
+		if (!CU_add_test(s, tests->name, tests->fn))
+			return -1;
+	return 0;
+}
+
+int main(void)
+{
+	unsigned int run = 0, failed = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		goto out;
+	if (add_suite("conf", conf_tests) || add_suite("args", args_tests) ||
+	    add_suite("result", result_tests) ||
+	    add_suite("output", output_tests)) {
+		CU_cleanup_registry();
+		goto out;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	run = CU_get_number_of_tests_run();
+	failed = CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+out:
+	printf("RESULT: passed=%u failed=%u skipped=0\n",
+	       run > failed ? run - failed : 0, failed);
+	return failed ? 1 : 0;
+}
