@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Minimal test harness for the shell e2e suites: named cases, assertions
 # that report what they saw, and the RESULT line tests/run.sh reads.
+# Variables here start with _t_ or T_: sh has no locals, and tests use
+# short names of their own.
 
 T_PASS=0
 T_FAIL=0
@@ -37,10 +39,10 @@ fail() {
 
 # check DESCRIPTION CMD...: the command must succeed
 check() {
-	d=$1
+	_t_desc=$1
 	shift
 	if ! "$@" >/dev/null 2>&1; then
-		fail "$d"
+		fail "$_t_desc"
 		return 1
 	fi
 	return 0
@@ -48,10 +50,10 @@ check() {
 
 # check_not DESCRIPTION CMD...: the command must fail
 check_not() {
-	d=$1
+	_t_desc=$1
 	shift
 	if "$@" >/dev/null 2>&1; then
-		fail "$d"
+		fail "$_t_desc"
 		return 1
 	fi
 	return 0

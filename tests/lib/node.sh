@@ -19,6 +19,8 @@ BUILD=${BUILD:-build}
 CNI_PLUGIN_DIR=${CNI_PLUGIN_DIR:-/usr/lib/cni}
 POD_SUBNET4=${POD_SUBNET4:-10.244.0.0/24}
 POD_SUBNET6=${POD_SUBNET6:-fd00:244::/64}
+# ptp or bridge: the primary plugin for every pod, ztunnel's included
+NODE_TOPOLOGY=${NODE_TOPOLOGY:-ptp}
 NODE_PIDS=""
 NODE_PODS=""
 
@@ -132,10 +134,10 @@ cni_exec() {
 		nsenter --net="/var/run/netns/$NODE_NS" "$plugin"
 }
 
-# pod_create NAME [ptp|bridge]: prints the CNI result JSON to $WORK/NAME.json
+# pod_create NAME [ptp|bridge]: writes the CNI result JSON to $WORK/NAME.json
 pod_create() {
 	p=$1
-	kind=${2:-ptp}
+	kind=${2:-$NODE_TOPOLOGY}
 	ip netns add "$RUN-$p"
 	NODE_PODS="$NODE_PODS $p"
 	in_pod "$p" ip link set lo up
@@ -162,6 +164,37 @@ pod_ip() {
 pod_host_veth() {
 	jq -r '.interfaces[] | select(.sandbox == null or .sandbox == "") | .name' \
 		"$WORK/$1.json" | grep -v '^cni0$' | head -n 1
+}
+
+# Our entry of the conflist, chained after the primary plugin.
+hook_conf() {
+	mode=$1 dns=$2 prev=$3
+	jq -n --arg name "$RUN-net" --arg mode "$mode" --arg sock "$SOCK" \
+		--argjson dns "$dns" --argjson prev "$prev" \
+		'{cniVersion: "1.0.0", name: $name, type: "redirect-cni",
+		  redirectMode: $mode, socketPath: $sock, dnsCapture: $dns,
+		  excludeNamespaces: ["kube-system"], prevResult: $prev}'
+}
+
+# pod_create_chain NAME [ptp|bridge] [ebpf|none] [true|false]: what a
+# runtime does with a conflist [primary, redirect-cni]: ADD the primary,
+# then ADD redirect-cni with the primary's result as prevResult. The hook's
+# output (which must equal prevResult) lands in $WORK/NAME.hook.json.
+pod_create_chain() {
+	p=$1 kind=${2:-$NODE_TOPOLOGY} mode=${3:-ebpf} dns=${4:-false}
+	pod_create "$p" "$kind" || return 1
+	cni_exec ADD "$p" "$(hook_conf "$mode" "$dns" "$(cat "$WORK/$p.json")")" \
+		"$BUILD/redirect-cni" >"$WORK/$p.hook.json"
+}
+
+# pod_delete_chain NAME [ptp|bridge]: DEL in reverse order, then the netns.
+pod_delete_chain() {
+	p=$1 kind=${2:-$NODE_TOPOLOGY}
+	cni_exec DEL "$p" "$(hook_conf ebpf false "$(cat "$WORK/$p.json")")" \
+		"$BUILD/redirect-cni" || return 1
+	cni_exec DEL "$p" "$(cni_conf "$kind")" "$CNI_PLUGIN_DIR/$kind" ||
+		return 1
+	ip netns del "$RUN-$p"
 }
 
 node_start_redirectd() {
