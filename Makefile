@@ -138,6 +138,9 @@ $(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
 test: all
 	sh tests/run.sh $(BUILD)
 
+demo: all
+	sh scripts/demo.sh $(BUILD)
+
 clean:
 	rm -rf $(BUILD)
 
