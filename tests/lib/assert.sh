@@ -24,6 +24,7 @@ case_end() {
 	else
 		T_FAIL=$((T_FAIL + 1))
 		printf 'FAIL %s\n' "$T_CASE"
+		command -v node_logs >/dev/null && node_logs
 	fi
 }
 

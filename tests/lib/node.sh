@@ -49,7 +49,7 @@ in_pod() {
 node_bg() {
 	ns=$1
 	shift
-	nsenter --net="/var/run/netns/$ns" "$@" &
+	nsenter --net="/var/run/netns/$ns" "$@" 2>>"$WORK/$ns.log" &
 	NODE_PIDS="$NODE_PIDS $!"
 	LAST_PID=$!
 }
@@ -75,6 +75,15 @@ node_init() {
 	in_node sysctl -qw net.ipv4.conf.all.rp_filter=0
 	in_node sysctl -qw net.ipv4.conf.default.rp_filter=0
 	mkdir -p "$WORK/ipam"
+}
+
+# The last lines each background process logged, to explain a failure.
+node_logs() {
+	for f in "$WORK"/*.log; do
+		[ -f "$f" ] || continue
+		echo "  --- last lines of $(basename "$f")"
+		tail -n "${1:-15}" "$f" | sed 's/^/  | /'
+	done
 }
 
 node_cleanup() {
@@ -199,7 +208,7 @@ pod_delete_chain() {
 
 node_start_redirectd() {
 	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
-		--state "$STATE" --log-level debug "$@"
+		--state "$STATE" --log-level info "$@"
 	REDIRECTD_PID=$LAST_PID
 	# A socket file may be left by a killed daemon: wait for an answer.
 	for _ in $(seq 200); do
