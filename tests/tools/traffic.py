@@ -26,7 +26,10 @@ def serve_tcp(sock):
                     return
                 c.sendall(d)
     while True:
-        c, _ = sock.accept()
+        c, peer = sock.accept()
+        if COUNT_FILE:
+            with open(COUNT_FILE, "a") as f:
+                f.write("%s\n" % (peer[0],))
         threading.Thread(target=handle, args=(c,), daemon=True).start()
 
 
@@ -36,7 +39,12 @@ def serve_udp(sock):
         sock.sendto(d, peer)
 
 
+COUNT_FILE = None
+
+
 def serve(args):
+    global COUNT_FILE
+    COUNT_FILE = args.count_file
     socks = []
     for fam, addr in ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")):
         s = socket.socket(fam, socket.SOCK_DGRAM if args.udp else socket.SOCK_STREAM)
@@ -56,10 +64,23 @@ def serve(args):
         time.sleep(3600)
 
 
+def prepare(s, args):
+    """Options an escape attempt uses: a socket mark, a chosen source."""
+    if args.mark:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, args.mark)
+    if args.bind_src or args.sport:
+        if args.bind_src:
+            s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
+            if s.family == socket.AF_INET6:
+                s.setsockopt(socket.SOL_IPV6, 75, 1)  # IPV6_TRANSPARENT
+        s.bind((args.bind_src or ("::" if s.family == socket.AF_INET6 else "0.0.0.0"), args.sport))
+
+
 def send_tcp(args, payload):
     fam = socket.AF_INET6 if ":" in args.to else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(args.timeout)
+    prepare(s, args)
     s.connect((args.to, args.port))
     got = bytearray()
     sent = 0
@@ -91,6 +112,7 @@ def send_udp(args, payload):
     fam = socket.AF_INET6 if ":" in args.to else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.settimeout(args.timeout)
+    prepare(s, args)
     s.connect((args.to, args.port))
     got = bytearray()
     for i in range(0, len(payload), 1000):
@@ -124,6 +146,10 @@ def main():
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--rate", type=float, default=0, help="bytes per second, 0: unlimited")
     p.add_argument("--ready")
+    p.add_argument("--mark", type=lambda v: int(v, 0), default=0, help="SO_MARK for the socket")
+    p.add_argument("--sport", type=int, default=0, help="source port")
+    p.add_argument("--bind-src", help="source address (IP_TRANSPARENT)")
+    p.add_argument("--count-file", help="serve: append one line per connection here")
     args = p.parse_args()
     sys.exit(serve(args) if args.mode == "serve" else send(args))
 
