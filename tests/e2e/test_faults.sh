@@ -1,0 +1,188 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Faults: redirectd killed at random points during churn, interfaces and
+# namespaces vanishing behind its back, an ifindex reused, idle and
+# numerous clients. After each, the node must be consistent: a pod is
+# enrolled exactly when its filters and map entries exist.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+. tests/lib/node.sh
+
+[ "$(id -u)" = 0 ] || skip_suite "needs root"
+for b in redirectd redirectctl ztunnel-sim; do
+	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
+done
+NPODS=${FAULT_PODS:-8}
+ROUNDS=${FAULT_ROUNDS:-5}
+
+setup_failed() {
+	echo "setup failed: $*"
+	echo "RESULT: passed=0 failed=1 skipped=0"
+	exit 1
+}
+
+node_init "$BUILD"
+node_start_redirectd || setup_failed redirectd
+ztunnel_start zt || setup_failed ztunnel
+for i in $(seq "$NPODS"); do
+	pod_create "p$i" || setup_failed "pod p$i"
+done
+
+enrolled() {
+	ctl -j pods | jq -r '.pods[].uid' | sort
+}
+
+# Every pod: enrolled <=> our filter on its veth <=> its map entries exist.
+# Prints one line per inconsistency; nothing means consistent.
+inconsistencies() {
+	list=$(enrolled)
+	entries=$(bpftool map dump pinned "$PIN/pods" -j | jq length)
+	want_entries=0
+	for i in $(seq "$NPODS"); do
+		p=p$i
+		[ -e "/var/run/netns/$RUN-$p" ] || continue
+		uid=uid-$RUN-$p
+		v=$(pod_host_veth "$p")
+		f=$(in_node tc filter show dev "$v" ingress | grep -c app_outbound)
+		e=$(in_node tc filter show dev "$v" egress | grep -c app_inbound)
+		if echo "$list" | grep -qx "$uid"; then
+			want_entries=$((want_entries + 2))
+			[ "$f$e" = 11 ] || echo "$p enrolled but filters '$f$e'"
+		else
+			[ "$f$e" = 00 ] || echo "$p not enrolled but filters '$f$e'"
+		fi
+	done
+	[ "$entries" = "$want_entries" ] ||
+		echo "pods map has $entries entries, want $want_entries"
+}
+
+# churn SECONDS: random adds and deletes; records acknowledged outcomes
+churn() {
+	end=$(($(date +%s) + $1))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		i=$(($(od -An -N1 -tu1 /dev/urandom) % NPODS + 1))
+		if [ $(($(od -An -N1 -tu1 /dev/urandom) % 2)) = 0 ]; then
+			pod_enrol "p$i" >/dev/null 2>&1 && echo "add p$i"
+		else
+			ctl pod del "uid-$RUN-p$i" >/dev/null 2>&1 && echo "del p$i"
+		fi
+	done
+}
+
+case_begin "killed at random points during churn: state matches what was acknowledged"
+round=0
+while [ "$round" -lt "$ROUNDS" ]; do
+	round=$((round + 1))
+	churn 3 >"$WORK/acks.$round" &
+	churner=$!
+	# a random moment within the churn
+	sleep "0.$(($(od -An -N1 -tu1 /dev/urandom) % 9 + 1))"
+	sleep 1
+	kill -9 "$REDIRECTD_PID"
+	wait "$REDIRECTD_PID" 2>/dev/null
+	wait "$churner"
+	node_start_redirectd || fail "restart in round $round"
+	bad=$(inconsistencies)
+	[ -z "$bad" ] || fail "round $round: $bad"
+	# every acknowledged outcome that no later ack overrode must hold
+	# (the last request may have been in flight when the kill came)
+	for i in $(seq "$NPODS"); do
+		last=$(grep " p$i\$" "$WORK/acks.$round" | tail -n 1 | cut -d' ' -f1)
+		inflight=$(tail -n 1 "$WORK/acks.$round" | grep -c " p$i\$")
+		[ -z "$last" ] && continue
+		now=del
+		enrolled | grep -qx "uid-$RUN-p$i" && now=add
+		if [ "$last" != "$now" ] && [ "$inflight" = 0 ]; then
+			fail "round $round: p$i last acknowledged '$last', now '$now'"
+		fi
+	done
+done
+case_end
+
+case_begin "every enrolled pod still goes through ztunnel after the churn"
+pod_enrol p1 >/dev/null
+pod_enrol p2 >/dev/null
+pod_serve p2 --port 8080
+n=$(zt_count zt tcp15001 conns)
+check "p1 -> p2 intact" pod_send p1 --to "$(pod_ip p2 4)" --port 8080 --bytes 20000
+check_eq "through ztunnel" $((n + 1)) "$(zt_count zt tcp15001 conns)"
+case_end
+
+case_begin "a veth deleted behind redirectd's back, and its ifindex reused"
+pod_enrol p3 >/dev/null
+v=$(pod_host_veth p3)
+idx=$(in_node cat "/sys/class/net/$v/ifindex" 2>/dev/null ||
+	in_node ip -o link show dev "$v" | cut -d: -f1)
+ip netns del "$RUN-p3"
+sleep 0.3
+# a new interface takes the same ifindex: never confuse it with p3's veth
+in_node ip link add name reuse0 index "$idx" type veth peer name reuse1
+check "ifindex reused" in_node ip link show dev reuse0
+check_eq "no filter of ours on the newcomer" 0 \
+	"$(in_node tc filter show dev reuse0 ingress | grep -c app_outbound)"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "restart" node_start_redirectd
+check_not "p3 forgotten" sh -c "$BUILD/redirectctl --socket $SOCK -j pods | grep -q uid-$RUN-p3"
+check_eq "newcomer untouched" 0 \
+	"$(in_node tc qdisc show dev reuse0 | grep -c clsact)"
+check_eq "consistent" "" "$(inconsistencies)"
+in_node ip link del reuse0
+case_end
+
+case_begin "ztunnel's netns vanishing: meshed pods fail closed, a new ztunnel recovers"
+kill "$ZT_PID"
+wait "$ZT_PID" 2>/dev/null
+ip netns del "$RUN-zt"
+sleep 0.3
+check_not "p1 -> p2 fails closed" pod_send p1 --to "$(pod_ip p2 4)" \
+	--port 8080 --bytes 1000 --timeout 1
+check "ztunnel del of a vanished netns" ctl ztunnel del "uid-$RUN-zt"
+check "new ztunnel" ztunnel_start zt2
+check "p1 -> p2 again" pod_send p1 --to "$(pod_ip p2 4)" --port 8080 --bytes 1000
+case_end
+
+case_begin "a client that connects and never sends does not block others"
+python3 -c "
+import socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect('$SOCK')
+time.sleep(5)
+" &
+idle=$!
+sleep 0.3
+check "status served meanwhile" ctl status
+check "pod add served meanwhile" pod_enrol p4
+kill "$idle" 2>/dev/null
+wait "$idle" 2>/dev/null
+case_end
+
+case_begin "thousands of clients at once"
+python3 - "$SOCK" >"$WORK/many.txt" 2>&1 <<'EOF' &
+import socket, sys, time
+socks = []
+for i in range(3000):
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(sys.argv[1])
+        socks.append(s)
+    except OSError as e:
+        print("connect %d failed: %s" % (i, e))
+        break
+print("open", len(socks))
+sys.stdout.flush()
+time.sleep(3)
+EOF
+many=$!
+sleep 2
+check "status served with thousands connected" ctl status
+wait "$many"
+check_contains "clients connected" "$(cat "$WORK/many.txt")" "open "
+sleep 0.5
+check "still serving after they left" ctl status
+check "daemon alive" kill -0 "$REDIRECTD_PID"
+case_end
+
+results
