@@ -141,6 +141,30 @@ test: all
 demo: all
 	sh scripts/demo.sh $(BUILD)
 
+# Benchmarks (README, "Performance"): make bench [BENCH_SMOKE=1]
+BENCH_SMOKE ?= 0
+BENCH_BINS  := $(BUILD)/bench/prog_cost $(BUILD)/bench/rr \
+               $(BUILD)/bench/ctlplane
+.PHONY: bench
+all: $(BENCH_BINS)
+
+bench: all
+	BENCH_SMOKE=$(BENCH_SMOKE) sh bench/run.sh $(BUILD)
+
+$(BUILD)/bench/prog_cost: bench/prog_cost.c tests/lib/packet.c \
+		tests/lib/packet.h $(LIB) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib -o $@ bench/prog_cost.c \
+		tests/lib/packet.c $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/ctlplane: bench/ctlplane.c $(LIB) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ bench/ctlplane.c $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/rr: bench/rr.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
 clean:
 	rm -rf $(BUILD)
 
