@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the benchmark scripts (sourced after tests/lib/node.sh).
+
+bench_die() {
+	printf 'bench: %s\n' "$*" >&2
+	command -v node_logs >/dev/null && [ -n "${WORK:-}" ] && node_logs >&2
+	exit 1
+}
+
+bench_need_root() {
+	[ "$(id -u)" = 0 ] || bench_die "needs root (network namespaces, BPF)"
+}
+
+# bench_stop PID [SIGNAL]: stop a background process we started and forget
+# it, so the final cleanup never signals a pid that may have been reused.
+bench_stop() {
+	[ -n "$1" ] || return 0
+	kill -s "${2:-TERM}" "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	NODE_PIDS=$(printf ' %s ' "$NODE_PIDS" | sed "s/ $1 / /")
+}
+
+# A per-run cgroup v2 folder under the cgroup2 mount (from /proc/mounts),
+# in BENCH_CG. Not node.sh's CGROUP: a bench chooses per configuration
+# which processes join it. Fails when there is no cgroup2.
+bench_cgroup_make() {
+	mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$mnt" ] || return 1
+	mkdir "$mnt/$RUN-bench" || return 1
+	BENCH_CG=$mnt/$RUN-bench
+}
+
+# Only this run's processes were ever moved into BENCH_CG.
+bench_cgroup_remove() {
+	[ -n "${BENCH_CG:-}" ] && [ -d "$BENCH_CG" ] || return 0
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$(cat "$BENCH_CG/cgroup.procs" 2>/dev/null)
+		[ -z "$pids" ] && break
+		for pid in $pids; do kill "$pid" 2>/dev/null; done
+		sleep 0.1
+	done
+	rmdir "$BENCH_CG" 2>/dev/null
+}
+
+# now_ms: a monotonic-enough clock in milliseconds, for phase timings
+now_ms() {
+	date +%s%3N
+}
