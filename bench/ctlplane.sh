@@ -1,0 +1,172 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Control-plane speed: enrol N fake pods in redirectd and remove them again,
+# one request at a time on one connection (bench/ctlplane.c times each),
+# for each size; against the same attach done by running tc (and bpftool,
+# for the map entries) per pod. Also redirectd's resident memory at each
+# size and, at the largest, how long a restart takes until it answers
+# again with every pod reconciled.
+#
+# The fake pods: each has a network namespace of its own ($RUN-cp<i>)
+# holding eth0, whose veth peer cp<i> sits in the node netns, as CNI
+# plugins leave them. Made in batches (ip -batch): at 10000 pods that
+# takes about 20 s and 3.3 GB of kernel memory on the 2-vCPU machine the
+# README's numbers come from, so redirectd does the real work per pod:
+# entering the pod's netns, finding eth0 and its peer.
+#
+#   sh bench/ctlplane.sh BUILD OUT_DIR     writes OUT_DIR/ctlplane.json
+# The baseline's cost per pod grows with the number of interfaces in the
+# node netns (each tc command first dumps every link), so at a size above
+# CTL_BASELINE_MAX (default 200) it runs on the first CTL_BASELINE_MAX
+# pods only, with all the size's interfaces present: its per-pod figures
+# hold, its total for the size would be an extrapolation and is not given.
+#
+# Sizes: CTL_SIZES (default "100 1000 10000"), BENCH_SMOKE=1: "10".
+set -u
+BUILD=${1:-build}
+OUT=${2:-bench/results}
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/node.sh
+. bench/lib.sh
+
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+	SIZES=${CTL_SIZES:-10}
+else
+	SIZES=${CTL_SIZES:-100 1000 10000}
+fi
+MAX=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
+BASE_MAX=${CTL_BASELINE_MAX:-200}
+CAPACITY=32768 # pod addresses: two per pod, 10000 pods
+CTLP=$BUILD/bench/ctlplane
+
+bench_need_root
+for b in redirectd redirectctl bench/ctlplane; do
+	[ -x "$BUILD/$b" ] || bench_die "$BUILD/$b not built"
+done
+command -v tc >/dev/null && command -v bpftool >/dev/null ||
+	bench_die "tc and bpftool needed for the baseline"
+
+CREATED=0 # pods 1..CREATED exist
+CREATED_TO=0 # pods 1..CREATED_TO may exist (a batch may have failed)
+START_MS=0
+SAMPLES=""
+
+# Pods CREATED+1..N: their netns, then the veths, in two batches.
+make_pods() {
+	n=$1
+	[ "$n" -le "$CREATED" ] && return 0
+	seq $((CREATED + 1)) "$n" | sed "s/^/netns add $RUN-cp/" \
+		>"$WORK/netns.batch"
+	# ip link add cp<i> type veth peer name eth0 address 02:cb:.. netns ..
+	seq $((CREATED + 1)) "$n" | awk -v ns="$RUN-cp" '{
+		printf "link add cp%d type veth peer name eth0 address " \
+		       "02:cb:%02x:%02x:%02x:%02x netns %s%d\n", $1,
+		       int($1 / 16777216) % 256, int($1 / 65536) % 256,
+		       int($1 / 256) % 256, $1 % 256, ns, $1 }' \
+		>"$WORK/links.batch"
+	CREATED_TO=$n
+	ip -batch "$WORK/netns.batch" >/dev/null &&
+		in_node ip -batch "$WORK/links.batch" >/dev/null || return 1
+	CREATED=$n
+}
+
+remove_pods() {
+	[ "$CREATED_TO" -gt 0 ] || return 0
+	seq 1 "$CREATED_TO" | sed "s/^/netns del $RUN-cp/" |
+		ip -force -batch - >/dev/null 2>&1
+	CREATED=0 CREATED_TO=0
+}
+
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# Start redirectd; START_MS: how long until it answered. Its start-up
+# reconciliation runs before it serves, so that is restart-and-reconcile.
+# (Not in $(...): the daemon must stay this shell's child.)
+daemon_start() {
+	t0=$(now_ms)
+	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
+		--state "$STATE" --pod-capacity "$CAPACITY" --no-sockmap
+	REDIRECTD_PID=$LAST_PID
+	while ! ctl status >/dev/null 2>&1; do
+		kill -0 "$REDIRECTD_PID" 2>/dev/null ||
+			bench_die "redirectd exited"
+		[ $(($(now_ms) - t0)) -lt 600000 ] ||
+			bench_die "redirectd did not answer in 10 minutes"
+		sleep 0.01
+	done
+	START_MS=$(($(now_ms) - t0))
+}
+
+enrolled() {
+	ctl -j status | jq .pods
+}
+
+# One size: ours (add, maybe restart, delete), then the baseline.
+run_size() {
+	n=$1
+	t0=$(now_ms)
+	make_pods "$n" || bench_die "creating $n pods"
+	setup_ms=$(($(now_ms) - t0))
+	bench_stop "$REDIRECTD_PID"
+	rm -f "$STATE"
+	daemon_start
+	rss_empty=$(rss_kib "$REDIRECTD_PID")
+	add=$("$CTLP" add --socket "$SOCK" --count "$n" \
+		--netns-prefix "$RUN-cp") || bench_die "add $n: $add"
+	[ "$(enrolled)" = "$n" ] || bench_die "$n pods: $(enrolled) enrolled"
+	rss_full=$(rss_kib "$REDIRECTD_PID")
+	restart=null
+	if [ "$n" = "$MAX" ]; then
+		bench_stop "$REDIRECTD_PID" KILL
+		daemon_start
+		[ "$(enrolled)" = "$n" ] ||
+			bench_die "after restart: $(enrolled) of $n pods"
+		restart=$(jq -nc --argjson ms "$START_MS" --argjson n "$n" \
+			--argjson rss "$(rss_kib "$REDIRECTD_PID")" \
+			'{pods: $n, reconcile_ms: $ms, rss_kib_after: $rss}')
+	fi
+	del=$("$CTLP" del --socket "$SOCK" --count "$n") ||
+		bench_die "del $n: $del"
+	[ "$(enrolled)" = 0 ] || bench_die "$(enrolled) pods left after delete"
+	k=$((n < BASE_MAX ? n : BASE_MAX))
+	# the same filter slot as redirectd's
+	slot="--pref $(ctl -j status | jq .tc_priority)"
+	slot="$slot --handle $(ctl -j status | jq .tc_handle)"
+	# shellcheck disable=SC2086
+	tc_add=$(in_node "$CTLP" tc-add --count "$k" --pins "$PIN/baseline" \
+		$slot) || bench_die "baseline add $k: $tc_add"
+	# shellcheck disable=SC2086
+	tc_del=$(in_node "$CTLP" tc-del --count "$k" --pins "$PIN/baseline" \
+		$slot) || bench_die "baseline del $k: $tc_del"
+	jq -nc --argjson n "$n" --argjson setup "$setup_ms" --argjson k "$k" \
+		--argjson add "$add" --argjson del "$del" \
+		--argjson tc_add "$tc_add" --argjson tc_del "$tc_del" \
+		--argjson e "$rss_empty" --argjson f "$rss_full" \
+		--argjson restart "$restart" \
+		'{pods: $n, setup_ms: $setup, add: $add, del: $del,
+		  baseline_pods: $k, baseline_add: $tc_add, baseline_del: $tc_del,
+		  rss_kib: {empty: $e, enrolled: $f}, restart: $restart}' \
+		>>"$SAMPLES"
+	printf '  %5d pods: add %6.0f/s (p50 %s us), del %6.0f/s; tc %4.0f/s; rss %s KiB\n' \
+		"$n" "$(echo "$add" | jq .per_s)" "$(echo "$add" | jq .p50_us)" \
+		"$(echo "$del" | jq .per_s)" \
+		"$(echo "$tc_add" | jq .tc_only.per_s)" "$rss_full" >&2
+}
+
+node_init "$BUILD"
+SAMPLES=$WORK/samples.jsonl
+: >"$SAMPLES"
+trap 'remove_pods; node_cleanup' EXIT
+REDIRECTD_PID=""
+daemon_start
+"$CTLP" pin "$PIN/baseline" "$CAPACITY" || bench_die "pinning the baseline"
+for n in $(echo "$SIZES" | tr ' ' '\n' | sort -n); do
+	run_size "$n"
+done
+mkdir -p "$OUT"
+jq -s --arg kernel "$(uname -r)" --argjson max "$MAX" \
+	-f bench/ctlplane_summary.jq "$SAMPLES" >"$OUT/ctlplane.json.tmp" &&
+	mv "$OUT/ctlplane.json.tmp" "$OUT/ctlplane.json" || bench_die "summary"
+echo "ctlplane: wrote $OUT/ctlplane.json" >&2
