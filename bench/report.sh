@@ -1,0 +1,84 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The results' JSON -> Markdown tables (OUT/*.md) and the plot's data.
+#   sh bench/report.sh OUT_DIR
+# Each JSON file is optional: what is there is rendered.
+set -u
+OUT=${1:-bench/results}
+
+# One line saying where and when the numbers were taken.
+machine() {
+	printf '_%s, %s vCPU (%s), kernel %s._\n' "$(date -u +%Y-%m-%d)" \
+		"$(nproc)" \
+		"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+		"$(uname -r)"
+}
+
+prog_cost_md() {
+	f=$OUT/prog_cost.json
+	echo "### Per-packet cost of each program and decision"
+	echo
+	machine
+	echo
+	jq -r '"BPF_PROG_TEST_RUN, \(.repeat) runs per measurement, \(.rounds) rounds, medians. Floor: a tc program that only returns TC_ACT_PIPE, **\(.floor_ns) ns** per run, measured just before each case."' "$f"
+	echo
+	echo "| program | decision | packet | ns per packet | x floor | ns over floor |"
+	echo "|---|---|---|---:|---:|---:|"
+	jq -r '.cases[] | "| \(.program) | \(.decision) | \(.packet) | \(.ns) | \(.ratio) | \(.over_floor_ns) |"' "$f"
+	echo
+	jq -r '"Target: a redirect decision costs at most \(.target.redirect_max_ratio)x the floor. Worst redirect decision: \(.target.worst_redirect_ratio)x: " + (if .target.met then "met" else "not met" end) + "."' "$f"
+}
+
+mesh_md() {
+	f=$OUT/mesh.json
+	echo "### The mesh path: pod -> ztunnel stand-in -> pod, one node"
+	echo
+	machine
+	echo
+	jq -r '"iperf3 \(.tput_seconds) s, one connection; request/response: bench/rr, \(.rr_conns) connection(s), \(.rr_size)-byte ping-pong, \(.rr_seconds) s; \(.rounds) rounds, configurations interleaved, medians. All processes of the path on CPU(s) \(.cpus)."' "$f"
+	echo
+	echo "| configuration | family | Gbit/s | vs iptables | vs direct | RR/s | vs iptables | vs direct | p50 us | p90 us | p99 us |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	jq -r '.sockmap_reason as $why | .results[] |
+		if .available then
+		"| \(.config) | \(.family) | \(.tput_gbps) | \(.tput_vs_iptables) | \(.tput_vs_direct) | \(.rr_tps) | \(.rr_vs_iptables) | \(.rr_vs_direct) | \(.p50_us) | \(.p90_us) | \(.p99_us) |"
+		else "| \(.config) | \(.family) | not available: \($why) | | | | | | | | |" end' "$f"
+	echo
+	jq -r 'def x: if . == null then "n/a" else "\(.)x" end;
+		.targets | to_entries[] | "- \(.key): want >= \(.value.want)x, IPv4 \(.value.ipv4 | x), IPv6 \(.value.ipv6 | x): " +
+		(if .value.met == true then "met" elif .value.met == null then "n/a" else "not met" end)' "$f"
+}
+
+ctlplane_md() {
+	f=$OUT/ctlplane.json
+	echo "### Control plane: enrolling pods"
+	echo
+	machine
+	echo
+	echo "| pods | add pods/s | add p50 / p90 / p99 us | delete pods/s | delete p50 / p90 / p99 us | tc baseline add pods/s (p50 us) | tc + bpftool add pods/s | add speed-up vs tc | redirectd RSS KiB (empty / enrolled) |"
+	echo "|---:|---:|---|---:|---|---:|---:|---:|---|"
+	jq -r '.sizes[] | "| \(.pods) | \(.add.per_s | round) | \(.add.p50_us) / \(.add.p90_us) / \(.add.p99_us) | \(.del.per_s | round) | \(.del.p50_us) / \(.del.p90_us) / \(.del.p99_us) | \(.baseline_add.tc_only.per_s) (\(.baseline_add.tc_only.p50_us))\(if .baseline_pods < .pods then " [first \(.baseline_pods) pods]" else "" end) | \(.baseline_add.per_s) | \(.add_speedup_vs_tc)x | \(.rss_kib.empty) / \(.rss_kib.enrolled) |"' "$f"
+	echo
+	jq -r 'if .restart then "Restart and reconcile with \(.restart.pods) pods enrolled (kill -9, start, until `redirectctl status` answers): **\(.restart.reconcile_ms) ms**; RSS after: \(.restart.rss_kib_after) KiB." else empty end' "$f"
+	echo
+	jq -r '.targets | "- pod add >= \(.add_vs_tc.want)x faster than tc commands: worst size \(.add_vs_tc.worst)x: " + (if .add_vs_tc.met then "met" else "not met" end),
+		"- \(.pods.want) pods enrolled: \(.pods.enrolled): " + (if .pods.met then "met" else "not met" end),
+		"- redirectd under \(.rss_at_max.want_kib) KiB resident at \(.rss_at_max.pods) pods: \(.rss_at_max.kib) KiB: " + (if .rss_at_max.met then "met" else "not met" end)' "$f"
+}
+
+# gnuplot's input: index 0 throughput, index 1 request/response.
+mesh_dat() {
+	jq -r 'def v($c; $f; $k): first(.results[] | select(.config == $c and .family == $f))
+			| if .available then .[$k] else "-" end;
+		def block($k): "# family direct iptables ebpf sockmap",
+			(["ipv4", "ipv6"][] as $f
+			 | "\($f | sub("ipv"; "IPv")) \(v("direct"; $f; $k)) \(v("iptables"; $f; $k)) \(v("ebpf"; $f; $k)) \(v("sockmap"; $f; $k))");
+		block("tput_gbps"), "", "", block("rr_tps")' "$OUT/mesh.json"
+}
+
+for b in prog_cost mesh ctlplane; do
+	[ -f "$OUT/$b.json" ] || continue
+	"${b}_md" >"$OUT/$b.md.tmp" && mv "$OUT/$b.md.tmp" "$OUT/$b.md"
+done
+[ -f "$OUT/mesh.json" ] && mesh_dat >"$OUT/mesh.dat"
+exit 0

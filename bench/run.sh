@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# make bench: every benchmark, one after the other, results as JSON and
+# Markdown under bench/results/ (and the mesh plot, mesh.png).
+#
+#   sh bench/run.sh BUILD
+#   BENCH_SMOKE=1   tiny sizes, seconds (what tests/e2e/test_bench_smoke.sh runs)
+#   BENCH_OUT=DIR   write the results there instead
+#   BENCH_ONLY="prog_cost mesh ctlplane"   a subset
+#
+# Benchmarks are not tests: nothing here fails on a slow number, only on a
+# benchmark that could not run or did not measure what it claims.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+OUT=${BENCH_OUT:-bench/results}
+SMOKE=${BENCH_SMOKE:-0}
+ONLY=${BENCH_ONLY:-prog_cost mesh ctlplane}
+failed=""
+
+[ "$(id -u)" = 0 ] || { echo "make bench needs root (namespaces, BPF)" >&2; exit 1; }
+
+# gnuplot draws the plot; installed on demand here, not for make test (a
+# smoke run without it just has no plot).
+have_gnuplot() {
+	command -v gnuplot >/dev/null && return 0
+	[ "$SMOKE" = 1 ] && return 1
+	echo "bench: installing gnuplot-nox" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends gnuplot-nox >/dev/null 2>&1 ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends \
+			gnuplot-nox >/dev/null; }
+	command -v gnuplot >/dev/null
+}
+
+step() {
+	name=$1
+	shift
+	case " $ONLY " in *" $name "*) ;; *) return 0 ;; esac
+	echo "=== bench: $name" >&2
+	t0=$(date +%s)
+	"$@" || failed="$failed $name"
+	echo "=== bench: $name done in $(($(date +%s) - t0)) s" >&2
+}
+
+prog_cost() {
+	if [ "$SMOKE" = 1 ]; then
+		set -- --repeat 2000 --rounds 3
+	else
+		set -- --repeat 1000000 --rounds 7
+	fi
+	"$BUILD/bench/prog_cost" "$@" --json "$OUT/prog_cost.json.tmp" &&
+		mv "$OUT/prog_cost.json.tmp" "$OUT/prog_cost.json"
+}
+
+plot() {
+	[ -f "$OUT/mesh.dat" ] || return 0
+	if ! have_gnuplot; then
+		echo "bench: no gnuplot, no plot" >&2
+		return 0
+	fi
+	gnuplot -e "data='$OUT/mesh.dat'; out='$OUT/mesh.png'; title='mesh path, pod -> ztunnel stand-in -> pod on one node ($(uname -r))'" \
+		bench/plot.gp
+}
+
+mkdir -p "$OUT"
+step prog_cost prog_cost
+step mesh sh bench/mesh.sh "$BUILD" "$OUT"
+step ctlplane sh bench/ctlplane.sh "$BUILD" "$OUT"
+sh bench/report.sh "$OUT"
+plot || failed="$failed plot"
+for f in "$OUT"/*.md; do
+	[ -f "$f" ] && { echo; cat "$f"; }
+done
+if [ -n "$failed" ]; then
+	echo "bench: failed:$failed" >&2
+	exit 1
+fi
+echo "bench: results in $OUT" >&2

@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# make bench with tiny sizes: every benchmark runs end to end and writes
+# well-formed JSON with every key the README's tables are made from.
+# Benchmarks are not tests: no number is judged here, only that there is
+# one. Results go to a temporary folder, never over bench/results/.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+
+[ "$(id -u)" = 0 ] || skip_suite "needs root"
+for b in redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
+	bench/ctlplane; do
+	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
+done
+for c in iperf3 nft jq tc bpftool; do
+	command -v "$c" >/dev/null || skip_suite "$c missing"
+done
+
+OUT=$(mktemp -d /tmp/bench-smoke.XXXXXX)
+LOG=$OUT/run.log
+trap 'rm -rf "$OUT"' EXIT
+
+# has FILE JQ_EXPR: the expression holds (jq -e) on the file
+has() {
+	jq -e "$2" "$1" >/dev/null 2>&1
+}
+
+case_begin "make bench, smoke sizes, runs end to end"
+if ! BENCH_SMOKE=1 BENCH_OUT=$OUT sh bench/run.sh "$BUILD" >"$LOG" 2>&1; then
+	fail "bench/run.sh failed"
+	tail -n 30 "$LOG" | sed 's/^/  | /'
+fi
+for f in prog_cost mesh ctlplane; do
+	check "$f.json is JSON" jq -e . "$OUT/$f.json"
+	check "$f.md written" test -s "$OUT/$f.md"
+done
+case_end
+
+case_begin "prog_cost.json: floor, every case, the target"
+f=$OUT/prog_cost.json
+check "floor" has "$f" '.floor_ns | numbers'
+check "cases" has "$f" '.cases | length >= 10'
+check "case keys" has "$f" '[.cases[] | has("program", "decision", "packet",
+	"ns", "floor_ns", "ratio", "over_floor_ns")] | all'
+check "every program" has "$f" '[.cases[].program] | unique ==
+	["app_inbound", "app_outbound", "ztunnel_host_in", "ztunnel_ingress"]'
+check "target" has "$f" '.target | has("redirect_max_ratio",
+	"worst_redirect_ratio", "met")'
+case_end
+
+case_begin "mesh.json: four configurations, two families, targets"
+f=$OUT/mesh.json
+check "8 rows" has "$f" '.results | length == 8'
+check "configurations" has "$f" '[.results[].config] | unique ==
+	["direct", "ebpf", "iptables", "sockmap"]'
+check "row keys" has "$f" '[.results[] | has("family", "available",
+	"tput_gbps", "rr_tps", "p50_us", "p90_us", "p99_us", "rr_vs_iptables",
+	"tput_vs_iptables", "rr_vs_direct", "tput_vs_direct")] | all'
+check "measured" has "$f" '[.results[] | select(.config != "sockmap") |
+	.available and .tput_gbps > 0 and .rr_tps > 0] | all'
+check "meshed ones went through ztunnel" has "$f" '[.results[] |
+	select(.config == "iptables" or .config == "ebpf") |
+	.ztunnel_conns > 0] | all'
+check "direct did not" has "$f" '[.results[] | select(.config == "direct") |
+	.ztunnel_conns == 0] | all'
+check "sockmap said" has "$f" '.sockmap == "available" or
+	(.sockmap == "unavailable" and (.sockmap_reason | length > 0))'
+check "targets" has "$f" '.targets | has("ebpf_rr_vs_iptables",
+	"ebpf_tput_vs_iptables", "sockmap_rr_vs_ebpf")'
+case_end
+
+case_begin "ctlplane.json: add, delete, baseline, memory, restart"
+f=$OUT/ctlplane.json
+check "sizes" has "$f" '.sizes | length >= 1'
+check "size keys" has "$f" '[.sizes[] | has("pods", "add", "del",
+	"baseline_add", "baseline_del", "rss_kib", "add_speedup_vs_tc")] | all'
+check "latency keys" has "$f" '[.sizes[] | .add, .del, .baseline_add |
+	has("per_s", "p50_us", "p90_us", "p99_us")] | all'
+check "no errors" has "$f" '[.sizes[] | .add.errors, .del.errors,
+	.baseline_add.errors] | add == 0'
+check "memory" has "$f" '[.sizes[].rss_kib.enrolled | numbers > 0] | all'
+check "restart" has "$f" '.restart.reconcile_ms | numbers'
+check "targets" has "$f" '.targets | has("add_vs_tc", "pods", "rss_at_max")'
+case_end
+
+if command -v gnuplot >/dev/null; then
+	case_begin "the plot"
+	check "mesh.png written" test -s "$OUT/mesh.png"
+	case_end
+else
+	case_skip "the plot" "no gnuplot (make bench installs it)"
+fi
+
+results
