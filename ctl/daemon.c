@@ -1120,6 +1120,9 @@ static void reconcile_ztunnels(struct daemon *d)
 			snprintf(msg, sizeof(msg), "host veth %s missing",
 				 zt->host_veth);
 		} else {
+			/* SIGHUP: the fd of the last pass is replaced */
+			if (zt->netns_fd >= 0)
+				close(zt->netns_fd);
 			zt->netns_fd = netns_open(zt->netns_path);
 			if (zt->netns_fd >= 0)
 				ec = setup_ztunnel_netns(d, zt, &li, msg,
