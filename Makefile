@@ -16,7 +16,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
 LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lmnl
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(BUILD) -Ibpf/include
@@ -48,6 +48,7 @@ CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
 
 .PHONY: all deps test test-bpf clean demo format
+.PHONY: asan
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
      $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM)
@@ -170,3 +171,12 @@ clean:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# --- hardening: sanitizers and fuzzing (README.md, "Hardening") -------------
+# make asan: everything again, built by clang with ASan and UBSan, into
+# $(BUILD)/asan; tests/e2e/test_asan.sh runs suites against it.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan CC=$(CLANG) CFLAGS="$(SAN_CFLAGS)" all

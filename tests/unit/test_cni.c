@@ -277,8 +277,8 @@ static void test_conf_bad_types(void)
 		"{\"cniVersion\": \"1.0.0\", \"socketPath\": \"run/r.sock\"}",
 		"{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": \"kube\"}",
 		"{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": [1]}",
-		"{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": [\"a\", "
-		"null]}",
+		("{\"cniVersion\": \"1.0.0\", \"excludeNamespaces\": [\"a\", "
+		 "null]}"),
 		"{\"cniVersion\": \"1.0.0\", \"dnsCapture\": \"true\"}",
 		"{\"cniVersion\": \"1.0.0\", \"dnsCapture\": 1}",
 		"{\"cniVersion\": \"1.0.0\", \"prevResult\": []}",
