@@ -21,14 +21,14 @@ LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lmnl
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(BUILD) -Ibpf/include
 
-BPF_SRCS  := bpf/tc/redirect.bpf.c
+BPF_SRCS  := bpf/tc/redirect.bpf.c bpf/sockops/sockmap.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
              $(BUILD)/bpf/tests/foreign_counter.bpf.o
-SKELS     := $(BUILD)/redirect.skel.h
+SKELS     := $(BUILD)/redirect.skel.h $(BUILD)/sockmap.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
-             ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c
+             ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -72,6 +72,10 @@ $(BUILD)/bpf/tests/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/vmlinux.h
 
 $(BUILD)/redirect.skel.h: $(BUILD)/bpf/tc/redirect.bpf.o
 	$(BPFTOOL) gen skeleton $< name redirect_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/sockmap.skel.h: $(BUILD)/bpf/sockops/sockmap.bpf.o
+	$(BPFTOOL) gen skeleton $< name sockmap_bpf > $@.tmp
 	mv $@.tmp $@
 
 $(PROTO_C) $(PROTO_H): proto/redirect.proto

@@ -127,8 +127,58 @@ static void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
 
 	for (size_t i = 0; i < n; i++)
 		if (!dp_pod_get(&d->dp, &addrs[i], &pi) &&
-		    (int)pi.host_ifindex == host_ifindex)
+		    (int)pi.host_ifindex == host_ifindex) {
 			dp_pod_del(&d->dp, &addrs[i]);
+			sockmap_netns_del(&d->sm, &addrs[i]);
+		}
+}
+
+/* --- sockmap: which netns owns which address --- */
+
+/* 0 when acceleration is off or the cookie cannot be had. */
+static __u64 netns_cookie_of(struct daemon *d, int netns_fd)
+{
+	__u64 cookie = 0;
+	int err;
+
+	if (!d->sm.active || netns_fd < 0)
+		return 0;
+	err = netns_cookie(netns_fd, &cookie);
+	if (err)
+		pr_warn("sockmap: netns cookie: %s; its connections are not "
+			"accelerated", strerror(-err));
+	return err ? 0 : cookie;
+}
+
+static void publish_netns(struct daemon *d, const struct addr_key *addrs,
+			  size_t n, __u64 cookie)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && cookie && !err; i++)
+		err = sockmap_netns_set(&d->sm, &addrs[i], cookie);
+	if (err)
+		pr_warn("sockmap: sk_netns update: %s; some connections are "
+			"not accelerated", strerror(-err));
+}
+
+/*
+ * The current ztunnel's netns, for sock_ops. One known by fd only (after
+ * a restart, without a path) keeps what is pinned.
+ */
+static void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt)
+{
+	__u64 cookie;
+	int err;
+
+	if (zt && zt->netns_fd < 0)
+		return;
+	cookie = zt ? netns_cookie_of(d, zt->netns_fd) : 0;
+	if (zt)
+		publish_netns(d, zt->addrs, zt->naddrs, cookie);
+	err = sockmap_ztunnel_set(&d->sm, cookie);
+	if (err)
+		pr_warn("sockmap: sk_ztunnel update: %s", strerror(-err));
 }
 
 /* Remove a pod entirely: maps first (its traffic fails closed), then tc. */
@@ -304,6 +354,7 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 	struct pod *pod, *old;
 	bool created = false;
 	int opened, fd, err;
+	__u64 cookie;
 	ErrorCode ec;
 
 	fd = open_netns(a->netns_path, netns_fd, &opened);
@@ -311,6 +362,7 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
 			    a->netns_path, strerror(-fd));
 	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
+	cookie = ec ? 0 : netns_cookie_of(d, fd);
 	if (opened >= 0)
 		close(opened);
 	if (ec)
@@ -347,6 +399,7 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 			pod->qdisc_created |= old->qdisc_created;
 		retire_old(d, old, pod);
 	}
+	publish_netns(d, pod->addrs, pod->naddrs, cookie);
 	state_pod_put(&d->st, pod);
 	err = state_journal_pod_put(&d->st, pod);
 	if (err)
@@ -419,6 +472,7 @@ static struct zt_routing zt_routing_of(const struct daemon *d)
 static int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 {
 	struct ztunnel_info zi = { 0 };
+	int err;
 
 	if (zt) {
 		zi.host_ifindex = (__u32)zt->host_ifindex;
@@ -426,7 +480,10 @@ static int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 		zi.present = 1;
 	}
 	zi.generation = ++d->zt_generation;
-	return dp_ztunnel_set(&d->dp, &zi);
+	err = dp_ztunnel_set(&d->dp, &zi);
+	if (!err)
+		publish_ztunnel_netns(d, zt);
+	return err;
 }
 
 static void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
@@ -434,6 +491,9 @@ static void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 	struct zt_routing r = zt_routing_of(d);
 	struct nl *znl;
 	int fd = zt->netns_fd, opened = -1;
+
+	for (size_t i = 0; i < zt->naddrs; i++)
+		sockmap_netns_del(&d->sm, &zt->addrs[i]);
 
 	if (veth_alive(d, zt->host_ifindex, zt->host_veth)) {
 		detach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
@@ -644,6 +704,11 @@ static ErrorCode h_status(struct daemon *d, Reply *reply)
 	s->request_errors = d->request_errors;
 	s->clients = d->clients;
 	s->log_level = (char *)log_level_name(log_get_level());
+	s->sockmap_active = d->sm.active;
+	s->sockmap_reason = d->sm.reason;
+	s->sockmap_cgroup = d->sm.cgroup;
+	s->sockmap_pods = d->sm.pods;
+	s->sockmap_pods_reason = d->sm.pods_reason;
 	reply->body_case = REPLY_BODY(STATUS);
 	reply->status = s;
 	return EC(OK);
@@ -872,6 +937,19 @@ void daemon_conn_close(struct daemon *d, struct conn_ctx *c)
 
 /* --- start-up and reconciliation --- */
 
+/* On by default when the kernel supports it; off leaves tc alone at work. */
+static void start_sockmap(struct daemon *d)
+{
+	if (d->opts.no_sockmap)
+		sockmap_stop(&d->sm, d->opts.bpffs,
+			     "turned off with --no-sockmap");
+	else if (!d->opts.cgroup)
+		sockmap_stop(&d->sm, d->opts.bpffs, "no --cgroup given");
+	else
+		sockmap_start(&d->sm, &d->dp, d->opts.cgroup,
+			      d->opts.sockmap_pods);
+}
+
 int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct datapath_opts dpo = { .sz = sizeof(dpo),
@@ -889,6 +967,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	err = datapath_load(&d->dp, &dpo);
 	if (err)
 		goto fail_state;
+	start_sockmap(d);
 	err = nl_open(&d->nl);
 	if (err) {
 		pr_err("netlink: %s", strerror(-err));
@@ -904,6 +983,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 fail_nl:
 	nl_close(d->nl);
 fail_dp:
+	sockmap_close(&d->sm);
 	datapath_close(&d->dp);
 fail_state:
 	state_free(&d->st);
@@ -913,6 +993,7 @@ fail_state:
 void daemon_fini(struct daemon *d)
 {
 	nl_close(d->nl);
+	sockmap_close(&d->sm);
 	datapath_close(&d->dp);
 	state_free(&d->st);
 }
@@ -1154,6 +1235,48 @@ static void reconcile_ztunnels(struct daemon *d)
 		publish_ztunnel(d, NULL);
 }
 
+/* Pods known by path get their netns cookie again (a netns may be new). */
+static void refresh_pod_netns(struct pod *pod, void *arg)
+{
+	struct daemon *d = arg;
+	int fd;
+
+	if (!pod->netns_path[0])
+		return; /* known by fd only: the pinned entries stand */
+	fd = open(pod->netns_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	publish_netns(d, pod->addrs, pod->naddrs, netns_cookie_of(d, fd));
+	close(fd);
+}
+
+static bool zt_owns(struct daemon *d, const struct addr_key *addr)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (d->st.zts[i] &&
+		    addr_in(addr, d->st.zts[i]->addrs, d->st.zts[i]->naddrs))
+			return true;
+	return false;
+}
+
+static int drop_unowned_netns(const struct addr_key *addr, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!state_pod_by_addr(&d->st, addr) && !zt_owns(d, addr))
+		sockmap_netns_del(&d->sm, addr);
+	return 0;
+}
+
+/* sk_netns lists exactly the addresses of known pods and ztunnels. */
+static void reconcile_sockmap(struct daemon *d)
+{
+	if (!d->sm.active)
+		return;
+	state_pod_for_each(&d->st, refresh_pod_netns, d);
+	sockmap_netns_for_each(&d->sm, drop_unowned_netns, d);
+}
+
 int daemon_reconcile(struct daemon *d)
 {
 	struct pod_check c = { .d = d };
@@ -1174,6 +1297,7 @@ int daemon_reconcile(struct daemon *d)
 	free(c.gone);
 	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
 	reconcile_ztunnels(d);
+	reconcile_sockmap(d);
 	drop_all_orphan_filters(d);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
 		d->st.npods, d->st.naddrs,

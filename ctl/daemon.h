@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "datapath.h"
 #include "nl.h"
+#include "sockmap.h"
 #include "state.h"
 #include "wire.h"
 
@@ -31,6 +32,7 @@ struct daemon_opts {
 	__u32 pod_capacity;
 	bool fail_open;
 	bool no_sockmap;
+	enum sockmap_pods sockmap_pods;
 	uid_t allow_uid; /* besides root */
 	gid_t allow_gid;
 	bool allow_uid_set, allow_gid_set;
@@ -48,6 +50,7 @@ struct conn_ctx {
 struct daemon {
 	struct daemon_opts opts;
 	struct datapath dp;
+	struct sockmap sm; /* acceleration; sm.active says whether it runs */
 	struct state st;
 	struct nl *nl; /* in the node netns (where redirectd runs) */
 	uint64_t requests;

@@ -164,6 +164,14 @@ static void print_status(const StatusReply *s, bool json)
 		       (unsigned long long)s->requests,
 		       (unsigned long long)s->request_errors, s->clients);
 		json_kv_str("log_level", s->log_level, true);
+		printf(",\"sockmap_active\":%s",
+		       s->sockmap_active ? "true" : "false");
+		json_kv_str("sockmap_reason", s->sockmap_reason, true);
+		json_kv_str("sockmap_cgroup", s->sockmap_cgroup, true);
+		printf(",\"sockmap_pods\":%s",
+		       s->sockmap_pods ? "true" : "false");
+		json_kv_str("sockmap_pods_reason", s->sockmap_pods_reason,
+			    true);
 		printf("}\n");
 		return;
 	}
@@ -182,6 +190,16 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->requests,
 	       (unsigned long long)s->request_errors, s->clients);
 	printf("log level:   %s\n", s->log_level);
+	if (!s->sockmap_active)
+		printf("sockmap:     off (%s)\n", s->sockmap_reason);
+	else if (s->sockmap_pods)
+		printf("sockmap:     on, cgroup %s, pods and ztunnel%s%s\n",
+		       s->sockmap_cgroup, s->sockmap_pods_reason[0] ? "; " : "",
+		       s->sockmap_pods_reason);
+	else
+		printf("sockmap:     on, cgroup %s, ztunnel's own loop only "
+		       "(pods: %s)\n", s->sockmap_cgroup,
+		       s->sockmap_pods_reason);
 }
 
 static int cmd_status(struct ctl *ctl)

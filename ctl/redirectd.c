@@ -29,6 +29,7 @@
 struct client_conn {
 	int fd;
 	struct conn_ctx ctx;
+	struct client_conn *prev, *next; /* all of them, to free at exit */
 };
 
 struct server {
@@ -36,6 +37,7 @@ struct server {
 	int epfd, listen_fd, sig_fd, addr_fd, timer_fd;
 	struct mnl_socket *addr_mon;
 	unsigned int nclients;
+	struct client_conn *clients;
 	uint8_t *buf;
 	uint8_t *out;
 	bool stop;
@@ -309,6 +311,10 @@ static void accept_clients(struct server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->next = s->clients;
+		if (c->next)
+			c->next->prev = c;
+		s->clients = c;
 		s->nclients++;
 		s->d.clients = s->nclients;
 	}
@@ -316,6 +322,12 @@ static void accept_clients(struct server *s)
 
 static void drop_client(struct server *s, struct client_conn *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	daemon_conn_close(&s->d, &c->ctx);
@@ -522,6 +534,9 @@ static int setup(struct server *s)
 
 static void teardown(struct server *s)
 {
+	/* clients still connected: close them, free what they hold */
+	while (s->clients)
+		drop_client(s, s->clients);
 	if (s->listen_fd > 0) {
 		close(s->listen_fd);
 		unlink(s->d.opts.socket_path);
@@ -563,7 +578,7 @@ int main(int argc, char **argv)
 	if (err)
 		pr_err("redirectd: %s", strerror(-err));
 	teardown(&s);
-	/* Clients still connected are closed by exit; the datapath stays. */
+	/* The datapath stays in place. */
 	daemon_fini(&s.d);
 	return err ? 1 : 0;
 }

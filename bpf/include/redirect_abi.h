@@ -144,7 +144,19 @@ struct frag_value {
 	X(ZI_PASS_UNTAGGED, "ztunnel_ingress", "pass_untagged")              \
 	X(ZI_DROP_NO_LISTENER, "ztunnel_ingress", "drop_no_listener")        \
 	X(ZI_DROP_ASSIGN_FAILED, "ztunnel_ingress", "drop_assign_failed")    \
-	X(ZI_DROP_MALFORMED, "ztunnel_ingress", "drop_malformed")
+	X(ZI_DROP_MALFORMED, "ztunnel_ingress", "drop_malformed")            \
+	X(SO_ADD_POD, "sockops", "add_pod_socket")                           \
+	X(SO_ADD_ZT_POD, "sockops", "add_ztunnel_to_pod")                    \
+	X(SO_ADD_ZT_LOOP, "sockops", "add_ztunnel_loop")                     \
+	X(SO_SKIP_NOT_MESHED, "sockops", "skip_not_meshed")                  \
+	X(SO_SKIP_NOT_CAPTURED, "sockops", "skip_not_captured")              \
+	X(SO_SKIP_PEER_OFF_NODE, "sockops", "skip_peer_not_on_node")         \
+	X(SO_SKIP_NO_ZTUNNEL, "sockops", "skip_no_ztunnel")                  \
+	X(SO_SKIP_PODS_OFF, "sockops", "skip_pods_off")                      \
+	X(SO_ADD_FAILED, "sockops", "add_failed")                            \
+	X(MSG_REDIRECT, "sk_msg", "redirect_peer")                           \
+	X(MSG_PASS_NO_PEER, "sk_msg", "pass_no_peer")                        \
+	X(MSG_PASS_UNACCELERATED, "sk_msg", "pass_started_unaccelerated")
 
 #define REDIRECT_COUNTER_ENUM(id, prog, decision) CNT_##id,
 enum redirect_counter { REDIRECT_COUNTERS(REDIRECT_COUNTER_ENUM) CNT_MAX };
@@ -155,10 +167,31 @@ struct counter_value {
 	__u64 bytes;
 };
 
+/*
+ * sockops counters count sockets (packets) and no bytes; sk_msg counters
+ * count messages (one per sendmsg verdict) and their bytes.
+ */
+
+/*
+ * sockmap acceleration (sk_config, key 0), written by the control plane.
+ * Without SKF_PODS only ztunnel's own loop (its connections to itself,
+ * through 15008) is accelerated: a socket in the sockhash reads through
+ * the kernel's tcp_bpf code, and the control plane turns pods' sockets
+ * on only when the kernel passed its self-test (or when told to).
+ */
+#define SKF_PODS (1u << 0) /* meshed pods' connections with ztunnel too */
+
+struct sockmap_config {
+	__u64 ztunnel_netns; /* the current ztunnel's netns cookie; 0: none */
+	__u32 flags; /* SKF_* */
+	__u32 pad;
+};
+
 /* Default map sizes; the loader may change them before load. */
 #define POD_ADDRS_DEFAULT 16384
 #define NODE_ADDRS_MAX 1024
 #define DNS_FLOWS_DEFAULT 16384
 #define FRAGS_DEFAULT 8192
+#define SOCKS_DEFAULT 65536 /* sockets the sockhash holds */
 
 #endif /* REDIRECT_ABI_H */

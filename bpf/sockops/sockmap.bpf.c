@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Sockmap acceleration of ztunnel's same-node connections.
+ *
+ *   sockops_add   cgroup sock_ops, attached only to the cgroup folder given
+ *                 to redirectd (--cgroup): when a TCP connection of a meshed
+ *                 pod with ztunnel, or of ztunnel with itself, is
+ *                 established, files the socket in sock_hash
+ *   msg_redirect  sk_msg on sock_hash: every sendmsg of a filed socket goes
+ *                 straight into its peer's receive queue (BPF_F_INGRESS),
+ *                 skipping TCP/IP, tc and the veths; no peer: normal path
+ *
+ * The legs (see docs/datapath.md):
+ *   1. pod A (A:p -> B:80, A's netns) <-> ztunnel's accepted socket
+ *      (B:80 -> A:p, ztunnel's netns)
+ *   2. ztunnel 127.0.0.1:x <-> 127.0.0.1:15008, both in ztunnel's netns
+ *   3. ztunnel's spoofed socket (A:q -> B:80, ztunnel's netns) <-> pod B's
+ *      accepted socket (B:80 -> A:q, B's netns)
+ * The netns each peer lives in comes from two maps the control plane
+ * fills: sk_netns (address of a meshed pod or of ztunnel -> the cookie of
+ * the netns that owns it) and sk_config (the current ztunnel's netns
+ * cookie; whether legs 1 and 3, pods' sockets, are accelerated or only
+ * leg 2). Keys: sock_key.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "redirect_abi.h"
+#include "sock_key.h"
+
+#define AF_INET6_ 10
+#define SK_PASS_ 1
+#define BPF_F_INGRESS_ (1ULL << 0)
+#define BPF_NOEXIST_ 1
+#define DNS_PORT_H 53
+
+/* Shared with the tc programs: the loader hands their fds over. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, POD_ADDRS_DEFAULT);
+	__type(key, struct addr_key);
+	__type(value, struct pod_info);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} pods SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NODE_ADDRS_MAX);
+	__type(key, struct addr_key);
+	__type(value, __u8);
+} node_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, struct counter_value);
+} counters SEC(".maps");
+
+/* Ours, pinned by name next to the tc programs' maps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SOCKS_DEFAULT);
+	__type(key, struct sock_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sock_hash SEC(".maps");
+
+/* Address of a meshed pod or of ztunnel -> cookie of its netns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, POD_ADDRS_DEFAULT);
+	__type(key, struct addr_key);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sk_netns SEC(".maps");
+
+/* The current ztunnel's netns cookie and what to accelerate. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sockmap_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sk_config SEC(".maps");
+
+/*
+ * Per socket: was its first message redirected? Redirected bytes land in
+ * the peer's psock queue, which recvmsg drains before the TCP receive
+ * queue; a socket whose first message went the TCP way (its peer was not
+ * filed yet) must keep to TCP or its later, redirected bytes could be read
+ * before the earlier ones.
+ */
+enum msg_path { PATH_UNDECIDED, PATH_REDIRECT, PATH_TCP };
+
+struct msg_state {
+	__u32 path; /* enum msg_path */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct msg_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sk_msg_state SEC(".maps");
+
+static __always_inline void count(__u32 id, __u64 bytes)
+{
+	struct counter_value *v = bpf_map_lookup_elem(&counters, &id);
+
+	if (v) {
+		v->packets++;
+		v->bytes += bytes;
+	}
+}
+
+static __always_inline bool is_loopback(const struct addr_key *a)
+{
+	if (a->addr[0] || a->addr[1])
+		return false;
+	if (a->addr[2] == bpf_htonl(0xffff))
+		return (bpf_ntohl(a->addr[3]) >> 24) == 127;
+	return !a->addr[2] && a->addr[3] == bpf_htonl(1);
+}
+
+static __always_inline __u64 netns_of(const struct addr_key *a)
+{
+	__u64 *c = bpf_map_lookup_elem(&sk_netns, a);
+
+	return c ? *c : 0;
+}
+
+
+/*
+ * Would the tc programs send this pod connection through ztunnel? The same
+ * exceptions as app_outbound: the node's addresses and DNS without capture.
+ * Also the pod's own addresses and loopback, which never leave the pod.
+ */
+static __always_inline bool pod_conn_captured(__u64 netns,
+					      const struct sock_tuple *t)
+{
+	struct pod_info *pod;
+
+	if (is_loopback(&t->remote) || netns_of(&t->remote) == netns)
+		return false;
+	if (bpf_map_lookup_elem(&node_addrs, &t->remote))
+		return false;
+	if (t->remote_port == DNS_PORT_H) {
+		pod = bpf_map_lookup_elem(&pods, &t->local);
+		return pod && (pod->flags & POD_F_DNS_CAPTURE);
+	}
+	return true;
+}
+
+/*
+ * Decide whether a socket in netns is filed, and under which peer netns.
+ * Returns the counter of the decision; *peer is set for the SO_ADD_* ones.
+ */
+static __always_inline __u32 choose_peer(__u64 netns,
+					 const struct sock_tuple *t,
+					 __u64 *peer)
+{
+	__u32 zero = 0;
+	struct sockmap_config *cfg = bpf_map_lookup_elem(&sk_config, &zero);
+	__u64 zt = cfg ? cfg->ztunnel_netns : 0, owner;
+	bool pods = cfg && (cfg->flags & SKF_PODS);
+
+	if (zt && netns == zt) {
+		/* ztunnel's own loop (15008), or a meshed pod on this node */
+		owner = is_loopback(&t->remote) ? zt : netns_of(&t->remote);
+		if (!owner)
+			return CNT_SO_SKIP_PEER_OFF_NODE;
+		*peer = owner;
+		if (owner == zt)
+			return CNT_SO_ADD_ZT_LOOP;
+		return pods ? CNT_SO_ADD_ZT_POD : CNT_SO_SKIP_PODS_OFF;
+	}
+	/* A meshed pod's socket: its local address is one of the pod's. */
+	if (!netns || netns_of(&t->local) != netns)
+		return CNT_SO_SKIP_NOT_MESHED;
+	if (!zt)
+		return CNT_SO_SKIP_NO_ZTUNNEL;
+	if (!pod_conn_captured(netns, t))
+		return CNT_SO_SKIP_NOT_CAPTURED;
+	*peer = zt;
+	return pods ? CNT_SO_ADD_POD : CNT_SO_SKIP_PODS_OFF;
+}
+
+SEC("sockops")
+int sockops_add(struct bpf_sock_ops *skops)
+{
+	struct sock_tuple t;
+	struct sock_key k;
+	__u64 peer = 0;
+	__u32 id;
+
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		return 1;
+	if (skops->family != SK_AF_INET && skops->family != AF_INET6_)
+		return 1;
+	SOCK_TUPLE_READ(skops, &t);
+	id = choose_peer(bpf_get_netns_cookie(skops), &t, &peer);
+	if (id == CNT_SO_ADD_POD || id == CNT_SO_ADD_ZT_POD ||
+	    id == CNT_SO_ADD_ZT_LOOP) {
+		sock_key_build(&k, peer, &t, KEY_PEER_VIEW);
+		/* An existing entry would make the key ambiguous: keep it. */
+		if (bpf_sock_hash_update(skops, &sock_hash, &k, BPF_NOEXIST_))
+			id = CNT_SO_ADD_FAILED;
+	}
+	count(id, 0);
+	return 1;
+}
+
+SEC("sk_msg")
+int msg_redirect(struct sk_msg_md *msg)
+{
+	struct msg_state *st;
+	struct sock_tuple t;
+	struct sock_key k;
+	__u64 len = msg->size;
+
+	if (!msg->sk)
+		return SK_PASS_;
+	st = bpf_sk_storage_get(&sk_msg_state, msg->sk, 0,
+				BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st || st->path == PATH_TCP) {
+		count(CNT_MSG_PASS_UNACCELERATED, len);
+		return SK_PASS_;
+	}
+	SOCK_TUPLE_READ(msg, &t);
+	sock_key_build(&k, bpf_get_netns_cookie(msg), &t, KEY_OWN_VIEW);
+	if (bpf_msg_redirect_hash(msg, &sock_hash, &k, BPF_F_INGRESS_) ==
+	    SK_PASS_) {
+		st->path = PATH_REDIRECT;
+		count(CNT_MSG_REDIRECT, len);
+		return SK_PASS_;
+	}
+	/* No peer (gone, or never filed): the normal TCP path. */
+	if (st->path == PATH_UNDECIDED)
+		st->path = PATH_TCP;
+	count(CNT_MSG_PASS_NO_PEER, len);
+	return SK_PASS_;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
