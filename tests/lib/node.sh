@@ -5,6 +5,7 @@
 #   . tests/lib/node.sh
 #   node_init [BUILD]            node netns, per-run work dir, bpffs folder, traps
 #   node_start_redirectd [ARGS]  redirectd in the node netns
+#   node_start_redirectd_under PREFIX [ARGS]  the same under valgrind & co
 #   pod_create NAME [ptp|bridge] a pod netns made by Debian's CNI plugins
 #   in_pod NAME CMD...           run a command in a pod
 #   in_node CMD...               run a command in the node netns
@@ -217,6 +218,26 @@ node_start_redirectd() {
 		sleep 0.05
 	done
 	node_log "redirectd did not start"
+	return 1
+}
+
+# node_start_redirectd_under "PREFIX" [ARGS]: the same, run under a command
+# prefix split on blanks (valgrind ...); REDIRECTD_PID is the prefix's PID,
+# which is redirectd's when the prefix execs it or runs it in-process as
+# valgrind does. Waits up to a minute: such tools start slowly.
+node_start_redirectd_under() {
+	_prefix=$1
+	shift
+	# shellcheck disable=SC2086
+	node_bg "$NODE_NS" $_prefix "$BUILD/redirectd" --socket "$SOCK" \
+		--bpffs "$PIN" --state "$STATE" --log-level info "$@"
+	REDIRECTD_PID=$LAST_PID
+	for _ in $(seq 600); do
+		ctl status >/dev/null 2>&1 && return 0
+		kill -0 "$REDIRECTD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	node_log "redirectd did not start under $_prefix"
 	return 1
 }
 

@@ -1,0 +1,162 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# redirectd under valgrind (memcheck) on a simulated node: VALGRIND_PODS
+# pods (default 1000) enrolled and removed, a snapshot, ztunnel added,
+# replaced and deleted, every query (a pod list too large for one packet
+# among them), SIGHUP, a client still connected at the end; then SIGTERM:
+# valgrind must report no error and no definite or indirect leak.
+#
+# The pods share one "pods" netns, as interfaces pod0..podN-1 whose veth
+# peers hv0..hvN-1 sit in the node netns: the API names a pod's interface,
+# so a netns per pod is not needed (and 1000 of them would be slow).
+# tests/tools/valgrind-bpf.supp silences valgrind's over-strict checks of
+# the bpf() syscall (see there); nothing of ours is suppressed.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+. tests/lib/node.sh
+
+[ "$(id -u)" = 0 ] || skip_suite "needs root"
+command -v valgrind >/dev/null || skip_suite "valgrind missing"
+[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
+NPODS=${VALGRIND_PODS:-1000}
+
+node_init "$BUILD"
+PODS_NS=$RUN-pods
+ip netns add "$PODS_NS"
+NODE_PODS="$NODE_PODS pods"
+VGLOG=$WORK/valgrind.log
+VG="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect"
+VG="$VG --error-exitcode=99 --num-callers=30 --log-file=$VGLOG"
+VG="$VG --suppressions=tests/tools/valgrind-bpf.supp --gen-suppressions=all"
+
+npods() {
+	ctl -j status | jq -r .pods
+}
+
+pod_ip_of() {
+	echo "10.200.$(($1 / 256)).$(($1 % 256))"
+}
+
+started() {
+	echo "$(($(date +%s) - T0))s"
+}
+T0=$(date +%s)
+
+case_begin "$NPODS veth pairs, redirectd starts under valgrind"
+i=0
+while [ "$i" -lt "$NPODS" ]; do
+	# ip link add hvI type veth peer name podI netns PODS
+	echo "link add hv$i type veth peer name pod$i netns $PODS_NS"
+	i=$((i + 1))
+done >"$WORK/veths"
+check "veths created" in_node ip -batch "$WORK/veths"
+if ! node_start_redirectd_under "$VG" --no-sockmap; then
+	fail "redirectd did not start under valgrind"
+	case_end
+	tail -n 30 "$VGLOG"
+	results
+	exit 1
+fi
+echo "  up after $(started)"
+case_end
+
+case_begin "$NPODS pods enrolled"
+i=0 bad=0
+while [ "$i" -lt "$NPODS" ]; do
+	ctl pod add "uid-$i" --netns "/var/run/netns/$PODS_NS" --ifname "pod$i" \
+		--name "pod$i" --namespace default --ip "$(pod_ip_of "$i")" \
+		>/dev/null 2>&1 || bad=$((bad + 1))
+	i=$((i + 1))
+done
+check_eq "failed adds" 0 "$bad"
+check_eq "pods enrolled" "$NPODS" "$(npods)"
+check_contains "filter on the last veth" \
+	"$(in_node tc filter show dev "hv$((NPODS - 1))" ingress)" "app_outbound"
+echo "  enrolled after $(started)"
+case_end
+
+case_begin "queries: status, stats, a pod list (or 'larger than one packet')"
+check "status" ctl status
+check "stats" ctl stats
+out=$(ctl -j pods 2>&1)
+rc=$?
+if [ "$rc" = 0 ]; then
+	check_eq "listed" "$NPODS" "$(echo "$out" | jq '.pods | length')"
+else
+	check_contains "too large for one packet" "$out" "larger than one packet"
+fi
+case_end
+
+case_begin "ztunnel added, replaced, deleted"
+pod_create zt && pod_create zt2
+check "ztunnel add" ctl ztunnel add uid-zt --netns "/var/run/netns/$RUN-zt" \
+	--ip "$(pod_ip zt 4)"
+check "ztunnel replaced" ctl ztunnel add uid-zt2 \
+	--netns "/var/run/netns/$RUN-zt2" --ip "$(pod_ip zt2 4)"
+check "old ztunnel deleted" ctl ztunnel del uid-zt
+check_eq "ztunnel present" true "$(ctl -j status | jq -r .ztunnel_present)"
+case_end
+
+case_begin "SIGHUP reconciles, the daemon keeps serving"
+check "SIGHUP" kill -HUP "$REDIRECTD_PID"
+sleep 1
+check "status after SIGHUP" ctl status
+check_eq "pods kept" "$NPODS" "$(npods)"
+case_end
+
+case_begin "snapshot removes the pods not named"
+keep=$((NPODS * 9 / 10))
+uids=$(i=0; while [ "$i" -lt "$keep" ]; do echo "uid-$i"; i=$((i + 1)); done)
+# shellcheck disable=SC2086
+check "snapshot" ctl snapshot $uids
+check_eq "pods kept" "$keep" "$(npods)"
+case_end
+
+case_begin "every pod removed"
+i=0 bad=0
+while [ "$i" -lt "$NPODS" ]; do
+	ctl pod del "uid-$i" >/dev/null 2>&1 || bad=$((bad + 1))
+	i=$((i + 1))
+done
+check_eq "failed deletes" 0 "$bad"
+check_eq "pods enrolled" 0 "$(npods)"
+check_eq "no map entry left" 0 \
+	"$(bpftool map dump pinned "$PIN/pods" -j | jq length)"
+check "ztunnel deleted" ctl ztunnel del uid-zt2
+echo "  removed after $(started)"
+case_end
+
+case_begin "SIGTERM with a client connected: no error, no definite or indirect leak"
+node_bg "$NODE_NS" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+open(sys.argv[2], "w").close()
+time.sleep(300)' "$SOCK" "$WORK/client.ready"
+for _ in $(seq 100); do [ -f "$WORK/client.ready" ] && break; sleep 0.05; done
+check_eq "clients connected (that one and ours)" 2 \
+	"$(ctl -j status | jq -r .clients)"
+kill -TERM "$REDIRECTD_PID"
+wait "$REDIRECTD_PID"
+rc=$?
+echo "  valgrind exit $rc after $(started)"
+check_eq "valgrind exit status" 0 "$rc"
+summary=$(grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|All heap blocks' "$VGLOG")
+echo "$summary" | sed 's/^==[0-9]*== /  /'
+check_contains "no errors" "$summary" "ERROR SUMMARY: 0 errors"
+case $summary in
+*"All heap blocks were freed"*) ;;
+*)
+	check_contains "nothing definitely lost" "$summary" "definitely lost: 0 bytes"
+	check_contains "nothing indirectly lost" "$summary" "indirectly lost: 0 bytes"
+	;;
+esac
+if [ "$T_CASE_FAILED" = 1 ]; then
+	sed -n '/^==[0-9]*== [A-Z]/,/^==[0-9]*== $/p' "$VGLOG" | head -n 80 |
+		sed 's/^/  | /'
+fi
+case_end
+
+results
