@@ -55,6 +55,8 @@ static void usage(FILE *f)
 		"  --state FILE         journal of what we own (default %s)\n"
 		"  --cgroup DIR         cgroup v2 folder for sockmap acceleration\n"
 		"  --no-sockmap         do not accelerate with sockmap\n"
+		"  --sockmap-pods WHEN  pods' connections too: auto (if the kernel\n"
+		"                       passes the self-test), on, off\n"
 		"  --tc-priority N      tc filter priority (default %d)\n"
 		"  --tc-handle N        tc filter handle (default 0x%x)\n"
 		"  --pod-capacity N     pod addresses the map holds (default %d)\n"
@@ -83,14 +85,15 @@ static int parse_u32(const char *s, unsigned long max, __u32 *out)
 static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
-	       O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN, O_NODE_ADDR, O_UID,
-	       O_GID, O_LOG, O_HELP };
+	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
+	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
 		{ "state", required_argument, NULL, O_STATE },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
 		{ "no-sockmap", no_argument, NULL, O_NO_SOCKMAP },
+		{ "sockmap-pods", required_argument, NULL, O_SOCKMAP_PODS },
 		{ "tc-priority", required_argument, NULL, O_PRIO },
 		{ "tc-handle", required_argument, NULL, O_HANDLE },
 		{ "pod-capacity", required_argument, NULL, O_CAP },
@@ -126,6 +129,16 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case O_NO_SOCKMAP:
 			o->no_sockmap = true;
+			break;
+		case O_SOCKMAP_PODS:
+			if (!strcmp(optarg, "auto"))
+				o->sockmap_pods = SOCKMAP_PODS_AUTO;
+			else if (!strcmp(optarg, "on"))
+				o->sockmap_pods = SOCKMAP_PODS_ON;
+			else if (!strcmp(optarg, "off"))
+				o->sockmap_pods = SOCKMAP_PODS_OFF;
+			else
+				goto bad;
 			break;
 		case O_PRIO:
 			if (parse_u32(optarg, 0xffff, &v) || !v)
