@@ -36,13 +36,15 @@ LIB       := $(BUILD)/libredirect.a
 
 TEST_BPF  := $(BUILD)/tests/test_tc
 TEST_NL   := $(BUILD)/tests/test_nl
-TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state
+TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state \
+             $(BUILD)/tests/test_sock_key
 # The pure-logic objects the unit tests need (not nl.o, not client.o).
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
              $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/log.o \
              $(BUILD)/proto/redirect.pb-c.o
 TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
+SOCKCHECK := $(BUILD)/sockcheck
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
@@ -51,7 +53,7 @@ TEST_CNI  := $(BUILD)/tests/test_cni
 .PHONY: asan
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
-     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM)
+     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK)
 
 deps:
 	@sh scripts/deps.sh
@@ -125,6 +127,12 @@ $(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
 		$(LDLIBS) -lcunit
 
+# The sockhash key helper both sockmap programs build their keys with.
+$(BUILD)/tests/test_sock_key: tests/unit/test_sock_key.c $(UNIT_OBJS) $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/unit/test_sock_key.c $(UNIT_OBJS) \
+		$(LDLIBS) -lcunit
+
 # The chained CNI plugin; cni.c is its pure logic, unit tested alone.
 CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
 $(BUILD)/redirect-cni: $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
@@ -139,6 +147,11 @@ $(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h
 $(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# Socket semantics under sockmap acceleration (tests/e2e/test_sockmap.sh).
+$(SOCKCHECK): tests/tools/sockcheck.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lbpf -lcrypto -lpthread
 
 test: all
 	sh tests/run.sh $(BUILD)

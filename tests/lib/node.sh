@@ -9,6 +9,9 @@
 #   pod_create NAME [ptp|bridge] a pod netns made by Debian's CNI plugins
 #   in_pod NAME CMD...           run a command in a pod
 #   in_node CMD...               run a command in the node netns
+#   node_cgroup                  a per-run cgroup v2 folder, $CGROUP: from
+#                                then on in_pod and node_bg (pod netns) run
+#                                their commands inside it (sockmap tests)
 #   node_cleanup                 remove everything (also run by the trap)
 #
 # Everything lives in namespaces and folders named after this run ($RUN), so
@@ -39,10 +42,17 @@ in_node() {
 	nsrun "$NODE_NS" "$@"
 }
 
+# Join $CGROUP, then exec the command: the PID stays the command's own.
+CG_EXEC='echo $$ >"$0/cgroup.procs" && exec "$@"'
+
 in_pod() {
 	p=$1
 	shift
-	nsrun "$RUN-$p" "$@"
+	if [ -n "${CGROUP:-}" ]; then
+		nsrun "$RUN-$p" sh -c "$CG_EXEC" "$CGROUP" "$@"
+	else
+		nsrun "$RUN-$p" "$@"
+	fi
 }
 
 # node_bg NETNS CMD...: start CMD in a netns in the background and remember
@@ -50,6 +60,8 @@ in_pod() {
 node_bg() {
 	ns=$1
 	shift
+	[ -n "${CGROUP:-}" ] && [ "$ns" != "$NODE_NS" ] &&
+		set -- sh -c "$CG_EXEC" "$CGROUP" "$@"
 	nsenter --net="/var/run/netns/$ns" "$@" 2>>"$WORK/$ns.log" &
 	NODE_PIDS="$NODE_PIDS $!"
 	LAST_PID=$!
@@ -78,6 +90,16 @@ node_init() {
 	mkdir -p "$WORK/ipam"
 }
 
+node_cgroup() {
+	_mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	if [ -z "$_mnt" ]; then
+		node_log "node_cgroup: no cgroup2 mount in /proc/mounts"
+		return 1
+	fi
+	CGROUP=$_mnt/$RUN
+	mkdir "$CGROUP"
+}
+
 # The last lines each background process logged, to explain a failure.
 node_logs() {
 	for f in "$WORK"/*.log; do
@@ -104,6 +126,13 @@ node_cleanup() {
 		rmdir "$PIN" 2>/dev/null
 	fi
 	if [ -n "${CGROUP:-}" ] && [ -d "$CGROUP" ]; then
+		# only this run's processes were ever moved in there
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			pids=$(cat "$CGROUP/cgroup.procs" 2>/dev/null)
+			[ -z "$pids" ] && break
+			for pid in $pids; do kill "$pid" 2>/dev/null; done
+			sleep 0.1
+		done
 		rmdir "$CGROUP" 2>/dev/null
 	fi
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
