@@ -50,7 +50,7 @@ CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
 
 .PHONY: all deps test test-bpf clean demo format
-.PHONY: asan
+.PHONY: asan fuzz fuzz-build fuzz-corpus
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
      $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK)
@@ -197,3 +197,62 @@ SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan CC=$(CLANG) CFLAGS="$(SAN_CFLAGS)" all
+
+# make fuzz-build: the libFuzzer harnesses of tests/fuzz into $(BUILD)/fuzz.
+# make fuzz: run each for FUZZ_TIME seconds (tests/e2e/test_fuzz.sh runs
+# them briefly); make fuzz-corpus: rewrite the seeds in tests/fuzz/corpus.
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_OBJ    := $(FUZZ_DIR)/obj
+FUZZ_TIME   ?= 600
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined \
+               -fno-omit-frame-pointer -fno-sanitize-recover=all \
+               -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ibpf/include \
+               -Ictl -Ictl/lib -I$(BUILD)/proto -Icni-hook -Itests/fuzz
+FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
+               $(FUZZ_DIR)/fuzz_cni
+FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
+               ctl/lib/log.o ctl/lib/datapath.o $(BUILD)/proto/redirect.pb-c.o)
+# fuzz_request drives ctl/daemon.c on the fake kernel of
+# tests/fuzz/fake_kernel.h: nl.c is left out (the fake defines nl.h), and
+# datapath.c's BPF functions are wrapped at link time; sockmap.c is left
+# out too (tests/fuzz/fake_sockmap.c: acceleration off).
+FUZZ_WRAP   := datapath_load datapath_close datapath_prog_fd datapath_unpin \
+               dp_pod_put dp_pod_get dp_pod_del dp_ztunnel_set \
+               dp_ztunnel_get dp_node_addr_add dp_node_addr_del \
+               dp_settings_set dp_pod_for_each dp_node_addr_for_each \
+               dp_pod_capacity dp_counters_read dp_counters_reset \
+               bpffs_prepare
+comma       := ,
+
+$(FUZZ_OBJ)/%.o: %.c $(SKELS) $(PROTO_H) $(BPF_HDRS) \
+		$(wildcard ctl/*.h ctl/lib/*.h cni-hook/*.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototypes
+
+$(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
+		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o ctl/daemon.o) \
+		$(FUZZ_CORE)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \
+		$(addprefix -Wl$(comma)--wrap=,$(FUZZ_WRAP)) \
+		-lbpf -lelf -lz -lprotobuf-c
+
+$(FUZZ_DIR)/fuzz_journal: $(FUZZ_OBJ)/tests/fuzz/fuzz_journal.o $(FUZZ_CORE)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lbpf -lelf -lz -lprotobuf-c
+
+$(FUZZ_DIR)/fuzz_cni: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_cni.o \
+		cni-hook/cni.o)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -ljson-c
+
+$(FUZZ_DIR)/gen_corpus: tests/fuzz/gen_corpus.c $(UNIT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZERS)
+
+fuzz-corpus: $(FUZZ_DIR)/gen_corpus
+	$< tests/fuzz/corpus
+
+fuzz: $(FUZZERS)
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_KEEP=1 sh tests/e2e/test_fuzz.sh $(BUILD)
