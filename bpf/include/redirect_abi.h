@@ -156,6 +156,7 @@ struct frag_value {
 	X(SO_ADD_FAILED, "sockops", "add_failed")                            \
 	X(MSG_REDIRECT, "sk_msg", "redirect_peer")                           \
 	X(MSG_PASS_NO_PEER, "sk_msg", "pass_no_peer")                        \
+	X(MSG_PASS_BACKLOG, "sk_msg", "pass_peer_backlog")                   \
 	X(MSG_PASS_UNACCELERATED, "sk_msg", "pass_started_unaccelerated")
 
 #define REDIRECT_COUNTER_ENUM(id, prog, decision) CNT_##id,
@@ -193,5 +194,10 @@ struct sockmap_config {
 #define DNS_FLOWS_DEFAULT 16384
 #define FRAGS_DEFAULT 8192
 #define SOCKS_DEFAULT 65536 /* sockets the sockhash holds */
+/*
+ * Redirected bytes a socket may have waiting before its senders fall back
+ * to TCP for good: ingress redirection has no flow control of its own.
+ */
+#define SOCKMAP_BACKLOG_DEFAULT (4u << 20)
 
 #endif /* REDIRECT_ABI_H */

@@ -25,6 +25,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "redirect_abi.h"
 #include "sock_key.h"
 
@@ -33,6 +34,14 @@
 #define BPF_F_INGRESS_ (1ULL << 0)
 #define BPF_NOEXIST_ 1
 #define DNS_PORT_H 53
+/* sk->sk_user_data carries flag bits (SK_USER_DATA_* in net/sock.h). */
+#define SK_USER_DATA_PTRMASK_ (~7ULL)
+
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* Set before load (rodata). */
+const volatile __u32 backlog_max = SOCKMAP_BACKLOG_DEFAULT;
 
 /* Shared with the tc programs: the loader hands their fds over. */
 struct {
@@ -86,13 +95,20 @@ struct {
 } sk_config SEC(".maps");
 
 /*
- * Per socket: was its first message redirected? Redirected bytes land in
- * the peer's psock queue, which recvmsg drains before the TCP receive
- * queue; a socket whose first message went the TCP way (its peer was not
- * filed yet) must keep to TCP or its later, redirected bytes could be read
- * before the earlier ones.
+ * Per socket, the path its messages take. Redirected bytes land in the
+ * peer's psock queue, which recvmsg drains before the TCP receive queue,
+ * so a socket may go from redirect to TCP, never back:
+ * - one whose first message went the TCP way (its peer was not filed yet)
+ *   keeps to TCP, or its later, redirected bytes could be read first;
+ * - one whose peer has more than backlog_max bytes waiting goes to TCP for
+ *   good: ingress redirection has no flow control, TCP's takes over.
  */
-enum msg_path { PATH_UNDECIDED, PATH_REDIRECT, PATH_TCP };
+enum msg_path {
+	PATH_UNDECIDED,
+	PATH_REDIRECT,
+	PATH_TCP, /* the first message found no peer */
+	PATH_TCP_BACKLOG, /* the peer fell behind */
+};
 
 struct msg_state {
 	__u32 path; /* enum msg_path */
@@ -214,6 +230,27 @@ int sockops_add(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/*
+ * Bytes waiting at the socket the message was just redirected to (what its
+ * FIONREAD shows), read through the kernel's own types: the redirect helper
+ * leaves its target in the kernel's struct sk_msg.
+ */
+static __always_inline __u32 target_backlog(struct sk_msg_md *msg)
+{
+	struct sk_msg *kmsg = bpf_cast_to_kern_ctx(msg);
+	struct sk_psock *psock;
+	struct sock *sk;
+	__u64 ud;
+
+	sk = kmsg->sk_redir;
+	if (!sk)
+		return 0;
+	ud = (__u64)sk->sk_user_data;
+	psock = bpf_rdonly_cast((void *)(ud & SK_USER_DATA_PTRMASK_),
+			       bpf_core_type_id_kernel(struct sk_psock));
+	return psock->msg_tot_len;
+}
+
 SEC("sk_msg")
 int msg_redirect(struct sk_msg_md *msg)
 {
@@ -230,11 +267,17 @@ int msg_redirect(struct sk_msg_md *msg)
 		count(CNT_MSG_PASS_UNACCELERATED, len);
 		return SK_PASS_;
 	}
+	if (st->path == PATH_TCP_BACKLOG) {
+		count(CNT_MSG_PASS_BACKLOG, len);
+		return SK_PASS_;
+	}
 	SOCK_TUPLE_READ(msg, &t);
 	sock_key_build(&k, bpf_get_netns_cookie(msg), &t, KEY_OWN_VIEW);
 	if (bpf_msg_redirect_hash(msg, &sock_hash, &k, BPF_F_INGRESS_) ==
 	    SK_PASS_) {
-		st->path = PATH_REDIRECT;
+		/* This one goes; after it, TCP if the peer fell behind. */
+		st->path = target_backlog(msg) > backlog_max ? PATH_TCP_BACKLOG :
+							       PATH_REDIRECT;
 		count(CNT_MSG_REDIRECT, len);
 		return SK_PASS_;
 	}

@@ -42,7 +42,7 @@ counter() {
 SNAP_NAMES="sockops/add_pod_socket sockops/add_ztunnel_to_pod
 sockops/add_ztunnel_loop sockops/skip_not_meshed sockops/skip_pods_off
 sockops/skip_peer_not_on_node sockops/add_failed sk_msg/redirect_peer
-sk_msg/pass_no_peer sk_msg/pass_started_unaccelerated"
+sk_msg/pass_no_peer sk_msg/pass_peer_backlog sk_msg/pass_started_unaccelerated"
 snap() {
 	ctl -j stats >"$WORK/snap.json"
 }
@@ -70,7 +70,9 @@ accelerated() {
 		! check_eq "$1: messages that missed their peer" 0 \
 			"$(moved sk_msg/pass_no_peer)" ||
 		! check_eq "$1: messages of sockets left on TCP" 0 \
-			"$(moved sk_msg/pass_started_unaccelerated)"; then
+			"$(moved sk_msg/pass_started_unaccelerated)" ||
+		! check_eq "$1: messages sent by TCP for a backlog" 0 \
+			"$(moved sk_msg/pass_peer_backlog)"; then
 		show_moved
 	fi
 }
@@ -251,6 +253,18 @@ check_eq "ztunnel's sockets towards pods filed" 200 \
 check_eq "ztunnel's loop sockets filed" 200 \
 	"$(moved sockops/add_ztunnel_loop)"
 check_eq "none refused" 0 "$(moved sockops/add_failed)"
+case_end
+
+case_begin "a fast sender and a slow reader: TCP's flow control takes over"
+# Redirected bytes wait in the reader's queue with no flow control; once
+# 4 MiB wait, the senders toward it go back to TCP for good.
+snap
+check "40 MB to a reader pausing after each read, intact" \
+	sc a sink --bytes 40000000 --pause 500 --timeout 60
+check_gt "senders fell back to TCP" "$(moved sk_msg/pass_peer_backlog)" 0
+check_gt "after redirecting some" "$(moved sk_msg/redirect_peer bytes)" 0
+echo "  redirected $(moved sk_msg/redirect_peer bytes) bytes," \
+	"$(moved sk_msg/pass_peer_backlog bytes) by TCP after the fallback"
 case_end
 
 case_begin "the same 4-tuple in two netns: each socket gets its own peer's bytes"

@@ -10,8 +10,9 @@
  *   sockcheck keys PINNED_SOCKHASH                  the keys, one a line
  *
  * The client's first line tells the server what to do:
- *   sink REPLY DELAY   read to EOF; after DELAY ms send "<n> <sha256>\n"
- *                      and REPLY bytes of data(seed n + 1), then close
+ *   sink REPLY DELAY [PAUSE]  read to EOF (PAUSE us after each read);
+ *                      after DELAY ms send "<n> <sha256>\n" and REPLY
+ *                      bytes of data(seed n + 1), then close
  *   source N SEED      send N bytes of data(SEED), then close
  *   echo               send back everything until EOF, then close
  *   fionread           "ready\n"; wait until readable, 100 ms more, then
@@ -265,8 +266,12 @@ static int read_exact(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* Read to EOF (or max bytes), hashing; returns 0 or -errno. */
-static int read_hash(int fd, struct hash *h, uint64_t max)
+/*
+ * Read to EOF (or max bytes), hashing, pausing pause_us after each read
+ * (a slow reader); returns 0 or -errno.
+ */
+static int read_hash(int fd, struct hash *h, uint64_t max,
+		     unsigned int pause_us)
 {
 	unsigned char buf[CHUNK];
 
@@ -281,6 +286,8 @@ static int read_hash(int fd, struct hash *h, uint64_t max)
 		if (k == 0)
 			return 0;
 		hash_add(h, buf, (size_t)k);
+		if (pause_us)
+			usleep(pause_us);
 	}
 	return 0;
 }
@@ -328,14 +335,15 @@ static void log_line(const char *fmt, ...)
 	pthread_mutex_unlock(&log_lock);
 }
 
-static void srv_sink(int fd, unsigned long reply, unsigned int delay)
+static void srv_sink(int fd, unsigned long reply, unsigned int delay,
+		     unsigned int pause_us)
 {
 	struct hash h;
 	char hex[65], line[128];
 	int err;
 
 	hash_init(&h);
-	err = read_hash(fd, &h, UINT64_MAX);
+	err = read_hash(fd, &h, UINT64_MAX, pause_us);
 	hash_hex(&h, hex);
 	if (err) {
 		log_line("sink: read after %" PRIu64 " bytes: %s", h.n,
@@ -443,14 +451,14 @@ static void close_graceful(int fd)
 static void *serve_conn(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	unsigned long a = 0, b = 0;
+	unsigned long a = 0, b = 0, c = 0;
 	char line[HDR_MAX], id[64];
 
 	set_timeouts(fd, 30);
 	if (read_line(fd, line, sizeof(line)))
 		goto out;
-	if (sscanf(line, "sink %lu %lu", &a, &b) == 2) {
-		srv_sink(fd, a, (unsigned int)b);
+	if (sscanf(line, "sink %lu %lu %lu", &a, &b, &c) >= 2) {
+		srv_sink(fd, a, (unsigned int)b, (unsigned int)c);
 	} else if (sscanf(line, "source %lu %lu", &a, &b) == 2) {
 		send_data(fd, b, a, CHUNK, NULL);
 	} else if (!strcmp(line, "echo")) {
@@ -535,7 +543,7 @@ static int serve(unsigned int port, const char *ready)
 
 struct opts {
 	const char *to;
-	unsigned int port, bind_port, conns, delay, count, timeout;
+	unsigned int port, bind_port, conns, delay, count, timeout, pause;
 	uint64_t bytes, reply, seed, max_bytes;
 	size_t max_write;
 	const char *ready, *go, *id;
@@ -627,7 +635,8 @@ static bool case_sink(const struct opts *o, uint64_t bytes, uint64_t seed,
 	if (fd < 0)
 		return false;
 	prng_init(&sizes, seed ^ 0x5eed);
-	if (send_header(fd, r, "sink %" PRIu64 " %u\n", o->reply, o->delay))
+	if (send_header(fd, r, "sink %" PRIu64 " %u %u\n", o->reply, o->delay,
+			o->pause))
 		goto out;
 	err = send_data(fd, seed, bytes, o->max_write, &sizes);
 	r->sent = bytes;
@@ -647,7 +656,7 @@ static bool case_sink(const struct opts *o, uint64_t bytes, uint64_t seed,
 		goto out;
 	}
 	hash_init(&h);
-	err = read_hash(fd, &h, UINT64_MAX);
+	err = read_hash(fd, &h, UINT64_MAX, 0);
 	r->received = h.n;
 	hash_hex(&h, got);
 	data_hex(bytes + 1, o->reply, want);
@@ -673,7 +682,7 @@ static bool case_source(const struct opts *o, struct result *r)
 			o->seed))
 		goto out;
 	hash_init(&h);
-	err = read_hash(fd, &h, UINT64_MAX);
+	err = read_hash(fd, &h, UINT64_MAX, 0);
 	r->received = h.n;
 	hash_hex(&h, got);
 	data_hex(o->seed, o->bytes, want);
@@ -1085,7 +1094,7 @@ static void usage(FILE *f)
 		"                 [--bytes N] [--reply N] [--delay MS] [--count N]\n"
 		"                 [--seed N] [--max-write N] [--conns N]\n"
 		"                 [--max-bytes N] [--id ID] [--ready F --go F]\n"
-		"                 [--timeout S] [--blocking]\n"
+		"                 [--timeout S] [--blocking] [--pause US]\n"
 		"       sockcheck keys PINNED_SOCKHASH\n"
 		"cases: sink source echo fionread late wake reset rstwatch many\n"
 		"       blockedfin\n");
@@ -1112,6 +1121,7 @@ static int parse(int argc, char **argv, struct opts *o, const char **ready,
 		{ "log", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "blocking", no_argument, NULL, 'b' },
+		{ "pause", required_argument, NULL, 'P' },
 		{ 0 }
 	};
 	int c;
@@ -1170,6 +1180,9 @@ static int parse(int argc, char **argv, struct opts *o, const char **ready,
 			break;
 		case 'b':
 			blocking = true;
+			break;
+		case 'P':
+			o->pause = (unsigned int)v;
 			break;
 		default:
 			return -1;
