@@ -50,7 +50,7 @@ CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
 
 .PHONY: all deps test test-bpf clean demo format
-.PHONY: asan fuzz fuzz-build fuzz-corpus
+.PHONY: install uninstall cni-static asan fuzz fuzz-build fuzz-corpus
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
      $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK)
@@ -256,3 +256,48 @@ fuzz-corpus: $(FUZZ_DIR)/gen_corpus
 
 fuzz: $(FUZZERS)
 	FUZZ_TIME=$(FUZZ_TIME) FUZZ_KEEP=1 sh tests/e2e/test_fuzz.sh $(BUILD)
+
+# --- install (deploy/README.md) ---------------------------------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=] [CNI_BIN_DIR=/opt/cni/bin]
+# The unit goes under $(PREFIX)/lib/systemd/system, which systemd reads for
+# /usr/local and /usr alike, and make uninstall removes exactly what this
+# put there; /lib/systemd/system is the package manager's.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+DATADIR     ?= $(PREFIX)/share/ambient-redirect
+CNI_BIN_DIR ?=
+INSTALLED   := $(SBINDIR)/redirectd $(SBINDIR)/redirect-cni \
+               $(BINDIR)/redirectctl $(UNITDIR)/redirectd.service \
+               $(DATADIR)/install-cni.sh $(DATADIR)/redirectd.default \
+               $(DATADIR)/README.md \
+               $(if $(CNI_BIN_DIR),$(CNI_BIN_DIR)/redirect-cni)
+
+install: $(BINS) $(CNI)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BUILD)/redirectd $(CNI) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/redirectctl $(DESTDIR)$(BINDIR)/
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+		-e 's|/usr/local/share/ambient-redirect/|$(DATADIR)/|g' \
+		deploy/redirectd.service >$(DESTDIR)$(UNITDIR)/redirectd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/redirectd.service
+	install -m 0755 deploy/install-cni.sh $(DESTDIR)$(DATADIR)/
+	install -m 0644 deploy/redirectd.default deploy/README.md \
+		$(DESTDIR)$(DATADIR)/
+	$(if $(CNI_BIN_DIR),install -D -m 0755 $(CNI) \
+		$(DESTDIR)$(CNI_BIN_DIR)/redirect-cni)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
+
+# The CNI plugin runs on the node, outside the image, where our libraries
+# may be missing: the image installs this static build of it.
+CNI_STATIC := $(BUILD)/redirect-cni.static
+$(CNI_STATIC): $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
+	$(CC) $(CFLAGS) -static -Icni-hook -o $@ $(CNI_SRCS) $(LIB) \
+		-lbpf -lelf -lz -lprotobuf-c -ljson-c
+
+cni-static: $(CNI_STATIC)
