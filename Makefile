@@ -45,6 +45,7 @@ UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
 TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
 SOCKCHECK := $(BUILD)/sockcheck
+SOCKLOAD  := $(BUILD)/bench/sockmap_load
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
@@ -53,7 +54,7 @@ TEST_CNI  := $(BUILD)/tests/test_cni
 .PHONY: install uninstall cni-static asan fuzz fuzz-build fuzz-corpus
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
-     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK)
+     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK) $(SOCKLOAD)
 
 deps:
 	@sh scripts/deps.sh
@@ -152,6 +153,11 @@ $(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
 $(SOCKCHECK): tests/tools/sockcheck.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lcrypto -lpthread
+
+# The load of bench/sockmap.sh (acceleration on and off, side by side).
+$(SOCKLOAD): bench/sockmap_load.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 test: all
 	sh tests/run.sh $(BUILD)

@@ -1,0 +1,203 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Sockmap acceleration, measured: the ztunnel path (pod a -> ztunnel
+# stand-in 15001 -> its own 15008 -> pod b, on one simulated node) with
+# and without acceleration, side by side in one run.
+#
+#   sh bench/sockmap.sh [BUILD]     as root, after make
+#   RUN_SECONDS=5 ROUNDS=3 SIZES="64 4096 65536" sh bench/sockmap.sh
+#
+# Configurations, one redirectd restart apart, interleaved round by round
+# so that drift (other work on the machine) falls on all of them alike:
+#   tcp    --no-sockmap: tc redirection only, every leg by TCP
+#   loop   --sockmap-pods off: ztunnel's own loop accelerated (the default
+#          when the kernel fails redirectd's self-test, as 6.18 does)
+#   all    --sockmap-pods on: all three legs
+# Loads (bench/sockmap_load.c, one connection): stream (B-byte writes for
+# RUN_SECONDS, throughput as received) and rr (one B-byte request and its
+# B-byte answer at a time). CPU: utime+stime of the client (getrusage),
+# ztunnel-sim and the server (/proc/PID/stat), and busy time of the whole
+# machine (/proc/stat: softirq work charged to no process, and anything
+# else running). Per byte: payload bytes delivered (rr: both directions).
+#
+# Writes bench/results/sockmap.json (every run, the medians) and
+# bench/results/sockmap.md (the table). Reports medians of ROUNDS runs.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/node.sh
+
+RUN_SECONDS=${RUN_SECONDS:-5}
+ROUNDS=${ROUNDS:-3}
+SIZES=${SIZES:-64 4096 65536}
+MODES=${MODES:-stream rr}
+CONFIGS="tcp loop all"
+PORT=9100
+OUT_JSON=${OUT_JSON:-bench/results/sockmap.json}
+OUT_MD=${OUT_MD:-bench/results/sockmap.md}
+HZ=$(getconf CLK_TCK)
+
+die() {
+	printf 'bench/sockmap: %s\n' "$*" >&2
+	[ -n "${WORK:-}" ] && node_logs >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, BPF, cgroups)"
+for b in redirectd redirectctl ztunnel-sim bench/sockmap_load; do
+	[ -x "$BUILD/$b" ] || die "$BUILD/$b not built: run make"
+done
+
+# utime+stime of a process, in clock ticks
+proc_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# busy clock ticks of the whole machine
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+counter() {
+	ctl -j stats | jq -r ".counters[] | select(.program == \"$1\" and
+		.decision == \"$2\") | .$3"
+}
+
+config_args() {
+	case $1 in
+	tcp) echo "--no-sockmap" ;;
+	loop) echo "--sockmap-pods off" ;;
+	all) echo "--sockmap-pods on" ;;
+	esac
+}
+
+use_config() {
+	if [ -n "${REDIRECTD_PID:-}" ]; then
+		kill "$REDIRECTD_PID"
+		wait "$REDIRECTD_PID" 2>/dev/null
+	fi
+	# shellcheck disable=SC2046
+	node_start_redirectd --cgroup "$CGROUP" $(config_args "$1") ||
+		die "redirectd ($1)"
+	[ "$1" = tcp ] && return 0
+	[ "$(ctl -j status | jq -r .sockmap_active)" = true ] ||
+		die "sockmap acceleration is off: $(ctl -j status | jq -r .sockmap_reason)"
+}
+
+# one_run CONFIG MODE SIZE ROUND: one measurement, one JSON line
+one_run() {
+	cfg=$1 mode=$2 size=$3 round=$4
+	z0=$(proc_ticks "$ZT_PID")
+	s0=$(proc_ticks "$SRV_PID")
+	m0=$(machine_ticks)
+	r0=$(counter sk_msg redirect_peer bytes)
+	f0=$(counter sk_msg pass_peer_backlog bytes)
+	out=$(in_pod a "$BUILD/bench/sockmap_load" "$mode" --to "$B4" \
+		--port "$PORT" --size "$size" --seconds "$RUN_SECONDS") ||
+		die "$cfg $mode $size: $out"
+	z1=$(proc_ticks "$ZT_PID")
+	s1=$(proc_ticks "$SRV_PID")
+	m1=$(machine_ticks)
+	r1=$(counter sk_msg redirect_peer bytes)
+	f1=$(counter sk_msg pass_peer_backlog bytes)
+	printf '%s\n' "$out" | jq -c --arg cfg "$cfg" --argjson round "$round" \
+		--argjson zt "$(((z1 - z0)))" --argjson srv "$(((s1 - s0)))" \
+		--argjson machine "$((m1 - m0))" --argjson hz "$HZ" \
+		--argjson redirected "$((r1 - r0))" \
+		--argjson fallback "$((f1 - f0))" '
+		. + {config: $cfg, round: $round,
+		     payload: (if .mode == "stream" then .received
+			       else 2 * .size * .transactions end)}
+		| . + {rate: (if .mode == "stream"
+				then .payload / .seconds / 1e6
+				else .transactions / .seconds end),
+		       cpu_process_s: (.cpu_s + ($zt + $srv) / $hz),
+		       cpu_ztunnel_s: ($zt / $hz),
+		       cpu_machine_s: ($machine / $hz),
+		       redirected_bytes: $redirected,
+		       fallback_bytes: $fallback}
+		| . + {ns_per_byte_process: (.cpu_process_s * 1e9 / .payload),
+		       ns_per_byte_machine: (.cpu_machine_s * 1e9 / .payload)}'
+}
+
+node_init "$BUILD"
+node_cgroup || die "no cgroup v2"
+mkdir -p "$(dirname "$OUT_JSON")"
+REDIRECTD_PID=
+use_config tcp
+ztunnel_start zt || die ztunnel
+for p in a b; do
+	pod_create "$p" || die "pod $p"
+	pod_enrol "$p" >/dev/null || die "enrol $p"
+done
+node_bg "$RUN-b" "$BUILD/bench/sockmap_load" server --port "$PORT" \
+	--ready "$WORK/b.ready"
+SRV_PID=$LAST_PID
+for _ in $(seq 100); do [ -f "$WORK/b.ready" ] && break; sleep 0.05; done
+[ -f "$WORK/b.ready" ] || die "load server"
+B4=$(pod_ip b 4)
+
+: >"$WORK/runs.json"
+for round in $(seq "$ROUNDS"); do
+	for cfg in $CONFIGS; do
+		use_config "$cfg"
+		for size in $SIZES; do
+			for mode in $MODES; do
+				one_run "$cfg" "$mode" "$size" "$round" \
+					>>"$WORK/runs.json" || exit 1
+				printf 'round %s %-4s %-6s %6s B: %s\n' "$round" \
+					"$cfg" "$mode" "$size" "$(tail -n 1 \
+					"$WORK/runs.json" | jq -r '.rate |
+					. * 100 | round / 100')" >&2
+			done
+		done
+	done
+done
+SELFTEST=$(ctl -j status | jq -c '{pods: .sockmap_pods, note: .sockmap_pods_reason}')
+
+# medians per mode, size and configuration; ratios against tcp
+jq -s --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
+	--argjson seconds "$RUN_SECONDS" --argjson rounds "$ROUNDS" \
+	--argjson selftest "$SELFTEST" --arg date "$(date -u +%FT%TZ)" \
+	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
+	def median: sort | if length % 2 == 1 then .[length / 2 | floor]
+		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	. as $runs
+	| [group_by([.mode, .size, .config])[] | {
+		mode: .[0].mode, size: .[0].size, config: .[0].config,
+		rate: ([.[].rate] | median),
+		ns_per_byte_process: ([.[].ns_per_byte_process] | median),
+		ns_per_byte_machine: ([.[].ns_per_byte_machine] | median),
+		cpu_ztunnel_s: ([.[].cpu_ztunnel_s] | median),
+		redirected_share: ([.[] | .redirected_bytes / .payload] | median),
+		fallback_bytes: ([.[].fallback_bytes] | median)}] as $m
+	| {date: $date, kernel: $kernel, cpus: $cpus,
+	   load_at_end: $load, seconds_per_run: $seconds, rounds: $rounds,
+	   redirectd_selftest: $selftest,
+	   units: {stream: "MB/s received", rr: "transactions/s"},
+	   medians: $m, runs: $runs}' "$WORK/runs.json" >"$OUT_JSON" ||
+	die "summary"
+
+# The Markdown table, from the JSON.
+jq -r '
+	def r(x): if x >= 100 then (x | round | tostring)
+		else (x * 10 | round / 10 | tostring) end;
+	def pct(a; b): ((a / b - 1) * 100 | round) as $p
+		| (if $p > 0 then "+" else "" end) + ($p | tostring) + "%";
+	"Measured \(.date) on Linux \(.kernel), \(.cpus) CPUs; \(.rounds) rounds of \(.seconds_per_run) s, medians. One connection, pod a -> ztunnel stand-in (15001 -> 15008) -> pod b.",
+	"",
+	"| load | size | TCP (tc only) | sockmap: ztunnel loop | sockmap: all legs | loop vs TCP | all vs TCP | CPU ns/B TCP | loop | all | machine ns/B TCP | loop | all |",
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+	(.medians | group_by([.mode, .size]) | sort_by(.[0].mode == "rr", .[0].size)[]
+	 | (map({key: .config, value: .}) | from_entries) as $c
+	 | "| \($c.tcp.mode)\(if $c.tcp.mode == "stream" then " MB/s" else " trans/s" end) | \($c.tcp.size) | \(r($c.tcp.rate)) | \(r($c.loop.rate)) | \(r($c.all.rate)) | \(pct($c.loop.rate; $c.tcp.rate)) | \(pct($c.all.rate; $c.tcp.rate)) | \(r($c.tcp.ns_per_byte_process)) | \(r($c.loop.ns_per_byte_process)) | \(r($c.all.ns_per_byte_process)) | \(r($c.tcp.ns_per_byte_machine)) | \(r($c.loop.ns_per_byte_machine)) | \(r($c.all.ns_per_byte_machine)) |"),
+	"",
+	"Share of the payload redirected (1.0 = one leg, 3.0 = all three) and bytes sent by TCP after a backlog fallback, all legs:",
+	"",
+	"| load | size | loop: redirected share | all: redirected share | all: fallback bytes |",
+	"|---|---:|---:|---:|---:|",
+	(.medians | group_by([.mode, .size]) | sort_by(.[0].mode == "rr", .[0].size)[]
+	 | (map({key: .config, value: .}) | from_entries) as $c
+	 | "| \($c.tcp.mode) | \($c.tcp.size) | \($c.loop.redirected_share * 100 | round / 100) | \($c.all.redirected_share * 100 | round / 100) | \($c.all.fallback_bytes) |")
+	' "$OUT_JSON" >"$OUT_MD" || die "table"
+cat "$OUT_MD"
