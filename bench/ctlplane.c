@@ -9,6 +9,7 @@
  *       through redirectd: one connection, sequential PodAdd / PodDelete
  *       requests (ctl/lib/client.h, as redirectctl does)
  *   ctlplane tc-add|tc-del --count N --pins DIR --pref P --handle H
+ *                         [--max-seconds S]
  *       the baseline, run in the node netns: what a naive agent shells out
  *       to per pod (see tc_add_cmds), each command started with
  *       posix_spawnp (no shell) and waited for
@@ -17,8 +18,11 @@
  *       room for CAPACITY addresses) under DIR, for the baseline's
  *       `tc filter add ... bpf da pinned`
  *
- * Prints one JSON object: count, seconds, pods per second, latency
- * percentiles of one pod's requests (or commands) in microseconds.
+ * --max-seconds: stop after the pod that crosses that much time (the
+ * baseline's per-pod cost grows with the number of interfaces).
+ *
+ * Prints one JSON object: count (pods done), seconds, pods per second,
+ * latency percentiles of one pod's requests (or commands) in microseconds.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +50,7 @@ struct opts {
 	const char *pins;
 	const char *pref, *handle; /* redirectd's tc slot, for the baseline */
 	unsigned int count;
+	double max_seconds; /* stop after the pod that crosses it; 0: never */
 };
 
 struct lat {
@@ -349,7 +354,10 @@ static void report(const char *op, struct lat *l, bool baseline)
 	printf("}\n");
 }
 
-/* Time fn for pods 1..count; the first failure stops the run. */
+/*
+ * Time fn for pods 1..count, or as many as fit in max_seconds; the first
+ * failure stops the run.
+ */
 static int time_each(const struct opts *o, struct client *c, pod_fn fn,
 		     struct lat *l)
 {
@@ -370,6 +378,8 @@ static int time_each(const struct opts *o, struct client *c, pod_fn fn,
 				strerror(-err));
 			break;
 		}
+		if (o->max_seconds > 0 && now_us() - t0 > o->max_seconds * 1e6)
+			break;
 	}
 	l->seconds = (now_us() - t0) / 1e6;
 	return l->errors ? -EIO : 0;
@@ -414,7 +424,7 @@ static void usage(void)
 		"usage: ctlplane add|del --socket S --count N "
 		"--netns-prefix P\n"
 		"       ctlplane tc-add|tc-del --count N --pins DIR --pref P "
-		"--handle H\n"
+		"--handle H [--max-seconds S]\n"
 		"       ctlplane pin DIR [POD_ADDRESS_CAPACITY]\n");
 	exit(2);
 }
@@ -440,6 +450,7 @@ int main(int argc, char **argv)
 		{ "pins", required_argument, NULL, 'd' },
 		{ "pref", required_argument, NULL, 'P' },
 		{ "handle", required_argument, NULL, 'H' },
+		{ "max-seconds", required_argument, NULL, 'm' },
 		{ 0 }
 	};
 	struct opts o = { .socket_path = DEFAULT_SOCKET_PATH };
@@ -470,6 +481,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			o.handle = optarg;
+			break;
+		case 'm':
+			o.max_seconds = strtod(optarg, NULL);
 			break;
 		default:
 			usage();

@@ -16,10 +16,11 @@
 #
 #   sh bench/ctlplane.sh BUILD OUT_DIR     writes OUT_DIR/ctlplane.json
 # The baseline's cost per pod grows with the number of interfaces in the
-# node netns (each tc command first dumps every link), so at a size above
-# CTL_BASELINE_MAX (default 200) it runs on the first CTL_BASELINE_MAX
-# pods only, with all the size's interfaces present: its per-pod figures
-# hold, its total for the size would be an extrapolation and is not given.
+# node netns (each tc command first dumps every link: about 0.8 s per
+# command with 10000), so it runs for at most CTL_BASELINE_S seconds
+# (default 60) per size, on the first pods, with all the size's interfaces
+# present: its per-pod figures hold for the size, its total for the size
+# would be an extrapolation and is not given.
 #
 # Sizes: CTL_SIZES (default "100 1000 10000"), BENCH_SMOKE=1: "10".
 set -u
@@ -35,7 +36,7 @@ else
 	SIZES=${CTL_SIZES:-100 1000 10000}
 fi
 MAX=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
-BASE_MAX=${CTL_BASELINE_MAX:-200}
+BASE_S=${CTL_BASELINE_S:-60}
 CAPACITY=32768 # pod addresses: two per pod, 10000 pods
 CTLP=$BUILD/bench/ctlplane
 
@@ -130,13 +131,13 @@ run_size() {
 	del=$("$CTLP" del --socket "$SOCK" --count "$n") ||
 		bench_die "del $n: $del"
 	[ "$(enrolled)" = 0 ] || bench_die "$(enrolled) pods left after delete"
-	k=$((n < BASE_MAX ? n : BASE_MAX))
 	# the same filter slot as redirectd's
 	slot="--pref $(ctl -j status | jq .tc_priority)"
 	slot="$slot --handle $(ctl -j status | jq .tc_handle)"
 	# shellcheck disable=SC2086
-	tc_add=$(in_node "$CTLP" tc-add --count "$k" --pins "$PIN/baseline" \
-		$slot) || bench_die "baseline add $k: $tc_add"
+	tc_add=$(in_node "$CTLP" tc-add --count "$n" --pins "$PIN/baseline" \
+		--max-seconds "$BASE_S" $slot) || bench_die "baseline add: $tc_add"
+	k=$(echo "$tc_add" | jq .count)
 	# shellcheck disable=SC2086
 	tc_del=$(in_node "$CTLP" tc-del --count "$k" --pins "$PIN/baseline" \
 		$slot) || bench_die "baseline del $k: $tc_del"
