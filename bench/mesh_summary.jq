@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/mesh.sh's samples (one object per configuration, family and round,
-# slurped into an array) -> mesh.json: medians per configuration and family,
-# ratios against iptables and direct, and the issue's targets.
+# slurped into an array) -> mesh.json: medians per configuration and family
+# over the runs that did not fail, ratios against iptables and direct, and
+# the issue's targets.
 
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[(length - 1) / 2]
@@ -11,16 +12,23 @@ def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
 	else ($a / $b) | r2 end;
 
 . as $s
-| ["direct", "iptables", "ebpf", "sockmap"] as $configs
-| [["ipv4", "ipv6"][] as $f | $configs[] as $c
+| ($configs | split(" ")) as $cfgs
+| [["ipv4", "ipv6"][] as $f | $cfgs[] as $c
    | [$s[] | select(.config == $c and .family == $f)] as $x
-   | { config: $c, family: $f, available: ($x | length > 0),
-       tput_gbps: ([$x[].tput_bps / 1e9] | median | r2),
-       rr_tps: ([$x[].rr.tps] | median | if . then round else . end),
-       p50_us: ([$x[].rr.p50_us] | median),
-       p90_us: ([$x[].rr.p90_us] | median),
-       p99_us: ([$x[].rr.p99_us] | median),
-       ztunnel_conns: ([$x[].ztunnel_conns] | add // 0) }] as $rows
+   | [$x[] | .rr | objects] as $rr
+   | { config: $c, family: $f,
+       available: ($unavailable | has($c) | not),
+       unavailable_reason: $unavailable[$c],
+       runs: ($x | length),
+       tput_failed: ([$x[] | select(.tput_bps == null)] | length),
+       rr_failed: ([$x[] | select(.rr == null)] | length),
+       tput_gbps: ([$x[].tput_bps | numbers / 1e9] | median | r2),
+       rr_tps: ([$rr[].tps] | median | if . then round else . end),
+       p50_us: ([$rr[].p50_us] | median),
+       p90_us: ([$rr[].p90_us] | median),
+       p99_us: ([$rr[].p99_us] | median),
+       ztunnel_conns: ([$x[].ztunnel_conns] | add // 0) }
+     + (if $notes[$c] then { redirectd: $notes[$c] } else {} end)] as $rows
 | def row($c; $f): first($rows[] | select(.config == $c and .family == $f));
   [$rows[] | . as $r
    | . + { tput_vs_iptables: ratio($r.tput_gbps; row("iptables"; $r.family).tput_gbps),
@@ -37,13 +45,14 @@ def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
 { benchmark: "mesh",
   kernel: $kernel,
   method: "pod a -> ztunnel stand-in -> pod b on one simulated node; iperf3 throughput and bench/rr request/response (64-byte ping-pong), medians over rounds; configurations interleaved round by round",
+  configs: $cfgs,
   rounds: $rounds, tput_seconds: $tput_s, rr_seconds: $rr_s,
   rr_conns: $conns, rr_size: $size,
   cpus: $cpus,
-  sockmap: $sockmap, sockmap_reason: $sockmap_why,
   results: $rows,
   targets: {
     ebpf_rr_vs_iptables: target(1.25; "ebpf"; "iptables"; "rr_tps"),
     ebpf_tput_vs_iptables: target(1.0; "ebpf"; "iptables"; "tput_gbps"),
-    sockmap_rr_vs_ebpf: target(1.3; "sockmap"; "ebpf"; "rr_tps") },
+    sockmap_rr_vs_ebpf: target(1.3; "sockmap"; "ebpf"; "rr_tps"),
+    sockmap_all_rr_vs_ebpf: target(1.3; "sockmap_all"; "ebpf"; "rr_tps") },
   samples: $s }

@@ -2,16 +2,18 @@
 # The mesh-path comparison: throughput and request/response rate per
 # configuration, IPv4 and IPv6 side by side.
 #   gnuplot -e "data='mesh.dat'; out='mesh.png'; title='...'" bench/plot.gp
-# mesh.dat (from mesh.json, by bench/run.sh), one block per metric:
-#   family direct iptables ebpf sockmap   (a "-": not available)
+# mesh.dat (from mesh.json, by bench/report.sh): two blocks, throughput
+# then request/response, each a header line of quoted configuration names
+# and one line per family ("-": not available).
 
 if (!exists("data")) data = 'mesh.dat'
 if (!exists("out")) out = 'mesh.png'
 if (!exists("title")) title = 'mesh path on one node'
 
-set terminal pngcairo size 1200,520 font 'sans,10'
+set terminal pngcairo size 1300,560 font 'sans,10'
 set output out
 set datafile missing '-'
+set key autotitle columnheader
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -20,20 +22,19 @@ set key outside bottom center horizontal
 set grid ytics
 set yrange [0:*]
 set xrange [-0.6:1.6]
+set linetype 1 lc rgb '#9e9e9e'
+set linetype 2 lc rgb '#e07b39'
+set linetype 3 lc rgb '#3a7dc9'
+set linetype 4 lc rgb '#2e9e5b'
+set linetype 5 lc rgb '#8e5bb5'
 set multiplot layout 1,2 title title font 'sans,12'
 
 set title 'throughput (iperf3, one connection)'
 set ylabel 'Gbit/s'
-plot data index 0 using 2:xtic(1) title 'direct (no mesh)' lc rgb '#9e9e9e', \
-     '' index 0 using 3 title 'iptables (TPROXY)' lc rgb '#e07b39', \
-     '' index 0 using 4 title 'eBPF (tc)' lc rgb '#3a7dc9', \
-     '' index 0 using 5 title 'eBPF + sockmap' lc rgb '#2e9e5b'
+plot for [c=2:6] data index 0 using c:xtic(1) lt (c - 1)
 
-set title 'request/response (64 B ping-pong)'
+set title 'request/response (64 B ping-pong, one connection)'
 set ylabel 'transactions/s'
-plot data index 1 using 2:xtic(1) title 'direct (no mesh)' lc rgb '#9e9e9e', \
-     '' index 1 using 3 title 'iptables (TPROXY)' lc rgb '#e07b39', \
-     '' index 1 using 4 title 'eBPF (tc)' lc rgb '#3a7dc9', \
-     '' index 1 using 5 title 'eBPF + sockmap' lc rgb '#2e9e5b'
+plot for [c=2:6] data index 1 using c:xtic(1) lt (c - 1)
 
 unset multiplot

@@ -29,6 +29,11 @@ prog_cost_md() {
 	jq -r '"Target: a redirect decision costs at most \(.target.redirect_max_ratio)x the floor. Worst redirect decision: \(.target.worst_redirect_ratio)x: " + (if .target.met then "met" else "not met" end) + "."' "$f"
 }
 
+# Labels of the mesh configurations, in the tables and the plot.
+MESH_LABELS='{"direct": "direct (no mesh)", "iptables": "iptables (nftables TPROXY)",
+	"ebpf": "eBPF (tc)", "sockmap": "eBPF + sockmap (default)",
+	"sockmap_all": "eBPF + sockmap, all legs"}'
+
 mesh_md() {
 	f=$OUT/mesh.json
 	echo "### The mesh path: pod -> ztunnel stand-in -> pod, one node"
@@ -39,14 +44,20 @@ mesh_md() {
 	echo
 	echo "| configuration | family | Gbit/s | vs iptables | vs direct | RR/s | vs iptables | vs direct | p50 us | p90 us | p99 us |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-	jq -r '.sockmap_reason as $why | .results[] |
+	jq -r --argjson l "$MESH_LABELS" '
+		def failed($k): if .[$k] > 0 then " (\(.[$k]) of \(.runs) failed)" else "" end;
+		def v: if . == null then "-" else . end;
+		.results[] | ($l[.config] // .config) as $name |
 		if .available then
-		"| \(.config) | \(.family) | \(.tput_gbps) | \(.tput_vs_iptables) | \(.tput_vs_direct) | \(.rr_tps) | \(.rr_vs_iptables) | \(.rr_vs_direct) | \(.p50_us) | \(.p90_us) | \(.p99_us) |"
-		else "| \(.config) | \(.family) | not available: \($why) | | | | | | | | |" end' "$f"
+		"| \($name) | \(.family) | \(.tput_gbps | v)\(failed("tput_failed")) | \(.tput_vs_iptables | v) | \(.tput_vs_direct | v) | \(.rr_tps | v)\(failed("rr_failed")) | \(.rr_vs_iptables | v) | \(.rr_vs_direct | v) | \(.p50_us | v) | \(.p90_us | v) | \(.p99_us | v) |"
+		else "| \($name) | \(.family) | not available: \(.unavailable_reason) | | | | | | | | |" end' "$f"
 	echo
 	jq -r 'def x: if . == null then "n/a" else "\(.)x" end;
 		.targets | to_entries[] | "- \(.key): want >= \(.value.want)x, IPv4 \(.value.ipv4 | x), IPv6 \(.value.ipv6 | x): " +
 		(if .value.met == true then "met" elif .value.met == null then "n/a" else "not met" end)' "$f"
+	jq -r '[.results[] | select(.redirectd) | {config, redirectd}] | unique_by(.config)[] |
+		"- redirectd on \(.config): sockmap_pods \(.redirectd.sockmap_pods)" +
+		(if .redirectd.sockmap_pods_reason then " (\(.redirectd.sockmap_pods_reason))" else "" end)' "$f"
 }
 
 ctlplane_md() {
@@ -66,13 +77,16 @@ ctlplane_md() {
 		"- redirectd under \(.rss_at_max.want_kib) KiB resident at \(.rss_at_max.pods) pods: \(.rss_at_max.kib) KiB: " + (if .rss_at_max.met then "met" else "not met" end)' "$f"
 }
 
-# gnuplot's input: index 0 throughput, index 1 request/response.
+# gnuplot's input: index 0 throughput, index 1 request/response; one
+# column per configuration ("-": not available), titles in the header.
 mesh_dat() {
-	jq -r 'def v($c; $f; $k): first(.results[] | select(.config == $c and .family == $f))
-			| if .available then .[$k] else "-" end;
-		def block($k): "# family direct iptables ebpf sockmap",
+	jq -r --argjson l "$MESH_LABELS" '. as $m |
+		def v($c; $f; $k): first($m.results[] | select(.config == $c and .family == $f))
+			| if .available and .[$k] != null then .[$k] else "-" end;
+		def block($k): ([$m.configs[] | $l[.] // . | @json] | "family " + join(" ")),
 			(["ipv4", "ipv6"][] as $f
-			 | "\($f | sub("ipv"; "IPv")) \(v("direct"; $f; $k)) \(v("iptables"; $f; $k)) \(v("ebpf"; $f; $k)) \(v("sockmap"; $f; $k))");
+			 | ([$m.configs[] as $c | v($c; $f; $k) | tostring]
+			    | "\($f | sub("ipv"; "IPv")) " + join(" ")));
 		block("tput_gbps"), "", "", block("rr_tps")' "$OUT/mesh.json"
 }
 
