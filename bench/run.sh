@@ -64,6 +64,21 @@ plot() {
 		bench/plot.gp
 }
 
+# A private copy of the binaries: a rebuild of BUILD during the run (other
+# work on the tree) must not swap redirectd between two configurations.
+snapshot() {
+	SNAP=$(mktemp -d /tmp/bench-bin.XXXXXX) || return 1
+	mkdir -p "$SNAP/bench"
+	for b in redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
+		bench/ctlplane; do
+		cp "$BUILD/$b" "$SNAP/$b" || return 1
+	done
+	BUILD=$SNAP
+}
+
+SNAP=""
+trap '[ -n "$SNAP" ] && rm -rf "$SNAP"' EXIT
+snapshot || { echo "bench: $BUILD is not built: run make" >&2; exit 1; }
 mkdir -p "$OUT"
 step prog_cost prog_cost
 step mesh sh bench/mesh.sh "$BUILD" "$OUT"
