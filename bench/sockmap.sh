@@ -15,10 +15,12 @@
 #   all    --sockmap-pods on: all three legs
 # Loads (bench/sockmap_load.c, one connection): stream (B-byte writes for
 # RUN_SECONDS, throughput as received) and rr (one B-byte request and its
-# B-byte answer at a time). CPU: utime+stime of the client (getrusage),
-# ztunnel-sim and the server (/proc/PID/stat), and busy time of the whole
-# machine (/proc/stat: softirq work charged to no process, and anything
-# else running). Per byte: payload bytes delivered (rr: both directions).
+# B-byte answer at a time). CPU of the path: utime+stime of the client
+# (getrusage), ztunnel-sim, the server and the ksoftirqd threads
+# (/proc/PID/stat; with tick accounting softirq time is charged to the task
+# it interrupted, so this covers the network stack's work), per payload
+# byte delivered (rr: both directions). The machine's busy time beyond that
+# (/proc/stat) is other work on the machine: reported as noise.
 #
 # Writes bench/results/sockmap.json (every run, the medians) and
 # bench/results/sockmap.md (the table). Reports medians of ROUNDS runs.
@@ -51,6 +53,21 @@ done
 # utime+stime of a process, in clock ticks
 proc_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# utime+stime of the ksoftirqd threads, in clock ticks
+ksoftirqd_ticks() {
+	for p in $(pgrep -x 'ksoftirqd/[0-9]*'); do
+		proc_ticks "$p"
+	done | awk '{ t += $1 } END { print t + 0 }'
+}
+
+# ztunnel-sim's read and write calls, bytes read, voluntary context switches
+# (its sleeps in epoll_wait, so its wake-ups)
+# as a JSON array [rchar, syscr, syscw, wake-ups]
+zt_io() {
+	awk '/^(rchar|syscr|syscw):/ { printf "%s,", $2 }' "/proc/$ZT_PID/io"
+	awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$ZT_PID/status"
 }
 
 # busy clock ticks of the whole machine
@@ -89,6 +106,8 @@ one_run() {
 	cfg=$1 mode=$2 size=$3 round=$4
 	z0=$(proc_ticks "$ZT_PID")
 	s0=$(proc_ticks "$SRV_PID")
+	k0=$(ksoftirqd_ticks)
+	io0=$(zt_io)
 	m0=$(machine_ticks)
 	r0=$(counter sk_msg redirect_peer bytes)
 	f0=$(counter sk_msg pass_peer_backlog bytes)
@@ -97,11 +116,16 @@ one_run() {
 		die "$cfg $mode $size: $out"
 	z1=$(proc_ticks "$ZT_PID")
 	s1=$(proc_ticks "$SRV_PID")
+	k1=$(ksoftirqd_ticks)
+	io1=$(zt_io)
 	m1=$(machine_ticks)
 	r1=$(counter sk_msg redirect_peer bytes)
 	f1=$(counter sk_msg pass_peer_backlog bytes)
 	printf '%s\n' "$out" | jq -c --arg cfg "$cfg" --argjson round "$round" \
-		--argjson zt "$(((z1 - z0)))" --argjson srv "$(((s1 - s0)))" \
+		--argjson cpus "$(nproc)" \
+		--argjson zt "$((z1 - z0))" --argjson srv "$((s1 - s0))" \
+		--argjson ksoftirqd "$((k1 - k0))" \
+		--argjson io0 "[$io0]" --argjson io1 "[$io1]" \
 		--argjson machine "$((m1 - m0))" --argjson hz "$HZ" \
 		--argjson redirected "$((r1 - r0))" \
 		--argjson fallback "$((f1 - f0))" '
@@ -111,13 +135,22 @@ one_run() {
 		| . + {rate: (if .mode == "stream"
 				then .payload / .seconds / 1e6
 				else .transactions / .seconds end),
-		       cpu_process_s: (.cpu_s + ($zt + $srv) / $hz),
+		       cpu_path_s: (.cpu_s + ($zt + $srv + $ksoftirqd) / $hz),
 		       cpu_ztunnel_s: ($zt / $hz),
 		       cpu_machine_s: ($machine / $hz),
 		       redirected_bytes: $redirected,
-		       fallback_bytes: $fallback}
-		| . + {ns_per_byte_process: (.cpu_process_s * 1e9 / .payload),
-		       ns_per_byte_machine: (.cpu_machine_s * 1e9 / .payload)}'
+		       fallback_bytes: $fallback,
+		       zt_bytes_per_read: (($io1[0] - $io0[0]) /
+			   ([1, $io1[1] - $io0[1]] | max)),
+		       zt_calls: ($io1[1] - $io0[1] + $io1[2] - $io0[2]),
+		       zt_wakeups: ($io1[3] - $io0[3])}
+		| . + {ns_per_byte: (.cpu_path_s * 1e9 / .payload),
+		       zt_calls_per_unit: (.zt_calls / (if .mode == "rr"
+			   then .transactions else .payload / 1e6 end)),
+		       zt_wakeups_per_unit: (.zt_wakeups / (if .mode == "rr"
+			   then .transactions else .payload / 1e6 end)),
+		       others_cpu_share: ((.cpu_machine_s - .cpu_path_s
+			| if . < 0 then 0 else . end) / .seconds / $cpus)}'
 }
 
 node_init "$BUILD"
@@ -155,49 +188,64 @@ for round in $(seq "$ROUNDS"); do
 done
 SELFTEST=$(ctl -j status | jq -c '{pods: .sockmap_pods, note: .sockmap_pods_reason}')
 
-# medians per mode, size and configuration; ratios against tcp
+# medians per mode, size and configuration, with the range
 jq -s --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--argjson seconds "$RUN_SECONDS" --argjson rounds "$ROUNDS" \
-	--argjson selftest "$SELFTEST" --arg date "$(date -u +%FT%TZ)" \
-	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
+	--argjson selftest "$SELFTEST" --arg date "$(date -u +%FT%TZ)" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor]
 		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	. as $runs
 	| [group_by([.mode, .size, .config])[] | {
 		mode: .[0].mode, size: .[0].size, config: .[0].config,
 		rate: ([.[].rate] | median),
-		ns_per_byte_process: ([.[].ns_per_byte_process] | median),
-		ns_per_byte_machine: ([.[].ns_per_byte_machine] | median),
+		rate_min: ([.[].rate] | min), rate_max: ([.[].rate] | max),
+		ns_per_byte: ([.[].ns_per_byte] | median),
 		cpu_ztunnel_s: ([.[].cpu_ztunnel_s] | median),
 		redirected_share: ([.[] | .redirected_bytes / .payload] | median),
-		fallback_bytes: ([.[].fallback_bytes] | median)}] as $m
+		fallback_bytes: ([.[].fallback_bytes] | median),
+		zt_bytes_per_read: ([.[].zt_bytes_per_read] | median),
+		zt_calls_per_unit: ([.[].zt_calls_per_unit] | median),
+		zt_wakeups_per_unit: ([.[].zt_wakeups_per_unit] | median),
+		others_cpu_share: ([.[].others_cpu_share] | median)}] as $m
 	| {date: $date, kernel: $kernel, cpus: $cpus,
-	   load_at_end: $load, seconds_per_run: $seconds, rounds: $rounds,
+	   seconds_per_run: $seconds, rounds: $rounds,
 	   redirectd_selftest: $selftest,
-	   units: {stream: "MB/s received", rr: "transactions/s"},
+	   units: {stream: "MB/s received", rr: "transactions/s",
+		   ns_per_byte: "CPU ns per payload byte: client, ztunnel-sim, server, ksoftirqd",
+		   others_cpu_share: "share of the machine busy with other work during the run"},
+	   others_cpu_share: ([$runs[].others_cpu_share] | median),
 	   medians: $m, runs: $runs}' "$WORK/runs.json" >"$OUT_JSON" ||
 	die "summary"
 
-# The Markdown table, from the JSON.
+# The Markdown tables, from the JSON.
 jq -r '
 	def r(x): if x >= 100 then (x | round | tostring)
 		else (x * 10 | round / 10 | tostring) end;
 	def pct(a; b): ((a / b - 1) * 100 | round) as $p
 		| (if $p > 0 then "+" else "" end) + ($p | tostring) + "%";
-	"Measured \(.date) on Linux \(.kernel), \(.cpus) CPUs; \(.rounds) rounds of \(.seconds_per_run) s, medians. One connection, pod a -> ztunnel stand-in (15001 -> 15008) -> pod b.",
+	def rng(c): "\(r(c.rate)) (\(r(c.rate_min))-\(r(c.rate_max)))";
+	def cells: group_by([.mode, .size])
+		| sort_by(.[0].mode == "rr", .[0].size)[]
+		| map({key: .config, value: .}) | from_entries;
+	"Measured \(.date), Linux \(.kernel), \(.cpus) CPUs, one connection pod a -> ztunnel stand-in (15001 -> its 15008) -> pod b; median (min-max) of \(.rounds) runs of \(.seconds_per_run) s per cell, the three configurations interleaved. Other work kept \(.others_cpu_share * 100 | round)% of the machine busy during the runs (median).",
 	"",
-	"| load | size | TCP (tc only) | sockmap: ztunnel loop | sockmap: all legs | loop vs TCP | all vs TCP | CPU ns/B TCP | loop | all | machine ns/B TCP | loop | all |",
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-	(.medians | group_by([.mode, .size]) | sort_by(.[0].mode == "rr", .[0].size)[]
-	 | (map({key: .config, value: .}) | from_entries) as $c
-	 | "| \($c.tcp.mode)\(if $c.tcp.mode == "stream" then " MB/s" else " trans/s" end) | \($c.tcp.size) | \(r($c.tcp.rate)) | \(r($c.loop.rate)) | \(r($c.all.rate)) | \(pct($c.loop.rate; $c.tcp.rate)) | \(pct($c.all.rate; $c.tcp.rate)) | \(r($c.tcp.ns_per_byte_process)) | \(r($c.loop.ns_per_byte_process)) | \(r($c.all.ns_per_byte_process)) | \(r($c.tcp.ns_per_byte_machine)) | \(r($c.loop.ns_per_byte_machine)) | \(r($c.all.ns_per_byte_machine)) |"),
+	"| load | size | TCP (tc only) | sockmap, ztunnel loop | sockmap, all legs | loop vs TCP | all vs TCP |",
+	"|---|---:|---:|---:|---:|---:|---:|",
+	(.medians | cells
+	 | "| \(.tcp.mode)\(if .tcp.mode == "stream" then ", MB/s" else ", trans/s" end) | \(.tcp.size) B | \(rng(.tcp)) | \(rng(.loop)) | \(rng(.all)) | \(pct(.loop.rate; .tcp.rate)) | \(pct(.all.rate; .tcp.rate)) |"),
 	"",
-	"Share of the payload redirected (1.0 = one leg, 3.0 = all three) and bytes sent by TCP after a backlog fallback, all legs:",
+	"CPU time of the path per payload byte (ns; client, ztunnel stand-in, server, ksoftirqd), the payload share redirected (1 = one leg, 3 = all three) and the bytes sent by TCP after a backlog fallback:",
 	"",
-	"| load | size | loop: redirected share | all: redirected share | all: fallback bytes |",
-	"|---|---:|---:|---:|---:|",
-	(.medians | group_by([.mode, .size]) | sort_by(.[0].mode == "rr", .[0].size)[]
-	 | (map({key: .config, value: .}) | from_entries) as $c
-	 | "| \($c.tcp.mode) | \($c.tcp.size) | \($c.loop.redirected_share * 100 | round / 100) | \($c.all.redirected_share * 100 | round / 100) | \($c.all.fallback_bytes) |")
+	"| load | size | ns/B TCP | ns/B loop | ns/B all | redirected, loop | redirected, all | fallback bytes, all |",
+	"|---|---:|---:|---:|---:|---:|---:|---:|",
+	(.medians | cells
+	 | "| \(.tcp.mode) | \(.tcp.size) B | \(r(.tcp.ns_per_byte)) | \(r(.loop.ns_per_byte)) | \(r(.all.ns_per_byte)) | \(.loop.redirected_share * 100 | round / 100) | \(.all.redirected_share * 100 | round / 100) | \(.all.fallback_bytes) |"),
+	"",
+	"The ztunnel stand-in (/proc/PID/io, /proc/PID/status): bytes per read, read+write calls and wake-ups per MB (stream) or per transaction (rr):",
+	"",
+	"| load | size | bytes/read TCP | loop | all | calls TCP | loop | all | wake-ups TCP | loop | all |",
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+	(.medians | cells
+	 | "| \(.tcp.mode) | \(.tcp.size) B | \(r(.tcp.zt_bytes_per_read)) | \(r(.loop.zt_bytes_per_read)) | \(r(.all.zt_bytes_per_read)) | \(r(.tcp.zt_calls_per_unit)) | \(r(.loop.zt_calls_per_unit)) | \(r(.all.zt_calls_per_unit)) | \(r(.tcp.zt_wakeups_per_unit)) | \(r(.loop.zt_wakeups_per_unit)) | \(r(.all.zt_wakeups_per_unit)) |")
 	' "$OUT_JSON" >"$OUT_MD" || die "table"
 cat "$OUT_MD"
