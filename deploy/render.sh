@@ -244,11 +244,20 @@ add_value image "$(get image.repository):$(get image.tag)"
 
 # --- render -------------------------------------------------------------
 # One sed script: s|{{key}}|value|g, with '\', '&' and '|' escaped.
-while IFS= read -r kv; do
-	k=${kv%%=*}
-	v=$(printf '%s' "${kv#*=}" | sed 's/[\\&|]/\\&/g')
-	printf 's|{{%s}}|%s|g\n' "$(printf '%s' "$k" | sed 's/[.]/\\./g')" "$v"
-done <"$VALS" >"$WORK/sed"
+sed_script() {
+	while IFS= read -r kv; do
+		k=${kv%%=*}
+		v=$(printf '%s' "${kv#*=}" | sed 's/[\\&|]/\\&/g')
+		printf 's|{{%s}}|%s|g\n' "$(printf '%s' "$k" | sed 's/[.]/\\./g')" "$v"
+	done <"$VALS" >"$WORK/sed"
+}
+
+# The ConfigMap's checksum goes into the pod template, so that changed
+# flags roll the DaemonSet (environment from a ConfigMap is read at start).
+sed_script
+sum=$(sed -f "$WORK/sed" "$TPL/configmap.yaml" | cksum | cut -d' ' -f1)
+add_value configChecksum "$sum"
+sed_script
 
 if [ "$uninstall" = 1 ]; then
 	templates="uninstall.yaml"

@@ -50,6 +50,14 @@ check_contains "-f applied" "$args" "--fail-open"
 check_contains "sockmap off" "$args" "--no-sockmap"
 check_contains "--set applied" "$args" "--log-level debug"
 check_contains "default kept" "$args" "--pod-capacity 16384"
+checksum() {
+	sed -n 's/.*config-checksum: "\([0-9]*\)"/\1/p' "$1"
+}
+check_not "changed flags roll the pods (ConfigMap checksum)" test \
+	"$(checksum "$T/mine.out")" = "$(checksum "$T/ebpf.yaml")"
+sh deploy/render.sh >"$T/again.yaml" 2>&1
+check_eq "same values, same checksum" "$(checksum "$T/ebpf.yaml")" \
+	"$(checksum "$T/again.yaml")"
 check_not "unknown mode refused" sh deploy/render.sh \
 	--set cni.ambient.redirectMode=ipvs
 check_not "unknown key refused" sh deploy/render.sh --set cni.ambient.mode=ebpf
