@@ -278,6 +278,44 @@ static ErrorCode claim_addrs(struct daemon *d, const char *uid,
 	return EC(OK);
 }
 
+struct veth_owner {
+	int ifindex;
+	const char *uid;
+	struct pod *found;
+};
+
+static void match_veth(struct pod *pod, void *arg)
+{
+	struct veth_owner *o = arg;
+
+	if (pod->host_ifindex == o->ifindex && strcmp(pod->uid, o->uid))
+		o->found = pod;
+}
+
+/*
+ * One veth belongs to one pod: a second uid on it would lose its filters
+ * when the first is deleted.
+ */
+static ErrorCode claim_veth(struct daemon *d, const char *uid,
+			    const struct veth_target *t, char *msg,
+			    size_t len)
+{
+	struct veth_owner o = { .ifindex = t->host_ifindex, .uid = uid };
+
+	state_pod_for_each(&d->st, match_veth, &o);
+	if (!o.found)
+		return EC(OK);
+	if (!veth_alive(d, o.found->host_ifindex, o.found->host_veth)) {
+		pr_warn("pod %s: its veth is gone, its ifindex reused",
+			o.found->uid);
+		remove_pod(d, o.found);
+		return EC(OK);
+	}
+	return fail(msg, len, EC(CONFLICT),
+		    "%s is already enrolled as pod %s/%s (uid %s)",
+		    t->host_veth, o.found->ns, o.found->name, o.found->uid);
+}
+
 static int publish_addrs(struct daemon *d, const struct pod *pod)
 {
 	struct pod_info pi = { .host_ifindex = (__u32)pod->host_ifindex,
@@ -365,6 +403,9 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 	cookie = ec ? 0 : netns_cookie_of(d, fd);
 	if (opened >= 0)
 		close(opened);
+	if (ec)
+		return ec;
+	ec = claim_veth(d, a->uid, &t, msg, len);
 	if (ec)
 		return ec;
 	pod = pod_from_add(a, &t);

@@ -203,6 +203,8 @@ out=$(ctl pod add x --netns "/var/run/netns/$RUN-a" --ip 10.9.9 2>&1)
 check_contains "bad address" "$out" "BAD_REQUEST"
 out=$(ctl pod add x --netns "/var/run/netns/$RUN-c" --ip "$B4" 2>&1)
 check_contains "address of another live pod" "$out" "CONFLICT"
+out=$(ctl pod add other-uid --netns "/var/run/netns/$RUN-a" --ip 10.244.0.250 2>&1)
+check_contains "a second uid on an enrolled veth" "$out" "already enrolled as pod"
 ctl pod del unknown-uid >/dev/null
 check_eq "unknown delete is fine (exit 0)" 0 $?
 check_eq "nothing changed" "$n0" "$(npods)"
