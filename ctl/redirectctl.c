@@ -4,6 +4,11 @@
  *
  * Exit codes: 0 ok; 2 usage or a request the daemon refused as malformed;
  * 3 not found; 4 daemon unreachable; 5 any other failure.
+ *
+ * cleanup works without the daemon (and refuses while one answers on the
+ * socket, unless --force): 0 everything of ours is gone; 5 a redirectd is
+ * running, something could not be removed, or the bpffs folder holds files
+ * that are not ours (kept, listed on stderr); 2 usage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "cleanup.h"
 #include "client.h"
+#include "daemon.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
@@ -41,6 +50,10 @@ static void usage(FILE *f)
 		"  log-level LEVEL             error, warn, info, debug\n"
 		"  snapshot [UID...]           reconcile: keep these pods, remove\n"
 		"                              every other enrolled pod\n"
+		"  cleanup [--bpffs DIR] [--state FILE] [--cgroup DIR]\n"
+		"          [--tc-priority N] [--tc-handle N] [--force]\n"
+		"                              uninstall: remove our filters, pins\n"
+		"                              and attachments (redirectd stopped)\n"
 		"default socket: %s\n",
 		DEFAULT_SOCKET_PATH);
 }
@@ -549,6 +562,101 @@ static int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	return err;
 }
 
+/* Whether a redirectd answers on the socket. */
+static bool daemon_serving(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	err = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return !err;
+}
+
+static int parse_cleanup_args(int argc, char **argv, struct cleanup_opts *o,
+			      bool *force)
+{
+	enum { C_BPFFS = 300, C_STATE, C_CGROUP, C_PRIO, C_HANDLE, C_FORCE };
+	static const struct option opts[] = {
+		{ "bpffs", required_argument, NULL, C_BPFFS },
+		{ "state", required_argument, NULL, C_STATE },
+		{ "cgroup", required_argument, NULL, C_CGROUP },
+		{ "tc-priority", required_argument, NULL, C_PRIO },
+		{ "tc-handle", required_argument, NULL, C_HANDLE },
+		{ "force", no_argument, NULL, C_FORCE },
+		{ 0 }
+	};
+	unsigned long v;
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case C_BPFFS:
+			o->bpffs = optarg;
+			break;
+		case C_STATE:
+			o->state_file = optarg;
+			break;
+		case C_CGROUP:
+			o->cgroup = optarg;
+			break;
+		case C_PRIO:
+		case C_HANDLE:
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || *end || !v ||
+			    v > (c == C_PRIO ? 0xffffUL : 0xffffffffUL))
+				return -EINVAL;
+			if (c == C_PRIO)
+				o->tc_priority = (__u16)v;
+			else
+				o->tc_handle = (__u32)v;
+			break;
+		case C_FORCE:
+			*force = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return optind == argc ? 0 : -EINVAL;
+}
+
+static int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
+{
+	struct cleanup_opts o = { .bpffs = DP_DEFAULT_PIN_DIR,
+				  .state_file = DEFAULT_STATE_FILE,
+				  .tc_priority = DEFAULT_TC_PRIORITY,
+				  .tc_handle = DEFAULT_TC_HANDLE };
+	struct cleanup_report r;
+	bool force = false;
+	int err;
+
+	if (parse_cleanup_args(argc, argv, &o, &force)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!force && daemon_serving(ctl->socket_path)) {
+		fprintf(stderr, "redirectctl: redirectd serves %s; stop it "
+			"first (or --force)\n", ctl->socket_path);
+		return 5;
+	}
+	err = cleanup_run(&o, &r);
+	printf("cleanup: %u filters, %u qdiscs, %u pins, %u cgroup links, "
+	       "%u ztunnel routing tables removed; %u unknown files kept, "
+	       "%u errors\n", r.filters, r.qdiscs, r.pins, r.links, r.routing,
+	       r.unknown, r.errors);
+	return err ? 5 : 0;
+}
+
 /* "pod add UID ...", "ztunnel del UID" */
 static int cmd_object(struct ctl *ctl, bool pod, int argc, char **argv)
 {
@@ -581,6 +689,8 @@ static int dispatch(struct ctl *ctl, int argc, char **argv)
 		return cmd_object(ctl, false, argc, argv);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(ctl, argc, argv);
+	if (!strcmp(cmd, "cleanup"))
+		return cmd_cleanup(ctl, argc, argv);
 	if (!strcmp(cmd, "log-level") && argc == 2)
 		return cmd_log_level(ctl, argv[1]);
 	usage(stderr);

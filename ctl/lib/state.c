@@ -635,6 +635,17 @@ int state_journal_open(struct state *st, const char *path)
 	return state_journal_compact(st);
 }
 
+int state_journal_read(struct state *st, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return -errno;
+	replay(st, f);
+	fclose(f);
+	return 0;
+}
+
 struct compact_ctx {
 	struct state *st;
 	int err;

@@ -117,6 +117,8 @@ void info_release_ips(char **ips, size_t n);
  * Returns 0, or a negative errno; a torn last record is dropped.
  */
 int state_journal_open(struct state *st, const char *path);
+/* Replay path into st without writing anything (st->journal stays NULL). */
+int state_journal_read(struct state *st, const char *path);
 int state_journal_pod_put(struct state *st, const struct pod *pod);
 int state_journal_pod_delete(struct state *st, const char *uid);
 int state_journal_zt_put(struct state *st, const struct ztunnel *zt);
