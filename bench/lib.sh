@@ -47,3 +47,24 @@ bench_cgroup_remove() {
 now_ms() {
 	date +%s%3N
 }
+
+# How busy the whole machine was over half a second, in percent.
+busy_pct() {
+	s1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+	sleep 0.5
+	s2=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+	echo "$s1 $s2" | awk '{ b = $3 - $1; t = b + $4 - $2;
+		print (t > 0 ? int(100 * b / t) : 0) }'
+}
+
+# bench_quiet [MAX_S]: before a measurement, wait (at most MAX_S, default
+# 60) until the machine is nearly idle (under 15% busy), so that other
+# work on a shared machine does not land in it; prints the last busy %.
+bench_quiet() {
+	t0=$(date +%s)
+	while b=$(busy_pct) && [ "$b" -ge 15 ] &&
+		[ $(($(date +%s) - t0)) -lt "${1:-60}" ]; do
+		:
+	done
+	echo "$b"
+}

@@ -16,6 +16,9 @@
 # A configuration this redirectd cannot run is reported "not available",
 # with the reason; a measurement that fails is reported as failed.
 #
+# Before each measurement the run waits (up to a minute) for the machine to
+# be nearly idle, and notes how busy it was.
+#
 # In every configuration: iperf3 throughput (server in b, client in a, its
 # control connection goes through the mesh too) and request/response rate
 # and latency from bench/rr (64-byte ping-pong), IPv4 and IPv6. Every meshed
@@ -334,9 +337,11 @@ measure() {
 	cfg=$1 fam=$2 round=$3
 	dst=$(pod_ip b "$fam")
 	c0=$(ztc conns) b0=$(ztc bytes_up)
+	q1=$(bench_quiet)
 	tput=$(in_a timeout $((TPUT_S + 15)) iperf3 -c "$dst" -p "$PORT_IPERF" \
 		-t "$TPUT_S" -J | jq '.end.sum_received.bits_per_second |
 			if . and . > 0 then . else null end' 2>/dev/null)
+	q2=$(bench_quiet)
 	rr=$(in_a timeout $((RR_S + 15)) "$BUILD/bench/rr" client --to "$dst" \
 		--port "$PORT_RR" --conns "$RR_CONNS" --size "$RR_SIZE" \
 		--seconds "$RR_S")
@@ -354,8 +359,10 @@ measure() {
 	jq -nc --arg cfg "$cfg" --arg fam "ipv$fam" --argjson round "$round" \
 		--argjson tput "${tput:-null}" --argjson rr "${rr:-null}" \
 		--argjson conns "$through" --argjson bytes "$bytes" \
+		--argjson q1 "$q1" --argjson q2 "$q2" \
 		'{config: $cfg, family: $fam, round: $round, tput_bps: $tput,
-		  rr: $rr, ztunnel_conns: $conns, ztunnel_bytes_up: $bytes}' \
+		  rr: $rr, ztunnel_conns: $conns, ztunnel_bytes_up: $bytes,
+		  machine_busy_pct_before: [$q1, $q2]}' \
 		>>"$SAMPLES"
 	printf '  %-11s IPv%s round %s: %s Gbit/s, %s RR/s, p50 %s us\n' \
 		"$cfg" "$fam" "$round" \
