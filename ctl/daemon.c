@@ -750,6 +750,7 @@ static ErrorCode h_status(struct daemon *d, Reply *reply)
 	s->sockmap_cgroup = d->sm.cgroup;
 	s->sockmap_pods = d->sm.pods;
 	s->sockmap_pods_reason = d->sm.pods_reason;
+	s->features = d->features;
 	reply->body_case = REPLY_BODY(STATUS);
 	reply->status = s;
 	return EC(OK);

@@ -57,6 +57,7 @@ struct daemon {
 	uint64_t request_errors;
 	unsigned int clients;
 	__u32 zt_generation;
+	char features[160]; /* the start-up probe, for status */
 };
 
 int daemon_init(struct daemon *d, const struct daemon_opts *opts);

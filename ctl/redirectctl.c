@@ -185,6 +185,7 @@ static void print_status(const StatusReply *s, bool json)
 		       s->sockmap_pods ? "true" : "false");
 		json_kv_str("sockmap_pods_reason", s->sockmap_pods_reason,
 			    true);
+		json_kv_str("features", s->features, true);
 		printf("}\n");
 		return;
 	}
@@ -203,6 +204,8 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->requests,
 	       (unsigned long long)s->request_errors, s->clients);
 	printf("log level:   %s\n", s->log_level);
+	if (s->features[0])
+		printf("features:    %s\n", s->features);
 	if (!s->sockmap_active)
 		printf("sockmap:     off (%s)\n", s->sockmap_reason);
 	else if (s->sockmap_pods)

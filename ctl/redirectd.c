@@ -22,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include "daemon.h"
 #include "log.h"
+#include "probe.h"
 
 #define MAX_CLIENTS 4096
 #define ADDR_RESYNC_DELAY_MS 100
@@ -64,10 +65,14 @@ static void usage(FILE *f)
 		"  --node-addr ADDR     an extra node address (repeatable)\n"
 		"  --allow-uid N        serve this uid besides root\n"
 		"  --allow-gid N        serve this gid besides root\n"
-		"  --log-level LEVEL    error, warn, info (default), debug\n",
+		"  --log-level LEVEL    error, warn, info (default), debug\n"
+		"  --probe              print the kernel features found, exit\n"
+		"                       0 if redirectd can run here, else 1\n",
 		DEFAULT_SOCKET_PATH, DP_DEFAULT_PIN_DIR, DEFAULT_STATE_FILE,
 		DEFAULT_TC_PRIORITY, DEFAULT_TC_HANDLE, POD_ADDRS_DEFAULT);
 }
+
+static bool probe_only; /* --probe */
 
 static int parse_u32(const char *s, unsigned long max, __u32 *out)
 {
@@ -86,7 +91,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
 	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
-	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP };
+	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
@@ -103,6 +108,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "allow-gid", required_argument, NULL, O_GID },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "probe", no_argument, NULL, O_PROBE },
 		{ 0 }
 	};
 	__u32 v;
@@ -182,6 +188,9 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			if (lvl < 0)
 				goto bad;
 			log_set_level(lvl);
+			break;
+		case O_PROBE:
+			probe_only = true;
 			break;
 		case O_HELP:
 		case 'h':
@@ -566,15 +575,39 @@ static void teardown(struct server *s)
 	free(s->out);
 }
 
+/* `redirectd --probe`: one line per feature on stdout. */
+static int print_probe(const struct probe_result *r)
+{
+	bool ok = probe_required_ok(r);
+
+	for (int f = 0; f < PROBE_MAX; f++)
+		printf("%-14s %s%s%s\n", probe_name(f),
+		       r->have[f] ? "present" : "MISSING",
+		       r->have[f] ? "" : ": ",
+		       r->have[f] ? "" : probe_consequence(f));
+	printf("redirectd %s run on this kernel\n", ok ? "can" : "cannot");
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct server s;
 	struct daemon_opts opts = { 0 };
+	struct probe_result pr;
 	int err;
 
 	if (parse_args(argc, argv, &opts))
 		return 2;
 	log_route_libbpf();
+	probe_run(&pr);
+	if (probe_only)
+		return print_probe(&pr);
+	probe_log(&pr);
+	if (!probe_required_ok(&pr)) {
+		pr_err("this kernel lacks what redirectd needs (see above); "
+		       "not starting");
+		return 1;
+	}
 	err = make_parent_dir(opts.state_file);
 	if (!err)
 		err = daemon_init(&s.d, &opts);
@@ -582,6 +615,7 @@ int main(int argc, char **argv)
 		pr_err("start failed: %s", strerror(-err));
 		return 1;
 	}
+	probe_format(&pr, s.d.features, sizeof(s.d.features));
 	err = daemon_reconcile(&s.d);
 	if (err)
 		pr_warn("reconcile finished with errors: %s", strerror(-err));
