@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,6 +42,8 @@ struct server {
 	struct client_conn *clients;
 	uint8_t *buf;
 	uint8_t *out;
+	int spare_fd; /* /dev/null, given up to accept-and-close at EMFILE */
+	bool fd_starved; /* logged once per burst */
 	bool stop;
 };
 
@@ -311,6 +314,27 @@ static int epoll_add(int epfd, int fd, uint64_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/*
+ * Out of fds: the pending connection would wake epoll forever. Give up the
+ * spare fd, accept the connection and close it (the client sees EOF), then
+ * take the spare back.
+ */
+static void shed_connection(struct server *s)
+{
+	int fd;
+
+	if (!s->fd_starved)
+		pr_warn("out of file descriptors (%s); refusing clients",
+			strerror(errno));
+	s->fd_starved = true;
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void accept_clients(struct server *s)
 {
 	for (;;) {
@@ -318,8 +342,13 @@ static void accept_clients(struct server *s)
 		int fd = accept4(s->listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			shed_connection(s);
+			return;
+		}
 		if (fd < 0)
 			return;
+		s->fd_starved = false;
 		if (s->nclients >= MAX_CLIENTS || !peer_allowed(fd, &s->d.opts)) {
 			if (s->nclients >= MAX_CLIENTS)
 				pr_warn("too many clients; refusing one");
@@ -530,6 +559,7 @@ static int setup(struct server *s)
 {
 	int err;
 
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->buf = malloc(WIRE_MAX_MSG);
 	s->out = malloc(WIRE_MAX_MSG);
 	if (!s->buf || !s->out)
@@ -571,8 +601,22 @@ static void teardown(struct server *s)
 		close(s->sig_fd);
 	if (s->epfd > 0)
 		close(s->epfd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	free(s->buf);
 	free(s->out);
+}
+
+/* One fd per client and per ztunnel netns: take what the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("RLIMIT_NOFILE: %s", strerror(errno));
 }
 
 /* `redirectd --probe`: one line per feature on stdout. */
@@ -599,6 +643,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &opts))
 		return 2;
 	log_route_libbpf();
+	raise_nofile();
 	probe_run(&pr);
 	if (probe_only)
 		return print_probe(&pr);
