@@ -96,7 +96,7 @@ $(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(PROTO_H) $(wildcard ctl/*.h ctl/lib/*.h) $(
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/daemon.o $(LIB)
+$(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(BUILD)/ctl/daemon.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)

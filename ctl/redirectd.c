@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "probe.h"
+#include "metrics.h"
 
 #define MAX_CLIENTS 4096
 #define ADDR_RESYNC_DELAY_MS 100
@@ -34,8 +35,20 @@ struct client_conn {
 	struct client_conn *prev, *next; /* all of them, to free at exit */
 };
 
+/* A scrape in progress: the request is read before it is answered. */
+struct metrics_conn {
+	int fd;
+	size_t len;
+	char buf[1024];
+};
+
+#define MAX_METRICS_CONNS 32
+
 struct server {
 	struct daemon d;
+	int metrics_fd; /* --metrics listener, or -1 */
+	bool metrics_addr_unix;
+	struct metrics_conn *scrapes[MAX_METRICS_CONNS];
 	int epfd, listen_fd, sig_fd, addr_fd, timer_fd;
 	struct mnl_socket *addr_mon;
 	unsigned int nclients;
@@ -48,7 +61,10 @@ struct server {
 };
 
 /* epoll data: small tags for the fixed fds, pointers for clients. */
-enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_ADDR, TAG_TIMER, TAG_MAX };
+enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_ADDR, TAG_TIMER, TAG_METRICS,
+       TAG_MAX };
+/* Scrapes are tagged by their (aligned) pointer with the low bit set. */
+#define TAG_SCRAPE_BIT 1u
 
 static void usage(FILE *f)
 {
@@ -70,12 +86,15 @@ static void usage(FILE *f)
 		"  --allow-gid N        serve this gid besides root\n"
 		"  --log-level LEVEL    error, warn, info (default), debug\n"
 		"  --probe              print the kernel features found, exit\n"
+		"  --metrics ADDR       serve Prometheus metrics at HOST:PORT or\n"
+		"                       unix:PATH (GET /metrics)\n"
 		"                       0 if redirectd can run here, else 1\n",
 		DEFAULT_SOCKET_PATH, DP_DEFAULT_PIN_DIR, DEFAULT_STATE_FILE,
 		DEFAULT_TC_PRIORITY, DEFAULT_TC_HANDLE, POD_ADDRS_DEFAULT);
 }
 
 static bool probe_only; /* --probe */
+static const char *metrics_addr; /* --metrics */
 
 static int parse_u32(const char *s, unsigned long max, __u32 *out)
 {
@@ -94,7 +113,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
 	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
-	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE };
+	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE, O_METRICS };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
@@ -112,6 +131,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "probe", no_argument, NULL, O_PROBE },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ 0 }
 	};
 	__u32 v;
@@ -191,6 +211,9 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			if (lvl < 0)
 				goto bad;
 			log_set_level(lvl);
+			break;
+		case O_METRICS:
+			metrics_addr = optarg;
 			break;
 		case O_PROBE:
 			probe_only = true;
@@ -495,6 +518,81 @@ static void on_timer(struct server *s)
 		pr_warn("node address resync: %s", strerror(-err));
 }
 
+static void scrape_close(struct server *s, struct metrics_conn *m)
+{
+	for (int i = 0; i < MAX_METRICS_CONNS; i++)
+		if (s->scrapes[i] == m)
+			s->scrapes[i] = NULL;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, m->fd, NULL);
+	close(m->fd);
+	free(m);
+}
+
+static int scrape_slot(struct server *s)
+{
+	for (int i = 0; i < MAX_METRICS_CONNS; i++)
+		if (!s->scrapes[i])
+			return i;
+	return -1;
+}
+
+static void accept_scrapes(struct server *s)
+{
+	for (;;) {
+		int fd = accept4(s->metrics_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int slot = scrape_slot(s);
+		struct metrics_conn *m;
+
+		if (fd < 0)
+			return;
+		m = slot < 0 ? NULL : calloc(1, sizeof(*m));
+		if (!m || epoll_add(s->epfd, fd, (uintptr_t)m | TAG_SCRAPE_BIT)) {
+			/* busy: scrapers retry; never let them pile up */
+			free(m);
+			close(fd);
+			continue;
+		}
+		m->fd = fd;
+		s->scrapes[slot] = m;
+	}
+}
+
+/* Answer once the request's headers are in (or the buffer is full). */
+static void serve_scrape(struct server *s, struct metrics_conn *m)
+{
+	ssize_t n = recv(m->fd, m->buf + m->len, sizeof(m->buf) - 1 - m->len,
+			 MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		scrape_close(s, m);
+		return;
+	}
+	m->len += (size_t)n;
+	m->buf[m->len] = '\0';
+	if (!strstr(m->buf, "\r\n\r\n") && !strstr(m->buf, "\n\n") &&
+	    m->len < sizeof(m->buf) - 1)
+		return;
+	metrics_respond(&s->d, m->fd, m->buf, m->len);
+	scrape_close(s, m);
+}
+
+static int setup_metrics(struct server *s)
+{
+	s->metrics_fd = -1;
+	if (!metrics_addr)
+		return 0;
+	s->metrics_fd = metrics_listen(metrics_addr);
+	if (s->metrics_fd < 0)
+		return pr_ret(s->metrics_fd, "metrics on %s: %s", metrics_addr,
+			      strerror(-s->metrics_fd));
+	s->metrics_addr_unix = !strncmp(metrics_addr, "unix:", 5);
+	pr_info("metrics at %s/metrics", metrics_addr);
+	return epoll_add(s->epfd, s->metrics_fd, TAG_METRICS);
+}
+
 static int setup_signals(struct server *s)
 {
 	sigset_t set;
@@ -548,6 +646,11 @@ static int run(struct server *s)
 				on_addr_event(s);
 			else if (tag == TAG_TIMER)
 				on_timer(s);
+			else if (tag == TAG_METRICS)
+				accept_scrapes(s);
+			else if (tag & TAG_SCRAPE_BIT)
+				serve_scrape(s, (struct metrics_conn *)(uintptr_t)(
+							tag & ~(uint64_t)TAG_SCRAPE_BIT));
 			else
 				serve_client(s, (struct client_conn *)(uintptr_t)tag);
 		}
@@ -559,6 +662,7 @@ static int setup(struct server *s)
 {
 	int err;
 
+	s->metrics_fd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->buf = malloc(WIRE_MAX_MSG);
 	s->out = malloc(WIRE_MAX_MSG);
@@ -580,6 +684,9 @@ static int setup(struct server *s)
 	    (err = epoll_add(s->epfd, s->sig_fd, TAG_SIGNAL)) ||
 	    (err = epoll_add(s->epfd, s->addr_fd, TAG_ADDR)) ||
 	    (err = epoll_add(s->epfd, s->timer_fd, TAG_TIMER)))
+		return err;
+	err = setup_metrics(s);
+	if (err)
 		return err;
 	return 0;
 }
@@ -603,6 +710,13 @@ static void teardown(struct server *s)
 		close(s->epfd);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
+	for (int i = 0; i < MAX_METRICS_CONNS; i++)
+		if (s->scrapes[i])
+			scrape_close(s, s->scrapes[i]);
+	if (s->metrics_fd > 0)
+		close(s->metrics_fd);
+	if (s->metrics_addr_unix)
+		unlink(metrics_addr + 5);
 	free(s->buf);
 	free(s->out);
 }

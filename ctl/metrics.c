@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "log.h"
+#include "metrics.h"
+
+#define PREFIX "ambient_redirect_"
+#define BODY_MAX (64 * 1024)
+
+struct out {
+	char *buf;
+	size_t cap, len;
+	bool full;
+};
+
+static void emit(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void emit(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		o->full = true;
+	else
+		o->len += (size_t)n;
+}
+
+static void family(struct out *o, const char *name, const char *type,
+		   const char *help)
+{
+	emit(o, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help,
+	     name, type);
+}
+
+static void gauge(struct out *o, const char *name, const char *help,
+		  unsigned long long v)
+{
+	family(o, name, "gauge", help);
+	emit(o, PREFIX "%s %llu\n", name, v);
+}
+
+static void counter(struct out *o, const char *name, const char *help,
+		    unsigned long long v)
+{
+	family(o, name, "counter", help);
+	emit(o, PREFIX "%s %llu\n", name, v);
+}
+
+/* Program and decision names are [a-z_]: no label escaping needed. */
+static void datapath_counters(struct out *o, struct daemon *d)
+{
+	struct counter_value vals[CNT_MAX];
+
+	if (dp_counters_read(&d->dp, vals))
+		return;
+	family(o, "datapath_packets_total", "counter",
+	       "Packets per BPF program and decision.");
+	for (int i = 0; i < CNT_MAX; i++)
+		emit(o, PREFIX "datapath_packets_total{program=\"%s\","
+		     "decision=\"%s\"} %llu\n", counter_prog(i),
+		     counter_decision(i), (unsigned long long)vals[i].packets);
+	family(o, "datapath_bytes_total", "counter",
+	       "Bytes per BPF program and decision.");
+	for (int i = 0; i < CNT_MAX; i++)
+		emit(o, PREFIX "datapath_bytes_total{program=\"%s\","
+		     "decision=\"%s\"} %llu\n", counter_prog(i),
+		     counter_decision(i), (unsigned long long)vals[i].bytes);
+}
+
+int metrics_render(struct daemon *d, char *buf, size_t cap)
+{
+	struct out o = { .buf = buf, .cap = cap };
+
+	gauge(&o, "pods", "Enrolled pods.", d->st.npods);
+	gauge(&o, "pod_addresses", "Enrolled pod addresses.", d->st.naddrs);
+	gauge(&o, "pod_capacity", "Pod addresses the datapath map holds.",
+	      dp_pod_capacity(&d->dp));
+	gauge(&o, "ztunnel_present",
+	      "1 when a ztunnel receives meshed traffic, 0 when pods fail "
+	      "closed.", state_zt_current(&d->st) != NULL);
+	gauge(&o, "sockmap_active", "1 when sockmap acceleration runs.",
+	      d->sm.active);
+	gauge(&o, "clients", "Connected API clients.", d->clients);
+	counter(&o, "requests_total", "API requests handled.", d->requests);
+	counter(&o, "request_errors_total", "API requests answered with an "
+		"error.", d->request_errors);
+	datapath_counters(&o, d);
+	return o.full ? -ENOSPC : (int)o.len;
+}
+
+static int send_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int reply_status(int fd, const char *status)
+{
+	char head[128];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.0 %s\r\nContent-Length: 0\r\n"
+			 "Connection: close\r\n\r\n", status);
+
+	return send_all(fd, head, (size_t)n);
+}
+
+int metrics_respond(struct daemon *d, int fd, const char *req, size_t len)
+{
+	char head[160], *body;
+	int n, err;
+
+	if (len < 4 || memcmp(req, "GET ", 4))
+		return reply_status(fd, "405 Method Not Allowed");
+	if (strncmp(req + 4, "/metrics ", 9) && strncmp(req + 4, "/metrics?", 9))
+		return reply_status(fd, "404 Not Found");
+	body = malloc(BODY_MAX);
+	if (!body)
+		return -ENOMEM;
+	n = metrics_render(d, body, BODY_MAX);
+	if (n < 0) {
+		free(body);
+		return reply_status(fd, "500 Internal Server Error");
+	}
+	snprintf(head, sizeof(head),
+		 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4"
+		 "\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", n);
+	err = send_all(fd, head, strlen(head));
+	if (!err)
+		err = send_all(fd, body, (size_t)n);
+	free(body);
+	return err;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* "127.0.0.1:9464", "[::1]:9464" */
+static int split_host_port(const char *addr, char *host, size_t hlen,
+			   const char **port)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n;
+
+	if (!colon || !colon[1])
+		return -EINVAL;
+	n = (size_t)(colon - addr);
+	if (addr[0] == '[' && n >= 2 && addr[n - 1] == ']') {
+		addr++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hlen)
+		return -EINVAL;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	*port = colon + 1;
+	return 0;
+}
+
+static int listen_inet(const char *addr)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	char host[64];
+	const char *port;
+	int fd, one = 1, err = split_host_port(addr, host, sizeof(host), &port);
+
+	if (err || getaddrinfo(host, port, &hints, &ai))
+		return -EINVAL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 16)) {
+		err = -errno;
+		close(fd);
+		goto out;
+	}
+	err = fd;
+out:
+	freeaddrinfo(ai);
+	return err;
+}
+
+int metrics_listen(const char *addr)
+{
+	if (!strncmp(addr, "unix:", 5))
+		return listen_unix(addr + 5);
+	return listen_inet(addr);
+}
