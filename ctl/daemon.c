@@ -1319,6 +1319,44 @@ static void reconcile_sockmap(struct daemon *d)
 	sockmap_netns_for_each(&d->sm, drop_unowned_netns, d);
 }
 
+struct gone_pods {
+	struct daemon *d;
+	struct pod **gone;
+	size_t n;
+};
+
+static void collect_gone(struct pod *pod, void *arg)
+{
+	struct gone_pods *g = arg;
+
+	if (!veth_alive(g->d, pod->host_ifindex, pod->host_veth))
+		g->gone[g->n++] = pod;
+}
+
+void daemon_prune_gone(struct daemon *d)
+{
+	struct gone_pods g = { .d = d };
+	struct ztunnel *zt = state_zt_current(&d->st);
+
+	g.gone = calloc(d->st.npods + 1, sizeof(*g.gone));
+	if (!g.gone)
+		return;
+	state_pod_for_each(&d->st, collect_gone, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		pr_info("pod %s: veth %s is gone", g.gone[i]->uid,
+			g.gone[i]->host_veth);
+		remove_pod(d, g.gone[i]);
+	}
+	free(g.gone);
+	if (zt && !veth_alive(d, zt->host_ifindex, zt->host_veth)) {
+		pr_warn("ztunnel %s: veth %s is gone; meshed pods fail closed",
+			zt->uid, zt->host_veth);
+		publish_ztunnel(d, NULL);
+		zt->current = false;
+		state_journal_zt_put(&d->st, zt);
+	}
+}
+
 int daemon_reconcile(struct daemon *d)
 {
 	struct pod_check c = { .d = d };

@@ -64,6 +64,12 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts);
 void daemon_fini(struct daemon *d);
 /* Bring maps, filters and the journal in line with each other. */
 int daemon_reconcile(struct daemon *d);
+/*
+ * Forget pods whose host veth is gone (their netns was deleted without a
+ * pod delete reaching us), and a current ztunnel whose veth is gone:
+ * meshed pods then fail closed until a new one is added.
+ */
+void daemon_prune_gone(struct daemon *d);
 /* Re-read the node's addresses into the node_addrs map. */
 int daemon_sync_node_addrs(struct daemon *d);
 

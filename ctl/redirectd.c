@@ -57,6 +57,7 @@ struct server {
 	uint8_t *out;
 	int spare_fd; /* /dev/null, given up to accept-and-close at EMFILE */
 	bool fd_starved; /* logged once per burst */
+	bool prune_pending; /* a link went away: look for vanished veths */
 	bool stop;
 };
 
@@ -481,7 +482,9 @@ static void serve_client(struct server *s, struct client_conn *c)
 /* Address changes: resync node_addrs a little later, once per burst. */
 static int open_addr_monitor(struct server *s)
 {
-	unsigned int groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+	/* links too: a pod's veth can vanish without a delete reaching us */
+	unsigned int groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			      RTMGRP_LINK;
 
 	s->addr_mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK |
 							      SOCK_CLOEXEC);
@@ -501,8 +504,17 @@ static void on_addr_event(struct server *s)
 		.it_value = { .tv_nsec = ADDR_RESYNC_DELAY_MS * 1000000L }
 	};
 
-	while (mnl_socket_recvfrom(s->addr_mon, s->buf, WIRE_MAX_MSG) > 0)
-		;
+	ssize_t n;
+
+	while ((n = mnl_socket_recvfrom(s->addr_mon, s->buf, WIRE_MAX_MSG)) >
+	       0) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)s->buf;
+		int len = (int)n;
+
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_type == RTM_DELLINK)
+				s->prune_pending = true;
+	}
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
 }
 
@@ -516,6 +528,10 @@ static void on_timer(struct server *s)
 	err = daemon_sync_node_addrs(&s->d);
 	if (err)
 		pr_warn("node address resync: %s", strerror(-err));
+	if (s->prune_pending) {
+		s->prune_pending = false;
+		daemon_prune_gone(&s->d);
+	}
 }
 
 static void scrape_close(struct server *s, struct metrics_conn *m)

@@ -132,13 +132,27 @@ check_eq "consistent" "" "$(inconsistencies)"
 in_node ip link del reuse0
 case_end
 
+case_begin "a pod whose netns vanishes is forgotten without a restart"
+pod_enrol p5 >/dev/null
+check "p5 enrolled" sh -c "$BUILD/redirectctl --socket $SOCK -j pods | grep -q uid-$RUN-p5"
+ip netns del "$RUN-p5"
+sleep 0.6
+check_not "p5 forgotten" sh -c "$BUILD/redirectctl --socket $SOCK -j pods | grep -q uid-$RUN-p5"
+check_eq "consistent" "" "$(inconsistencies)"
+case_end
+
 case_begin "ztunnel's netns vanishing: meshed pods fail closed, a new ztunnel recovers"
+# redirectd keeps ztunnel's netns open (to clean up there later), so the
+# netns outlives its name; the veth going away is what it must notice.
+ZT_VETH=$(pod_host_veth zt)
 kill "$ZT_PID"
 wait "$ZT_PID" 2>/dev/null
 ip netns del "$RUN-zt"
-sleep 0.3
+in_node ip link del "$ZT_VETH"
+sleep 0.6
 check_not "p1 -> p2 fails closed" pod_send p1 --to "$(pod_ip p2 4)" \
 	--port 8080 --bytes 1000 --timeout 1
+check_eq "noticed without a restart" false "$(ctl -j status | jq -r .ztunnel_present)"
 check "ztunnel del of a vanished netns" ctl ztunnel del "uid-$RUN-zt"
 check "new ztunnel" ztunnel_start zt2
 check "p1 -> p2 again" pod_send p1 --to "$(pod_ip p2 4)" --port 8080 --bytes 1000
