@@ -39,7 +39,7 @@ cd "$(dirname "$0")/.." || exit 1
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	ROUNDS=${MESH_ROUNDS:-1} TPUT_S=${MESH_TPUT_S:-1} RR_S=${MESH_RR_S:-1}
 else
-	ROUNDS=${MESH_ROUNDS:-3} TPUT_S=${MESH_TPUT_S:-5} RR_S=${MESH_RR_S:-5}
+	ROUNDS=${MESH_ROUNDS:-5} TPUT_S=${MESH_TPUT_S:-5} RR_S=${MESH_RR_S:-5}
 fi
 RR_CONNS=${MESH_RR_CONNS:-1}
 RR_SIZE=64

@@ -2,7 +2,7 @@
 # The mesh-path comparison: throughput and request/response rate per
 # configuration, IPv4 and IPv6 side by side.
 #   gnuplot -e "data='mesh.dat'; out='mesh.png'; title='...'" bench/plot.gp
-# mesh.dat (from mesh.json, by bench/report.sh): two blocks, throughput
+# mesh.dat (from mesh.json: bench/report.sh OUT dat): two blocks, throughput
 # then request/response, each a header line of quoted configuration names
 # and one line per family ("-": not available).
 

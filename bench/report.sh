@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The results' JSON -> Markdown tables (OUT/*.md) and the plot's data.
-#   sh bench/report.sh OUT_DIR
+# The results' JSON -> Markdown tables (OUT/*.md), or the plot's data.
+#   sh bench/report.sh OUT_DIR          writes OUT_DIR/{prog_cost,mesh,ctlplane}.md
+#   sh bench/report.sh OUT_DIR dat      prints gnuplot's input from mesh.json
 # Each JSON file is optional: what is there is rendered.
 set -u
 OUT=${1:-bench/results}
@@ -90,9 +91,12 @@ mesh_dat() {
 		block("tput_gbps"), "", "", block("rr_tps")' "$OUT/mesh.json"
 }
 
+if [ "${2:-}" = dat ]; then
+	mesh_dat
+	exit
+fi
 for b in prog_cost mesh ctlplane; do
 	[ -f "$OUT/$b.json" ] || continue
 	"${b}_md" >"$OUT/$b.md.tmp" && mv "$OUT/$b.md.tmp" "$OUT/$b.md"
 done
-[ -f "$OUT/mesh.json" ] && mesh_dat >"$OUT/mesh.dat"
 exit 0

@@ -55,13 +55,14 @@ prog_cost() {
 }
 
 plot() {
-	[ -f "$OUT/mesh.dat" ] || return 0
+	[ -f "$OUT/mesh.json" ] || return 0
 	if ! have_gnuplot; then
 		echo "bench: no gnuplot, no plot" >&2
 		return 0
 	fi
-	gnuplot -e "data='$OUT/mesh.dat'; out='$OUT/mesh.png'; title='mesh path, pod -> ztunnel stand-in -> pod on one node ($(uname -r))'" \
-		bench/plot.gp
+	sh bench/report.sh "$OUT" dat >"$SNAP/mesh.dat" &&
+		gnuplot -e "data='$SNAP/mesh.dat'; out='$OUT/mesh.png'; title='mesh path, pod -> ztunnel stand-in -> pod on one node ($(uname -r))'" \
+			bench/plot.gp
 }
 
 # A private copy of the binaries: a rebuild of BUILD during the run (other
