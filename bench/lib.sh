@@ -31,21 +31,33 @@ bench_cgroup_make() {
 	BENCH_CG=$mnt/$RUN-bench
 }
 
-# Only this run's processes were ever moved into BENCH_CG.
+# Only this run's processes were ever moved into BENCH_CG (or a child).
 bench_cgroup_remove() {
 	[ -n "${BENCH_CG:-}" ] && [ -d "$BENCH_CG" ] || return 0
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(cat "$BENCH_CG/cgroup.procs" 2>/dev/null)
-		[ -z "$pids" ] && break
-		for pid in $pids; do kill "$pid" 2>/dev/null; done
-		sleep 0.1
+	for cg in "$BENCH_CG"/*/ "$BENCH_CG"; do
+		[ -f "$cg/cgroup.procs" ] || continue
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			pids=$(cat "$cg/cgroup.procs" 2>/dev/null)
+			[ -z "$pids" ] && break
+			for pid in $pids; do kill "$pid" 2>/dev/null; done
+			sleep 0.1
+		done
+		rmdir "$cg" 2>/dev/null
 	done
-	rmdir "$BENCH_CG" 2>/dev/null
+}
+
+# cg_usage_us CGROUP: CPU time used by the cgroup's processes so far
+cg_usage_us() {
+	awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"
 }
 
 # now_ms: a monotonic-enough clock in milliseconds, for phase timings
 now_ms() {
 	date +%s%3N
+}
+
+now_us() {
+	date +%s%6N
 }
 
 # How busy the whole machine was over half a second, in percent.
@@ -68,3 +80,4 @@ bench_quiet() {
 	done
 	echo "$b"
 }
+

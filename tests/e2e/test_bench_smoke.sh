@@ -17,6 +17,7 @@ done
 for c in iperf3 nft jq tc bpftool; do
 	command -v "$c" >/dev/null || skip_suite "$c missing"
 done
+grep -q ' cgroup2 ' /proc/mounts || skip_suite "no cgroup2 mount"
 
 OUT=$(mktemp -d /tmp/bench-smoke.XXXXXX)
 LOG=$OUT/run.log
