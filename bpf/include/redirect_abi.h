@@ -162,6 +162,8 @@ struct frag_value {
 #define REDIRECT_COUNTER_ENUM(id, prog, decision) CNT_##id,
 enum redirect_counter { REDIRECT_COUNTERS(REDIRECT_COUNTER_ENUM) CNT_MAX };
 #undef REDIRECT_COUNTER_ENUM
+/* tests/bpf/test_tc.c names the counters a packet must hit in a u64 mask. */
+_Static_assert(CNT_MAX <= 64, "more counters than test_tc's mask holds");
 
 struct counter_value {
 	__u64 packets;

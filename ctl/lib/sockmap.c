@@ -83,9 +83,9 @@ static const char *missing_feature(void)
 		{ BPF_PROG_TYPE_SK_MSG, BPF_FUNC_sk_storage_get,
 		  "bpf_sk_storage_get in sk_msg" },
 	};
-	int fd, one = 1;
+	socklen_t len = sizeof(__u64);
 	__u64 cookie;
-	socklen_t len = sizeof(cookie);
+	int fd, err;
 
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) != 1)
 		return "sock_ops programs";
@@ -102,9 +102,9 @@ static const char *missing_feature(void)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return "sockets";
-	one = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+	err = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
 	close(fd);
-	return one ? "SO_NETNS_COOKIE (kernel 5.14)" : NULL;
+	return err ? "SO_NETNS_COOKIE (kernel 5.14)" : NULL;
 }
 
 /* A cgroup v2 folder below a hierarchy's root; its id through *id. */
@@ -534,7 +534,6 @@ void sockmap_close(struct sockmap *sm)
 	sockmap_bpf__destroy(sm->skel);
 	sm->skel = NULL;
 }
-
 
 int sockmap_netns_set(const struct sockmap *sm, const struct addr_key *addr,
 		      __u64 cookie)
