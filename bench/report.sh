@@ -53,9 +53,12 @@ mesh_md() {
 		"| \($name) | \(.family) | \(.tput_gbps | v)\(failed("tput_failed")) | \(.tput_vs_iptables | v) | \(.tput_vs_direct | v) | \(.rr_tps | v)\(failed("rr_failed")) | \(.rr_vs_iptables | v) | \(.rr_vs_direct | v) | \(.p50_us | v) | \(.p90_us | v) | \(.p99_us | v) |"
 		else "| \($name) | \(.family) | not available: \(.unavailable_reason) | | | | | | | | |" end' "$f"
 	echo
+	echo "Targets, judged on the median of the per-round ratios (range over the rounds; ratio of the medians after the slash):"
+	echo
 	jq -r 'def x: if . == null then "n/a" else "\(.)x" end;
-		.targets | to_entries[] | "- \(.key): want >= \(.value.want)x, IPv4 \(.value.ipv4 | x), IPv6 \(.value.ipv6 | x): " +
-		(if .value.met == true then "met" elif .value.met == null then "n/a" else "not met" end)' "$f"
+		def fam($t; $f): if $t.paired[$f] then "\($t.paired[$f].median)x (\($t.paired[$f].min)-\($t.paired[$f].max)) / \($t.ratio_of_medians[$f] | x)" else "n/a" end;
+		.targets | to_entries[] | .value as $t | "- \(.key): want >= \($t.want)x; IPv4 \(fam($t; "ipv4")), IPv6 \(fam($t; "ipv6")): " +
+		(if $t.met == true then "met" elif $t.met == null then "n/a" else "not met" end)' "$f"
 	jq -r '[.results[] | select(.redirectd) | {config, redirectd}] | unique_by(.config)[] |
 		"- redirectd on \(.config): sockmap_pods \(.redirectd.sockmap_pods)" +
 		(if .redirectd.sockmap_pods_reason then " (\(.redirectd.sockmap_pods_reason))" else "" end)' "$f"
