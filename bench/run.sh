@@ -4,7 +4,8 @@
 # Markdown under bench/results/ (and the mesh plot, mesh.png).
 #
 #   sh bench/run.sh BUILD
-#   BENCH_SMOKE=1   tiny sizes, seconds (what tests/e2e/test_bench_smoke.sh runs)
+#   BENCH_SMOKE=1   tiny sizes, seconds (what tests/e2e/test_bench_smoke.sh
+#                   runs); results in BUILD/bench-smoke unless BENCH_OUT
 #   BENCH_OUT=DIR   write the results there instead
 #   BENCH_ONLY="prog_cost mesh ctlplane"   a subset
 #
@@ -13,8 +14,13 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
-OUT=${BENCH_OUT:-bench/results}
 SMOKE=${BENCH_SMOKE:-0}
+# A smoke run never writes over the committed results.
+if [ "$SMOKE" = 1 ]; then
+	OUT=${BENCH_OUT:-$BUILD/bench-smoke}
+else
+	OUT=${BENCH_OUT:-bench/results}
+fi
 ONLY=${BENCH_ONLY:-prog_cost mesh ctlplane}
 failed=""
 
