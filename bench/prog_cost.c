@@ -203,11 +203,9 @@ static int put_addr(const char *a, const struct pod_info *pi)
 	return addr_key_parse(a, &k) ?: dp_pod_put(&B.dp, &k, pi);
 }
 
-static int node_addr(const char *a)
+static int node_addr(const char *a, struct addr_key *k)
 {
-	struct addr_key k;
-
-	return addr_key_parse(a, &k) ?: dp_node_addr_add(&B.dp, &k);
+	return addr_key_parse(a, k) ?: dp_node_addr_add(&B.dp, k);
 }
 
 static int fill_maps(void)
@@ -218,11 +216,14 @@ static int fill_maps(void)
 		.present = 1,
 		.generation = 1,
 	};
+	struct addr_key node[2];
 
 	memcpy(pi.mac, MAC_POD_A, 6);
 	memcpy(zt.mac, MAC_ZT, 6);
+	/* As redirectd fills them: the set, then the list scanned first. */
 	return put_addr(POD_A4, &pi) ?: put_addr(POD_A6, &pi) ?:
-	       node_addr(NODE4) ?: node_addr(NODE6) ?:
+	       node_addr(NODE4, &node[0]) ?: node_addr(NODE6, &node[1]) ?:
+	       dp_node_addr_list_set(&B.dp, node, 2) ?:
 	       dp_ztunnel_set(&B.dp, &zt);
 }
 

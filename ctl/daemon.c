@@ -1072,7 +1072,9 @@ static int note_node_addr(int family, const void *addr, int ifindex,
 	} else {
 		memcpy(k.addr, addr, 16);
 	}
-	s->seen[s->n++] = k;
+	/* ptp puts the same gateway address on every host veth. */
+	if (!addr_in(&k, s->seen, s->n))
+		s->seen[s->n++] = k;
 	return 0;
 }
 
@@ -1094,10 +1096,15 @@ int daemon_sync_node_addrs(struct daemon *d)
 	if (!s.seen)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->opts.n_node_addrs; i++)
-		s.seen[s.n++] = d->opts.node_addrs[i];
+		if (!addr_in(&d->opts.node_addrs[i], s.seen, s.n))
+			s.seen[s.n++] = d->opts.node_addrs[i];
 	err = addr_for_each(d->nl, note_node_addr, &s);
 	for (size_t i = 0; i < s.n && !err; i++)
 		err = dp_node_addr_add(&d->dp, &s.seen[i]);
+	/* The list after the additions, before the removals: an address
+	 * that stays is in one of the two at every moment. */
+	if (!err)
+		err = dp_node_addr_list_set(&d->dp, s.seen, s.n);
 	if (!err)
 		err = dp_node_addr_for_each(&d->dp, drop_stale_node_addr, &s);
 	if (s.n == s.cap)

@@ -190,6 +190,23 @@ struct sockmap_config {
 	__u32 pad;
 };
 
+/*
+ * node_addr_list (key 0): the node's addresses as a short list the tc
+ * programs scan, so the per-packet check costs no hash. node_addrs stays the
+ * full set (sockops uses it, and the programs fall back to it when the list
+ * is not complete: more addresses than fit, or not written yet).
+ * An address keeps its slot while it stays on the node and a freed slot
+ * repeats another address, so a program reading the value while the
+ * control plane rewrites it sees every unchanged address where it was.
+ */
+#define NODE_ADDRS_INLINE 32
+
+struct node_addr_list {
+	__u32 n; /* slots in use in addrs */
+	__u32 complete; /* 1: addrs holds every node address */
+	struct addr_key addrs[NODE_ADDRS_INLINE];
+};
+
 /* Default map sizes; the loader may change them before load. */
 #define POD_ADDRS_DEFAULT 16384
 #define NODE_ADDRS_MAX 1024

@@ -71,6 +71,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
+	__type(value, struct node_addr_list);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_addr_list SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__type(value, struct settings);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } settings SEC(".maps");
@@ -132,9 +140,30 @@ static __always_inline bool fail_open(void)
 	return s && (s->flags & SET_F_FAIL_OPEN);
 }
 
+static __always_inline bool addr_eq(const struct addr_key *x,
+				    const struct addr_key *y)
+{
+	/* The last word first: it is where addresses of one node differ. */
+	return x->addr[3] == y->addr[3] && x->addr[2] == y->addr[2] &&
+	       x->addr[1] == y->addr[1] && x->addr[0] == y->addr[0];
+}
+
+/*
+ * A scan of the short list (an inlined array lookup and a few compares)
+ * costs about half of a hash lookup; the hash answers only when the list
+ * does not hold every address.
+ */
 static __always_inline bool is_node_addr(const struct addr_key *a)
 {
-	return bpf_map_lookup_elem(&node_addrs, a) != NULL;
+	__u32 zero = 0, i;
+	struct node_addr_list *l = bpf_map_lookup_elem(&node_addr_list, &zero);
+
+	if (!l || !l->complete)
+		return bpf_map_lookup_elem(&node_addrs, a) != NULL;
+	for (i = 0; i < NODE_ADDRS_INLINE && i < l->n; i++)
+		if (addr_eq(&l->addrs[i], a))
+			return true;
+	return false;
 }
 
 static __always_inline bool is_dns(const struct packet *p, __u16 port)
@@ -143,10 +172,20 @@ static __always_inline bool is_dns(const struct packet *p, __u16 port)
 	       (p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_);
 }
 
+/*
+ * A direct write, not bpf_skb_store_bytes: parse_packet left the Ethernet
+ * header linear, and the verifier's prologue unclones a cloned skb first.
+ */
 static __always_inline void set_dst_mac(struct __sk_buff *skb,
 					const __u8 *mac)
 {
-	bpf_skb_store_bytes(skb, 0, mac, 6, 0);
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return;
+	__builtin_memcpy(eth->h_dest, mac, 6);
 }
 
 /* --- fragments: later fragments follow the verdict of their first one --- */

@@ -246,6 +246,90 @@ int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
+static bool addr_listed(const struct addr_key *a, const struct addr_key *set,
+			size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(a, &set[i], sizeof(*a)))
+			return true;
+	return false;
+}
+
+static int first_free(const bool *filled)
+{
+	for (int i = 0; i < NODE_ADDRS_INLINE; i++)
+		if (!filled[i])
+			return i;
+	return -1;
+}
+
+/*
+ * Addresses that stay keep their slots (a repeat kept as a filler counts
+ * once), new ones take the first free slot, inner free slots repeat a
+ * present address: never all zeros, which would make :: a node address.
+ */
+void node_addr_list_build(const struct node_addr_list *cur,
+			  const struct addr_key *addrs, size_t n,
+			  struct node_addr_list *next)
+{
+	__u32 kept = cur->complete && cur->n <= NODE_ADDRS_INLINE ? cur->n : 0;
+	bool filled[NODE_ADDRS_INLINE] = { false };
+	__u32 end = 0;
+	int first = -1;
+
+	memset(next, 0, sizeof(*next));
+	for (__u32 i = 0; i < kept; i++) {
+		if (!addr_listed(&cur->addrs[i], addrs, n) ||
+		    addr_listed(&cur->addrs[i], cur->addrs, i))
+			continue;
+		next->addrs[i] = cur->addrs[i];
+		filled[i] = true;
+		end = i + 1;
+	}
+	for (size_t j = 0; j < n; j++) {
+		int slot;
+
+		if (addr_listed(&addrs[j], addrs, j) ||
+		    addr_listed(&addrs[j], next->addrs, end))
+			continue;
+		slot = first_free(filled);
+		if (slot < 0) {
+			memset(next, 0, sizeof(*next));
+			return; /* more than fit: incomplete, node_addrs answers */
+		}
+		next->addrs[slot] = addrs[j];
+		filled[slot] = true;
+		if ((__u32)slot + 1 > end)
+			end = (__u32)slot + 1;
+	}
+	next->n = end;
+	next->complete = 1;
+	for (__u32 i = 0; i < end; i++)
+		if (filled[i] && first < 0)
+			first = (int)i;
+	for (__u32 i = 0; i < end; i++)
+		if (!filled[i])
+			next->addrs[i] = next->addrs[first];
+}
+
+int dp_node_addr_list_set(const struct datapath *dp,
+			  const struct addr_key *addrs, size_t n)
+{
+	struct node_addr_list cur = { 0 }, next;
+	__u32 zero = 0;
+	int err;
+
+	err = map_err(bpf_map__lookup_elem(dp->skel->maps.node_addr_list,
+					   &zero, sizeof(zero), &cur,
+					   sizeof(cur), 0));
+	if (err)
+		return err;
+	node_addr_list_build(&cur, addrs, n, &next);
+	return map_err(bpf_map__update_elem(dp->skel->maps.node_addr_list,
+					    &zero, sizeof(zero), &next,
+					    sizeof(next), BPF_ANY));
+}
+
 int dp_settings_set(const struct datapath *dp, const struct settings *s)
 {
 	__u32 zero = 0;

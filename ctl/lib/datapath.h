@@ -52,6 +52,17 @@ int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_info *zt);
 int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt);
 int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr);
 int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
+/*
+ * Write the node's addresses (distinct; the same set node_addrs holds) into
+ * node_addr_list, keeping each remaining address in its slot. More than
+ * NODE_ADDRS_INLINE: the list says incomplete and programs use node_addrs.
+ */
+int dp_node_addr_list_set(const struct datapath *dp,
+			  const struct addr_key *addrs, size_t n);
+/* The list dp_node_addr_list_set writes after cur, for addrs (pure). */
+void node_addr_list_build(const struct node_addr_list *cur,
+			  const struct addr_key *addrs, size_t n,
+			  struct node_addr_list *next);
 int dp_settings_set(const struct datapath *dp, const struct settings *s);
 /* Visit every entry of the pods / node_addrs maps (a snapshot of keys). */
 int dp_pod_for_each(const struct datapath *dp,

@@ -50,6 +50,7 @@
 #define IF_ZT "ar-zt" /* ztunnel's own interface, in its netns */
 #define MAX_FDS 16
 #define C(id) (1ULL << CNT_##id)
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const __u8 MAC_ZT[6] = { 0x02, 0x7a, 0x00, 0x00, 0x00, 0x01 };
 static const __u8 MAC_POD_A[6] = { 0x02, 0xaa, 0x00, 0x00, 0x00, 0x02 };
@@ -1015,6 +1016,89 @@ static void in_node_addr(int family, __u8 proto)
 }
 PER_FAMILY_PROTO(in_node_addr)
 
+/* ====================== node_addr_list (the short list) ================ */
+
+static int set_node_list(const struct addr_key *extra, size_t n_extra);
+
+static struct addr_key nth_addr(__u32 i)
+{
+	struct addr_key k = { .addr = { 0, 0, htonl(0xffff),
+					htonl(0xc0a80000u + i) } };
+
+	return k;
+}
+
+static int list_slot(const struct node_addr_list *l, const struct addr_key *a)
+{
+	for (__u32 i = 0; i < l->n; i++)
+		if (!memcmp(&l->addrs[i], a, sizeof(*a)))
+			return (int)i;
+	return -1;
+}
+
+/* Staying addresses keep their slots, so a torn read finds them. */
+static void node_list_slots_stay(void)
+{
+	struct addr_key a = nth_addr(1), b = nth_addr(2), c = nth_addr(3),
+			d = nth_addr(4);
+	struct addr_key first[] = { a, b, c }, second[] = { c, d, a, a };
+	struct addr_key third[] = { c };
+	struct node_addr_list empty = { 0 }, l1, l2, l3;
+
+	node_addr_list_build(&empty, first, 3, &l1);
+	CU_ASSERT(l1.complete == 1 && l1.n == 3);
+	CU_ASSERT(list_slot(&l1, &a) == 0 && list_slot(&l1, &b) == 1 &&
+		  list_slot(&l1, &c) == 2);
+	node_addr_list_build(&l1, second, 4, &l2);
+	CU_ASSERT(l2.complete == 1 && l2.n == 3);
+	CU_ASSERT(list_slot(&l2, &a) == 0 && list_slot(&l2, &c) == 2);
+	CU_ASSERT(list_slot(&l2, &d) == 1); /* b's freed slot */
+	CU_ASSERT(list_slot(&l2, &b) < 0);
+	node_addr_list_build(&l2, third, 1, &l3);
+	/* c stays in slot 2; the slots before it repeat c, never :: */
+	CU_ASSERT(l3.complete == 1 && l3.n == 3);
+	for (__u32 i = 0; i < 3; i++)
+		CU_ASSERT(!memcmp(&l3.addrs[i], &c, sizeof(c)));
+	node_addr_list_build(&l3, NULL, 0, &l1);
+	CU_ASSERT(l1.complete == 1 && l1.n == 0);
+}
+
+static void node_list_overflow(void)
+{
+	struct addr_key many[NODE_ADDRS_INLINE + 1];
+	struct node_addr_list empty = { 0 }, l;
+
+	for (__u32 i = 0; i < ARRAY_LEN(many); i++)
+		many[i] = nth_addr(i + 1);
+	node_addr_list_build(&empty, many, NODE_ADDRS_INLINE, &l);
+	CU_ASSERT(l.complete == 1 && l.n == NODE_ADDRS_INLINE);
+	node_addr_list_build(&l, many, ARRAY_LEN(many), &l);
+	CU_ASSERT(l.complete == 0 && l.n == 0);
+}
+
+/*
+ * The programs believe a complete list (so redirectd must keep it whole)
+ * and ask node_addrs when it is not.
+ */
+static void node_list_decides(int family)
+{
+	struct addr_key many[NODE_ADDRS_INLINE + 1];
+	struct pkt p;
+
+	for (__u32 i = 0; i < ARRAY_LEN(many); i++)
+		many[i] = nth_addr(i + 1);
+	if (!build_flow(&p, family, IPPROTO_TCP, NODE, 40000, POD_A, 8080))
+		return;
+	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, 1));
+	in_run(&p, fx.if_pod_a, in_captured());
+	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, ARRAY_LEN(many)));
+	in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NODE_ADDR)));
+	CU_ASSERT(!set_node_list(many, 5));
+	in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NODE_ADDR)));
+	CU_ASSERT(!set_node_list(NULL, 0));
+}
+PER_FAMILY(node_list_decides)
+
 /* A reply to a query that passed uncaptured passes back in. */
 static void in_dns_reply_known(int family, __u8 proto)
 {
@@ -1535,6 +1619,12 @@ static const struct test_def inbound_tests[] = {
 	T_FAMILY(in_no_ztunnel_fail_open),
 };
 
+static const struct test_def node_list_tests[] = {
+	T(node_list_slots_stay),
+	T(node_list_overflow),
+	T_FAMILY(node_list_decides),
+};
+
 static const struct test_def host_in_tests[] = {
 	T_FAMILY(zh_inbound_tagged),
 	T_FAMILY(zh_inbound_tagged_no_ztunnel),
@@ -1567,8 +1657,6 @@ static const struct test_def ingress_tests[] = {
 	T(zi_udp_no_udp_listener),
 };
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct {
 	const char *name;
 	const struct test_def *tests;
@@ -1576,6 +1664,7 @@ static const struct {
 } suites[] = {
 	{ "app_outbound", outbound_tests, ARRAY_LEN(outbound_tests) },
 	{ "app_inbound", inbound_tests, ARRAY_LEN(inbound_tests) },
+	{ "node_addr_list", node_list_tests, ARRAY_LEN(node_list_tests) },
 	{ "ztunnel_host_in", host_in_tests, ARRAY_LEN(host_in_tests) },
 	{ "ztunnel_ingress", ingress_tests, ARRAY_LEN(ingress_tests) },
 };
@@ -1720,6 +1809,19 @@ static int put_pod(enum host h, int ifindex, const __u8 *mac, __u16 flags)
 	return dp_pod_put(&fx.dp, &k4, &info) ?: dp_pod_put(&fx.dp, &k6, &info);
 }
 
+/* The node's list as redirectd writes it: NODE's two addresses + extra. */
+static int set_node_list(const struct addr_key *extra, size_t n_extra)
+{
+	struct addr_key all[2 + NODE_ADDRS_INLINE + 1];
+
+	if (n_extra > NODE_ADDRS_INLINE - 1)
+		return -E2BIG;
+	all[0] = key_of(AF_INET, NODE);
+	all[1] = key_of(AF_INET6, NODE);
+	memcpy(&all[2], extra, n_extra * sizeof(*extra));
+	return dp_node_addr_list_set(&fx.dp, all, 2 + n_extra);
+}
+
 static int setup_maps(void)
 {
 	struct addr_key node4 = key_of(AF_INET, NODE);
@@ -1728,7 +1830,7 @@ static int setup_maps(void)
 	return put_pod(POD_A, fx.if_pod_a, MAC_POD_A, 0) ?:
 		       put_pod(POD_B, fx.if_pod_b, MAC_POD_B, POD_F_DNS_CAPTURE) ?:
 		       dp_node_addr_add(&fx.dp, &node4) ?:
-		       dp_node_addr_add(&fx.dp, &node6);
+		       dp_node_addr_add(&fx.dp, &node6) ?: set_node_list(NULL, 0);
 }
 
 static int setup(void)

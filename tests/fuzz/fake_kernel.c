@@ -541,6 +541,8 @@ int __wrap_dp_node_addr_add(const struct datapath *dp,
 			    const struct addr_key *addr);
 int __wrap_dp_node_addr_del(const struct datapath *dp,
 			    const struct addr_key *addr);
+int __wrap_dp_node_addr_list_set(const struct datapath *dp,
+				 const struct addr_key *addrs, size_t n);
 int __wrap_dp_settings_set(const struct datapath *dp,
 			   const struct settings *s);
 int __wrap_dp_pod_for_each(const struct datapath *dp,
@@ -688,6 +690,15 @@ int __wrap_dp_node_addr_del(const struct datapath *dp,
 		return -ENOENT;
 	w.node_addrs[i] = w.node_addrs[--w.n_node_addrs];
 	return 0;
+}
+
+/* The list is a cache of the set above, which is what the fake checks. */
+int __wrap_dp_node_addr_list_set(const struct datapath *dp,
+				 const struct addr_key *addrs, size_t n)
+{
+	(void)dp;
+	(void)addrs;
+	return n > MAX_NODE_ADDRS ? -E2BIG : 0;
 }
 
 int __wrap_dp_settings_set(const struct datapath *dp,
