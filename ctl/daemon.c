@@ -206,19 +206,20 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 			       struct veth_target *t, char *msg, size_t len)
 {
 	struct link_info pod, host;
-	struct nl *pnl;
-	int err = nl_open_in_netns(netns_fd, &pnl);
+	int err = netns_check_fd(netns_fd);
 
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "not a network namespace: %s", strerror(-err));
+	err = link_get_in_netns(d->nl, netns_fd, ifname, &pod);
+	if (err == -ENODEV || err == -ENOENT || err == -EINVAL)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s not found in the network namespace",
+			    ifname);
 	if (err)
 		return fail(msg, len, EC(NETNS),
 			    "cannot enter the network namespace: %s",
 			    strerror(-err));
-	err = link_get_by_name(pnl, ifname, &pod);
-	nl_close(pnl);
-	if (err)
-		return fail(msg, len, EC(INTERFACE),
-			    "interface %s not found in the network namespace",
-			    ifname);
 	if (!pod.is_veth || pod.peer_ifindex <= 0 || !pod.has_mac)
 		return fail(msg, len, EC(INTERFACE),
 			    "interface %s is not a veth with a peer", ifname);

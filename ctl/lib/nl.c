@@ -23,6 +23,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <linux/pkt_cls.h>
@@ -492,6 +493,76 @@ int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li)
 	return link_get(nl, NULL, ifindex, li);
 }
 
+static int nsid_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[NETNSA_MAX + 1];
+	__u32 v;
+
+	if (nlh->nlmsg_type != RTM_NEWNSID ||
+	    parse_attrs(nlh, sizeof(struct rtgenmsg), tb, NETNSA_MAX))
+		return -EBADMSG;
+	if (attr_u32(tb[NETNSA_NSID], &v))
+		*(int *)arg = (int)v;
+	return 0;
+}
+
+/* ip netns list-id: the id nl's netns has for netns_fd, -ENOENT if none. */
+static int netns_id_of(struct nl *nl, int netns_fd)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETNSID, NLM_F_ACK);
+	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	int id = -1, err;
+
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, (__u32)netns_fd);
+	err = nl_talk(nl, nlh, nsid_cb, &id);
+	if (err)
+		return err;
+	return id >= 0 ? id : -ENOENT;
+}
+
+/* ip -n NETNS link show dev NAME, asked from nl's netns by netns id. */
+static int link_get_by_nsid(struct nl *nl, int nsid, const char *name,
+			    struct link_info *li)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	int err;
+
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (__u32)nsid);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	li->ifindex = 0;
+	err = nl_talk(nl, nlh, link_get_cb, li);
+	return !err && !li->ifindex ? -ENOENT : err;
+}
+
+/*
+ * A veth's peer netns nearly always has an id in ours already (the kernel
+ * gives it one when it tells us about the veth), and then two requests on
+ * our own socket find the link: a tenth of a socket made inside the netns,
+ * which redirectd paid on every pod add. Without an id, that way still.
+ */
+int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
+		      struct link_info *li)
+{
+	struct nl *pnl;
+	int nsid, err;
+
+	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
+		return -EINVAL;
+	nsid = netns_id_of(nl, netns_fd);
+	if (nsid >= 0)
+		return link_get_by_nsid(nl, nsid, name, li);
+	err = nl_open_in_netns(netns_fd, &pnl);
+	if (err)
+		return err;
+	err = link_get_by_name(pnl, name, li);
+	nl_close(pnl);
+	return err;
+}
+
 struct link_walk {
 	int (*fn)(const struct link_info *li, void *arg);
 	void *arg;
@@ -841,9 +912,11 @@ static int echo_cb(const struct nlmsghdr *nlh, void *arg)
 
 /* tc filter add|replace dev X ingress|egress pref P handle H protocol all
  *	bpf direct-action fd F name N
+ * Sends only; *prog_id: the new filter's program, from the kernel's echo.
  */
-static int tc_filter_put(struct nl *nl, const struct tc_slot *slot, int prog_fd,
-			 const char *name, bool replace)
+static int tc_filter_send(struct nl *nl, const struct tc_slot *slot,
+			  int prog_fd, const char *name, bool replace,
+			  __u32 *prog_id)
 {
 	__u16 flags = NLM_F_ACK | NLM_F_ECHO;
 	struct tc_entry echo = { 0 };
@@ -864,16 +937,38 @@ static int tc_filter_put(struct nl *nl, const struct tc_slot *slot, int prog_fd,
 	mnl_attr_nest_end(nlh, opts);
 	/* NLM_F_ECHO: the kernel sends the new filter back, prog id included. */
 	err = nl_talk(nl, nlh, echo_cb, &echo);
+	*prog_id = echo.info.prog_id;
+	return err;
+}
+
+/*
+ * A new attach is debug: redirectd says "enrolled" once per pod, and a
+ * node enrolling thousands of pods need not log three lines for each.
+ * A replacement (an upgrade's new program) stays visible.
+ */
+static void tc_filter_log(const struct tc_slot *slot, const char *name,
+			  bool replace, __u32 prog_id)
+{
+	log_msg(replace ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		"tc: %s '%s' (prog id %u) on ifindex %d %s pref %u handle %u",
+		replace ? "replaced" : "attached", name, prog_id,
+		slot->ifindex, tc_dir_name(slot->dir), slot->prio,
+		slot->handle);
+}
+
+static int tc_filter_put(struct nl *nl, const struct tc_slot *slot, int prog_fd,
+			 const char *name, bool replace)
+{
+	__u32 prog_id;
+	int err = tc_filter_send(nl, slot, prog_fd, name, replace, &prog_id);
+
 	if (err)
 		return nl_fail(
 			nl, err,
 			"tc: %s filter '%s' on ifindex %d %s pref %u handle %u",
 			replace ? "replace" : "add", name, slot->ifindex,
 			tc_dir_name(slot->dir), slot->prio, slot->handle);
-	pr_info("tc: %s '%s' (prog id %u) on ifindex %d %s pref %u handle %u",
-		replace ? "replaced" : "attached", name, echo.info.prog_id,
-		slot->ifindex, tc_dir_name(slot->dir), slot->prio,
-		slot->handle);
+	tc_filter_log(slot, name, replace, prog_id);
 	return 0;
 }
 
@@ -881,6 +976,7 @@ int tc_filter_attach(struct nl *nl, const struct tc_slot *slot, int prog_fd,
 		     const char *name)
 {
 	struct slot_scan s;
+	__u32 prog_id;
 	int err;
 
 	err = tc_slot_check(slot);
@@ -890,6 +986,17 @@ int tc_filter_attach(struct nl *nl, const struct tc_slot *slot, int prog_fd,
 	    strlen(name) >= sizeof(((struct tc_filter_info *)0)->name) ||
 	    prog_fd < 0)
 		return -EINVAL;
+	/*
+	 * Create first, exclusively: on a free slot (every new pod) that is
+	 * one request instead of a dump and a request. Whatever the kernel
+	 * refuses (the slot taken, the prio held by another classifier kind
+	 * or protocol) takes the careful way below, which tells our filter
+	 * from a foreign one and never touches the latter.
+	 */
+	if (!tc_filter_send(nl, slot, prog_fd, name, false, &prog_id)) {
+		tc_filter_log(slot, name, false, prog_id);
+		return 0;
+	}
 	err = tc_slot_scan(nl, slot, &s);
 	if (err)
 		return err;

@@ -51,6 +51,12 @@ struct link_info {
 
 int link_get_by_name(struct nl *nl, const char *name, struct link_info *li);
 int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li);
+/*
+ * Link NAME in the netns of netns_fd, asked from nl's netns: by netns id
+ * when that netns has one there, else through a socket made inside it.
+ */
+int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
+		      struct link_info *li);
 /* Both return -ENODEV when there is no such link (kernel's answer). */
 /* Call fn for every link; a non-zero return from fn stops and is returned. */
 int link_for_each(struct nl *nl, int (*fn)(const struct link_info *li,

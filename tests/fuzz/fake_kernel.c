@@ -260,6 +260,24 @@ int link_get_by_name(struct nl *nl, const char *name, struct link_info *li)
 	return 0;
 }
 
+/* Like the real one's fallback: a handle inside the netns, then by name. */
+int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
+		      struct link_info *li)
+{
+	struct nl *pnl;
+	int err;
+
+	(void)nl;
+	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
+		return -EINVAL;
+	err = nl_open_in_netns(netns_fd, &pnl);
+	if (err)
+		return err;
+	err = link_get_by_name(pnl, name, li);
+	nl_close(pnl);
+	return err;
+}
+
 int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li)
 {
 	if (!link_exists(nl, ifindex))

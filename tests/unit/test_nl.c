@@ -301,6 +301,54 @@ cleanup:
 	sh("ip link del nl2a 2>/dev/null");
 }
 
+/*
+ * link_get_in_netns: by netns id when ours has one for the netns, else
+ * through a socket inside it; both must find the same link.
+ */
+static void test_link_in_netns(void)
+{
+	char other[48], other_path[80];
+	struct link_info a, b, lo;
+	int fd = -1, ofd = -1;
+
+	snprintf(other, sizeof(other), "%s-noid", ns_name);
+	snprintf(other_path, sizeof(other_path), "/var/run/netns/%s", other);
+	if (!OK(!sh("ip link add nl8a type veth peer name nl8b netns %s",
+		    ns_name)) ||
+	    !OK(!sh("ip netns add %s", other)))
+		goto cleanup;
+	fd = netns_open(ns_path);
+	ofd = netns_open(other_path);
+	if (!OK(fd >= 0) || !OK(ofd >= 0) ||
+	    !OK(!link_get_by_name(nl, "nl8a", &a)))
+		goto cleanup;
+	/* The veth gave the named netns an id here: the netlink way. */
+	OK(nsid_of_named_ns() >= 0);
+	if (OK(!link_get_in_netns(nl, fd, "nl8b", &b))) {
+		EQ(b.ifindex, a.peer_ifindex);
+		EQ(b.peer_ifindex, a.ifindex);
+		OK(b.is_veth && b.has_mac);
+	}
+	EQ(link_get_in_netns(nl, fd, "nl8-none", &b), -ENODEV);
+	EQ(link_get_in_netns(nl, fd, "", &b), -EINVAL);
+	/* No id for the other netns here: through a socket inside it. */
+	if (OK(!link_get_in_netns(nl, ofd, "lo", &lo)))
+		EQ(lo.ifindex, 1);
+	EQ(link_get_in_netns(nl, ofd, "nl8b", &b), -ENODEV);
+	/* Given an id, the netlink way finds the same. */
+	if (OK(!sh("ip netns set %s 77", other)) &&
+	    OK(!link_get_in_netns(nl, ofd, "lo", &lo)))
+		EQ(lo.ifindex, 1);
+	EQ(link_get_in_netns(nl, ofd, "nl8b", &b), -ENODEV);
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (ofd >= 0)
+		close(ofd);
+	sh("ip link del nl8a 2>/dev/null");
+	sh("ip netns delete %s 2>/dev/null", other);
+}
+
 struct link_seen {
 	int lo, veth, total;
 };
@@ -679,6 +727,7 @@ static const struct {
 	{ "netns_files", test_netns_files },
 	{ "link_lookup", test_link_lookup },
 	{ "veth_peer_other_netns", test_veth_peer_other_netns },
+	{ "link_in_netns", test_link_in_netns },
 	{ "link_for_each", test_link_for_each },
 	{ "addr_for_each", test_addr_for_each },
 	{ "clsact", test_clsact },
@@ -695,6 +744,7 @@ static void delete_named_netns(void)
 	if (!ns_name[0])
 		return;
 	sh("ip netns delete %s 2>/dev/null", ns_name);
+	sh("ip netns delete %s-noid 2>/dev/null", ns_name);
 	ns_name[0] = '\0';
 }
 
