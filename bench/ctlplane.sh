@@ -23,9 +23,19 @@
 # would be an extrapolation and is not given.
 #
 # Sizes: CTL_SIZES (default "100 1000 10000"), BENCH_SMOKE=1: "10".
+# Rounds per size: CTL_ROUNDS (default 5, smoke 2); the median round is
+# reported, with every round's mean beside it.
 set -u
 BUILD=${1:-build}
 OUT=${2:-bench/results}
+# Every process here (redirectd, the client, the baseline's tc and bpftool)
+# on one CPU, the last, as bench/mesh.sh does: on two vCPUs the cross-CPU
+# wake-ups of a request were the noisiest part of a 100 us round trip.
+# Both sides get the same CPU. CTL_CPUS="" leaves the scheduler free.
+CPUS=${CTL_CPUS-$(($(nproc) - 1))}
+if [ -n "$CPUS" ] && [ "$(nproc)" -gt 1 ] && [ -z "${CTL_PINNED:-}" ]; then
+	CTL_PINNED=$CPUS exec taskset -c "$CPUS" sh "$0" "$@"
+fi
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/node.sh
 . bench/lib.sh
@@ -37,6 +47,8 @@ else
 fi
 MAX=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
 BASE_S=${CTL_BASELINE_S:-60}
+ROUNDS=${CTL_ROUNDS:-5}
+[ "${BENCH_SMOKE:-0}" = 1 ] && ROUNDS=${CTL_ROUNDS:-2}
 CAPACITY=32768 # pod addresses: two per pod, 10000 pods
 CTLP=$BUILD/bench/ctlplane
 
@@ -104,7 +116,17 @@ enrolled() {
 	ctl -j status | jq .pods
 }
 
-# One size: ours (add, maybe restart, delete), then the baseline.
+# The round with the median mean latency, and every round's mean in run
+# order: a 100-pod round lasts some 15 ms, so one disturbance can skew it.
+# median_round FILE (one JSON result per line)
+median_round() {
+	jq -sc '. as $all | sort_by(.mean_us) | .[(length / 2 | floor)] +
+		{ rounds_mean_us: [$all[].mean_us] }' "$1"
+}
+
+# One size: ROUNDS of ours (add, then delete: the first also measures
+# memory and, at the largest size, the restart), then ROUNDS of the
+# baseline, each allowed BASE_S / ROUNDS seconds.
 run_size() {
 	n=$1
 	t0=$(now_ms)
@@ -114,46 +136,76 @@ run_size() {
 	rm -f "$STATE"
 	daemon_start
 	rss_empty=$(rss_kib "$REDIRECTD_PID")
-	add=$("$CTLP" add --socket "$SOCK" --count "$n" \
-		--netns-prefix "$RUN-cp") || bench_die "add $n: $add"
-	[ "$(enrolled)" = "$n" ] || bench_die "$n pods: $(enrolled) enrolled"
-	rss_full=$(rss_kib "$REDIRECTD_PID")
 	restart=null
-	if [ "$n" = "$MAX" ]; then
-		bench_stop "$REDIRECTD_PID" KILL
-		daemon_start
+	: >"$WORK/add.jsonl"
+	: >"$WORK/del.jsonl"
+	: >"$WORK/tc_add.jsonl"
+	: >"$WORK/tc_del.jsonl"
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		"$CTLP" add --socket "$SOCK" --count "$n" \
+			--netns-prefix "$RUN-cp" >>"$WORK/add.jsonl" ||
+			bench_die "add $n (round $r)"
 		[ "$(enrolled)" = "$n" ] ||
-			bench_die "after restart: $(enrolled) of $n pods"
-		restart=$(jq -nc --argjson ms "$START_MS" --argjson n "$n" \
-			--argjson rss "$(rss_kib "$REDIRECTD_PID")" \
-			'{pods: $n, reconcile_ms: $ms, rss_kib_after: $rss}')
-	fi
-	del=$("$CTLP" del --socket "$SOCK" --count "$n") ||
-		bench_die "del $n: $del"
-	[ "$(enrolled)" = 0 ] || bench_die "$(enrolled) pods left after delete"
+			bench_die "$n pods: $(enrolled) enrolled"
+		if [ "$r" = 1 ]; then
+			rss_full=$(rss_kib "$REDIRECTD_PID")
+			[ "$n" = "$MAX" ] && measure_restart "$n"
+		fi
+		"$CTLP" del --socket "$SOCK" --count "$n" >>"$WORK/del.jsonl" ||
+			bench_die "del $n (round $r)"
+		[ "$(enrolled)" = 0 ] ||
+			bench_die "$(enrolled) pods left after delete"
+		r=$((r + 1))
+	done
 	# the same filter slot as redirectd's
 	slot="--pref $(ctl -j status | jq .tc_priority)"
 	slot="$slot --handle $(ctl -j status | jq .tc_handle)"
-	# shellcheck disable=SC2086
-	tc_add=$(in_node "$CTLP" tc-add --count "$n" --pins "$PIN/baseline" \
-		--max-seconds "$BASE_S" $slot) || bench_die "baseline add: $tc_add"
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		# shellcheck disable=SC2086
+		tc_add=$(in_node "$CTLP" tc-add --count "$n" \
+			--pins "$PIN/baseline" \
+			--max-seconds "$((BASE_S / ROUNDS + 1))" $slot) ||
+			bench_die "baseline add: $tc_add"
+		echo "$tc_add" >>"$WORK/tc_add.jsonl"
+		k=$(echo "$tc_add" | jq .count)
+		# shellcheck disable=SC2086
+		in_node "$CTLP" tc-del --count "$k" --pins "$PIN/baseline" \
+			$slot >>"$WORK/tc_del.jsonl" ||
+			bench_die "baseline del $k"
+		r=$((r + 1))
+	done
+	add=$(median_round "$WORK/add.jsonl")
+	del=$(median_round "$WORK/del.jsonl")
+	tc_add=$(median_round "$WORK/tc_add.jsonl")
+	tc_del=$(median_round "$WORK/tc_del.jsonl")
 	k=$(echo "$tc_add" | jq .count)
-	# shellcheck disable=SC2086
-	tc_del=$(in_node "$CTLP" tc-del --count "$k" --pins "$PIN/baseline" \
-		$slot) || bench_die "baseline del $k: $tc_del"
 	jq -nc --argjson n "$n" --argjson setup "$setup_ms" --argjson k "$k" \
 		--argjson add "$add" --argjson del "$del" \
 		--argjson tc_add "$tc_add" --argjson tc_del "$tc_del" \
 		--argjson e "$rss_empty" --argjson f "$rss_full" \
-		--argjson restart "$restart" \
-		'{pods: $n, setup_ms: $setup, add: $add, del: $del,
-		  baseline_pods: $k, baseline_add: $tc_add, baseline_del: $tc_del,
-		  rss_kib: {empty: $e, enrolled: $f}, restart: $restart}' \
+		--argjson restart "$restart" --argjson rounds "$ROUNDS" \
+		'{pods: $n, rounds: $rounds, setup_ms: $setup, add: $add,
+		  del: $del, baseline_pods: $k, baseline_add: $tc_add,
+		  baseline_del: $tc_del, rss_kib: {empty: $e, enrolled: $f},
+		  restart: $restart}' \
 		>>"$SAMPLES"
 	printf '  %5d pods: add %6.0f/s (p50 %s us), del %6.0f/s; tc %4.0f/s; rss %s KiB\n' \
 		"$n" "$(echo "$add" | jq .per_s)" "$(echo "$add" | jq .p50_us)" \
 		"$(echo "$del" | jq .per_s)" \
 		"$(echo "$tc_add" | jq .tc_only.per_s)" "$rss_full" >&2
+}
+
+# kill -9 with N pods enrolled, start again: restart-and-reconcile.
+measure_restart() {
+	bench_stop "$REDIRECTD_PID" KILL
+	daemon_start
+	[ "$(enrolled)" = "$1" ] ||
+		bench_die "after restart: $(enrolled) of $1 pods"
+	restart=$(jq -nc --argjson ms "$START_MS" --argjson n "$1" \
+		--argjson rss "$(rss_kib "$REDIRECTD_PID")" \
+		'{pods: $n, reconcile_ms: $ms, rss_kib_after: $rss}')
 }
 
 node_init "$BUILD"
