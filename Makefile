@@ -169,7 +169,7 @@ demo: all
 # Benchmarks (README, "Performance"): make bench [BENCH_SMOKE=1]
 BENCH_SMOKE ?= 0
 BENCH_BINS  := $(BUILD)/bench/prog_cost $(BUILD)/bench/rr \
-               $(BUILD)/bench/ctlplane
+               $(BUILD)/bench/ctlplane $(BUILD)/bench/attach_cost
 .PHONY: bench
 all: $(BENCH_BINS)
 
@@ -185,6 +185,10 @@ $(BUILD)/bench/prog_cost: bench/prog_cost.c tests/lib/packet.c \
 $(BUILD)/bench/ctlplane: bench/ctlplane.c $(LIB) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ bench/ctlplane.c $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/attach_cost: bench/attach_cost.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ bench/attach_cost.c $(LIB) $(LDLIBS)
 
 $(BUILD)/bench/rr: bench/rr.c
 	@mkdir -p $(@D)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The results' JSON -> Markdown tables (OUT/*.md), or the plot's data.
-#   sh bench/report.sh OUT_DIR          writes OUT_DIR/{prog_cost,mesh,ctlplane}.md
+#   sh bench/report.sh OUT_DIR          writes OUT_DIR/{prog_cost,mesh,ctlplane,attach_cost}.md
 #   sh bench/report.sh OUT_DIR dat      prints gnuplot's input from mesh.json
 # Each JSON file is optional: what is there is rendered.
 set -u
@@ -83,6 +83,21 @@ ctlplane_md() {
 		"- redirectd under \(.rss_at_max.want_kib) KiB resident at \(.rss_at_max.pods) pods: \(.rss_at_max.kib) KiB: " + (if .rss_at_max.met then "met" else "not met" end)' "$f"
 }
 
+attach_cost_md() {
+	f=$OUT/attach_cost.json
+	echo "### Attaching one pod's programs: tc (clsact + cls_bpf) against TCX links"
+	echo
+	machine
+	echo
+	jq -r '"\(.veths) veths in a private netns; \(.method)."' "$f"
+	echo
+	echo "| way | qdisc us | ingress us | egress us | attach us | detach us |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	jq -r '.ways | to_entries[] | .value as $w | if $w.available then
+		"| \(.key) | \($w.qdisc_us) | \($w.ingress_us) | \($w.egress_us) | **\($w.attach_us)** | \($w.detach_us) |"
+		else "| \(.key) | not available: \($w.error) | | | | |" end' "$f"
+}
+
 # gnuplot's input: index 0 throughput, index 1 request/response; one
 # column per configuration ("-": not available), titles in the header.
 mesh_dat() {
@@ -100,7 +115,7 @@ if [ "${2:-}" = dat ]; then
 	mesh_dat
 	exit
 fi
-for b in prog_cost mesh ctlplane; do
+for b in prog_cost mesh ctlplane attach_cost; do
 	[ -f "$OUT/$b.json" ] || continue
 	"${b}_md" >"$OUT/$b.md.tmp" && mv "$OUT/$b.md.tmp" "$OUT/$b.md"
 done

@@ -7,7 +7,7 @@
 #   BENCH_SMOKE=1   tiny sizes, seconds (what tests/e2e/test_bench_smoke.sh
 #                   runs); results in BUILD/bench-smoke unless BENCH_OUT
 #   BENCH_OUT=DIR   write the results there instead
-#   BENCH_ONLY="prog_cost mesh ctlplane"   a subset
+#   BENCH_ONLY="prog_cost mesh ctlplane attach_cost"   a subset
 #
 # Benchmarks are not tests: nothing here fails on a slow number, only on a
 # benchmark that could not run or did not measure what it claims.
@@ -21,7 +21,7 @@ if [ "$SMOKE" = 1 ]; then
 else
 	OUT=${BENCH_OUT:-bench/results}
 fi
-ONLY=${BENCH_ONLY:-prog_cost mesh ctlplane}
+ONLY=${BENCH_ONLY:-prog_cost mesh ctlplane attach_cost}
 failed=""
 
 [ "$(id -u)" = 0 ] || { echo "make bench needs root (namespaces, BPF)" >&2; exit 1; }
@@ -60,6 +60,16 @@ prog_cost() {
 		mv "$OUT/prog_cost.json.tmp" "$OUT/prog_cost.json"
 }
 
+attach_cost() {
+	if [ "$SMOKE" = 1 ]; then
+		set -- --count 3
+	else
+		set -- --count 200
+	fi
+	"$BUILD/bench/attach_cost" "$@" --json "$OUT/attach_cost.json.tmp" &&
+		mv "$OUT/attach_cost.json.tmp" "$OUT/attach_cost.json"
+}
+
 plot() {
 	[ -f "$OUT/mesh.json" ] || return 0
 	if ! have_gnuplot; then
@@ -77,7 +87,7 @@ snapshot() {
 	SNAP=$(mktemp -d /tmp/bench-bin.XXXXXX) || return 1
 	mkdir -p "$SNAP/bench"
 	for b in redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
-		bench/ctlplane; do
+		bench/ctlplane bench/attach_cost; do
 		cp "$BUILD/$b" "$SNAP/$b" || return 1
 	done
 	BUILD=$SNAP
@@ -90,6 +100,7 @@ mkdir -p "$OUT"
 step prog_cost prog_cost
 step mesh sh bench/mesh.sh "$BUILD" "$OUT"
 step ctlplane sh bench/ctlplane.sh "$BUILD" "$OUT"
+step attach_cost attach_cost
 sh bench/report.sh "$OUT"
 plot || failed="$failed plot"
 for f in "$OUT"/*.md; do

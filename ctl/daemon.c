@@ -333,21 +333,12 @@ static int publish_addrs(struct daemon *d, const struct pod *pod)
 	return err;
 }
 
-static bool addr_in(const struct addr_key *a, const struct addr_key *set,
-		    size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp(a, &set[i], sizeof(*a)))
-			return true;
-	return false;
-}
-
 /* After a re-add: drop what the old record had and the new one has not. */
 static void retire_old(struct daemon *d, const struct pod *old,
 		       const struct pod *pod)
 {
 	for (size_t i = 0; i < old->naddrs; i++)
-		if (!addr_in(&old->addrs[i], pod->addrs, pod->naddrs))
+		if (!addr_key_in(&old->addrs[i], pod->addrs, pod->naddrs))
 			unpublish_addrs(d, &old->addrs[i], 1,
 					old->host_ifindex);
 	if (old->host_ifindex != pod->host_ifindex &&
@@ -1074,7 +1065,7 @@ static int note_node_addr(int family, const void *addr, int ifindex,
 		memcpy(k.addr, addr, 16);
 	}
 	/* ptp puts the same gateway address on every host veth. */
-	if (!addr_in(&k, s->seen, s->n))
+	if (!addr_key_in(&k, s->seen, s->n))
 		s->seen[s->n++] = k;
 	return 0;
 }
@@ -1083,7 +1074,7 @@ static int drop_stale_node_addr(const struct addr_key *addr, void *arg)
 {
 	struct addr_sync *s = arg;
 
-	if (!addr_in(addr, s->seen, s->n))
+	if (!addr_key_in(addr, s->seen, s->n))
 		dp_node_addr_del(&s->d->dp, addr);
 	return 0;
 }
@@ -1097,7 +1088,7 @@ int daemon_sync_node_addrs(struct daemon *d)
 	if (!s.seen)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->opts.n_node_addrs; i++)
-		if (!addr_in(&d->opts.node_addrs[i], s.seen, s.n))
+		if (!addr_key_in(&d->opts.node_addrs[i], s.seen, s.n))
 			s.seen[s.n++] = d->opts.node_addrs[i];
 	err = addr_for_each(d->nl, note_node_addr, &s);
 	for (size_t i = 0; i < s.n && !err; i++)
@@ -1302,10 +1293,12 @@ static void refresh_pod_netns(struct pod *pod, void *arg)
 
 static bool zt_owns(struct daemon *d, const struct addr_key *addr)
 {
-	for (int i = 0; i < MAX_ZTUNNELS; i++)
-		if (d->st.zts[i] &&
-		    addr_in(addr, d->st.zts[i]->addrs, d->st.zts[i]->naddrs))
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		const struct ztunnel *zt = d->st.zts[i];
+
+		if (zt && addr_key_in(addr, zt->addrs, zt->naddrs))
 			return true;
+	}
 	return false;
 }
 

@@ -246,8 +246,8 @@ int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
-static bool addr_listed(const struct addr_key *a, const struct addr_key *set,
-			size_t n)
+bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
+		 size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!memcmp(a, &set[i], sizeof(*a)))
@@ -279,8 +279,8 @@ void node_addr_list_build(const struct node_addr_list *cur,
 
 	memset(next, 0, sizeof(*next));
 	for (__u32 i = 0; i < kept; i++) {
-		if (!addr_listed(&cur->addrs[i], addrs, n) ||
-		    addr_listed(&cur->addrs[i], cur->addrs, i))
+		if (!addr_key_in(&cur->addrs[i], addrs, n) ||
+		    addr_key_in(&cur->addrs[i], cur->addrs, i))
 			continue;
 		next->addrs[i] = cur->addrs[i];
 		filled[i] = true;
@@ -289,8 +289,8 @@ void node_addr_list_build(const struct node_addr_list *cur,
 	for (size_t j = 0; j < n; j++) {
 		int slot;
 
-		if (addr_listed(&addrs[j], addrs, j) ||
-		    addr_listed(&addrs[j], next->addrs, end))
+		if (addr_key_in(&addrs[j], addrs, j) ||
+		    addr_key_in(&addrs[j], next->addrs, end))
 			continue;
 		slot = first_free(filled);
 		if (slot < 0) {

@@ -59,6 +59,9 @@ int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
  */
 int dp_node_addr_list_set(const struct datapath *dp,
 			  const struct addr_key *addrs, size_t n);
+/* a is one of set[0..n). */
+bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
+		 size_t n);
 /* The list dp_node_addr_list_set writes after cur, for addrs (pure). */
 void node_addr_list_build(const struct node_addr_list *cur,
 			  const struct addr_key *addrs, size_t n,

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 [ "$(id -u)" = 0 ] || skip_suite "needs root"
 for b in redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
-	bench/ctlplane; do
+	bench/ctlplane bench/attach_cost; do
 	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
 done
 for c in iperf3 nft jq tc bpftool; do
@@ -33,7 +33,7 @@ if ! BENCH_SMOKE=1 BENCH_OUT=$OUT sh bench/run.sh "$BUILD" >"$LOG" 2>&1; then
 	fail "bench/run.sh failed"
 	tail -n 30 "$LOG" | sed 's/^/  | /'
 fi
-for f in prog_cost mesh ctlplane; do
+for f in prog_cost mesh ctlplane attach_cost; do
 	check "$f.json is JSON" jq -e . "$OUT/$f.json"
 	check "$f.md written" test -s "$OUT/$f.md"
 done
@@ -88,6 +88,15 @@ check "no errors" has "$f" '[.sizes[] | .add.errors, .del.errors,
 check "memory" has "$f" '[.sizes[].rss_kib.enrolled | numbers > 0] | all'
 check "restart" has "$f" '.restart.reconcile_ms | numbers'
 check "targets" has "$f" '.targets | has("add_vs_tc", "pods", "rss_at_max")'
+check "rounds" has "$f" '[.sizes[] | .add.rounds_mean_us | length >= 2] | all'
+case_end
+
+case_begin "attach_cost.json: tc measured, tcx measured or said why not"
+f=$OUT/attach_cost.json
+check "tc" has "$f" '.ways.tc | .available and .qdisc_us > 0 and
+	.ingress_us > 0 and .egress_us > 0 and .attach_us > 0 and .detach_us > 0'
+check "tcx" has "$f" '.ways.tcx | if .available then .attach_us > 0
+	else (.error | length > 0) end'
 case_end
 
 if command -v gnuplot >/dev/null; then
