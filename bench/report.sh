@@ -89,7 +89,7 @@ attach_cost_md() {
 	echo
 	machine
 	echo
-	jq -r '"\(.veths) veths in a private netns; \(.method)."' "$f"
+	jq -r '"\(.veths) veths; \(.method)."' "$f"
 	echo
 	echo "| way | qdisc us | ingress us | egress us | attach us | detach us |"
 	echo "|---|---:|---:|---:|---:|---:|"
