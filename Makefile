@@ -231,7 +231,7 @@ FUZZ_WRAP   := datapath_load datapath_close datapath_prog_fd datapath_unpin \
                dp_pod_put dp_pod_get dp_pod_del dp_ztunnel_set \
                dp_ztunnel_get dp_node_addr_add dp_node_addr_del \
                dp_settings_set dp_pod_for_each dp_node_addr_for_each \
-               dp_node_addr_list_set \
+               dp_node_addr_list_set dp_node_addr_list_get \
                dp_pod_capacity dp_counters_read dp_counters_reset \
                bpffs_prepare
 comma       := ,

@@ -714,14 +714,49 @@ static ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid,
 
 /* --- queries --- */
 
+/* A status reply and its node address strings, freed as one block. */
+struct status_block {
+	StatusReply s; /* first: daemon_reply_release frees the block */
+	char *ptrs[NODE_ADDRS_MAX];
+	char text[NODE_ADDRS_MAX][INET6_ADDRSTRLEN];
+};
+
+static int add_node_addr_text(const struct addr_key *addr, void *arg)
+{
+	struct status_block *b = arg;
+	size_t i = b->s.n_node_addresses;
+
+	if (i == NODE_ADDRS_MAX)
+		return 0;
+	b->ptrs[i] = b->text[i];
+	addr_key_format(addr, b->text[i], sizeof(b->text[i]));
+	b->s.n_node_addresses++;
+	return 0;
+}
+
+/* As the datapath has them, not as redirectd meant to write them. */
+static void status_node_addrs(struct daemon *d, struct status_block *b)
+{
+	struct node_addr_list l;
+
+	b->s.node_addresses = b->ptrs;
+	if (dp_node_addr_for_each(&d->dp, add_node_addr_text, b))
+		pr_warn("status: reading node_addrs failed");
+	b->s.node_addresses_inline =
+		!dp_node_addr_list_get(&d->dp, &l) && l.complete;
+}
+
 static ErrorCode h_status(struct daemon *d, Reply *reply)
 {
-	StatusReply *s = malloc(sizeof(*s));
+	struct status_block *b = calloc(1, sizeof(*b));
 	struct ztunnel *zt = state_zt_current(&d->st);
+	StatusReply *s;
 
-	if (!s)
+	if (!b)
 		return EC(INTERNAL);
+	s = &b->s;
 	ambient_redirect__v1__status_reply__init(s);
+	status_node_addrs(d, b);
 	s->version = REDIRECT_VERSION;
 	s->api_version = API_VERSION;
 	s->pods = (uint32_t)d->st.npods;

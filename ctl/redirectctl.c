@@ -159,6 +159,21 @@ static int call_simple(struct ctl *ctl, Request *req)
 
 /* --- commands --- */
 
+/* The first few; redirectctl -j status lists them all. */
+static void print_node_addrs(const StatusReply *s)
+{
+	size_t shown = s->n_node_addresses < 6 ? s->n_node_addresses : 6;
+
+	printf("node addrs:  ");
+	for (size_t i = 0; i < shown; i++)
+		printf("%s%s", i ? ", " : "", s->node_addresses[i]);
+	if (shown < s->n_node_addresses)
+		printf(", ... (%zu in all)", s->n_node_addresses);
+	printf("%s(%s)\n", shown ? " " : "",
+	       s->node_addresses_inline ? "scanned inline" :
+					  "hash lookup: more than 32");
+}
+
 static void print_status(const StatusReply *s, bool json)
 {
 	if (json) {
@@ -186,7 +201,10 @@ static void print_status(const StatusReply *s, bool json)
 		json_kv_str("sockmap_pods_reason", s->sockmap_pods_reason,
 			    true);
 		json_kv_str("features", s->features, true);
-		printf("}\n");
+		printf(",\"node_addresses\":");
+		json_strs(s->node_addresses, s->n_node_addresses);
+		printf(",\"node_addresses_inline\":%s}\n",
+		       s->node_addresses_inline ? "true" : "false");
 		return;
 	}
 	printf("redirectd %s (API %u)\n", s->version, s->api_version);
@@ -204,6 +222,7 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->requests,
 	       (unsigned long long)s->request_errors, s->clients);
 	printf("log level:   %s\n", s->log_level);
+	print_node_addrs(s);
 	if (s->features[0])
 		printf("features:    %s\n", s->features);
 	if (!s->sockmap_active)

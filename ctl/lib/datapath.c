@@ -312,16 +312,23 @@ void node_addr_list_build(const struct node_addr_list *cur,
 			next->addrs[i] = next->addrs[first];
 }
 
+int dp_node_addr_list_get(const struct datapath *dp,
+			  struct node_addr_list *list)
+{
+	__u32 zero = 0;
+
+	return map_err(bpf_map__lookup_elem(dp->skel->maps.node_addr_list,
+					    &zero, sizeof(zero), list,
+					    sizeof(*list), 0));
+}
+
 int dp_node_addr_list_set(const struct datapath *dp,
 			  const struct addr_key *addrs, size_t n)
 {
 	struct node_addr_list cur = { 0 }, next;
 	__u32 zero = 0;
-	int err;
+	int err = dp_node_addr_list_get(dp, &cur);
 
-	err = map_err(bpf_map__lookup_elem(dp->skel->maps.node_addr_list,
-					   &zero, sizeof(zero), &cur,
-					   sizeof(cur), 0));
 	if (err)
 		return err;
 	node_addr_list_build(&cur, addrs, n, &next);

@@ -59,6 +59,9 @@ int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
  */
 int dp_node_addr_list_set(const struct datapath *dp,
 			  const struct addr_key *addrs, size_t n);
+/* node_addr_list as the programs see it. */
+int dp_node_addr_list_get(const struct datapath *dp,
+			  struct node_addr_list *list);
 /* a is one of set[0..n). */
 bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
 		 size_t n);

@@ -264,6 +264,26 @@ check "back to zt" ctl ztunnel add "uid-$RUN-zt" --netns "/var/run/netns/$RUN-zt
 check "zt2 deleted" ctl ztunnel del "uid-$RUN-zt2"
 case_end
 
+# status lists the node addresses the datapath holds, kept current
+# has_node_addr ADDR: redirectctl -j status lists ADDR
+has_node_addr() {
+	ctl -j status | jq -e --arg a "$1" '.node_addresses | index($a)' \
+		>/dev/null
+}
+
+case_begin "status shows the node's addresses as the datapath has them"
+check "the pods' gateway ($NODE4)" has_node_addr "$NODE4"
+check "loopback" has_node_addr 127.0.0.1
+check_eq "scanned inline" true "$(ctl -j status | jq -r .node_addresses_inline)"
+check "an address added on the node" in_node ip addr add 192.0.2.77/32 dev lo
+for _ in $(seq 40); do has_node_addr 192.0.2.77 && break; sleep 0.05; done
+check "appears" has_node_addr 192.0.2.77
+check "text output" sh -c "'$BUILD/redirectctl' --socket '$SOCK' status | grep -q '^node addrs: .*192.0.2.77.*scanned inline'"
+check "removed again" in_node ip addr del 192.0.2.77/32 dev lo
+for _ in $(seq 40); do has_node_addr 192.0.2.77 || break; sleep 0.05; done
+check_not "gone" has_node_addr 192.0.2.77
+case_end
+
 case_begin "ztunnel delete: meshed pods fail closed; a new ztunnel takes over"
 check "ztunnel del" ctl ztunnel del "uid-$RUN-zt"
 check_not "a -> b fails closed" pod_send a --to "$B4" --port 8080 --bytes 1000 --timeout 1
