@@ -119,18 +119,20 @@ $(BUILD)/tests/test_nl: tests/unit/test_nl.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_nl.c $(LIB) $(LDLIBS) -lcunit
 
 # Pure logic, no privileges: the codec and the state/journal.
-$(BUILD)/tests/test_wire: tests/unit/test_wire.c $(UNIT_OBJS)
+CUNIT_RUN := tests/lib/cunit_run.h
+$(BUILD)/tests/test_wire: tests/unit/test_wire.c $(UNIT_OBJS) $(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_wire.c $(UNIT_OBJS) \
 		$(LDLIBS) -lcunit
 
-$(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS)
+$(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS) $(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
 		$(LDLIBS) -lcunit
 
 # The sockhash key helper both sockmap programs build their keys with.
-$(BUILD)/tests/test_sock_key: tests/unit/test_sock_key.c $(UNIT_OBJS) $(BPF_HDRS)
+$(BUILD)/tests/test_sock_key: tests/unit/test_sock_key.c $(UNIT_OBJS) $(BPF_HDRS) \
+		$(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_sock_key.c $(UNIT_OBJS) \
 		$(LDLIBS) -lcunit
@@ -140,7 +142,8 @@ CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
 $(BUILD)/redirect-cni: $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
 	$(CC) $(CFLAGS) -Icni-hook -o $@ $(CNI_SRCS) $(LIB) $(LDLIBS) -ljson-c
 
-$(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h
+$(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h \
+		$(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icni-hook -o $@ tests/unit/test_cni.c cni-hook/cni.c \
 		-ljson-c -lcunit

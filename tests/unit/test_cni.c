@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <CUnit/Basic.h>
+#include "../lib/cunit_run.h"
 #include "cni.h"
 
 #define NETNS_PTP "/var/run/netns/cap17474-p1"
@@ -735,15 +736,6 @@ static void test_version_json(void)
 
 /* --- runner --- */
 
-struct test_def {
-	const char *name;
-	CU_TestFunc fn;
-};
-
-/* clang-format off */
-#define T(fn) { #fn, fn }
-/* clang-format on */
-
 static const struct test_def conf_tests[] = {
 	T(test_conf_ebpf),   T(test_conf_defaults), T(test_conf_nulls),
 	T(test_conf_modes),  T(test_conf_versions), T(test_conf_bad_types),
@@ -778,38 +770,18 @@ static const struct test_def output_tests[] = {
 	{ NULL, NULL },
 };
 
-static int add_suite(const char *name, const struct test_def *tests)
-{
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
-
-	if (!s)
-		return -1;
-	for (; tests->name; tests++)
-		if (!CU_add_test(s, tests->name, tests->fn))
-			return -1;
-	return 0;
-}
+static const struct suite_def suites[] = {
+	{ "conf", conf_tests },
+	{ "args", args_tests },
+	{ "result", result_tests },
+	{ "output", output_tests },
+};
 
 int main(void)
 {
-	unsigned int run = 0, failed = 1;
+	unsigned int run, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		goto out;
-	if (add_suite("conf", conf_tests) || add_suite("args", args_tests) ||
-	    add_suite("result", result_tests) ||
-	    add_suite("output", output_tests)) {
-		CU_cleanup_registry();
-		goto out;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	run = CU_get_number_of_tests_run();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-out:
-	printf("RESULT: passed=%u failed=%u skipped=0\n",
-	       run > failed ? run - failed : 0, failed);
-	return failed ? 1 : 0;
+	failed = cunit_run(suites, sizeof(suites) / sizeof(suites[0]), &run);
+	return cunit_result(run, failed);
 }

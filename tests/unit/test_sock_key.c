@@ -13,6 +13,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <CUnit/Basic.h>
+#include "../lib/cunit_run.h"
 #include "datapath.h"
 #include "log.h"
 #include "sock_key.h"
@@ -179,15 +180,6 @@ static void test_padding(void)
 	CU_ASSERT_EQUAL(sizeof(struct sock_key), 48);
 }
 
-struct test_def {
-	const char *name;
-	CU_TestFunc fn;
-};
-
-/* clang-format off */
-#define T(fn) { #fn, fn }
-/* clang-format on */
-
 static const struct test_def key_tests[] = {
 	T(test_tuple_v4),
 	T(test_tuple_v6_sk_msg),
@@ -198,30 +190,16 @@ static const struct test_def key_tests[] = {
 	{ NULL, NULL },
 };
 
+static const struct suite_def suites[] = {
+	{ "sock_key", key_tests },
+};
+
 int main(void)
 {
-	unsigned int run = 0, failed = 1;
-	CU_pSuite s;
+	unsigned int run, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_set_level(LOG_LVL_ERROR);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		goto out;
-	s = CU_add_suite("sock_key", NULL, NULL);
-	for (const struct test_def *t = key_tests; s && t->name; t++)
-		if (!CU_add_test(s, t->name, t->fn))
-			s = NULL;
-	if (!s) {
-		CU_cleanup_registry();
-		goto out;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	run = CU_get_number_of_tests_run();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-out:
-	printf("RESULT: passed=%u failed=%u skipped=0\n",
-	       run > failed ? run - failed : 0, failed);
-	return failed ? 1 : 0;
+	failed = cunit_run(suites, sizeof(suites) / sizeof(suites[0]), &run);
+	return cunit_result(run, failed);
 }

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 #include <CUnit/Basic.h>
+#include "../lib/cunit_run.h"
 #include "datapath.h"
 #include "log.h"
 #include "state.h"
@@ -728,15 +729,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
 	return remove(path);
 }
 
-struct test_def {
-	const char *name;
-	CU_TestFunc fn;
-};
-
-/* clang-format off */
-#define T(fn) { #fn, fn }
-/* clang-format on */
-
 static const struct test_def pod_tests[] = {
 	T(test_pod_put_find_remove), T(test_pod_replace), T(test_pod_many),
 	T(test_pod_by_addr),	     { NULL, NULL },
@@ -762,37 +754,12 @@ static const struct test_def journal_tests[] = {
 	T(test_journal_unwritable), { NULL, NULL },
 };
 
-static int add_suite(const char *name, const struct test_def *tests)
-{
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
-
-	if (!s)
-		return -1;
-	for (; tests->name; tests++)
-		if (!CU_add_test(s, tests->name, tests->fn))
-			return -1;
-	return 0;
-}
-
-static unsigned int run_all(unsigned int *run)
-{
-	unsigned int failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (add_suite("pods", pod_tests) || add_suite("ztunnels", zt_tests) ||
-	    add_suite("uid_set", uid_tests) ||
-	    add_suite("journal", journal_tests)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	*run = CU_get_number_of_tests_run();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed;
-}
+static const struct suite_def suites[] = {
+	{ "pods", pod_tests },
+	{ "ztunnels", zt_tests },
+	{ "uid_set", uid_tests },
+	{ "journal", journal_tests },
+};
 
 int main(void)
 {
@@ -803,13 +770,12 @@ int main(void)
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 	} else {
-		failed = run_all(&run);
+		failed = cunit_run(suites, sizeof(suites) / sizeof(suites[0]),
+				   &run);
 		if (nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS)) {
 			perror(tmpdir);
 			failed++;
 		}
 	}
-	printf("RESULT: passed=%u failed=%u skipped=0\n",
-	       run > failed ? run - failed : 0, failed);
-	return failed ? 1 : 0;
+	return cunit_result(run, failed);
 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <CUnit/Basic.h>
+#include "../lib/cunit_run.h"
 #include "datapath.h"
 #include "log.h"
 #include "wire.h"
@@ -728,15 +729,6 @@ static void test_addr_bad(void)
 
 /* --- runner --- */
 
-struct test_def {
-	const char *name;
-	CU_TestFunc fn;
-};
-
-/* clang-format off */
-#define T(fn) { #fn, fn }
-/* clang-format on */
-
 static const struct test_def decode_tests[] = {
 	T(test_decode_roundtrip),
 	T(test_decode_empty),
@@ -780,40 +772,19 @@ static const struct test_def addr_tests[] = {
 	{ NULL, NULL },
 };
 
-static int add_suite(const char *name, const struct test_def *tests)
-{
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
-
-	if (!s)
-		return -1;
-	for (; tests->name; tests++)
-		if (!CU_add_test(s, tests->name, tests->fn))
-			return -1;
-	return 0;
-}
+static const struct suite_def suites[] = {
+	{ "decode", decode_tests },
+	{ "validate", validate_tests },
+	{ "reply", reply_tests },
+	{ "addr_key", addr_tests },
+};
 
 int main(void)
 {
-	unsigned int run = 0, failed = 1;
+	unsigned int run, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_set_level(LOG_LVL_ERROR);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		goto out;
-	if (add_suite("decode", decode_tests) ||
-	    add_suite("validate", validate_tests) ||
-	    add_suite("reply", reply_tests) ||
-	    add_suite("addr_key", addr_tests)) {
-		CU_cleanup_registry();
-		goto out;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	run = CU_get_number_of_tests_run();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-out:
-	printf("RESULT: passed=%u failed=%u skipped=0\n",
-	       run > failed ? run - failed : 0, failed);
-	return failed ? 1 : 0;
+	failed = cunit_run(suites, sizeof(suites) / sizeof(suites[0]), &run);
+	return cunit_result(run, failed);
 }
