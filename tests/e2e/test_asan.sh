@@ -11,7 +11,7 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
+need_root
 command -v clang >/dev/null || skip_suite "clang missing"
 SAN=$BUILD/asan
 REPORTS=$(mktemp -d /tmp/asan-reports.XXXXXX)

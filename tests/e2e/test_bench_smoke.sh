@@ -9,11 +9,9 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-for b in redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
-	bench/ctlplane bench/attach_cost; do
-	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
-done
+need_root
+need_built redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
+	bench/ctlplane bench/attach_cost
 for c in iperf3 nft jq tc bpftool; do
 	command -v "$c" >/dev/null || skip_suite "$c missing"
 done

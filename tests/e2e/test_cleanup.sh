@@ -9,15 +9,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
-[ -x "$BUILD/ztunnel-sim" ] || skip_suite "$BUILD/ztunnel-sim not built"
-
-setup_failed() {
-	node_log "setup: $1"
-	echo "RESULT: passed=0 failed=1 skipped=0"
-	exit 1
-}
+need_root
+need_built redirectd ztunnel-sim
 
 node_init "$BUILD"
 node_cgroup || setup_failed "cgroup folder"

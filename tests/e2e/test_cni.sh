@@ -10,17 +10,15 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-for b in redirectd redirectctl redirect-cni; do
-	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
-done
+need_root
+need_built redirectd redirectctl redirect-cni
 for b in ptp bridge host-local; do
 	[ -x "$CNI_PLUGIN_DIR/$b" ] || skip_suite "$CNI_PLUGIN_DIR/$b missing"
 done
 command -v jq >/dev/null || skip_suite "jq missing"
 
 node_init "$BUILD"
-node_start_redirectd || { echo "RESULT: passed=0 failed=1 skipped=0"; exit 1; }
+node_start_redirectd || setup_failed redirectd
 
 # CNI_PATH of this run: the reference plugins and ours, side by side.
 CNIBIN=$WORK/cni-bin

@@ -8,14 +8,13 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
-[ -x "$BUILD/ztunnel-sim" ] || skip_suite "$BUILD/ztunnel-sim not built"
+need_root
+need_built redirectd ztunnel-sim
 
 node_init "$BUILD"
-node_start_redirectd || { echo "RESULT: passed=0 failed=1 skipped=0"; exit 1; }
+node_start_redirectd || setup_failed redirectd
 pod_create a && pod_create b && pod_create c || exit 1
-ztunnel_start zt || { echo "RESULT: passed=0 failed=1 skipped=0"; exit 1; }
+ztunnel_start zt || setup_failed ztunnel
 pod_serve b --port 8080
 VA=$(pod_host_veth a)
 VB=$(pod_host_veth b)

@@ -10,7 +10,7 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 
-[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
+need_built redirectd
 command -v jq >/dev/null || skip_suite "jq missing (make deps)"
 PY=
 for p in python3 /usr/bin/python3; do

@@ -10,18 +10,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-for b in redirectd redirectctl ztunnel-sim; do
-	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
-done
+need_root
+need_built redirectd redirectctl ztunnel-sim
 NPODS=${FAULT_PODS:-8}
 ROUNDS=${FAULT_ROUNDS:-5}
-
-setup_failed() {
-	echo "setup failed: $*"
-	echo "RESULT: passed=0 failed=1 skipped=0"
-	exit 1
-}
 
 node_init "$BUILD"
 node_start_redirectd || setup_failed redirectd

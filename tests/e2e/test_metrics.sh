@@ -8,16 +8,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-for b in redirectd redirectctl redirect-cni ztunnel-sim; do
-	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
-done
-
-setup_failed() {
-	echo "setup failed: $*"
-	echo "RESULT: passed=0 failed=1 skipped=0"
-	exit 1
-}
+need_root
+need_built redirectd redirectctl redirect-cni ztunnel-sim
 
 node_init "$BUILD"
 node_start_redirectd --metrics 127.0.0.1:9464 || setup_failed redirectd

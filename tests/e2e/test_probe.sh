@@ -8,8 +8,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
+need_root
+need_built redirectd
 
 FEATURES="btf sched_cls sk_assign redirect_peer sockhash netns_cookie"
 

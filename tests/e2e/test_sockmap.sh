@@ -16,19 +16,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
-for b in redirectd redirectctl ztunnel-sim sockcheck; do
-	[ -x "$BUILD/$b" ] || skip_suite "$BUILD/$b not built"
-done
+need_root
+need_built redirectd redirectctl ztunnel-sim sockcheck
 grep -q ' cgroup2 ' /proc/mounts || skip_suite "no cgroup v2 mount"
 [ -x "$CNI_PLUGIN_DIR/ptp" ] || skip_suite "no ptp CNI plugin"
-
-setup_failed() {
-	echo "setup failed: $*"
-	node_logs
-	echo "RESULT: passed=0 failed=1 skipped=0"
-	exit 1
-}
 
 PORT=8080
 

@@ -17,9 +17,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 . tests/lib/node.sh
 
-[ "$(id -u)" = 0 ] || skip_suite "needs root"
+need_root
 command -v valgrind >/dev/null || skip_suite "valgrind missing"
-[ -x "$BUILD/redirectd" ] || skip_suite "$BUILD/redirectd not built"
+need_built redirectd
 NPODS=${VALGRIND_PODS:-1000}
 
 node_init "$BUILD"

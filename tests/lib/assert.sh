@@ -98,3 +98,24 @@ skip_suite() {
 	echo "RESULT: passed=0 failed=0 skipped=1"
 	exit 0
 }
+
+# need_root: the suite is skipped unless it runs as root.
+need_root() {
+	[ "$(id -u)" = 0 ] || skip_suite "needs root"
+}
+
+# need_built BIN...: the suite is skipped unless every $BUILD/BIN is built.
+need_built() {
+	for _t_bin in "$@"; do
+		[ -x "$BUILD/$_t_bin" ] || skip_suite "$BUILD/$_t_bin not built"
+	done
+}
+
+# setup_failed WHY: the suite could not set up; that is one failure. The
+# simulated node's logs (tests/lib/node.sh), when there is one, are shown.
+setup_failed() {
+	echo "setup failed: $*"
+	command -v node_logs >/dev/null 2>&1 && [ -n "${WORK:-}" ] && node_logs
+	echo "RESULT: passed=0 failed=1 skipped=0"
+	exit 1
+}
