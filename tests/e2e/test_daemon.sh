@@ -283,6 +283,31 @@ for _ in $(seq 40); do has_node_addr 192.0.2.77 || break; sleep 0.05; done
 check_not "gone" has_node_addr 192.0.2.77
 case_end
 
+case_begin "more node addresses than the list holds: the hash answers"
+seq 100 139 | sed 's|^|addr add 192.0.2.|; s|$|/32 dev lo|' >"$WORK/addrs.batch"
+check "40 addresses on the node" in_node ip -batch "$WORK/addrs.batch"
+for _ in $(seq 40); do
+	[ "$(ctl -j status | jq -r .node_addresses_inline)" = false ] && break
+	sleep 0.05
+done
+check_eq "no longer inline" false "$(ctl -j status | jq -r .node_addresses_inline)"
+check "the last one is known" has_node_addr 192.0.2.139
+n1=$(zt_count zt tcp15001 conns)
+p0=$(dp_count app_outbound pass_node_address)
+# nothing listens there: the SYN is refused, but it must pass uncaptured
+pod_send a --to 192.0.2.139 --port 9 --bytes 10 --timeout 1 >/dev/null 2>&1
+check_gt "passed as a node address" "$(dp_count app_outbound pass_node_address)" "$p0"
+check_eq "ztunnel saw nothing" "$n1" "$(zt_count zt tcp15001 conns)"
+sed -i 's|^addr add|addr del|' "$WORK/addrs.batch"
+check "removed" in_node ip -batch "$WORK/addrs.batch"
+for _ in $(seq 40); do
+	[ "$(ctl -j status | jq -r .node_addresses_inline)" = true ] && break
+	sleep 0.05
+done
+check_eq "inline again" true "$(ctl -j status | jq -r .node_addresses_inline)"
+check_not "gone" has_node_addr 192.0.2.139
+case_end
+
 case_begin "ztunnel delete: meshed pods fail closed; a new ztunnel takes over"
 check "ztunnel del" ctl ztunnel del "uid-$RUN-zt"
 check_not "a -> b fails closed" pod_send a --to "$B4" --port 8080 --bytes 1000 --timeout 1
