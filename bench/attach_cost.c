@@ -180,8 +180,9 @@ static void print_way(FILE *f, const struct way *w, unsigned int n,
 		return;
 	}
 	fprintf(f,
-		"{\"available\": true, \"qdisc_us\": %.1f, \"ingress_us\": %.1f, "
-		"\"egress_us\": %.1f, \"attach_us\": %.1f, \"detach_us\": %.1f}%s\n",
+		"{\"available\": true, \"qdisc_us\": %.1f, "
+		"\"ingress_us\": %.1f, \"egress_us\": %.1f, "
+		"\"attach_us\": %.1f, \"detach_us\": %.1f}%s\n",
 		w->us[ST_CLSACT] / n, w->us[ST_INGRESS] / n,
 		w->us[ST_EGRESS] / n, total / n, w->us[ST_DETACH] / n,
 		last ? "" : ",");

@@ -294,8 +294,9 @@ void node_addr_list_build(const struct node_addr_list *cur,
 			continue;
 		slot = first_free(filled);
 		if (slot < 0) {
+			/* More than fit: incomplete, node_addrs answers. */
 			memset(next, 0, sizeof(*next));
-			return; /* more than fit: incomplete, node_addrs answers */
+			return;
 		}
 		next->addrs[slot] = addrs[j];
 		filled[slot] = true;
