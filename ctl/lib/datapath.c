@@ -108,6 +108,7 @@ static int set_sizes(struct redirect_bpf *skel, const struct datapath_opts *o)
 int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	bool made_dir;
 	int err;
 
 	memset(dp, 0, sizeof(*dp));
@@ -116,6 +117,7 @@ int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 	if (strlen(o->pin_dir) >= sizeof(dp->pin_dir))
 		return -ENAMETOOLONG;
 	strcpy(dp->pin_dir, o->pin_dir);
+	made_dir = access(dp->pin_dir, F_OK) != 0;
 	err = bpffs_prepare(dp->pin_dir);
 	if (err)
 		return err;
@@ -132,6 +134,9 @@ int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 		       "'redirectctl cleanup' or load with the same sizes",
 		       dp->pin_dir, strerror(-err));
 		datapath_close(dp);
+		/* libbpf unpinned what it pinned: a folder we made is empty. */
+		if (made_dir)
+			rmdir(dp->pin_dir);
 		return err;
 	}
 	return 0;

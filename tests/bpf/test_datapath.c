@@ -1752,6 +1752,23 @@ static void init_state(void)
 
 /* ---------- main ---------- */
 
+/* ---------- (12) a load that fails leaves no folder it made ---------- */
+
+static void test_failed_load(void)
+{
+	/* Buckets for 2^31 addresses: the kernel refuses the pods map. */
+	struct datapath_opts o = { .sz = sizeof(o), .pod_addrs = 0x7fffffff };
+	struct datapath dp;
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), PIN_DIR_FMT "-fail", (int)getpid());
+	o.pin_dir = dir;
+	EXPECT(access(dir, F_OK) != 0);
+	EXPECT(datapath_load(&dp, &o) < 0);
+	EXPECT(access(dir, F_OK) != 0 && errno == ENOENT);
+	rmdir(dir); /* only if the check above failed */
+}
+
 static const struct {
 	const char *name;
 	CU_TestFunc fn;
@@ -1781,6 +1798,7 @@ static const struct {
 	{ "10 DNS IPv6: pass + reply, unsolicited, capture", test_dns_v6 },
 	{ "11 UDP flow socket IPv4, also for fragments", test_udp_flow_v4 },
 	{ "11 UDP flow socket IPv6, also for fragments", test_udp_flow_v6 },
+	{ "12 a failed load leaves no pin folder behind", test_failed_load },
 };
 
 static int finish(unsigned int passed, unsigned int failed,
