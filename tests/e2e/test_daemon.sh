@@ -270,27 +270,30 @@ has_node_addr() {
 		>/dev/null
 }
 
+lacks_node_addr() {
+	! has_node_addr "$1"
+}
+
+# node_list_inline true|false: what status says of the programs' scan
+node_list_inline() {
+	[ "$(ctl -j status | jq -r .node_addresses_inline)" = "$1" ]
+}
+
 case_begin "status shows the node's addresses as the datapath has them"
 check "the pods' gateway ($NODE4)" has_node_addr "$NODE4"
 check "loopback" has_node_addr 127.0.0.1
-check_eq "scanned inline" true "$(ctl -j status | jq -r .node_addresses_inline)"
+check "scanned inline" node_list_inline true
 check "an address added on the node" in_node ip addr add 192.0.2.77/32 dev lo
-for _ in $(seq 40); do has_node_addr 192.0.2.77 && break; sleep 0.05; done
-check "appears" has_node_addr 192.0.2.77
+check "appears" settle has_node_addr 192.0.2.77
 check "text output" sh -c "'$BUILD/redirectctl' --socket '$SOCK' status | grep -q '^node addrs: .*192.0.2.77.*scanned inline'"
 check "removed again" in_node ip addr del 192.0.2.77/32 dev lo
-for _ in $(seq 40); do has_node_addr 192.0.2.77 || break; sleep 0.05; done
-check_not "gone" has_node_addr 192.0.2.77
+check "gone" settle lacks_node_addr 192.0.2.77
 case_end
 
 case_begin "more node addresses than the list holds: the hash answers"
 seq 100 139 | sed 's|^|addr add 192.0.2.|; s|$|/32 dev lo|' >"$WORK/addrs.batch"
 check "40 addresses on the node" in_node ip -batch "$WORK/addrs.batch"
-for _ in $(seq 40); do
-	[ "$(ctl -j status | jq -r .node_addresses_inline)" = false ] && break
-	sleep 0.05
-done
-check_eq "no longer inline" false "$(ctl -j status | jq -r .node_addresses_inline)"
+check "no longer inline" settle node_list_inline false
 check "the last one is known" has_node_addr 192.0.2.139
 n1=$(zt_count zt tcp15001 conns)
 p0=$(dp_count app_outbound pass_node_address)
@@ -300,12 +303,8 @@ check_gt "passed as a node address" "$(dp_count app_outbound pass_node_address)"
 check_eq "ztunnel saw nothing" "$n1" "$(zt_count zt tcp15001 conns)"
 sed -i 's|^addr add|addr del|' "$WORK/addrs.batch"
 check "removed" in_node ip -batch "$WORK/addrs.batch"
-for _ in $(seq 40); do
-	[ "$(ctl -j status | jq -r .node_addresses_inline)" = true ] && break
-	sleep 0.05
-done
-check_eq "inline again" true "$(ctl -j status | jq -r .node_addresses_inline)"
-check_not "gone" has_node_addr 192.0.2.139
+check "inline again" settle node_list_inline true
+check "gone" lacks_node_addr 192.0.2.139
 case_end
 
 case_begin "ztunnel delete: meshed pods fail closed; a new ztunnel takes over"

@@ -712,13 +712,18 @@ int __wrap_dp_node_addr_del(const struct datapath *dp,
 	return 0;
 }
 
-/* The list is a cache of the set above, which is what the fake checks. */
+/*
+ * The list is a cache of the set above, which is what the fake checks;
+ * like the real one it never refuses (past NODE_ADDRS_INLINE it says
+ * incomplete, which __wrap_dp_node_addr_list_get derives from the set).
+ */
 int __wrap_dp_node_addr_list_set(const struct datapath *dp,
 				 const struct addr_key *addrs, size_t n)
 {
 	(void)dp;
 	(void)addrs;
-	return n > MAX_NODE_ADDRS ? -E2BIG : 0;
+	(void)n;
+	return 0;
 }
 
 /* Complete when the set fits, as dp_node_addr_list_set makes it. */

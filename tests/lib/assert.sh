@@ -99,6 +99,16 @@ skip_suite() {
 	exit 0
 }
 
+# settle CMD...: CMD until it succeeds, for up to 2 s (for a daemon's
+# debounced work); fails if it never did.
+settle() {
+	for _t_i in $(seq 40); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # need_root: the suite is skipped unless it runs as root.
 need_root() {
 	[ "$(id -u)" = 0 ] || skip_suite "needs root"

@@ -134,20 +134,27 @@ __attribute__((format(printf, 1, 2))) static long cmd_long(const char *fmt, ...)
 }
 
 /* The nsid our netns uses for ns_name ("ip netns list-id"), or -1. */
-static int nsid_of_named_ns(void)
+/* The id our netns has for the named netns NAME, -1 if none. */
+static int nsid_of(const char *name)
 {
-	char line[256];
+	char line[256], want[64];
 	int id = -1, v;
 	FILE *f;
 
+	snprintf(want, sizeof(want), "name: %s)", name);
 	f = popen("ip netns list-id", "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, ns_name) && sscanf(line, "nsid %d", &v) == 1)
+		if (strstr(line, want) && sscanf(line, "nsid %d", &v) == 1)
 			id = v;
 	pclose(f);
 	return id;
+}
+
+static int nsid_of_named_ns(void)
+{
+	return nsid_of(ns_name);
 }
 
 static ino_t netns_ino(void)
@@ -332,11 +339,12 @@ static void test_link_in_netns(void)
 	EQ(link_get_in_netns(nl, fd, "nl8-none", &b), -ENODEV);
 	EQ(link_get_in_netns(nl, fd, "", &b), -EINVAL);
 	/* No id for the other netns here: through a socket inside it. */
+	EQ(nsid_of(other), -1);
 	if (OK(!link_get_in_netns(nl, ofd, "lo", &lo)))
 		EQ(lo.ifindex, 1);
 	EQ(link_get_in_netns(nl, ofd, "nl8b", &b), -ENODEV);
 	/* Given an id, the netlink way finds the same. */
-	if (OK(!sh("ip netns set %s 77", other)) &&
+	if (OK(!sh("ip netns set %s 77", other)) && EQ(nsid_of(other), 77) &&
 	    OK(!link_get_in_netns(nl, ofd, "lo", &lo)))
 		EQ(lo.ifindex, 1);
 	EQ(link_get_in_netns(nl, ofd, "nl8b", &b), -ENODEV);
