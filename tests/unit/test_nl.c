@@ -752,7 +752,7 @@ static void delete_named_netns(void)
 	if (!ns_name[0])
 		return;
 	sh("ip netns delete %s 2>/dev/null", ns_name);
-	sh("ip netns delete %s-noid 2>/dev/null", ns_name);
+	sh("ip netns delete %s-noid 2>/dev/null || true", ns_name);
 	ns_name[0] = '\0';
 }
 
