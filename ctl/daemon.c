@@ -511,15 +511,42 @@ static struct zt_routing zt_routing_of(const struct daemon *d)
 	return r;
 }
 
+/*
+ * The id our netns has for ztunnel's, given one if it has none yet, so
+ * app_outbound can find ztunnel's sockets (replies of the connections it
+ * makes to pods from a node address). Without one that lookup is off:
+ * such replies would pass uncaptured, so say so.
+ */
+static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
+{
+	int fd = zt->netns_fd, opened = -1, id;
+
+	if (fd < 0 && zt->netns_path[0])
+		fd = opened = netns_open(zt->netns_path);
+	id = fd < 0 ? fd : netns_id_ensure(d->nl, fd);
+	if (opened >= 0)
+		close(opened);
+	if (id < 0) {
+		pr_warn("ztunnel %s: no netns id for its netns (%s): replies "
+			"to connections it makes from a node address will "
+			"pass uncaptured", zt->uid, strerror(-id));
+		return -1;
+	}
+	return id;
+}
+
 static int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 {
 	struct ztunnel_info zi = { 0 };
 	int err;
 
+	zi.netns_id = -1;
 	if (zt) {
 		zi.host_ifindex = (__u32)zt->host_ifindex;
 		memcpy(zi.mac, zt->mac, 6);
 		zi.present = 1;
+		zi.flags = zt->capture_udp ? ZT_F_CAPTURE_UDP : 0;
+		zi.netns_id = ztunnel_netns_id(d, zt);
 	}
 	zi.generation = ++d->zt_generation;
 	err = dp_ztunnel_set(&d->dp, &zi);
@@ -638,6 +665,7 @@ static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
 	wire_parse_ips(a->ips, a->n_ips, zt->addrs, WIRE_MAX_IPS, msg,
 		       sizeof(msg));
 	zt->naddrs = a->n_ips;
+	zt->capture_udp = a->capture_udp;
 	return zt;
 }
 
@@ -773,6 +801,7 @@ static ErrorCode h_status(struct daemon *d, Reply *reply)
 	s->pod_capacity = dp_pod_capacity(&d->dp);
 	s->ztunnel_present = zt != NULL;
 	s->ztunnel_uid = zt ? zt->uid : "";
+	s->ztunnel_capture_udp = zt && zt->capture_udp;
 	s->bpffs = (char *)d->opts.bpffs;
 	s->tc_priority = d->opts.tc_priority;
 	s->tc_handle = d->opts.tc_handle;

@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		"          [--host-veth V] [--dns-capture]\n"
 		"  pod del UID\n"
 		"  ztunnel add UID --netns PATH [--ifname IF] [--ip ADDR...]\n"
+		"          [--capture-udp]     all UDP to ztunnel, not only DNS\n"
 		"  ztunnel del UID\n"
 		"  log-level LEVEL             error, warn, info, debug\n"
 		"  snapshot [UID...]           reconcile: keep these pods, remove\n"
@@ -183,6 +184,8 @@ static void print_status(const StatusReply *s, bool json)
 		       s->version, s->api_version, s->pods, s->pod_addresses,
 		       s->pod_capacity, s->ztunnel_present ? "true" : "false");
 		json_kv_str("ztunnel_uid", s->ztunnel_uid, true);
+		printf(",\"ztunnel_capture_udp\":%s",
+		       s->ztunnel_capture_udp ? "true" : "false");
 		json_kv_str("bpffs", s->bpffs, true);
 		printf(",\"tc_priority\":%u,\"tc_handle\":%u,\"fail_open\":%s,"
 		       "\"requests\":%llu,\"request_errors\":%llu,"
@@ -210,11 +213,14 @@ static void print_status(const StatusReply *s, bool json)
 	printf("redirectd %s (API %u)\n", s->version, s->api_version);
 	printf("pods:        %u (%u addresses, capacity %u)\n", s->pods,
 	       s->pod_addresses, s->pod_capacity);
-	printf("ztunnel:     %s%s%s\n",
+	printf("ztunnel:     %s%s%s%s\n",
 	       s->ztunnel_present ? "present" : "ABSENT (meshed pods ",
 	       s->ztunnel_present ? ", uid " : (s->fail_open ? "pass)" :
 							       "fail closed)"),
-	       s->ztunnel_present ? s->ztunnel_uid : "");
+	       s->ztunnel_present ? s->ztunnel_uid : "",
+	       !s->ztunnel_present  ? "" :
+	       s->ztunnel_capture_udp ? ", captures all UDP" :
+					 ", UDP: DNS only");
 	printf("bpffs:       %s\n", s->bpffs);
 	printf("tc:          pref %u handle 0x%x\n", s->tc_priority,
 	       s->tc_handle);
@@ -288,7 +294,9 @@ static void print_zt_json(const ZtunnelInfo *z, bool comma)
 	json_kv_str("mac", z->mac, true);
 	json_kv_str("netns", z->netns_path, true);
 	json_kv_str("interface", z->interface, true);
-	printf(",\"current\":%s}", z->current ? "true" : "false");
+	printf(",\"current\":%s,\"capture_udp\":%s}",
+	       z->current ? "true" : "false",
+	       z->capture_udp ? "true" : "false");
 }
 
 static void print_pods(const PodList *pl, bool json)
@@ -319,8 +327,10 @@ static void print_pods(const PodList *pl, bool json)
 	for (size_t i = 0; i < pl->n_ztunnels; i++) {
 		const ZtunnelInfo *z = pl->ztunnels[i];
 
-		printf("ztunnel %s on %s (host %s)%s\n", z->uid, z->interface,
-		       z->host_veth, z->current ? " current" : " replaced");
+		printf("ztunnel %s on %s (host %s)%s%s\n", z->uid,
+		       z->interface, z->host_veth,
+		       z->current ? " current" : " replaced",
+		       z->capture_udp ? ", all UDP captured" : "");
 	}
 }
 
@@ -394,11 +404,12 @@ struct add_args {
 	char *ips[WIRE_MAX_IPS];
 	size_t n_ips;
 	bool dns_capture;
+	bool capture_udp;
 };
 
 static int parse_add_args(int argc, char **argv, struct add_args *a)
 {
-	enum { A_NETNS = 300, A_IP, A_NAME, A_NS, A_IF, A_HOST, A_DNS };
+	enum { A_NETNS = 300, A_IP, A_NAME, A_NS, A_IF, A_HOST, A_DNS, A_UDP };
 	static const struct option opts[] = {
 		{ "netns", required_argument, NULL, A_NETNS },
 		{ "ip", required_argument, NULL, A_IP },
@@ -407,6 +418,7 @@ static int parse_add_args(int argc, char **argv, struct add_args *a)
 		{ "ifname", required_argument, NULL, A_IF },
 		{ "host-veth", required_argument, NULL, A_HOST },
 		{ "dns-capture", no_argument, NULL, A_DNS },
+		{ "capture-udp", no_argument, NULL, A_UDP },
 		{ 0 }
 	};
 	int c;
@@ -436,6 +448,9 @@ static int parse_add_args(int argc, char **argv, struct add_args *a)
 			break;
 		case A_DNS:
 			a->dns_capture = true;
+			break;
+		case A_UDP:
+			a->capture_udp = true;
 			break;
 		default:
 			return -EINVAL;
@@ -492,6 +507,7 @@ static int cmd_ztunnel_add(struct ctl *ctl, const char *uid, int argc,
 	b.interface = or_empty(a.ifname);
 	b.ips = a.ips;
 	b.n_ips = a.n_ips;
+	b.capture_udp = a.capture_udp;
 	req.body_case = REQ(ZTUNNEL_ADD);
 	req.ztunnel_add = &b;
 	return call_simple(ctl, &req);

@@ -9,19 +9,9 @@
 #define REDIRECT_PARSE_H
 
 #include "redirect_abi.h"
+#include "kernel_defs.h"
 
-#define ETH_HLEN_ 14
-#define ETH_P_IP_ 0x0800
-#define ETH_P_IPV6_ 0x86DD
-#define IPPROTO_HOPOPTS_ 0
-#define IPPROTO_TCP_ 6
-#define IPPROTO_UDP_ 17
-#define IPPROTO_ROUTING_ 43
-#define IPPROTO_FRAGMENT_ 44
-#define IPPROTO_AH_ 51
-#define IPPROTO_DSTOPTS_ 60
-#define IP_MF_ 0x2000
-#define IP_OFFSET_ 0x1fff
+
 #define IP6_MAX_EXT_HDRS 6
 /* Enough for Ethernet + IPv6 + 6 extension headers of common size + TCP. */
 #define PARSE_PULL_LEN 256
@@ -31,6 +21,7 @@ enum parse_result {
 	PARSE_NON_IP, /* ARP and every other ethertype */
 	PARSE_OTHER_PROTO, /* IP, but neither TCP nor UDP (ICMP, ESP, ...) */
 	PARSE_MALFORMED, /* truncated or inconsistent headers */
+	PARSE_TAGGED, /* an 802.1Q or 802.1ad frame: see parse_packet */
 };
 
 enum frag_kind {
@@ -63,7 +54,7 @@ static __always_inline void addr_from_v4(struct addr_key *k, __u32 v4)
 static __always_inline int parse_l4_ports(struct packet *p, void *l4,
 					  void *data_end)
 {
-	if (p->proto == IPPROTO_TCP_) {
+	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
 
 		if ((void *)(th + 1) > data_end || th->doff < 5)
@@ -72,7 +63,7 @@ static __always_inline int parse_l4_ports(struct packet *p, void *l4,
 		p->dport = th->dest;
 		return PARSE_OK;
 	}
-	if (p->proto == IPPROTO_UDP_) {
+	if (p->proto == IPPROTO_UDP) {
 		struct udphdr *uh = l4;
 
 		if ((void *)(uh + 1) > data_end)
@@ -87,7 +78,7 @@ static __always_inline int parse_l4_ports(struct packet *p, void *l4,
 static __always_inline int parse_ipv4(struct packet *p, void *data,
 				      void *data_end)
 {
-	struct iphdr *iph = data + ETH_HLEN_;
+	struct iphdr *iph = data + ETH_HLEN;
 	__u32 hlen;
 	__u16 frag_off;
 
@@ -96,20 +87,20 @@ static __always_inline int parse_ipv4(struct packet *p, void *data,
 	hlen = iph->ihl * 4;
 	if (iph->version != 4 || hlen < sizeof(*iph) ||
 	    bpf_ntohs(iph->tot_len) < hlen ||
-	    bpf_ntohs(iph->tot_len) + ETH_HLEN_ > p->len)
+	    bpf_ntohs(iph->tot_len) + ETH_HLEN > p->len)
 		return PARSE_MALFORMED;
 	addr_from_v4(&p->saddr, iph->saddr);
 	addr_from_v4(&p->daddr, iph->daddr);
 	p->proto = iph->protocol;
 	frag_off = bpf_ntohs(iph->frag_off);
 	p->frag_id = bpf_ntohs(iph->id);
-	if (frag_off & IP_OFFSET_) {
+	if (frag_off & IP_OFFSET) {
 		p->frag = FRAG_LATER;
-		return p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_ ?
+		return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ?
 			       PARSE_OK :
 			       PARSE_OTHER_PROTO;
 	}
-	if (frag_off & IP_MF_)
+	if (frag_off & IP_MF)
 		p->frag = FRAG_FIRST;
 	/* hlen is 20..60: bound it so the verifier sees a constant range. */
 	return parse_l4_ports(p, (void *)iph + (hlen & 0x3c), data_end);
@@ -117,9 +108,9 @@ static __always_inline int parse_ipv4(struct packet *p, void *data,
 
 static __always_inline bool ipv6_is_ext(__u8 proto)
 {
-	return proto == IPPROTO_HOPOPTS_ || proto == IPPROTO_ROUTING_ ||
-	       proto == IPPROTO_DSTOPTS_ || proto == IPPROTO_AH_ ||
-	       proto == IPPROTO_FRAGMENT_;
+	return proto == NEXTHDR_HOP || proto == NEXTHDR_ROUTING ||
+	       proto == NEXTHDR_DEST || proto == NEXTHDR_AUTH ||
+	       proto == NEXTHDR_FRAGMENT;
 }
 
 /* One IPv6 extension header; returns its length or a negative result. */
@@ -130,13 +121,13 @@ static __always_inline int ipv6_ext_len(struct packet *p, __u8 *hdr,
 		return -PARSE_MALFORMED;
 	*next = hdr[0];
 	switch (p->proto) {
-	case IPPROTO_HOPOPTS_:
-	case IPPROTO_ROUTING_:
-	case IPPROTO_DSTOPTS_:
+	case NEXTHDR_HOP:
+	case NEXTHDR_ROUTING:
+	case NEXTHDR_DEST:
 		return (hdr[1] + 1) * 8;
-	case IPPROTO_AH_:
+	case NEXTHDR_AUTH:
 		return (hdr[1] + 2) * 4;
-	case IPPROTO_FRAGMENT_: {
+	case NEXTHDR_FRAGMENT: {
 		__u16 off = bpf_ntohs(*(__u16 *)(hdr + 2));
 
 		p->frag_id = bpf_ntohl(*(__u32 *)(hdr + 4));
@@ -153,8 +144,8 @@ static __always_inline int ipv6_ext_len(struct packet *p, __u8 *hdr,
 static __always_inline int parse_ipv6(struct packet *p, void *data,
 				      void *data_end)
 {
-	struct ipv6hdr *ip6 = data + ETH_HLEN_;
-	__u32 off = ETH_HLEN_ + sizeof(*ip6);
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	__u32 off = ETH_HLEN + sizeof(*ip6);
 	__u8 next;
 	int i, len;
 
@@ -185,7 +176,7 @@ static __always_inline int parse_ipv6(struct packet *p, void *data,
 	if (i == IP6_MAX_EXT_HDRS && ipv6_is_ext(p->proto))
 		return PARSE_MALFORMED;
 	if (p->frag == FRAG_LATER)
-		return p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_ ?
+		return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ?
 			       PARSE_OK :
 			       PARSE_OTHER_PROTO;
 	if (off > PARSE_PULL_LEN)
@@ -193,9 +184,19 @@ static __always_inline int parse_ipv6(struct packet *p, void *data,
 	return parse_l4_ports(p, data + off, data_end);
 }
 
+static __always_inline bool is_vlan_proto(__u16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q) ||
+	       proto == bpf_htons(ETH_P_8021AD);
+}
+
 /*
  * Fill *p from the packet. Pulls up to PARSE_PULL_LEN bytes into the linear
  * area first so every header is reachable by direct access.
+ * VLAN-tagged frames are reported as such, not parsed: the stack strips an
+ * outer tag before tc (skb->vlan_present) and may then route an inner IP
+ * packet, so a tagged frame is never "not IP"; pods have no use for tags,
+ * and the callers drop them rather than follow every stacking of them.
  */
 static __always_inline int parse_packet(struct __sk_buff *skb,
 					struct packet *p)
@@ -218,9 +219,11 @@ static __always_inline int parse_packet(struct __sk_buff *skb,
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return PARSE_MALFORMED;
-	if (eth->h_proto == bpf_htons(ETH_P_IP_))
+	if (skb->vlan_present || is_vlan_proto(eth->h_proto))
+		return PARSE_TAGGED;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(p, data, data_end);
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(p, data, data_end);
 	return PARSE_NON_IP;
 }

@@ -30,12 +30,19 @@ struct pod_info {
 };
 
 /* ztunnel: a single slot (key 0); present == 0 means no ztunnel. */
+#define ZT_F_CAPTURE_UDP (1u << 0) /* all UDP to 15001/15006, not only DNS */
+
 struct ztunnel_info {
 	__u32 host_ifindex; /* ztunnel's host-side veth */
 	__u8 mac[6]; /* ztunnel's pod-side MAC */
 	__u8 present;
-	__u8 pad;
+	__u8 flags; /* ZT_F_* */
 	__u32 generation; /* bumped by the control plane on each replacement */
+	/*
+	 * The id the node netns has for ztunnel's netns (RTM_GETNSID), so
+	 * app_outbound can look up ztunnel's sockets; -1: none, no lookup.
+	 */
+	__s32 netns_id;
 };
 
 /* settings: a single slot (key 0), changeable at run time. */
@@ -54,6 +61,7 @@ struct settings {
  */
 #define TAG_OUTBOUND 0x5a7e0001u /* captured leaving a meshed pod */
 #define TAG_INBOUND 0x5a7e0002u /* captured entering a meshed pod */
+#define TAG_DNS 0x5a7e0003u /* a meshed pod's DNS, DNS capture on */
 
 /* ztunnel's listeners. */
 #define ZT_PORT_OUTBOUND 15001
@@ -72,7 +80,11 @@ struct settings {
 #define ZT_ROUTE_TABLE_DEFAULT 100
 #define ZT_SOCKET_MARK 0x539u /* ztunnel's own sockets (1337) */
 
-/* DNS flows a pod opened without capture, so replies may pass back in. */
+/*
+ * UDP DNS flows a pod opened without DNS capture while its ztunnel captures
+ * all UDP (ZT_F_CAPTURE_UDP), so the server's replies may pass back in.
+ * Without ZT_F_CAPTURE_UDP no UDP is captured inbound and nothing is kept.
+ */
 struct dns_flow_key {
 	struct addr_key pod;
 	struct addr_key server;
@@ -110,24 +122,29 @@ struct frag_value {
 	X(OUT_DNS_TO_ZTUNNEL, "app_outbound", "redirect_ztunnel_dns")        \
 	X(OUT_PASS_NON_IP, "app_outbound", "pass_non_ip")                    \
 	X(OUT_PASS_OTHER_PROTO, "app_outbound", "pass_other_proto")          \
+	X(OUT_ZT_FLOW_TO_ZTUNNEL, "app_outbound", "redirect_ztunnel_flow")   \
 	X(OUT_PASS_NODE_ADDR, "app_outbound", "pass_node_address")           \
+	X(OUT_PASS_UDP, "app_outbound", "pass_udp")                          \
 	X(OUT_PASS_DNS, "app_outbound", "pass_dns")                          \
 	X(OUT_PASS_FRAG, "app_outbound", "pass_fragment")                    \
 	X(OUT_PASS_FAIL_OPEN, "app_outbound", "pass_no_ztunnel_fail_open")   \
 	X(OUT_DROP_NO_ZTUNNEL, "app_outbound", "drop_no_ztunnel")            \
 	X(OUT_DROP_SPOOFED, "app_outbound", "drop_spoofed_source")           \
 	X(OUT_DROP_MALFORMED, "app_outbound", "drop_malformed")              \
+	X(OUT_DROP_TAGGED, "app_outbound", "drop_vlan_tagged")               \
 	X(OUT_DROP_FRAG_UNKNOWN, "app_outbound", "drop_fragment_unknown")    \
 	X(IN_TO_ZTUNNEL, "app_inbound", "redirect_ztunnel")                  \
 	X(IN_PASS_NON_IP, "app_inbound", "pass_non_ip")                      \
 	X(IN_PASS_OTHER_PROTO, "app_inbound", "pass_other_proto")            \
 	X(IN_PASS_NOT_POD, "app_inbound", "pass_not_pod_address")            \
-	X(IN_PASS_NODE_ADDR, "app_inbound", "pass_node_address")             \
+	X(IN_PASS_NODE_LOCAL, "app_inbound", "pass_node_socket")             \
+	X(IN_PASS_UDP, "app_inbound", "pass_udp")                            \
 	X(IN_PASS_DNS_REPLY, "app_inbound", "pass_dns_reply")                \
 	X(IN_PASS_FRAG, "app_inbound", "pass_fragment")                      \
 	X(IN_PASS_FAIL_OPEN, "app_inbound", "pass_no_ztunnel_fail_open")     \
 	X(IN_DROP_NO_ZTUNNEL, "app_inbound", "drop_no_ztunnel")              \
 	X(IN_DROP_MALFORMED, "app_inbound", "drop_malformed")                \
+	X(IN_DROP_TAGGED, "app_inbound", "drop_vlan_tagged")                 \
 	X(IN_DROP_FRAG_UNKNOWN, "app_inbound", "drop_fragment_unknown")      \
 	X(ZH_TO_POD, "ztunnel_host_in", "redirect_pod")                      \
 	X(ZH_INBOUND_TO_ZTUNNEL, "ztunnel_host_in", "redirect_ztunnel")      \

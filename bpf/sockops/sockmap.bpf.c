@@ -27,13 +27,11 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
 #include "redirect_abi.h"
+#include "kernel_defs.h"
+#include "maps.h"
+#include "capture.h"
 #include "sock_key.h"
 
-#define AF_INET6_ 10
-#define SK_PASS_ 1
-#define BPF_F_INGRESS_ (1ULL << 0)
-#define BPF_NOEXIST_ 1
-#define DNS_PORT_H 53
 /* sk->sk_user_data carries flag bits (SK_USER_DATA_* in net/sock.h). */
 #define SK_USER_DATA_PTRMASK_ (~7ULL)
 
@@ -42,29 +40,6 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 /* Set before load (rodata). */
 const volatile __u32 backlog_max = SOCKMAP_BACKLOG_DEFAULT;
-
-/* Shared with the tc programs: the loader hands their fds over. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, POD_ADDRS_DEFAULT);
-	__type(key, struct addr_key);
-	__type(value, struct pod_info);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} pods SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, NODE_ADDRS_MAX);
-	__type(key, struct addr_key);
-	__type(value, __u8);
-} node_addrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, struct counter_value);
-} counters SEC(".maps");
 
 /* Ours, pinned by name next to the tc programs' maps. */
 struct {
@@ -124,12 +99,7 @@ struct {
 
 static __always_inline void count(__u32 id, __u64 bytes)
 {
-	struct counter_value *v = bpf_map_lookup_elem(&counters, &id);
-
-	if (v) {
-		v->packets++;
-		v->bytes += bytes;
-	}
+	count_add(id, bytes);
 }
 
 static __always_inline bool is_loopback(const struct addr_key *a)
@@ -150,9 +120,12 @@ static __always_inline __u64 netns_of(const struct addr_key *a)
 
 
 /*
- * Would the tc programs send this pod connection through ztunnel? The same
- * exceptions as app_outbound: the node's addresses and DNS without capture.
- * Also the pod's own addresses and loopback, which never leave the pod.
+ * Would the tc programs send this pod connection through ztunnel? The one
+ * capture rule (capture.h) answers, as app_outbound asks it. A connection
+ * to a node address counts as not captured even when ztunnel made it (tc
+ * finds ztunnel's socket for those; sock_ops has no such lookup): it is
+ * then merely not accelerated. The pod's own addresses and loopback never
+ * leave the pod.
  */
 static __always_inline bool pod_conn_captured(__u64 netns,
 					      const struct sock_tuple *t)
@@ -161,13 +134,11 @@ static __always_inline bool pod_conn_captured(__u64 netns,
 
 	if (is_loopback(&t->remote) || netns_of(&t->remote) == netns)
 		return false;
-	if (bpf_map_lookup_elem(&node_addrs, &t->remote))
-		return false;
-	if (t->remote_port == DNS_PORT_H) {
-		pod = bpf_map_lookup_elem(&pods, &t->local);
-		return pod && (pod->flags & POD_F_DNS_CAPTURE);
-	}
-	return true;
+	pod = bpf_map_lookup_elem(&pods, &t->local);
+	return rule_captures(capture_outbound(IPPROTO_TCP,
+					      bpf_htons(t->remote_port),
+					      is_node_addr(&t->remote),
+					      pod ? pod->flags : 0, 0));
 }
 
 /*
@@ -215,7 +186,7 @@ int sockops_add(struct bpf_sock_ops *skops)
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
-	if (skops->family != SK_AF_INET && skops->family != AF_INET6_)
+	if (skops->family != SK_AF_INET && skops->family != AF_INET6)
 		return 1;
 	SOCK_TUPLE_READ(skops, &t);
 	id = choose_peer(bpf_get_netns_cookie(skops), &t, &peer);
@@ -223,7 +194,7 @@ int sockops_add(struct bpf_sock_ops *skops)
 	    id == CNT_SO_ADD_ZT_LOOP) {
 		sock_key_build(&k, peer, &t, KEY_PEER_VIEW);
 		/* An existing entry would make the key ambiguous: keep it. */
-		if (bpf_sock_hash_update(skops, &sock_hash, &k, BPF_NOEXIST_))
+		if (bpf_sock_hash_update(skops, &sock_hash, &k, BPF_NOEXIST))
 			id = CNT_SO_ADD_FAILED;
 	}
 	count(id, 0);
@@ -260,32 +231,32 @@ int msg_redirect(struct sk_msg_md *msg)
 	__u64 len = msg->size;
 
 	if (!msg->sk)
-		return SK_PASS_;
+		return SK_PASS;
 	st = bpf_sk_storage_get(&sk_msg_state, msg->sk, 0,
 				BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st || st->path == PATH_TCP) {
 		count(CNT_MSG_PASS_UNACCELERATED, len);
-		return SK_PASS_;
+		return SK_PASS;
 	}
 	if (st->path == PATH_TCP_BACKLOG) {
 		count(CNT_MSG_PASS_BACKLOG, len);
-		return SK_PASS_;
+		return SK_PASS;
 	}
 	SOCK_TUPLE_READ(msg, &t);
 	sock_key_build(&k, bpf_get_netns_cookie(msg), &t, KEY_OWN_VIEW);
-	if (bpf_msg_redirect_hash(msg, &sock_hash, &k, BPF_F_INGRESS_) ==
-	    SK_PASS_) {
+	if (bpf_msg_redirect_hash(msg, &sock_hash, &k, BPF_F_INGRESS) ==
+	    SK_PASS) {
 		/* This one goes; after it, TCP if the peer fell behind. */
 		st->path = target_backlog(msg) > backlog_max ? PATH_TCP_BACKLOG :
 							       PATH_REDIRECT;
 		count(CNT_MSG_REDIRECT, len);
-		return SK_PASS_;
+		return SK_PASS;
 	}
 	/* No peer (gone, or never filed): the normal TCP path. */
 	if (st->path == PATH_UNDECIDED)
 		st->path = PATH_TCP;
 	count(CNT_MSG_PASS_NO_PEER, len);
-	return SK_PASS_;
+	return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

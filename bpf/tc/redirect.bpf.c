@@ -25,15 +25,10 @@
 #include <bpf/bpf_endian.h>
 #include "redirect_abi.h"
 #include "parse.h"
+#include "maps.h"
+#include "capture.h"
 
-#define TC_ACT_OK_ 0
-#define TC_ACT_SHOT_ 2
-#define TC_ACT_PIPE_ 3
-#define BPF_F_INGRESS_ (1ULL << 0)
-#define BPF_F_CURRENT_NETNS_ (-1L)
-#define TCP_LISTEN_ 10
-#define TCP_TIME_WAIT_ 6
-#define TCP_ESTABLISHED_ 1
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 /* Set before load by the loader (rodata). */
 const volatile __u32 route_mark = ZT_ROUTE_MARK_DEFAULT;
@@ -41,15 +36,6 @@ const volatile __u16 port_outbound = ZT_PORT_OUTBOUND;
 const volatile __u16 port_inbound = ZT_PORT_INBOUND;
 const volatile __u16 port_hbone = ZT_PORT_HBONE;
 const volatile __u16 port_dns = ZT_PORT_DNS;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, POD_ADDRS_DEFAULT);
-	__type(key, struct addr_key);
-	__type(value, struct pod_info);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pods SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -60,36 +46,12 @@ struct {
 } ztunnel SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, NODE_ADDRS_MAX);
-	__type(key, struct addr_key);
-	__type(value, __u8);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} node_addrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct node_addr_list);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} node_addr_list SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct settings);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } settings SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, struct counter_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -109,12 +71,7 @@ struct {
 
 static __always_inline void count(__u32 id, const struct packet *p)
 {
-	struct counter_value *v = bpf_map_lookup_elem(&counters, &id);
-
-	if (v) {
-		v->packets++;
-		v->bytes += p->len;
-	}
+	count_add(id, p->len);
 }
 
 static __always_inline int count_ret(__u32 id, const struct packet *p,
@@ -138,38 +95,6 @@ static __always_inline bool fail_open(void)
 	struct settings *s = bpf_map_lookup_elem(&settings, &zero);
 
 	return s && (s->flags & SET_F_FAIL_OPEN);
-}
-
-static __always_inline bool addr_eq(const struct addr_key *x,
-				    const struct addr_key *y)
-{
-	/* The last word first: it is where addresses of one node differ. */
-	return x->addr[3] == y->addr[3] && x->addr[2] == y->addr[2] &&
-	       x->addr[1] == y->addr[1] && x->addr[0] == y->addr[0];
-}
-
-/*
- * A scan of the short list (an inlined array lookup and a few compares)
- * costs about half of a hash lookup; the hash answers only when the list
- * does not hold every address.
- */
-static __always_inline bool is_node_addr(const struct addr_key *a)
-{
-	__u32 zero = 0, i;
-	struct node_addr_list *l = bpf_map_lookup_elem(&node_addr_list, &zero);
-
-	if (!l || !l->complete)
-		return bpf_map_lookup_elem(&node_addrs, a) != NULL;
-	for (i = 0; i < NODE_ADDRS_INLINE && i < l->n; i++)
-		if (addr_eq(&l->addrs[i], a))
-			return true;
-	return false;
-}
-
-static __always_inline bool is_dns(const struct packet *p, __u16 port)
-{
-	return port == bpf_htons(DNS_PORT) &&
-	       (p->proto == IPPROTO_TCP_ || p->proto == IPPROTO_UDP_);
 }
 
 /*
@@ -223,7 +148,7 @@ static __always_inline __u8 frag_recall(const struct packet *p)
 
 /* --- the way into ztunnel --- */
 
-enum capture_kind { CAPTURE_OUTBOUND, CAPTURE_INBOUND };
+enum capture_kind { CAPTURE_OUTBOUND, CAPTURE_DNS, CAPTURE_INBOUND };
 
 /*
  * Hand a captured packet to ztunnel, or apply the fail mode when there is
@@ -238,22 +163,37 @@ static __always_inline int to_ztunnel(struct __sk_buff *skb,
 
 	if (!zt) {
 		if (fail_open())
-			return count_ret(cnt_open, p, TC_ACT_PIPE_);
-		return count_ret(cnt_closed, p, TC_ACT_SHOT_);
+			return count_ret(cnt_open, p, TC_ACT_PIPE);
+		return count_ret(cnt_closed, p, TC_ACT_SHOT);
 	}
 	set_dst_mac(skb, zt->mac);
 	count(cnt_ok, p);
-	if (kind == CAPTURE_OUTBOUND) {
-		skb->mark = TAG_OUTBOUND;
+	if (kind != CAPTURE_INBOUND) {
+		skb->mark = kind == CAPTURE_DNS ? TAG_DNS : TAG_OUTBOUND;
 		return bpf_redirect_peer(zt->host_ifindex, 0);
 	}
 	skb->mark = TAG_INBOUND;
-	return bpf_redirect(zt->host_ifindex, BPF_F_INGRESS_);
+	return bpf_redirect(zt->host_ifindex, BPF_F_INGRESS);
+}
+
+static __always_inline __u32 tuple_of(const struct packet *p,
+				      struct bpf_sock_tuple *t, __u16 dport)
+{
+	if (!p->is_v6) {
+		t->ipv4.saddr = p->saddr.addr[3];
+		t->ipv4.daddr = p->daddr.addr[3];
+		t->ipv4.sport = p->sport;
+		t->ipv4.dport = dport;
+		return sizeof(t->ipv4);
+	}
+	__builtin_memcpy(t->ipv6.saddr, p->saddr.addr, 16);
+	__builtin_memcpy(t->ipv6.daddr, p->daddr.addr, 16);
+	t->ipv6.sport = p->sport;
+	t->ipv6.dport = dport;
+	return sizeof(t->ipv6);
 }
 
 /* --- app_outbound --- */
-
-enum verdict { V_CAPTURE, V_PASS_NODE, V_PASS_DNS, V_CAPTURE_DNS };
 
 static __always_inline void remember_dns_flow(const struct packet *p)
 {
@@ -268,17 +208,68 @@ static __always_inline void remember_dns_flow(const struct packet *p)
 	bpf_map_update_elem(&dns_flows, &k, &one, BPF_ANY);
 }
 
-static __always_inline enum verdict outbound_verdict(const struct packet *p,
-						     const struct pod_info *pod)
+/*
+ * A pod's packet to a node address that belongs to a connection ztunnel
+ * made (inbound capture of a NodePort-style hop arrives with a node
+ * source, and ztunnel connects to the pod from it): ztunnel's netns holds
+ * the flow's socket. Looked up there by the netns id the control plane
+ * published; everything else to a node address passes.
+ */
+static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
+					      const struct packet *p)
 {
-	if (is_node_addr(&p->daddr))
-		return V_PASS_NODE;
-	if (is_dns(p, p->dport)) {
-		if (pod->flags & POD_F_DNS_CAPTURE)
-			return V_CAPTURE_DNS;
-		return V_PASS_DNS;
-	}
-	return V_CAPTURE;
+	struct ztunnel_info *zt = current_ztunnel();
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 len;
+
+	if (!zt || zt->netns_id < 0 || p->frag == FRAG_LATER)
+		return false;
+	len = tuple_of(p, &t, p->dport);
+	if (p->proto == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(skb, &t, len, (__u32)zt->netns_id, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &t, len, (__u32)zt->netns_id, 0);
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+static __always_inline enum capture_rule
+outbound_rule(struct __sk_buff *skb, const struct packet *p,
+	      const struct pod_info *pod)
+{
+	struct ztunnel_info *zt = current_ztunnel();
+	enum capture_rule r;
+
+	r = capture_outbound(p->proto, p->dport, is_node_addr(&p->daddr),
+			     pod->flags, zt ? zt->flags : 0);
+	if (r == RULE_PASS_NODE && ztunnel_owns_flow(skb, p))
+		return RULE_CAPTURE_ZT_FLOW;
+	return r;
+}
+
+static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
+					       const struct packet *p,
+					       enum capture_kind kind,
+					       __u32 cnt_ok)
+{
+	return to_ztunnel(skb, p, kind, cnt_ok,
+			  CNT_OUT_PASS_FAIL_OPEN, CNT_OUT_DROP_NO_ZTUNNEL);
+}
+
+static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
+						   const struct packet *p)
+{
+	__u8 fv = frag_recall(p);
+
+	if (!fv)
+		return count_ret(CNT_OUT_DROP_FRAG_UNKNOWN, p, TC_ACT_SHOT);
+	if (fv == FRAG_PASS)
+		return count_ret(CNT_OUT_PASS_FRAG, p, TC_ACT_PIPE);
+	return outbound_to_ztunnel(skb, p, CAPTURE_OUTBOUND,
+				   CNT_OUT_TO_ZTUNNEL);
 }
 
 SEC("tc")
@@ -286,62 +277,87 @@ int app_outbound(struct __sk_buff *skb)
 {
 	struct packet p;
 	struct pod_info *pod;
-	enum verdict v;
+	enum capture_rule r;
 	int res = parse_packet(skb, &p);
 
 	if (res == PARSE_NON_IP)
-		return count_ret(CNT_OUT_PASS_NON_IP, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_OUT_PASS_NON_IP, &p, TC_ACT_PIPE);
+	if (res == PARSE_TAGGED)
+		return count_ret(CNT_OUT_DROP_TAGGED, &p, TC_ACT_SHOT);
 	if (res == PARSE_MALFORMED)
-		return count_ret(CNT_OUT_DROP_MALFORMED, &p, TC_ACT_SHOT_);
+		return count_ret(CNT_OUT_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	if (res == PARSE_OTHER_PROTO)
-		return count_ret(CNT_OUT_PASS_OTHER_PROTO, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_OUT_PASS_OTHER_PROTO, &p, TC_ACT_PIPE);
 
 	/* Only the pod's own addresses may leave through its veth. */
 	pod = bpf_map_lookup_elem(&pods, &p.saddr);
 	if (!pod || pod->host_ifindex != skb->ifindex)
-		return count_ret(CNT_OUT_DROP_SPOOFED, &p, TC_ACT_SHOT_);
+		return count_ret(CNT_OUT_DROP_SPOOFED, &p, TC_ACT_SHOT);
+	if (p.frag == FRAG_LATER)
+		return outbound_later_fragment(skb, &p);
 
-	if (p.frag == FRAG_LATER) {
-		__u8 fv = frag_recall(&p);
-
-		if (!fv)
-			return count_ret(CNT_OUT_DROP_FRAG_UNKNOWN, &p,
-					 TC_ACT_SHOT_);
-		if (fv == FRAG_PASS)
-			return count_ret(CNT_OUT_PASS_FRAG, &p, TC_ACT_PIPE_);
-		return to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
-				  CNT_OUT_TO_ZTUNNEL, CNT_OUT_PASS_FAIL_OPEN,
-				  CNT_OUT_DROP_NO_ZTUNNEL);
-	}
-
-	v = outbound_verdict(&p, pod);
-	frag_remember(&p, v == V_PASS_NODE || v == V_PASS_DNS ? FRAG_PASS :
-								 FRAG_CAPTURE);
-	switch (v) {
-	case V_PASS_NODE:
-		return count_ret(CNT_OUT_PASS_NODE_ADDR, &p, TC_ACT_PIPE_);
-	case V_PASS_DNS:
+	r = outbound_rule(skb, &p, pod);
+	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS);
+	switch (r) {
+	case RULE_PASS_NODE:
+		return count_ret(CNT_OUT_PASS_NODE_ADDR, &p, TC_ACT_PIPE);
+	case RULE_PASS_UDP:
+		return count_ret(CNT_OUT_PASS_UDP, &p, TC_ACT_PIPE);
+	case RULE_PASS_DNS:
 		remember_dns_flow(&p);
-		return count_ret(CNT_OUT_PASS_DNS, &p, TC_ACT_PIPE_);
-	case V_CAPTURE_DNS:
-		return to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
-				  CNT_OUT_DNS_TO_ZTUNNEL,
-				  CNT_OUT_PASS_FAIL_OPEN,
-				  CNT_OUT_DROP_NO_ZTUNNEL);
+		return count_ret(CNT_OUT_PASS_DNS, &p, TC_ACT_PIPE);
+	case RULE_CAPTURE_DNS:
+		return outbound_to_ztunnel(skb, &p, CAPTURE_DNS,
+					   CNT_OUT_DNS_TO_ZTUNNEL);
+	case RULE_CAPTURE_ZT_FLOW:
+		return outbound_to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
+					   CNT_OUT_ZT_FLOW_TO_ZTUNNEL);
 	default:
-		return to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
-				  CNT_OUT_TO_ZTUNNEL, CNT_OUT_PASS_FAIL_OPEN,
-				  CNT_OUT_DROP_NO_ZTUNNEL);
+		return outbound_to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
+					   CNT_OUT_TO_ZTUNNEL);
 	}
 }
 
 /* --- app_inbound --- */
 
+/*
+ * Sent by a socket of the node's own netns (kubelet probes, node agents,
+ * replies of node servers): the only inbound traffic that skips capture.
+ * A forwarded packet has no socket (the stack drops it on IP receive), so
+ * a NodePort hop masqueraded to a node address or a spoofed node source is
+ * captured like any other. The socket's netns is compared with the
+ * device's, in case another program redirected a pod's own packet here.
+ */
+static __always_inline bool from_node_socket(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	struct sock *sk = kskb->sk;
+	struct net_device *dev = kskb->dev;
+	__u16 family;
+	__u8 state;
+
+	if (!sk || !dev)
+		return false;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	/*
+	 * TIME_WAIT and request sockets are only a sock_common; every full
+	 * socket has a type, test_run's stand-in (sock_init_data without a
+	 * socket) has none.
+	 */
+	state = sk->__sk_common.skc_state;
+	if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV &&
+	    !sk->sk_type)
+		return false;
+	return sk->__sk_common.skc_net.net == dev->nd_net.net;
+}
+
 static __always_inline bool is_dns_reply(const struct packet *p)
 {
 	struct dns_flow_key k;
 
-	if (!is_dns(p, p->sport))
+	if (p->sport != bpf_htons(DNS_PORT))
 		return false;
 	__builtin_memset(&k, 0, sizeof(k));
 	k.pod = p->daddr;
@@ -351,41 +367,56 @@ static __always_inline bool is_dns_reply(const struct packet *p)
 	return bpf_map_lookup_elem(&dns_flows, &k) != NULL;
 }
 
+/* Which counter passes this first packet uncaptured; 0: capture it. */
+static __always_inline __u32 inbound_pass(struct __sk_buff *skb,
+					  const struct packet *p)
+{
+	struct ztunnel_info *zt;
+
+	if (from_node_socket(skb))
+		return CNT_IN_PASS_NODE_LOCAL;
+	if (p->proto != IPPROTO_UDP)
+		return 0;
+	zt = current_ztunnel();
+	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP))
+		return CNT_IN_PASS_UDP;
+	return is_dns_reply(p) ? CNT_IN_PASS_DNS_REPLY : 0;
+}
+
 SEC("tc")
 int app_inbound(struct __sk_buff *skb)
 {
 	struct packet p;
 	struct pod_info *pod;
+	__u32 pass;
 	int res = parse_packet(skb, &p);
 
 	if (res == PARSE_NON_IP)
-		return count_ret(CNT_IN_PASS_NON_IP, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_IN_PASS_NON_IP, &p, TC_ACT_PIPE);
+	if (res == PARSE_TAGGED)
+		return count_ret(CNT_IN_DROP_TAGGED, &p, TC_ACT_SHOT);
 	if (res == PARSE_MALFORMED)
-		return count_ret(CNT_IN_DROP_MALFORMED, &p, TC_ACT_SHOT_);
+		return count_ret(CNT_IN_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	if (res == PARSE_OTHER_PROTO)
-		return count_ret(CNT_IN_PASS_OTHER_PROTO, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_IN_PASS_OTHER_PROTO, &p, TC_ACT_PIPE);
 
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
 	if (!pod || pod->host_ifindex != skb->ifindex)
-		return count_ret(CNT_IN_PASS_NOT_POD, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_IN_PASS_NOT_POD, &p, TC_ACT_PIPE);
 
 	if (p.frag == FRAG_LATER) {
 		__u8 fv = frag_recall(&p);
 
 		if (!fv)
 			return count_ret(CNT_IN_DROP_FRAG_UNKNOWN, &p,
-					 TC_ACT_SHOT_);
+					 TC_ACT_SHOT);
 		if (fv == FRAG_PASS)
-			return count_ret(CNT_IN_PASS_FRAG, &p, TC_ACT_PIPE_);
-	} else if (is_node_addr(&p.saddr)) {
-		/* kubelet probes and replies to the pod's node traffic */
-		frag_remember(&p, FRAG_PASS);
-		return count_ret(CNT_IN_PASS_NODE_ADDR, &p, TC_ACT_PIPE_);
-	} else if (is_dns_reply(&p)) {
-		frag_remember(&p, FRAG_PASS);
-		return count_ret(CNT_IN_PASS_DNS_REPLY, &p, TC_ACT_PIPE_);
+			return count_ret(CNT_IN_PASS_FRAG, &p, TC_ACT_PIPE);
 	} else {
-		frag_remember(&p, FRAG_CAPTURE);
+		pass = inbound_pass(skb, &p);
+		frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE);
+		if (pass)
+			return count_ret(pass, &p, TC_ACT_PIPE);
 	}
 	return to_ztunnel(skb, &p, CAPTURE_INBOUND, CNT_IN_TO_ZTUNNEL,
 			  CNT_IN_PASS_FAIL_OPEN, CNT_IN_DROP_NO_ZTUNNEL);
@@ -406,44 +437,27 @@ int ztunnel_host_in(struct __sk_buff *skb)
 		p.len = skb->len;
 		if (!current_ztunnel())
 			return count_ret(CNT_ZH_DROP_NO_ZTUNNEL, &p,
-					 TC_ACT_SHOT_);
+					 TC_ACT_SHOT);
 		count(CNT_ZH_INBOUND_TO_ZTUNNEL, &p);
 		return bpf_redirect_peer(skb->ifindex, 0);
 	}
 
 	res = parse_packet(skb, &p);
-	if (res == PARSE_NON_IP)
-		return count_ret(CNT_ZH_PASS_NON_IP, &p, TC_ACT_PIPE_);
+	if (res == PARSE_NON_IP || res == PARSE_TAGGED)
+		return count_ret(CNT_ZH_PASS_NON_IP, &p, TC_ACT_PIPE);
 	if (res == PARSE_MALFORMED)
-		return count_ret(CNT_ZH_PASS_MALFORMED, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_ZH_PASS_MALFORMED, &p, TC_ACT_PIPE);
 
 	/* Any IP packet from ztunnel to a meshed pod here goes straight in. */
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
 	if (!pod)
-		return count_ret(CNT_ZH_PASS_NOT_POD, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_ZH_PASS_NOT_POD, &p, TC_ACT_PIPE);
 	set_dst_mac(skb, pod->mac);
 	count(CNT_ZH_TO_POD, &p);
 	return bpf_redirect_peer(pod->host_ifindex, 0);
 }
 
 /* --- ztunnel_ingress (inside ztunnel's netns) --- */
-
-static __always_inline __u32 tuple_of(const struct packet *p,
-				      struct bpf_sock_tuple *t, __u16 dport)
-{
-	if (!p->is_v6) {
-		t->ipv4.saddr = p->saddr.addr[3];
-		t->ipv4.daddr = p->daddr.addr[3];
-		t->ipv4.sport = p->sport;
-		t->ipv4.dport = dport;
-		return sizeof(t->ipv4);
-	}
-	__builtin_memcpy(t->ipv6.saddr, p->saddr.addr, 16);
-	__builtin_memcpy(t->ipv6.daddr, p->daddr.addr, 16);
-	t->ipv6.sport = p->sport;
-	t->ipv6.dport = dport;
-	return sizeof(t->ipv6);
-}
 
 /*
  * The flow's own socket: established TCP (also a pending request socket,
@@ -457,8 +471,8 @@ lookup_established_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 {
 	struct bpf_sock *sk;
 
-	sk = bpf_skc_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS_, 0);
-	if (sk && (sk->state == TCP_LISTEN_ || sk->state == TCP_TIME_WAIT_)) {
+	sk = bpf_skc_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
+	if (sk && (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_TIME_WAIT)) {
 		bpf_sk_release(sk);
 		return NULL;
 	}
@@ -471,8 +485,8 @@ lookup_connected_udp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 {
 	struct bpf_sock *sk;
 
-	sk = bpf_sk_lookup_udp(skb, t, len, BPF_F_CURRENT_NETNS_, 0);
-	if (sk && sk->state != TCP_ESTABLISHED_) {
+	sk = bpf_sk_lookup_udp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
+	if (sk && sk->state != BPF_TCP_ESTABLISHED) {
 		bpf_sk_release(sk);
 		return NULL;
 	}
@@ -485,7 +499,7 @@ lookup_established(struct __sk_buff *skb, const struct packet *p)
 	struct bpf_sock_tuple t = {};
 	__u32 len = tuple_of(p, &t, p->dport);
 
-	if (p->proto == IPPROTO_TCP_)
+	if (p->proto == IPPROTO_TCP)
 		return lookup_established_tcp(skb, &t, len);
 	return lookup_connected_udp(skb, &t, len);
 }
@@ -497,26 +511,26 @@ lookup_listener(struct __sk_buff *skb, const struct packet *p, __u16 port)
 	__u32 len = tuple_of(p, &t, bpf_htons(port));
 	struct bpf_sock *sk;
 
-	if (p->proto == IPPROTO_TCP_) {
-		sk = bpf_sk_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS_, 0);
-		if (sk && sk->state != TCP_LISTEN_) {
+	if (p->proto == IPPROTO_TCP) {
+		sk = bpf_sk_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+		if (sk && sk->state != BPF_TCP_LISTEN) {
 			bpf_sk_release(sk);
 			return NULL;
 		}
 		return sk;
 	}
-	return bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS_, 0);
+	return bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
 }
 
 /* Which listener a new flow belongs to, and the counter for it. */
 static __always_inline __u16 listener_port(const struct packet *p, __u32 tag,
 					   __u32 *cnt)
 {
+	if (tag == TAG_DNS) {
+		*cnt = CNT_ZI_ASSIGN_DNS;
+		return port_dns;
+	}
 	if (tag == TAG_OUTBOUND) {
-		if (p->dport == bpf_htons(DNS_PORT)) {
-			*cnt = CNT_ZI_ASSIGN_DNS;
-			return port_dns;
-		}
 		*cnt = CNT_ZI_ASSIGN_OUTBOUND;
 		return port_outbound;
 	}
@@ -541,10 +555,10 @@ static __always_inline int assign(struct __sk_buff *skb, struct bpf_sock *sk,
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err)
-		return count_ret(CNT_ZI_DROP_ASSIGN_FAILED, p, TC_ACT_SHOT_);
+		return count_ret(CNT_ZI_DROP_ASSIGN_FAILED, p, TC_ACT_SHOT);
 	skb->mark = route_mark;
 	/* Our decision is final for this packet: end classification. */
-	return TC_ACT_OK_;
+	return TC_ACT_OK;
 }
 
 SEC("tc")
@@ -555,21 +569,21 @@ int ztunnel_ingress(struct __sk_buff *skb)
 	struct packet p;
 	int res;
 
-	if (tag != TAG_OUTBOUND && tag != TAG_INBOUND) {
+	if (tag != TAG_OUTBOUND && tag != TAG_DNS && tag != TAG_INBOUND) {
 		__builtin_memset(&p, 0, sizeof(p));
 		p.len = skb->len;
-		return count_ret(CNT_ZI_PASS_UNTAGGED, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_ZI_PASS_UNTAGGED, &p, TC_ACT_PIPE);
 	}
 	res = parse_packet(skb, &p);
 	if (res != PARSE_OK)
-		return count_ret(CNT_ZI_DROP_MALFORMED, &p, TC_ACT_SHOT_);
+		return count_ret(CNT_ZI_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	if (p.frag != FRAG_NONE) {
 		/*
 		 * No socket can be assigned to a fragment: deliver locally,
 		 * the stack reassembles and finds the flow's socket itself.
 		 */
 		skb->mark = route_mark;
-		return count_ret(CNT_ZI_LOCAL_FRAG, &p, TC_ACT_PIPE_);
+		return count_ret(CNT_ZI_LOCAL_FRAG, &p, TC_ACT_PIPE);
 	}
 
 	sk = lookup_established(skb, &p);
@@ -577,7 +591,7 @@ int ztunnel_ingress(struct __sk_buff *skb)
 		return assign(skb, sk, &p, CNT_ZI_ASSIGN_ESTABLISHED);
 	sk = lookup_listener(skb, &p, listener_port(&p, tag, &cnt));
 	if (!sk)
-		return count_ret(CNT_ZI_DROP_NO_LISTENER, &p, TC_ACT_SHOT_);
+		return count_ret(CNT_ZI_DROP_NO_LISTENER, &p, TC_ACT_SHOT);
 	return assign(skb, sk, &p, cnt);
 }
 

@@ -507,6 +507,33 @@ static int nsid_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 /* ip netns list-id: the id nl's netns has for netns_fd, -ENOENT if none. */
+static int netns_id_of(struct nl *nl, int netns_fd);
+
+/* ip netns set NAME auto: the kernel picks a free id. */
+static int netns_id_assign(struct nl *nl, int netns_fd)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, RTM_NEWNSID, NLM_F_ACK);
+	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, (__u32)netns_fd);
+	mnl_attr_put_u32(nlh, NETNSA_NSID, (__u32)-1);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int netns_id_ensure(struct nl *nl, int netns_fd)
+{
+	int id = netns_id_of(nl, netns_fd), err;
+
+	if (id != -ENOENT)
+		return id;
+	err = netns_id_assign(nl, netns_fd);
+	/* EEXIST: someone else gave it one meanwhile. */
+	if (err && err != -EEXIST)
+		return err;
+	return netns_id_of(nl, netns_fd);
+}
+
 static int netns_id_of(struct nl *nl, int netns_fd)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETNSID, NLM_F_ACK);

@@ -55,6 +55,12 @@ int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li);
  * Link NAME in the netns of netns_fd, asked from nl's netns: by netns id
  * when that netns has one there, else through a socket made inside it.
  */
+/*
+ * The id nl's netns has for the netns of netns_fd (what BPF socket lookups
+ * and IFLA_TARGET_NETNSID take), assigning one when there is none.
+ */
+int netns_id_ensure(struct nl *nl, int netns_fd);
+
 int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 		      struct link_info *li);
 /* Both return -ENODEV when there is no such link (kernel's answer). */

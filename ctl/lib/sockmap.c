@@ -213,18 +213,16 @@ static int attach_cgroup(struct sockmap *sm, int cg_fd, __u64 cg_id)
 	return 0;
 }
 
-static int reuse_shared_maps(struct sockmap_bpf *skel,
-			     const struct datapath *dp)
+/*
+ * The maps shared with the tc programs (bpf/include/maps.h) are pinned by
+ * name in the same folder: libbpf reuses the datapath's pins when layout
+ * and size agree, so the sizes the datapath was loaded with are set here.
+ */
+static int size_maps(struct sockmap_bpf *skel, const struct datapath *dp)
 {
-	int err = bpf_map__reuse_fd(skel->maps.pods,
-				    bpf_map__fd(dp->skel->maps.pods));
+	int err = bpf_map__set_max_entries(skel->maps.pods,
+					   dp_pod_capacity(dp));
 
-	if (!err)
-		err = bpf_map__reuse_fd(skel->maps.node_addrs,
-					bpf_map__fd(dp->skel->maps.node_addrs));
-	if (!err)
-		err = bpf_map__reuse_fd(skel->maps.counters,
-					bpf_map__fd(dp->skel->maps.counters));
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.sk_netns,
 					       dp_pod_capacity(dp) +
@@ -241,7 +239,7 @@ static int load(struct sockmap *sm, const struct datapath *dp)
 	sm->skel = sockmap_bpf__open_opts(&open_opts);
 	if (!sm->skel)
 		return -errno;
-	err = reuse_shared_maps(sm->skel, dp);
+	err = size_maps(sm->skel, dp);
 	if (!err)
 		err = sockmap_bpf__load(sm->skel);
 	return err;

@@ -433,6 +433,7 @@ void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
 	info->current = zt->current;
 	info->qdisc_created = zt->qdisc_created;
 	info->host_qdisc_created = zt->host_qdisc_created;
+	info->capture_udp = zt->capture_udp;
 	format_mac(zt->mac, buf, buflen);
 	info->mac = buf;
 	info->ips = format_addrs(zt->addrs, zt->naddrs);
@@ -460,6 +461,7 @@ struct ztunnel *zt_from_info(const ZtunnelInfo *info)
 	z->current = info->current;
 	z->qdisc_created = info->qdisc_created;
 	z->host_qdisc_created = info->host_qdisc_created;
+	z->capture_udp = info->capture_udp;
 	return z;
 }
 

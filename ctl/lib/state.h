@@ -44,6 +44,7 @@ struct ztunnel {
 	bool current;
 	bool qdisc_created; /* clsact on its own interface */
 	bool host_qdisc_created; /* clsact on its host veth */
+	bool capture_udp; /* all UDP to its listeners, not only DNS */
 	size_t naddrs;
 	struct addr_key addrs[WIRE_MAX_IPS];
 };

@@ -968,7 +968,8 @@ static void node_addr(enum fam f)
 		goto out;
 	counts_end(&c);
 	EXPECT_CNT_MIN(&c, CNT_OUT_PASS_NODE_ADDR, 3);
-	EXPECT_CNT_MIN(&c, CNT_IN_PASS_NODE_ADDR, 2);
+	/* the node server's replies: a node socket's packets */
+	EXPECT_CNT_MIN(&c, CNT_IN_PASS_NODE_LOCAL, 2);
 	EXPECT_CNT_NONE(&c, CNT_OUT_TO_ZTUNNEL);
 	EXPECT_CNT_NONE(&c, CNT_IN_TO_ZTUNNEL);
 	EXPECT_QUIET(T.zt_tcp[ZT_OUT][f], "ztunnel's outbound listener");
@@ -1418,6 +1419,66 @@ static void test_udp_flow_v6(void)
 	udp_flow(V6);
 }
 
+/* ---------- (13) UDP that ztunnel does not serve passes ---------- */
+
+static int set_ztunnel_flags(__u8 flags)
+{
+	struct ztunnel_info zt;
+	int err = dp_ztunnel_get(&T.dp, &zt);
+
+	if (err)
+		return err;
+	zt.flags = flags;
+	return dp_ztunnel_set(&T.dp, &zt);
+}
+
+/*
+ * Without all-UDP capture (a ztunnel like Istio's, no UDP listener but
+ * DNS): A's datagram to C and C's answer go straight, and so does a
+ * datagram C sends A unasked; ztunnel's UDP sockets hear nothing.
+ */
+static void udp_passes(enum fam f)
+{
+	int a = ns_socket(NS_A, af_of(f), SOCK_DGRAM);
+	struct sockaddr_storage orig;
+	struct counts c;
+
+	case_begin(&c);
+	if (!EXPECT(a >= 0) || !EXPECT_OK(bind_to(a, f, NULL, 0), "bind A") ||
+	    !EXPECT_OK(set_ztunnel_flags(0), "all-UDP capture off"))
+		goto out;
+	if (udp_hop(a, f, eps[NS_C].addr[f], DNS_PORT, T.c_dns[f],
+		    eps[NS_A].addr[f], sock_port(a), &orig) &&
+	    udp_hop(T.c_dns[f], f, eps[NS_A].addr[f], sock_port(a), a,
+		    eps[NS_C].addr[f], DNS_PORT, &orig) &&
+	    udp_hop(T.c_dns[f], f, eps[NS_A].addr[f], sock_port(a), a,
+		    eps[NS_C].addr[f], DNS_PORT, &orig)) {
+		counts_end(&c);
+		EXPECT_CNT_MIN(&c, CNT_OUT_PASS_UDP, 1);
+		EXPECT_CNT_MIN(&c, CNT_IN_PASS_UDP, 2);
+		EXPECT_CNT_NONE(&c, CNT_OUT_TO_ZTUNNEL);
+		EXPECT_CNT_NONE(&c, CNT_IN_TO_ZTUNNEL);
+		EXPECT_QUIET(T.zt_udp[ZTU_OUT][f], "ztunnel's UDP 15001");
+		EXPECT_QUIET(T.zt_udp[ZTU_IN][f], "ztunnel's UDP 15006");
+	}
+out:
+	EXPECT_OK(set_ztunnel_flags(ZT_F_CAPTURE_UDP), "all-UDP capture on");
+	counts_end(&c);
+	counts_report(&c);
+	if (a >= 0)
+		close(a);
+}
+
+static void test_udp_passes_v4(void)
+{
+	udp_passes(V4);
+}
+
+static void test_udp_passes_v6(void)
+{
+	udp_passes(V6);
+}
+
 /* ---------- topology ---------- */
 
 /* ip netns add ar<pid>-<suffix> (and keep an fd to setns() into it) */
@@ -1529,9 +1590,15 @@ static int make_topology(void)
 
 static int fill_maps(void)
 {
+	/*
+	 * All-UDP capture, so cases 6, 10 and 11 exercise the UDP paths into
+	 * ztunnel; case 13 turns it off (the default of a real enrolment).
+	 */
 	struct ztunnel_info zt = { .host_ifindex = T.host_ifindex[NS_ZT],
 				   .present = 1,
-				   .generation = 1 };
+				   .flags = ZT_F_CAPTURE_UDP,
+				   .generation = 1,
+				   .netns_id = -1 };
 	struct pod_info info;
 	struct addr_key k;
 	int err;
@@ -1799,6 +1866,10 @@ static const struct {
 	{ "11 UDP flow socket IPv4, also for fragments", test_udp_flow_v4 },
 	{ "11 UDP flow socket IPv6, also for fragments", test_udp_flow_v6 },
 	{ "12 a failed load leaves no pin folder behind", test_failed_load },
+	{ "13 UDP IPv4 without all-UDP capture passes both ways",
+	  test_udp_passes_v4 },
+	{ "13 UDP IPv6 without all-UDP capture passes both ways",
+	  test_udp_passes_v6 },
 };
 
 static int finish(unsigned int passed, unsigned int failed,

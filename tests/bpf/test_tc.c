@@ -18,6 +18,7 @@
 #define _GNU_SOURCE /* unshare() */
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +36,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -42,6 +44,7 @@
 #include "redirect.skel.h"
 #include "datapath.h"
 #include "log.h"
+#include "nl.h"
 #include "packet.h"
 
 #define IF_POD_A "ar-pod-a" /* host veth of pod A */
@@ -90,6 +93,7 @@ static struct {
 	/* test-run takes frames cut inside the IPv4 / IPv6 header */
 	bool short_ip_frames[2];
 	unsigned int skipped;
+	int self_nsid; /* the id this netns has for itself */
 } fx;
 
 /* --- assertions that return bool, so a test can stop at the first miss --- */
@@ -311,16 +315,33 @@ static bool udp_connected(int family, enum host local, __u16 lport,
 
 /* --- map state --- */
 
-static bool set_ztunnel(bool present)
+/*
+ * The test's one netns plays ztunnel's too: netns_id (-1: none) names it
+ * for app_outbound's lookup of ztunnel's sockets.
+ */
+static bool set_ztunnel_as(bool present, __u8 flags, __s32 netns_id)
 {
 	struct ztunnel_info zt = {
 		.host_ifindex = (__u32)fx.if_zt_host,
 		.present = present,
+		.flags = flags,
 		.generation = 1,
+		.netns_id = netns_id,
 	};
 
 	memcpy(zt.mac, MAC_ZT, 6);
 	return CHECK(!dp_ztunnel_set(&fx.dp, &zt), "set ztunnel");
+}
+
+static bool set_ztunnel(bool present)
+{
+	return set_ztunnel_as(present, 0, -1);
+}
+
+/* A ztunnel enrolled with --capture-udp. */
+static bool set_capture_udp(void)
+{
+	return set_ztunnel_as(true, ZT_F_CAPTURE_UDP, -1);
 }
 
 static bool set_fail_open(bool open)
@@ -583,15 +604,68 @@ static void out_other_proto(int family)
 PER_FAMILY(out_other_proto)
 
 /* The common case: a pod's own flow leaves through ztunnel. */
-static void out_capture(int family, __u8 proto)
+static void out_capture(int family)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, POD_A, 40000, REMOTE, 80))
+	if (build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, REMOTE, 80))
 		out_run(&p, fx.if_pod_a,
 			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
 }
-PER_FAMILY_PROTO(out_capture)
+PER_FAMILY(out_capture)
+
+/* ztunnel serves no UDP but DNS: other UDP passes as if unmeshed. */
+static void out_udp_pass(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_UDP, POD_A, 40000, REMOTE, 443))
+		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_UDP)));
+}
+PER_FAMILY(out_udp_pass)
+
+/* A ztunnel enrolled to capture all UDP gets it. */
+static void out_udp_capture_all(int family)
+{
+	struct pkt p;
+
+	if (set_capture_udp() &&
+	    build_flow(&p, family, IPPROTO_UDP, POD_A, 40000, REMOTE, 443))
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
+}
+PER_FAMILY(out_udp_capture_all)
+
+/*
+ * Frames with a VLAN tag (802.1Q, 802.1ad; one, or two as a pod sends
+ * them after the outer is stripped) from a meshed pod: dropped, counted.
+ */
+static bool add_vlan_tag(struct pkt *p, __u16 tpid)
+{
+	if (!CHECK(p->len + 4 <= sizeof(p->data), "no room for a tag"))
+		return false;
+	memmove(p->data + 16, p->data + 12, p->len - 12);
+	p->data[12] = (__u8)(tpid >> 8);
+	p->data[13] = (__u8)tpid;
+	p->data[14] = 0;
+	p->data[15] = 42; /* VLAN id */
+	p->len += 4;
+	p->l3 += 4;
+	p->l4 += 4;
+	return true;
+}
+
+static void out_vlan_tagged(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, REMOTE, 80) &&
+	    add_vlan_tag(&p, ETH_P_8021Q) &&
+	    out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_TAGGED))) &&
+	    add_vlan_tag(&p, ETH_P_8021AD))
+		out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_TAGGED)));
+}
+PER_FAMILY(out_vlan_tagged)
 
 static void out_truncated_ip_header(int family)
 {
@@ -725,7 +799,8 @@ static void out_ipv6_ext_headers_tcp(void)
 
 static void out_ipv6_ext_headers_udp(void)
 {
-	out_ipv6_ext_headers(IPPROTO_UDP);
+	if (set_capture_udp())
+		out_ipv6_ext_headers(IPPROTO_UDP);
 }
 
 /* IP6_MAX_EXT_HDRS (6) extension headers are still followed. */
@@ -782,7 +857,7 @@ static void out_frag_capture(int family)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
+	if (set_capture_udp() && build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
 		       7) &&
 	    out_run(&p, fx.if_pod_a,
 		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))) &&
@@ -793,15 +868,16 @@ static void out_frag_capture(int family)
 }
 PER_FAMILY(out_frag_capture)
 
-/* ... and past it when the first one passed (here: to the node). */
+/* ... and past it when the first one passed (here: UDP). */
 static void out_frag_pass(int family)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, POD_A, NODE, PKT_FRAG_FIRST,
+	if (build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
 		       8) &&
-	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR))) &&
-	    build_frag(&p, family, IPPROTO_UDP, POD_A, NODE, PKT_FRAG_LATER, 8))
+	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_UDP))) &&
+	    build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_LATER,
+		       8))
 		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_FRAG)));
 }
 PER_FAMILY(out_frag_pass)
@@ -811,7 +887,7 @@ static void out_frag_unknown(int family)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
+	if (set_capture_udp() && build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
 		       9) &&
 	    out_run(&p, fx.if_pod_a,
 		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))) &&
@@ -861,17 +937,115 @@ static void out_node_addr(int family, __u8 proto)
 }
 PER_FAMILY_PROTO(out_node_addr)
 
-/* Without DNS capture the query passes and its flow is remembered. */
-static void out_dns_pass(int family, __u8 proto)
+/* A TCP socket bound to an address that is not local, as ztunnel's are. */
+static int transparent_socket(int family, const char *ip, __u16 port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(family, ip, port, &ss);
+	int one = 1, fd = track_fd(socket(family, SOCK_STREAM, 0));
+
+	if (!CHECK(fd >= 0, "socket: %s", strerror(errno)))
+		return -1;
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
+			   sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+	if (!CHECK(!bind(fd, (struct sockaddr *)&ss, len), "bind %s: %s", ip,
+		   strerror(errno)))
+		return -1;
+	return fd;
+}
+
+/*
+ * A reply to a connection ztunnel made to the pod from a node address
+ * (inbound capture of a NodePort hop): ztunnel's netns holds the socket,
+ * so the reply goes to ztunnel. The socket: NODE:10250 connected to
+ * POD_A:40000, here in the test's netns, which plays ztunnel's.
+ */
+static void out_node_addr_ztunnel_flow(int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(family, addr_of(family, POD_A), 40000, &ss);
+	struct pkt p;
+	int fd;
+
+	if (!CHECK(fx.self_nsid >= 0, "no netns id") ||
+	    !build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) ||
+	    !set_ztunnel_as(true, 0, fx.self_nsid) ||
+	    !out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR))))
+		return;
+	/* A route to the pod, so connect() sends a SYN (lost, unanswered). */
+	if (!CHECK(!system(family == AF_INET ?
+				   "ip link set " IF_POD_A " up && "
+				   "ip route replace 10.0.0.2/32 dev " IF_POD_A :
+				   "ip link set " IF_POD_A " up && "
+				   "ip -6 route replace fd00::2/128 dev " IF_POD_A),
+		   "route to pod A"))
+		return;
+	fd = transparent_socket(family, addr_of(family, NODE), 10250);
+	if (fd < 0)
+		return;
+	/* Non-blocking: the SYN goes nowhere; SYN_SENT is enough. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (!CHECK(!connect(fd, (struct sockaddr *)&ss, len) ||
+			   errno == EINPROGRESS,
+		   "connect: %s", strerror(errno)))
+		return;
+	out_run(&p, fx.if_pod_a,
+		redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_ZT_FLOW_TO_ZTUNNEL)));
+	/* Without the id no lookup: the same packet passes. */
+	if (set_ztunnel_as(true, 0, -1))
+		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
+}
+PER_FAMILY(out_node_addr_ztunnel_flow)
+
+/*
+ * Without DNS capture a UDP query passes like all UDP, and nothing is
+ * remembered: replies pass back in as UDP does.
+ */
+static void out_dns_udp_pass(int family)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, POD_A, 40053, DNS_SERVER, 53) &&
+	if (build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
+	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_UDP))))
+		CHECK(!dns_flow_known(family, POD_A, 40053, DNS_SERVER,
+				      IPPROTO_UDP),
+		      "DNS flow remembered");
+}
+PER_FAMILY(out_dns_udp_pass)
+
+/* TCP to port 53 is TCP like any other: no escape hatch. */
+static void out_dns_tcp_captured(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_TCP, POD_A, 40053, DNS_SERVER, 53) &&
+	    out_run(&p, fx.if_pod_a,
+		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))))
+		CHECK(!dns_flow_known(family, POD_A, 40053, DNS_SERVER,
+				      IPPROTO_TCP),
+		      "TCP DNS flow remembered");
+}
+PER_FAMILY(out_dns_tcp_captured)
+
+/*
+ * Under all-UDP capture, DNS without DNS capture still passes, and its
+ * flow is remembered so the replies are not captured on the way back.
+ */
+static void out_dns_pass_capture_udp(int family)
+{
+	struct pkt p;
+
+	if (set_capture_udp() &&
+	    build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
 	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_DNS))))
-		CHECK(dns_flow_known(family, POD_A, 40053, DNS_SERVER, proto),
+		CHECK(dns_flow_known(family, POD_A, 40053, DNS_SERVER,
+				     IPPROTO_UDP),
 		      "DNS flow not remembered");
 }
-PER_FAMILY_PROTO(out_dns_pass)
+PER_FAMILY(out_dns_pass_capture_udp)
 
 /* With DNS capture (pod B) the query goes to ztunnel, nothing remembered. */
 static void out_dns_capture(int family, __u8 proto)
@@ -880,7 +1054,7 @@ static void out_dns_capture(int family, __u8 proto)
 
 	if (build_flow(&p, family, proto, POD_B, 40053, DNS_SERVER, 53) &&
 	    out_run(&p, fx.if_pod_b,
-		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_DNS_TO_ZTUNNEL))))
+		    redirect(TAG_DNS, MAC_ZT, C(OUT_DNS_TO_ZTUNNEL))))
 		CHECK(!dns_flow_known(family, POD_B, 40053, DNS_SERVER, proto),
 		      "captured DNS flow remembered");
 }
@@ -966,14 +1140,43 @@ static void in_malformed(int family)
 }
 PER_FAMILY(in_malformed)
 
-static void in_capture(int family, __u8 proto)
+static void in_capture(int family)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, REMOTE, 40000, POD_A, 8080))
+	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
 		in_run(&p, fx.if_pod_a, in_captured());
 }
-PER_FAMILY_PROTO(in_capture)
+PER_FAMILY(in_capture)
+
+static void in_udp_pass(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_UDP, REMOTE, 40000, POD_A, 8080))
+		in_run(&p, fx.if_pod_a, pass(C(IN_PASS_UDP)));
+}
+PER_FAMILY(in_udp_pass)
+
+static void in_udp_capture_all(int family)
+{
+	struct pkt p;
+
+	if (set_capture_udp() &&
+	    build_flow(&p, family, IPPROTO_UDP, REMOTE, 40000, POD_A, 8080))
+		in_run(&p, fx.if_pod_a, in_captured());
+}
+PER_FAMILY(in_udp_capture_all)
+
+static void in_vlan_tagged(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080) &&
+	    add_vlan_tag(&p, ETH_P_8021Q))
+		in_run(&p, fx.if_pod_a, drop(C(IN_DROP_TAGGED)));
+}
+PER_FAMILY(in_vlan_tagged)
 
 static void in_ipv6_ext_headers(void)
 {
@@ -1007,14 +1210,19 @@ static void in_other_pods_veth(int family)
 }
 PER_FAMILY(in_other_pods_veth)
 
-static void in_node_addr(int family, __u8 proto)
+/*
+ * A node source address alone is no exemption: only packets of a node
+ * socket pass (test_run's stand-in socket is none; real node sockets are
+ * in the e2e tests). A masqueraded NodePort hop looks like this.
+ */
+static void in_node_source_captured(int family)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, NODE, 40000, POD_A, 8080))
-		in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NODE_ADDR)));
+	if (build_flow(&p, family, IPPROTO_TCP, NODE, 40000, POD_A, 8080))
+		in_run(&p, fx.if_pod_a, in_captured());
 }
-PER_FAMILY_PROTO(in_node_addr)
+PER_FAMILY(in_node_source_captured)
 
 /* ====================== node_addr_list (the short list) ================ */
 
@@ -1087,36 +1295,42 @@ static void node_list_decides(int family)
 
 	for (__u32 i = 0; i < ARRAY_LEN(many); i++)
 		many[i] = nth_addr(i + 1);
-	if (!build_flow(&p, family, IPPROTO_TCP, NODE, 40000, POD_A, 8080))
+	if (!build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 8080))
 		return;
 	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, 1));
-	in_run(&p, fx.if_pod_a, in_captured());
+	out_run(&p, fx.if_pod_a,
+		redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
 	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, ARRAY_LEN(many)));
-	in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NODE_ADDR)));
+	out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
 	CU_ASSERT(!set_node_list(many, 5));
-	in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NODE_ADDR)));
+	out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
 	CU_ASSERT(!set_node_list(NULL, 0));
 }
 PER_FAMILY(node_list_decides)
 
-/* A reply to a query that passed uncaptured passes back in. */
-static void in_dns_reply_known(int family, __u8 proto)
+/*
+ * Under all-UDP capture, a reply to a query that passed uncaptured passes
+ * back in.
+ */
+static void in_dns_reply_known(int family)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, POD_A, 40053, DNS_SERVER, 53) &&
+	if (set_capture_udp() &&
+	    build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
 	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_DNS))) &&
-	    build_flow(&p, family, proto, DNS_SERVER, 53, POD_A, 40053))
+	    build_flow(&p, family, IPPROTO_UDP, DNS_SERVER, 53, POD_A, 40053))
 		in_run(&p, fx.if_pod_a, pass(C(IN_PASS_DNS_REPLY)));
 }
-PER_FAMILY_PROTO(in_dns_reply_known)
+PER_FAMILY(in_dns_reply_known)
 
 /* "From port 53" alone is no reason to let a packet past ztunnel. */
 static void in_dns_reply_unknown(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, DNS_SERVER, 53, POD_A, 40053))
+	if (set_capture_udp() &&
+	    build_flow(&p, family, proto, DNS_SERVER, 53, POD_A, 40053))
 		in_run(&p, fx.if_pod_a, in_captured());
 }
 PER_FAMILY_PROTO(in_dns_reply_unknown)
@@ -1126,7 +1340,7 @@ static void in_dns_reply_other_flow(int family)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
+	if (set_capture_udp() && build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
 	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_DNS))) &&
 	    build_flow(&p, family, IPPROTO_UDP, DNS_SERVER, 53, POD_A, 40054) &&
 	    in_run(&p, fx.if_pod_a, in_captured()) &&
@@ -1139,7 +1353,7 @@ static void in_frag_capture(int family)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_FIRST,
+	if (set_capture_udp() && build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_FIRST,
 		       21) &&
 	    in_run(&p, fx.if_pod_a, in_captured()) &&
 	    build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_LATER,
@@ -1152,10 +1366,10 @@ static void in_frag_pass(int family)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, NODE, POD_A, PKT_FRAG_FIRST,
+	if (build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_FIRST,
 		       22) &&
-	    in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NODE_ADDR))) &&
-	    build_frag(&p, family, IPPROTO_UDP, NODE, POD_A, PKT_FRAG_LATER,
+	    in_run(&p, fx.if_pod_a, pass(C(IN_PASS_UDP))) &&
+	    build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_LATER,
 		       22))
 		in_run(&p, fx.if_pod_a, pass(C(IN_PASS_FRAG)));
 }
@@ -1479,10 +1693,21 @@ static void zi_dns_listener(int family, __u8 proto)
 	    (proto == IPPROTO_TCP ||
 	     listener(family, SOCK_DGRAM, ZT_PORT_DNS)) &&
 	    build_flow(&p, family, proto, POD_B, 40053, DNS_SERVER, 53))
-		zi_run(&p, TAG_OUTBOUND,
-		       assigned(TAG_OUTBOUND, C(ZI_ASSIGN_DNS)));
+		zi_run(&p, TAG_DNS, assigned(TAG_DNS, C(ZI_ASSIGN_DNS)));
 }
 PER_FAMILY_PROTO(zi_dns_listener)
+
+/* Port 53 tagged as plain outbound (TCP DNS, no DNS capture): 15001. */
+static void zi_port53_outbound(int family)
+{
+	struct pkt p;
+
+	if (tcp_listeners(family) &&
+	    build_flow(&p, family, IPPROTO_TCP, POD_A, 40053, DNS_SERVER, 53))
+		zi_run(&p, TAG_OUTBOUND,
+		       assigned(TAG_OUTBOUND, C(ZI_ASSIGN_OUTBOUND)));
+}
+PER_FAMILY(zi_port53_outbound)
 
 /*
  * A connected UDP socket owns its flow, ahead of the DNS listener: bound
@@ -1509,8 +1734,7 @@ static void zi_udp_unconnected(int family)
 	if (listener(family, SOCK_DGRAM, ZT_PORT_DNS) &&
 	    listener(family, SOCK_DGRAM, 53) &&
 	    build_flow(&p, family, IPPROTO_UDP, POD_B, 40053, DNS_SERVER, 53))
-		zi_run(&p, TAG_OUTBOUND,
-		       assigned(TAG_OUTBOUND, C(ZI_ASSIGN_DNS)));
+		zi_run(&p, TAG_DNS, assigned(TAG_DNS, C(ZI_ASSIGN_DNS)));
 }
 PER_FAMILY(zi_udp_unconnected)
 
@@ -1572,7 +1796,10 @@ struct test_def {
 static const struct test_def outbound_tests[] = {
 	T(out_non_ip),
 	T_FAMILY(out_other_proto),
-	T_FAMILY_PROTO(out_capture),
+	T_FAMILY(out_capture),
+	T_FAMILY(out_udp_pass),
+	T_FAMILY(out_udp_capture_all),
+	T_FAMILY(out_vlan_tagged),
 	T_FAMILY(out_truncated_ip_header),
 	T_FAMILY_PROTO(out_truncated_l4_header),
 	T(out_ipv4_bad_ihl),
@@ -1592,7 +1819,10 @@ static const struct test_def outbound_tests[] = {
 	T_FAMILY(out_spoofed_source),
 	T_FAMILY(out_other_pods_source),
 	T_FAMILY_PROTO(out_node_addr),
-	T_FAMILY_PROTO(out_dns_pass),
+	T_FAMILY(out_node_addr_ztunnel_flow),
+	T_FAMILY(out_dns_udp_pass),
+	T_FAMILY(out_dns_tcp_captured),
+	T_FAMILY(out_dns_pass_capture_udp),
 	T_FAMILY_PROTO(out_dns_capture),
 	T_FAMILY(out_no_ztunnel_fail_closed),
 	T_FAMILY(out_no_ztunnel_fail_open),
@@ -1604,12 +1834,15 @@ static const struct test_def inbound_tests[] = {
 	T(in_non_ip),
 	T_FAMILY(in_other_proto),
 	T_FAMILY(in_malformed),
-	T_FAMILY_PROTO(in_capture),
+	T_FAMILY(in_capture),
+	T_FAMILY(in_udp_pass),
+	T_FAMILY(in_udp_capture_all),
+	T_FAMILY(in_vlan_tagged),
 	T(in_ipv6_ext_headers),
 	T_FAMILY(in_not_pod),
 	T_FAMILY(in_other_pods_veth),
-	T_FAMILY_PROTO(in_node_addr),
-	T_FAMILY_PROTO(in_dns_reply_known),
+	T_FAMILY(in_node_source_captured),
+	T_FAMILY(in_dns_reply_known),
 	T_FAMILY_PROTO(in_dns_reply_unknown),
 	T_FAMILY(in_dns_reply_other_flow),
 	T_FAMILY(in_frag_capture),
@@ -1649,6 +1882,7 @@ static const struct test_def ingress_tests[] = {
 	T_FAMILY(zi_hbone_listener),
 	T(zi_outbound_to_15008),
 	T_FAMILY_PROTO(zi_dns_listener),
+	T_FAMILY(zi_port53_outbound),
 	T_FAMILY(zi_udp_connected),
 	T_FAMILY(zi_udp_unconnected),
 	T_FAMILY_PROTO(zi_no_listener),
@@ -1833,6 +2067,21 @@ static int setup_maps(void)
 		       dp_node_addr_add(&fx.dp, &node6) ?: set_node_list(NULL, 0);
 }
 
+/* The id this netns has for itself (ip netns set SELF auto). */
+static int self_netns_id(void)
+{
+	struct nl *nl;
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), id = -1;
+
+	if (fd >= 0 && !nl_open(&nl)) {
+		id = netns_id_ensure(nl, fd);
+		nl_close(nl);
+	}
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
 static int setup(void)
 {
 	struct datapath_opts opts = { .sz = sizeof(opts) };
@@ -1858,6 +2107,7 @@ static int setup(void)
 		return err;
 	}
 	fx.loaded = true;
+	fx.self_nsid = self_netns_id();
 	err = setup_maps();
 	if (err)
 		fprintf(stderr, "filling the maps: %s\n", strerror(-err));

@@ -19,8 +19,11 @@ pod_create_chain a ptp ebpf false || setup_failed "pod a"
 pod_create_chain b ptp ebpf false || setup_failed "pod b"
 pod_create_chain c ptp none false || setup_failed "pod c"
 pod_serve b --port 8080 || setup_failed "server b"
+pod_create_chain d ptp none false || setup_failed "pod d"
+pod_serve d --port 53 || setup_failed "server d:53"
 B4=$(pod_ip b 4)
 C4=$(pod_ip c 4)
+D4=$(pod_ip d 4)
 Z4=$(pod_ip zt 4)
 
 zt() {
@@ -77,18 +80,14 @@ n=$(zt tcp15006)
 check "c from port 53 -> b intact" pod_send c --to "$B4" --port 8080 \
 	--bytes 5000 --sport 53
 check_eq "captured inbound" $((n + 1)) "$(zt tcp15006)"
-n=$(zt udp15006)
-pod_serve b --port 5353 --udp
-check "c from udp/53 -> b intact" pod_send c --to "$B4" --port 5353 --udp \
-	--bytes 500 --sport 53
-check_eq "udp captured inbound" $((n + 1)) "$(zt udp15006)"
 case_end
 
-case_begin "the DNS exemption does not open a path around ztunnel to a meshed pod"
+case_begin "TCP to port 53 is no path around ztunnel"
 pod_serve b --port 53
-n=$(zt tcp15006)
+n=$(zt tcp15001)
 check "a -> b:53 intact" pod_send a --to "$B4" --port 53 --bytes 1000
-check_eq "captured entering b" $((n + 1)) "$(zt tcp15006)"
+check "a -> d:53 (unmeshed) intact" pod_send a --to "$D4" --port 53 --bytes 1000
+check_eq "both captured leaving a" $((n + 2)) "$(zt tcp15001)"
 case_end
 
 results

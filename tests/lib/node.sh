@@ -284,15 +284,22 @@ pod_enrol() {
 }
 
 # ztunnel: a pod of its own, enrolled as ztunnel, running the stand-in.
+# ztunnel_start [NAME] [udp]: with udp, enrolled with --capture-udp and
+# the stand-in serving UDP on 15001/15006; without, like Istio's ztunnel
+# (UDP only for DNS).
 ztunnel_start() {
 	z=${1:-zt}
+	_zt_add="" _zt_sim=""
+	[ "${2:-}" = udp ] && _zt_add=--capture-udp _zt_sim=--udp-capture
 	[ -e "/var/run/netns/$RUN-$z" ] || pod_create "$z" || return 1
+	# shellcheck disable=SC2086
 	ctl ztunnel add "uid-$RUN-$z" --netns "/var/run/netns/$RUN-$z" \
-		--ip "$(pod_ip "$z" 4)" --ip "$(pod_ip "$z" 6)" >/dev/null ||
-		return 1
+		--ip "$(pod_ip "$z" 4)" --ip "$(pod_ip "$z" 6)" $_zt_add \
+		>/dev/null || return 1
 	rm -f "$WORK/$z.ready"
+	# shellcheck disable=SC2086
 	node_bg "$RUN-$z" "$BUILD/ztunnel-sim" --status "$WORK/$z.status" \
-		--ready "$WORK/$z.ready"
+		--ready "$WORK/$z.ready" $_zt_sim
 	ZT_PID=$LAST_PID
 	for _ in $(seq 100); do
 		[ -f "$WORK/$z.ready" ] && return 0

@@ -8,7 +8,9 @@
  *              with a plain-text header line, like ztunnel's HBONE hop
  *   tcp 15006  inbound plaintext capture: straight to the original destination
  *   tcp 15008  tunnel ("CONNECT dst=IP:PORT src=IP:PORT\n", then bytes)
- *   udp 15001, udp 15006  UDP capture, one pair of sockets per flow
+ *   udp 15001, udp 15006  UDP capture, one pair of sockets per flow; only
+ *              with --udp-capture: Istio's ztunnel has no UDP listener but
+ *              DNS, and without one such UDP would be dropped here
  *   udp+tcp 15053  DNS capture: forwarded to the original server, port 53
  *
  * Run it inside ztunnel's network namespace. Captured packets arrive with
@@ -131,6 +133,7 @@ struct udp_flow {
 
 static struct counters stats[L_MAX];
 static bool stats_dirty;
+static bool udp_capture; /* UDP listeners on 15001/15006 too */
 static bool verbose;
 static int epfd = -1;
 static unsigned int udp_idle_ms = UDP_IDLE_MS_DEFAULT;
@@ -1009,6 +1012,10 @@ static void listeners_open(void)
 		for (size_t i = 0; i < NSPECS; i++) {
 			struct listener *l = &listeners[f * NSPECS + i];
 
+			if (specs[i].role == ROLE_UDP && !udp_capture) {
+				l->fd = -1;
+				continue;
+			}
 			l->family = families[f];
 			l->type = specs[i].type;
 			l->port = specs[i].port;
@@ -1166,6 +1173,8 @@ static void usage(FILE *out)
 		"  --status FILE     JSON counters, rewritten at most every 100 ms and at exit\n"
 		"  --ready FILE      created once every listener is bound\n"
 		"  --udp-idle-ms N   UDP flows expire after N ms idle (default %d)\n"
+		"  --udp-capture     also UDP listeners on 15001/15006 (a ztunnel\n"
+		"                    enrolled with --capture-udp)\n"
 		"  -v, --verbose     log every connection and flow to stderr\n"
 		"SIGUSR1 prints the counters as one JSON line on stdout.\n",
 		UDP_IDLE_MS_DEFAULT);
@@ -1177,6 +1186,7 @@ static void parse_args(int argc, char **argv)
 		{ "status", required_argument, NULL, 's' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "udp-idle-ms", required_argument, NULL, 'u' },
+		{ "udp-capture", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -1196,6 +1206,9 @@ static void parse_args(int argc, char **argv)
 			udp_idle_ms = strtoul(optarg, &end, 10);
 			if (*end || !udp_idle_ms)
 				die("bad --udp-idle-ms: %s", optarg);
+			break;
+		case 'U':
+			udp_capture = true;
 			break;
 		case 'v':
 			verbose = true;
