@@ -334,6 +334,33 @@ check "transfer after restart" sc a sink --bytes 100000
 accelerated "every leg, after the restart" 300000
 case_end
 
+# One capture rule (bpf/include/capture.h) for tc and sock_ops: the same
+# connections from meshed pod a, and both must agree on each.
+case_begin "sock_ops and app_outbound take the same capture decisions"
+GW4=$(jq -r '.ips[] | select(.address | contains(":") | not) | .gateway' "$WORK/a.json")
+node_bg "$NODE_NS" python3 tests/tools/traffic.py serve --port 9090 \
+	--ready "$WORK/node9090.ready"
+pod_serve c --port 53 || check false "server c:53"
+pod_serve c --port 9999 || check false "server c:9999"
+for _ in $(seq 50); do [ -f "$WORK/node9090.ready" ] && break; sleep 0.05; done
+# decide TO PORT: the tc verdict and sock_ops's for a's connection
+decide() {
+	snap
+	t0=$(counter app_outbound redirect_ztunnel)
+	pod_send a --to "$1" --port "$2" --bytes 2000 >/dev/null || echo failed
+	t=$(($(counter app_outbound redirect_ztunnel) - t0))
+	[ "$t" -gt 0 ] && t=captured || t=passed
+	[ "$(moved sockops/add_pod_socket)" -gt 0 ] && o=captured || o=passed
+	[ "$(moved sockops/skip_not_captured)" -gt 0 ] && o="$o+skipped"
+	echo "tc=$t sockops=$o"
+}
+check_eq "a -> node:9090" "tc=passed sockops=passed+skipped" "$(decide "$GW4" 9090)"
+check_eq "a -> c:53 (TCP, DNS capture off)" "tc=captured sockops=captured" \
+	"$(decide "$(pod_ip c 4)" 53)"
+check_eq "a -> c:9999" "tc=captured sockops=captured" \
+	"$(decide "$(pod_ip c 4)" 9999)"
+case_end
+
 case_begin "--no-sockmap again: detached, new connections take TCP"
 restart_redirectd --cgroup "$CGROUP" --no-sockmap
 check_eq "no sock_ops on the cgroup" 0 "$(cgroup_sockops)"

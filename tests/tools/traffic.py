@@ -72,7 +72,7 @@ def prepare(s, args):
         if args.bind_src:
             s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
             if s.family == socket.AF_INET6:
-                s.setsockopt(socket.SOL_IPV6, 75, 1)  # IPV6_TRANSPARENT
+                s.setsockopt(socket.IPPROTO_IPV6, 75, 1)  # IPV6_TRANSPARENT
         s.bind((args.bind_src or ("::" if s.family == socket.AF_INET6 else "0.0.0.0"), args.sport))
 
 
