@@ -59,6 +59,7 @@ show in_node tc filter show dev "$VA" egress
 
 say "Real traffic (echo servers in b and on the node; bytes checked by SHA-256)"
 pod_serve b --port 8080
+pod_serve c --port 5353 --udp
 node_bg "$NODE_NS" python3 tests/tools/traffic.py serve --port 9090 --ready "$WORK/node.ready"
 sleep 0.3
 GW=$(jq -r '.ips[] | select(.address | contains(":") | not) | .gateway' "$WORK/a.json")
@@ -66,6 +67,7 @@ send a "$(pod_ip b 4)" 8080 --bytes 1000000
 send a "$(pod_ip b 6)" 8080 --bytes 1000000
 send c "$(pod_ip b 4)" 8080 --bytes 200000
 send a "$GW" 9090 --bytes 100000
+send a "$(pod_ip c 4)" 5353 --udp --bytes 1200
 sleep 0.3
 
 say "What ztunnel saw (the stand-in's counters)"
@@ -74,6 +76,9 @@ echo "    ^ a -> b over IPv4 and IPv6: captured leaving a (outbound, then ztunne
 zt_line tcp15006
 echo "    ^ c -> b: c is not meshed, captured entering b (inbound)"
 echo "    a -> node address $GW: not captured (ztunnel saw no connection for it)"
+echo "    a -> c UDP 5353: passed untouched, like Istio's ztunnel only DNS is UDP"
+echo "    it serves (app_outbound pass_udp: $(dp_count app_outbound pass_udp) datagrams;"
+echo "    app_inbound pass_udp on the way back: $(dp_count app_inbound pass_udp))"
 
 say "What the datapath decided (per-program counters, non-zero rows)"
 "$BUILD/redirectctl" --socket "$SOCK" stats | awk 'NR == 1 || $3 > 0' | sed 's/^/    /'
