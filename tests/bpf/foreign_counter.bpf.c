@@ -7,7 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#define TC_ACT_PIPE_ 3
+#include "kernel_defs.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -24,7 +24,7 @@ int foreign_counter(struct __sk_buff *skb)
 
 	if (n)
 		__sync_fetch_and_add(n, 1);
-	return TC_ACT_PIPE_;
+	return TC_ACT_PIPE;
 }
 
 char LICENSE[] SEC("license") = "GPL";
