@@ -19,6 +19,7 @@
  *   prog_cost [--repeat N] [--rounds R] [--json FILE]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
@@ -39,6 +40,7 @@
 #include <bpf/libbpf.h>
 #include "redirect.skel.h"
 #include "datapath.h"
+#include "nl.h"
 #include "log.h"
 #include "packet.h"
 
@@ -200,6 +202,21 @@ static int make_if(const char *name)
 	return (int)if_nametoindex(name);
 }
 
+/* The id this netns has for itself (ip netns set SELF auto); -1: none. */
+static int self_netns_id(void)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), id = -1;
+	struct nl *nl;
+
+	if (fd >= 0 && !nl_open(&nl)) {
+		id = netns_id_ensure(nl, fd);
+		nl_close(nl);
+	}
+	if (fd >= 0)
+		close(fd);
+	return id < 0 ? -1 : id;
+}
+
 static int put_addr(const char *a, const struct pod_info *pi)
 {
 	struct addr_key k;
@@ -215,10 +232,16 @@ static int node_addr(const char *a, struct addr_key *k)
 static int fill_maps(void)
 {
 	struct pod_info pi = { .host_ifindex = (__u32)B.ifindex[IF_POD_A] };
+	/*
+	 * ztunnel's netns is this one, named by its id as redirectd publishes
+	 * it: a packet to a node address pays the lookup of ztunnel's sockets
+	 * (a miss here), as on a real node.
+	 */
 	struct ztunnel_info zt = {
 		.host_ifindex = (__u32)B.ifindex[IF_ZT_HOST],
 		.present = 1,
 		.generation = 1,
+		.netns_id = self_netns_id(),
 	};
 	struct addr_key node[2];
 
@@ -465,9 +488,9 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-enum stat { ST_NS, ST_FLOOR, ST_RATIO, ST_WALL };
+enum sample_stat { ST_NS, ST_FLOOR, ST_RATIO, ST_WALL };
 
-static double value_of(const struct sample *s, enum stat st)
+static double value_of(const struct sample *s, enum sample_stat st)
 {
 	switch (st) {
 	case ST_NS:
@@ -488,7 +511,7 @@ static double median_of(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static double case_median(size_t i, enum stat st)
+static double case_median(size_t i, enum sample_stat st)
 {
 	double v[MAX_ROUNDS];
 
