@@ -998,6 +998,28 @@ static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
 	}
 }
 
+/* Root holds every role; other peers what redirectd's options grant. */
+static ErrorCode check_role(const struct conn_ctx *c, const Request *req,
+			    char *msg, size_t len)
+{
+	const struct wire_request_def *def = wire_request_def(req);
+
+	if (!def->role || (c->grants & def->role))
+		return EC(OK);
+	if (def->role == WIRE_ROLE_ADMIN)
+		return fail(msg, len, EC(PERMISSION),
+			    "%s is for root only (peer uid %u)", def->name,
+			    (unsigned int)c->uid);
+	return fail(msg, len, EC(PERMISSION),
+		    "%s needs %s, which uid %u was not granted (redirectd "
+		    "--allow-%s)",
+		    def->name, wire_role_name(def->role),
+		    (unsigned int)c->uid,
+		    def->role == WIRE_ROLE_POD_WRITE ? "pod-writes" :
+		    def->role == WIRE_ROLE_ZTUNNEL_WRITE ? "ztunnel-writes" :
+							    "uid");
+}
+
 void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 		   size_t len, bool truncated, int netns_fd, Reply *reply)
 {
@@ -1015,6 +1037,8 @@ void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 	if (!ec && !c->hello_done && req->body_case != REQ(HELLO))
 		ec = fail(msg, sizeof(msg), EC(HELLO_REQUIRED),
 			  "send a Hello (version %d) first", API_VERSION);
+	if (!ec)
+		ec = check_role(c, req, msg, sizeof(msg));
 	if (!ec)
 		ec = dispatch(d, c, req, netns_fd, reply, msg, sizeof(msg));
 	if (ec && !msg[0])

@@ -33,15 +33,19 @@ struct daemon_opts {
 	bool fail_open;
 	bool no_sockmap;
 	enum sockmap_pods sockmap_pods;
-	uid_t allow_uid; /* besides root */
+	uid_t allow_uid; /* besides root: read-only queries ... */
 	gid_t allow_gid;
 	bool allow_uid_set, allow_gid_set;
+	/* ... unless these grant that peer more (enum wire_role bits) */
+	unsigned int allow_grants;
 	size_t n_node_addrs;
 	struct addr_key node_addrs[MAX_EXTRA_NODE_ADDRS];
 };
 
 /* One connected client, as the handlers see it. */
 struct conn_ctx {
+	unsigned int grants; /* enum wire_role bits: what it may ask */
+	uid_t uid; /* the peer's, for messages */
 	bool hello_done;
 	bool snapshot_active;
 	struct uid_set named; /* pods named during the snapshot */

@@ -83,8 +83,10 @@ static void usage(FILE *f)
 		"  --pod-capacity N     pod addresses the map holds (default %d)\n"
 		"  --fail-open          pass meshed traffic when ztunnel is absent\n"
 		"  --node-addr ADDR     an extra node address (repeatable)\n"
-		"  --allow-uid N        serve this uid besides root\n"
-		"  --allow-gid N        serve this gid besides root\n"
+		"  --allow-uid N        serve this uid besides root: read-only\n"
+		"  --allow-gid N        serve this gid besides root: read-only\n"
+		"  --allow-pod-writes   let that peer enrol and delete pods\n"
+		"  --allow-ztunnel-writes  let that peer add and delete ztunnels\n"
 		"  --log-level LEVEL    error, warn, info (default), debug\n"
 		"  --probe              print the kernel features found, exit\n"
 		"  --metrics ADDR       serve Prometheus metrics at HOST:PORT or\n"
@@ -114,7 +116,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
 	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
-	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE, O_METRICS };
+	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE, O_METRICS,
+	       O_ALLOW_POD, O_ALLOW_ZT };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
@@ -129,6 +132,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "node-addr", required_argument, NULL, O_NODE_ADDR },
 		{ "allow-uid", required_argument, NULL, O_UID },
 		{ "allow-gid", required_argument, NULL, O_GID },
+		{ "allow-pod-writes", no_argument, NULL, O_ALLOW_POD },
+		{ "allow-ztunnel-writes", no_argument, NULL, O_ALLOW_ZT },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "probe", no_argument, NULL, O_PROBE },
@@ -206,6 +211,12 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 				goto bad;
 			o->allow_gid = v;
 			o->allow_gid_set = true;
+			break;
+		case O_ALLOW_POD:
+			o->allow_grants |= WIRE_ROLE_POD_WRITE;
+			break;
+		case O_ALLOW_ZT:
+			o->allow_grants |= WIRE_ROLE_ZTUNNEL_WRITE;
 			break;
 		case O_LOG:
 			lvl = log_level_from_name(optarg);
@@ -313,22 +324,28 @@ static int listen_socket(const char *path, const struct daemon_opts *o)
 	return fd;
 }
 
-static bool peer_allowed(int fd, const struct daemon_opts *o)
+/*
+ * What a peer may ask (enum wire_role bits), 0 if it may not connect:
+ * root everything; the --allow-uid/--allow-gid peer read-only queries
+ * plus what --allow-pod-writes / --allow-ztunnel-writes grant.
+ */
+static unsigned int peer_grants(int fd, const struct daemon_opts *o,
+				uid_t *uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return false;
+		return 0;
+	*uid = cred.uid;
 	if (cred.uid == 0)
-		return true;
-	if (o->allow_uid_set && cred.uid == o->allow_uid)
-		return true;
-	if (o->allow_gid_set && cred.gid == o->allow_gid)
-		return true;
+		return WIRE_ROLES_ALL;
+	if ((o->allow_uid_set && cred.uid == o->allow_uid) ||
+	    (o->allow_gid_set && cred.gid == o->allow_gid))
+		return WIRE_ROLE_READ | o->allow_grants;
 	pr_warn("refused client pid %d uid %u gid %u", cred.pid, cred.uid,
 		cred.gid);
-	return false;
+	return 0;
 }
 
 static int epoll_add(int epfd, int fd, uint64_t tag)
@@ -361,6 +378,9 @@ static void shed_connection(struct server *s)
 
 static void accept_clients(struct server *s)
 {
+	unsigned int grants;
+	uid_t uid;
+
 	for (;;) {
 		struct client_conn *c;
 		int fd = accept4(s->listen_fd, NULL, NULL,
@@ -373,7 +393,8 @@ static void accept_clients(struct server *s)
 		if (fd < 0)
 			return;
 		s->fd_starved = false;
-		if (s->nclients >= MAX_CLIENTS || !peer_allowed(fd, &s->d.opts)) {
+		if (s->nclients >= MAX_CLIENTS ||
+		    !(grants = peer_grants(fd, &s->d.opts, &uid))) {
 			if (s->nclients >= MAX_CLIENTS)
 				pr_warn("too many clients; refusing one");
 			close(fd);
@@ -386,6 +407,8 @@ static void accept_clients(struct server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->ctx.grants = grants;
+		c->ctx.uid = uid;
 		c->next = s->clients;
 		if (c->next)
 			c->next->prev = c;

@@ -188,45 +188,107 @@ static ErrorCode check_log_level(const char *level, char *msg, size_t msglen)
 	return EC(OK);
 }
 
-static bool takes_fd(const Request *req)
+static ErrorCode check_nothing(const Request *req, bool has_fd, char *msg,
+				size_t msglen)
 {
-	return req->body_case == REQ(POD_ADD) ||
-	       req->body_case == REQ(ZTUNNEL_ADD);
+	(void)req, (void)has_fd, (void)msg, (void)msglen;
+	return EC(OK);
+}
+
+static ErrorCode v_hello(const Request *req, bool has_fd, char *msg,
+			 size_t msglen)
+{
+	(void)has_fd;
+	return check_hello(req->hello, msg, msglen);
+}
+
+static ErrorCode v_pod_add(const Request *req, bool has_fd, char *msg,
+			   size_t msglen)
+{
+	return check_pod_add(req->pod_add, has_fd, msg, msglen);
+}
+
+static ErrorCode v_pod_delete(const Request *req, bool has_fd, char *msg,
+			      size_t msglen)
+{
+	(void)has_fd;
+	return check_uid(req->pod_delete->uid, msg, msglen);
+}
+
+static ErrorCode v_pod_keep(const Request *req, bool has_fd, char *msg,
+			    size_t msglen)
+{
+	(void)has_fd;
+	return check_uid(req->pod_keep->uid, msg, msglen);
+}
+
+static ErrorCode v_ztunnel_add(const Request *req, bool has_fd, char *msg,
+			       size_t msglen)
+{
+	return check_ztunnel_add(req->ztunnel_add, has_fd, msg, msglen);
+}
+
+static ErrorCode v_ztunnel_delete(const Request *req, bool has_fd, char *msg,
+				  size_t msglen)
+{
+	(void)has_fd;
+	return check_uid(req->ztunnel_delete->uid, msg, msglen);
+}
+
+static ErrorCode v_set_log_level(const Request *req, bool has_fd, char *msg,
+				 size_t msglen)
+{
+	(void)has_fd;
+	return check_log_level(req->set_log_level->level, msg, msglen);
+}
+
+/*
+ * Every request type, once: what the codec knows of it. The daemon's
+ * handler for each is in ctl/daemon.c's dispatch (same order).
+ */
+static const struct wire_request_def request_defs[] = {
+	{ REQ(HELLO), "hello", false, v_hello, WIRE_ROLE_ANY },
+	{ REQ(POD_ADD), "pod_add", true, v_pod_add, WIRE_ROLE_POD_WRITE },
+	{ REQ(POD_DELETE), "pod_delete", false, v_pod_delete,
+	  WIRE_ROLE_POD_WRITE },
+	{ REQ(POD_KEEP), "pod_keep", false, v_pod_keep, WIRE_ROLE_POD_WRITE },
+	{ REQ(SNAPSHOT_DONE), "snapshot_done", false, check_nothing,
+	  WIRE_ROLE_POD_WRITE },
+	{ REQ(ZTUNNEL_ADD), "ztunnel_add", true, v_ztunnel_add,
+	  WIRE_ROLE_ZTUNNEL_WRITE },
+	{ REQ(ZTUNNEL_DELETE), "ztunnel_delete", false, v_ztunnel_delete,
+	  WIRE_ROLE_ZTUNNEL_WRITE },
+	{ REQ(STATUS), "status", false, check_nothing, WIRE_ROLE_READ },
+	{ REQ(LIST_PODS), "list_pods", false, check_nothing, WIRE_ROLE_READ },
+	{ REQ(STATS), "stats", false, check_nothing, WIRE_ROLE_READ },
+	{ REQ(SET_LOG_LEVEL), "set_log_level", false, v_set_log_level,
+	  WIRE_ROLE_ADMIN },
+};
+
+const struct wire_request_def *wire_request_def(const Request *req)
+{
+	for (size_t i = 0; i < sizeof(request_defs) / sizeof(request_defs[0]);
+	     i++)
+		if ((int)req->body_case == request_defs[i].body_case)
+			return &request_defs[i];
+	return NULL;
 }
 
 ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
 			size_t msglen)
 {
-	if (has_fd && !takes_fd(req)) {
+	const struct wire_request_def *def = wire_request_def(req);
+
+	if (!def) {
+		snprintf(msg, msglen, "request has no known body");
+		return EC(BAD_REQUEST);
+	}
+	if (has_fd && !def->takes_fd) {
 		snprintf(msg, msglen, "a netns fd may only come with pod_add "
 			 "or ztunnel_add");
 		return EC(BAD_REQUEST);
 	}
-	switch (req->body_case) {
-	case REQ(HELLO):
-		return check_hello(req->hello, msg, msglen);
-	case REQ(POD_ADD):
-		return check_pod_add(req->pod_add, has_fd, msg, msglen);
-	case REQ(POD_DELETE):
-		return check_uid(req->pod_delete->uid, msg, msglen);
-	case REQ(POD_KEEP):
-		return check_uid(req->pod_keep->uid, msg, msglen);
-	case REQ(ZTUNNEL_ADD):
-		return check_ztunnel_add(req->ztunnel_add, has_fd, msg,
-					 msglen);
-	case REQ(ZTUNNEL_DELETE):
-		return check_uid(req->ztunnel_delete->uid, msg, msglen);
-	case REQ(SET_LOG_LEVEL):
-		return check_log_level(req->set_log_level->level, msg, msglen);
-	case REQ(SNAPSHOT_DONE):
-	case REQ(STATUS):
-	case REQ(LIST_PODS):
-	case REQ(STATS):
-		return EC(OK);
-	default:
-		snprintf(msg, msglen, "request has no known body");
-		return EC(BAD_REQUEST);
-	}
+	return def->validate(req, has_fd, msg, msglen);
 }
 
 size_t wire_encode_reply(const Reply *reply, uint8_t *buf, size_t cap)
@@ -240,31 +302,24 @@ size_t wire_encode_reply(const Reply *reply, uint8_t *buf, size_t cap)
 
 const char *wire_request_name(const Request *req)
 {
-	switch (req->body_case) {
-	case REQ(HELLO):
-		return "hello";
-	case REQ(POD_ADD):
-		return "pod_add";
-	case REQ(POD_DELETE):
-		return "pod_delete";
-	case REQ(POD_KEEP):
-		return "pod_keep";
-	case REQ(SNAPSHOT_DONE):
-		return "snapshot_done";
-	case REQ(ZTUNNEL_ADD):
-		return "ztunnel_add";
-	case REQ(ZTUNNEL_DELETE):
-		return "ztunnel_delete";
-	case REQ(STATUS):
-		return "status";
-	case REQ(LIST_PODS):
-		return "list_pods";
-	case REQ(STATS):
-		return "stats";
-	case REQ(SET_LOG_LEVEL):
-		return "set_log_level";
+	const struct wire_request_def *def = wire_request_def(req);
+
+	return def ? def->name : "unknown";
+}
+
+const char *wire_role_name(enum wire_role role)
+{
+	switch (role) {
+	case WIRE_ROLE_ANY:
+		return "anyone";
+	case WIRE_ROLE_READ:
+		return "read";
+	case WIRE_ROLE_POD_WRITE:
+		return "pod writes";
+	case WIRE_ROLE_ZTUNNEL_WRITE:
+		return "ztunnel writes";
 	default:
-		return "unknown";
+		return "admin";
 	}
 }
 

@@ -50,6 +50,33 @@ ErrorCode wire_decode_request(const uint8_t *buf, size_t len, bool truncated,
 			      Request **out, char *msg, size_t msglen);
 void wire_request_free(Request *req);
 
+/*
+ * Who may send a request (redirectd's --allow-* options grant them to a
+ * non-root peer; root has all). Bits, so a connection holds a set.
+ */
+enum wire_role {
+	WIRE_ROLE_ANY = 0, /* Hello */
+	WIRE_ROLE_READ = 1u << 0, /* queries */
+	WIRE_ROLE_POD_WRITE = 1u << 1, /* enrol, delete, snapshot pods */
+	WIRE_ROLE_ZTUNNEL_WRITE = 1u << 2, /* choose where meshed traffic goes */
+	WIRE_ROLE_ADMIN = 1u << 3, /* daemon settings: root only */
+};
+#define WIRE_ROLES_ALL 0xfu
+
+/* One row per request type: the codec's whole knowledge of it. */
+struct wire_request_def {
+	int body_case; /* REQ(...) */
+	const char *name;
+	bool takes_fd; /* may carry a netns fd (SCM_RIGHTS) */
+	ErrorCode (*validate)(const Request *req, bool has_fd, char *msg,
+			      size_t msglen);
+	enum wire_role role;
+};
+
+/* The row of req's type, or NULL for an unknown body. */
+const struct wire_request_def *wire_request_def(const Request *req);
+const char *wire_role_name(enum wire_role role);
+
 /* Check every field of a decoded request; has_fd: a netns fd came along. */
 ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
 			size_t msglen);

@@ -251,7 +251,12 @@ static void check_replay(struct daemon *d)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct daemon d;
-	struct conn_ctx conn = { 0 };
+	/* Mostly root; every 8th input a read-only peer, refused writes. */
+	struct conn_ctx conn = {
+		.grants = size && data[size - 1] % 8 == 7 ? WIRE_ROLE_READ :
+							   WIRE_ROLES_ALL,
+		.uid = 1000,
+	};
 	int fds = count_fds();
 
 	unlink(journal);

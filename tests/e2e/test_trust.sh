@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# A control plane you can trust (issue 12): what a hostile but plausible
+# client (an agent allowed by --allow-uid, a buggy CNI caller) can and
+# cannot do to redirectd. Each case failed before its fix.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+. tests/lib/node.sh
+
+need_root
+need_built redirectd redirectctl ztunnel-sim
+command -v setpriv >/dev/null || skip_suite "no setpriv to act as another uid"
+
+AGENT=65534 # nobody: the uid let in by --allow-uid
+
+node_init "$BUILD"
+chmod 755 "$WORK" # the agent must reach the socket in it
+node_start_redirectd --allow-uid "$AGENT" || setup_failed redirectd
+ztunnel_start zt || setup_failed ztunnel
+pod_create a || setup_failed "pod a"
+pod_enrol a >/dev/null || setup_failed "enrol a"
+pod_create b || setup_failed "pod b"
+
+# agent CMD...: redirectctl as the allowed non-root uid
+agent() {
+	setpriv --reuid="$AGENT" --regid="$AGENT" --clear-groups \
+		"$BUILD/redirectctl" --socket "$SOCK" "$@" 2>&1
+}
+
+state() {
+	ctl -j pods | jq -c '[[.pods[].uid], [.ztunnels[] | [.uid, .current]]]'
+}
+
+case_begin "an --allow-uid peer may read, and nothing else"
+s0=$(state)
+check "status" agent status
+check "pods" agent pods
+check "stats" agent stats
+out=$(agent pod del "uid-$RUN-a")
+check_contains "pod delete refused" "$out" "PERMISSION"
+out=$(agent pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" --ip "$(pod_ip b 4)")
+check_contains "pod add refused" "$out" "PERMISSION"
+out=$(agent snapshot)
+check_contains "snapshot (would un-mesh every pod) refused" "$out" "not granted"
+out=$(agent ztunnel add evil --netns "/var/run/netns/$RUN-b")
+check_contains "ztunnel add (would take all meshed traffic) refused" "$out" "PERMISSION"
+check_contains "and says which grant is missing" "$out" "allow-ztunnel-writes"
+out=$(agent ztunnel del "uid-$RUN-zt")
+check_contains "ztunnel delete refused" "$out" "PERMISSION"
+out=$(agent log-level debug)
+check_contains "log level refused" "$out" "root only"
+check_eq "nothing changed" "$s0" "$(state)"
+check "root still does everything" ctl log-level info
+case_end
+
+case_begin "--allow-pod-writes grants pod changes, not ztunnel changes"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "restart" node_start_redirectd --allow-uid "$AGENT" --allow-pod-writes
+check "pod add" agent pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" \
+	--ip "$(pod_ip b 4)"
+check "pod del" agent pod del "uid-$RUN-b"
+out=$(agent ztunnel add evil --netns "/var/run/netns/$RUN-b")
+check_contains "ztunnel add still refused" "$out" "PERMISSION"
+check_eq "ztunnel unchanged" "uid-$RUN-zt" "$(ctl -j status | jq -r .ztunnel_uid)"
+case_end
+
+results
