@@ -238,6 +238,25 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
  * The request's netns: the fd it carried (SCM_RIGHTS), checked here as
  * netns_open checks a path, or the path opened; *opened: ours to close.
  */
+/*
+ * With a passed fd, a path (journaled, reopened at the next start) must
+ * name that same namespace, or a request could journal a path that is
+ * not what it enrolled.
+ */
+static int check_fd_path(const char *path, int given_fd)
+{
+	int fd, same;
+
+	if (!path[0])
+		return 0;
+	fd = netns_open(path);
+	if (fd < 0)
+		return fd;
+	same = netns_same(fd, given_fd);
+	close(fd);
+	return same == 1 ? 0 : same < 0 ? same : -EXDEV;
+}
+
 static int open_netns(const char *path, int given_fd, int *opened)
 {
 	int err;
@@ -245,10 +264,21 @@ static int open_netns(const char *path, int given_fd, int *opened)
 	*opened = -1;
 	if (given_fd >= 0) {
 		err = netns_check_fd(given_fd);
+		if (!err)
+			err = check_fd_path(path, given_fd);
 		return err ? err : given_fd;
 	}
 	*opened = netns_open(path);
 	return *opened;
+}
+
+static const char *netns_error(int err)
+{
+	if (err == -EXDEV)
+		return "not the namespace of the fd sent with it";
+	if (err == -EINVAL)
+		return "not a network namespace";
+	return strerror(-err);
 }
 
 static const char *netns_name(const char *path)
@@ -399,7 +429,7 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
-			    netns_name(a->netns_path), strerror(-fd));
+			    netns_name(a->netns_path), netns_error(fd));
 	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
 	cookie = ec ? 0 : netns_cookie_of(d, fd);
 	if (opened >= 0)
@@ -680,7 +710,7 @@ static ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
-			    netns_name(a->netns_path), strerror(-fd));
+			    netns_name(a->netns_path), netns_error(fd));
 	zt = zt_from_add(a, fd);
 	if (opened >= 0)
 		close(opened);

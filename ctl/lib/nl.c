@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/fib_rules.h>
 #include <linux/if_ether.h>
@@ -56,38 +57,70 @@ typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *arg);
 
 /* --- network namespaces --- */
 
-int netns_check_fd(int fd)
+/* An nsfs file: the only kind a namespace handle can be. */
+static int is_nsfs(int fd)
 {
 	struct statfs st;
-	int type;
 
-	type = ioctl(fd, NS_GET_NSTYPE);
-	if (type >= 0)
-		return type == CLONE_NEWNET ? 0 : -EINVAL;
-	if (errno == EBADF)
-		return -EBADF;
-	/* Not an nsfs file, or a kernel before 4.11 without NS_GET_NSTYPE. */
 	if (fstatfs(fd, &st))
 		return -errno;
 	return st.f_type == NSFS_MAGIC ? 0 : -EINVAL;
 }
 
+int netns_check_fd(int fd)
+{
+	int type, err = is_nsfs(fd);
+
+	if (err)
+		return err;
+	/* Only now the ioctl: its number means something else elsewhere. */
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type < 0)
+		return errno == ENOTTY ? 0 : -errno; /* before 4.11 */
+	return type == CLONE_NEWNET ? 0 : -EINVAL;
+}
+
+/*
+ * Open a netns handle by path without ever opening anything else: an
+ * O_PATH handle first (no open() of a FIFO, device or socket, which could
+ * block the event loop or have side effects), checked to be an nsfs
+ * file, and only then opened for real through /proc/self/fd.
+ */
 int netns_open(const char *path)
 {
-	int fd, err;
+	char self[64];
+	int pfd, fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
 		err = -errno;
 		return pr_ret(err, "netns: open %s: %s", path, strerror(-err));
 	}
-	err = netns_check_fd(fd);
+	err = is_nsfs(pfd);
 	if (err) {
-		close(fd);
+		close(pfd);
+		return pr_ret(err, "netns: %s is not a namespace file", path);
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	err = fd < 0 ? -errno : netns_check_fd(fd);
+	close(pfd);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
 		return pr_ret(err, "netns: %s is not a network namespace: %s",
 			      path, strerror(-err));
 	}
 	return fd;
+}
+
+int netns_same(int fd1, int fd2)
+{
+	struct stat a, b;
+
+	if (fstat(fd1, &a) || fstat(fd2, &b))
+		return -errno;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int netns_enter(int netns_fd, int *saved)

@@ -29,6 +29,8 @@ void nl_close(struct nl *nl);
 
 /* Open a netns file (/var/run/netns/X, /proc/PID/ns/net); checks its type. */
 int netns_open(const char *path);
+/* 1: both fds are the same namespace, 0: not, -errno. */
+int netns_same(int fd1, int fd2);
 /* Check that fd refers to a network namespace. */
 int netns_check_fd(int fd);
 /* Switch the calling thread to netns_fd; *saved gets an fd of the old one. */

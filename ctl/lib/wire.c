@@ -89,7 +89,8 @@ static ErrorCode check_ifname(const char *what, const char *s, bool required,
 static ErrorCode check_netns(const char *path, bool has_fd, char *msg,
 			     size_t msglen)
 {
-	if (has_fd)
+	/* With an fd, the path is optional but journaled: bounded all the same. */
+	if (has_fd && !path[0])
 		return EC(OK);
 	if (path[0] != '/' || strlen(path) > WIRE_MAX_PATH ||
 	    !printable(path)) {

@@ -67,4 +67,51 @@ check_contains "ztunnel add still refused" "$out" "PERMISSION"
 check_eq "ztunnel unchanged" "uid-$RUN-zt" "$(ctl -j status | jq -r .ztunnel_uid)"
 case_end
 
+case_begin "netns paths that are not network namespaces are answered at once"
+mkfifo "$WORK/fifo"
+: >"$WORK/file"
+LONG=/$(head -c 65535 /dev/zero | tr '\0' a)
+B4=$(pod_ip b 4)
+for p in "$WORK/fifo" "$WORK/file" "$SOCK" /dev/null; do
+	out=$(timeout 5 "$BUILD/redirectctl" --socket "$SOCK" pod add \
+		"uid-$RUN-x" --netns "$p" --ip "$B4" 2>&1)
+	check_contains "pod add, netns $p: refused" "$out" "NETNS"
+	out=$(timeout 5 "$BUILD/redirectctl" --socket "$SOCK" ztunnel add \
+		"uid-$RUN-x" --netns "$p" 2>&1)
+	check_contains "ztunnel add, netns $p: refused" "$out" "NETNS"
+	# with the real netns passed as an fd, the journaled path must be it
+	out=$(RAWREQ_NETNS_PATH=$p timeout 5 python3 tests/tools/rawreq.py \
+		"$SOCK" --podadd-fd "/var/run/netns/$RUN-b" "uid-$RUN-x" "$B4")
+	check_contains "pod add with an fd, path $p: refused" \
+		"$(echo "$out" | tail -n 1)" "not"
+done
+out=$(RAWREQ_NETNS_PATH=/var/run/netns/$RUN-a timeout 5 python3 \
+	tests/tools/rawreq.py "$SOCK" --podadd-fd "/var/run/netns/$RUN-b" \
+	"uid-$RUN-x" "$B4")
+check_contains "an fd with another netns's path: refused" "$out" \
+	"not the namespace of the fd"
+out=$(RAWREQ_NETNS_PATH=$LONG timeout 5 python3 tests/tools/rawreq.py \
+	"$SOCK" --podadd-fd "/var/run/netns/$RUN-b" "uid-$RUN-x" "$B4")
+check_not "a 64 KiB path with an fd: refused" \
+	test "$(echo "$out" | tail -n 1 | cut -d' ' -f1)" = 0
+check_eq "nothing enrolled" "" \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-x\") | .uid")"
+check "still serving" ctl status
+case_end
+
+case_begin "a journaled netns that became a FIFO does not hang the next start"
+pod_create e || fail "pod e"
+check "enrol e" pod_enrol e
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+ip netns del "$RUN-e"
+mkfifo "/var/run/netns/$RUN-e"
+check "restart answers" node_start_redirectd --allow-uid "$AGENT"
+check_eq "e forgotten" "" \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-e\") | .uid")"
+check "a still enrolled" test -n \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-a\") | .uid")"
+rm -f "/var/run/netns/$RUN-e"
+case_end
+
 results

@@ -138,6 +138,15 @@ int netns_check_fd(int fd)
 	return fd_ns(fd, ns);
 }
 
+/* Two handles are the same netns when they carry the same name. */
+int netns_same(int fd1, int fd2)
+{
+	char a[NS_LEN], b[NS_LEN];
+	int err = fd_ns(fd1, a) ?: fd_ns(fd2, b);
+
+	return err ? err : !strcmp(a, b);
+}
+
 int netns_enter(int netns_fd, int *saved)
 {
 	(void)netns_fd;

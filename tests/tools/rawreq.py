@@ -6,7 +6,8 @@ rawreq.py SOCKET [--hello] HEX [HEX...]   one packet per HEX argument
                                           ("big" = 70000 bytes, "empty" = 0)
 rawreq.py SOCKET --podadd-fd NETNS_FILE UID IP [IP...]
                                           Hello, then a PodAdd whose netns
-                                          travels only as an fd (SCM_RIGHTS)
+                                          travels as an fd (SCM_RIGHTS); with
+                                          RAWREQ_NETNS_PATH set, that path too
 Prints one line per reply: "<code> <message>" (code as a number), or
 "closed" if the daemon closed the connection. Encodes nothing itself beyond
 a Hello, so malformed input reaches the daemon exactly as given.
@@ -66,6 +67,8 @@ def enc_field(num, payload):
 
 def podadd_fd(s, netns, uid, ips):
     body = enc_field(1, uid) + b"".join(enc_field(6, ip) for ip in ips)
+    if os.environ.get("RAWREQ_NETNS_PATH"):
+        body += enc_field(4, os.environ["RAWREQ_NETNS_PATH"])
     req = enc_field(1, 2) + enc_field(3, body)
     fd = os.open(netns, os.O_RDONLY)
     s.send(HELLO)
