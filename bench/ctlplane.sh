@@ -80,6 +80,15 @@ make_pods() {
 	CREATED_TO=$n
 	ip -batch "$WORK/netns.batch" >/dev/null &&
 		in_node ip -batch "$WORK/links.batch" >/dev/null || return 1
+	# The addresses PodAdd will claim, on eth0 as a CNI plugin leaves
+	# them (redirectd checks they are there): ctlplane.c's pod_ip4/6.
+	seq $((CREATED + 1)) "$n" | awk -v ns="$RUN-cp" '{
+		printf "%s%d 10.%d.%d.%d fd00:cb::%x\n", ns, $1,
+		       128 + int($1 / 65536), int($1 / 256) % 256, $1 % 256, $1 }' |
+		while read -r ns a4 a6; do
+			printf 'addr add %s/32 dev eth0\naddr add %s/128 dev eth0 nodad\n' \
+				"$a4" "$a6" | ip -n "$ns" -batch - || return 1
+		done || return 1
 	CREATED=$n
 }
 

@@ -198,15 +198,28 @@ struct veth_target {
 	int host_ifindex;
 	char host_veth[IF_NAMESIZE];
 	__u8 mac[6];
+	int nsid; /* the pod's netns, as our netns knows it */
+	int pod_ifindex; /* in the pod's netns */
 };
 
-/* The pod's interface, its MAC, and its peer in our netns. */
+/*
+ * The pod's interface, its MAC, and its peer in our netns. The pair is
+ * proven from our side: our link at the peer ifindex is a veth whose own
+ * peer is in the pod's netns (by id) at the pod interface's ifindex;
+ * ifindexes alone mean nothing across namespaces.
+ */
 static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 			       const char *ifname, const char *want_host,
 			       struct veth_target *t, char *msg, size_t len)
 {
 	struct link_info pod, host;
-	int err = link_get_in_netns(d->nl, netns_fd, ifname, &pod);
+	int nsid = netns_id_ensure(d->nl, netns_fd), err;
+
+	if (nsid < 0)
+		return fail(msg, len, EC(NETNS),
+			    "no id for the pod's network namespace: %s",
+			    strerror(-nsid));
+	err = link_get_in_netns_id(d->nl, nsid, ifname, &pod);
 
 	if (err == -ENODEV || err == -ENOENT || err == -EINVAL)
 		return fail(msg, len, EC(INTERFACE),
@@ -220,7 +233,8 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 		return fail(msg, len, EC(INTERFACE),
 			    "interface %s is not a veth with a peer", ifname);
 	err = link_get_by_index(d->nl, pod.peer_ifindex, &host);
-	if (err || !host.is_veth || host.peer_ifindex != pod.ifindex)
+	if (err || !host.is_veth || host.peer_ifindex != pod.ifindex ||
+	    host.link_netnsid != nsid)
 		return fail(msg, len, EC(INTERFACE),
 			    "the peer of %s (ifindex %d) is not in redirectd's "
 			    "network namespace", ifname, pod.peer_ifindex);
@@ -231,6 +245,119 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 	t->host_ifindex = host.ifindex;
 	strcpy(t->host_veth, host.name);
 	memcpy(t->mac, pod.mac, 6);
+	t->nsid = nsid;
+	t->pod_ifindex = pod.ifindex;
+	return EC(OK);
+}
+
+struct addr_check {
+	const struct addr_key *want;
+	size_t n;
+	int ifindex;
+	bool found[WIRE_MAX_IPS];
+};
+
+static int note_pod_addr(int family, const void *addr, int ifindex,
+			 void *arg)
+{
+	struct addr_check *c = arg;
+	struct addr_key k;
+
+	if (ifindex != c->ifindex)
+		return 0;
+	addr_key_from_bytes(family, addr, &k);
+	for (size_t i = 0; i < c->n; i++)
+		if (!memcmp(&k, &c->want[i], sizeof(k)))
+			c->found[i] = true;
+	return 0;
+}
+
+/*
+ * Every address a PodAdd claims must be configured on the pod's interface:
+ * ztunnel_host_in delivers traffic for a claimed address into the pod and
+ * app_outbound lets the pod send as it, so a false claim intercepts.
+ */
+static ErrorCode verify_pod_addrs(struct daemon *d, const struct veth_target *t,
+				  const char *ifname,
+				  const struct addr_key *addrs, size_t n,
+				  char *msg, size_t len)
+{
+	struct addr_check c = { .want = addrs, .n = n,
+				.ifindex = t->pod_ifindex };
+	char text[INET6_ADDRSTRLEN];
+	int err = addr_for_each_in_netns(d->nl, t->nsid, t->pod_ifindex,
+					 note_pod_addr, &c);
+
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "reading the pod's addresses: %s", strerror(-err));
+	for (size_t i = 0; i < n; i++)
+		if (!c.found[i])
+			return fail(msg, len, EC(BAD_REQUEST),
+				    "address %s is not configured on %s in "
+				    "the pod's network namespace",
+				    addr_key_format(&addrs[i], text,
+						    sizeof(text)),
+				    ifname);
+	return EC(OK);
+}
+
+struct addr_match {
+	const struct addr_key *a;
+	bool found;
+};
+
+static int match_addr(const struct addr_key *addr, void *arg)
+{
+	struct addr_match *m = arg;
+
+	if (!memcmp(addr, m->a, sizeof(*addr)))
+		m->found = true;
+	return 0;
+}
+
+static bool is_node_address(struct daemon *d, const struct addr_key *a)
+{
+	struct addr_match m = { .a = a };
+	struct node_addr_list l;
+
+	if (!dp_node_addr_list_get(&d->dp, &l) && l.complete)
+		return addr_key_in(a, l.addrs, l.n);
+	dp_node_addr_for_each(&d->dp, match_addr, &m);
+	return m.found;
+}
+
+static bool is_ztunnel_address(struct daemon *d, const struct addr_key *a)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		struct ztunnel *zt = d->st.zts[i];
+
+		if (zt && addr_key_in(a, zt->addrs, zt->naddrs))
+			return true;
+	}
+	return false;
+}
+
+/* Addresses of the node or of ztunnel can never be a pod's. */
+static ErrorCode refuse_infra_addrs(struct daemon *d,
+				    const struct addr_key *addrs, size_t n,
+				    char *msg, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *whose = is_node_address(d, &addrs[i]) ? "the node" :
+				    is_ztunnel_address(d, &addrs[i]) ?
+							     "a ztunnel" :
+							     NULL;
+
+		if (whose)
+			return fail(msg, len, EC(CONFLICT),
+				    "address %s is %s's, never a pod's",
+				    addr_key_format(&addrs[i], text,
+						    sizeof(text)),
+				    whose);
+	}
 	return EC(OK);
 }
 
@@ -442,7 +569,12 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 	pod = pod_from_add(a, &t);
 	if (!pod)
 		return fail(msg, len, EC(INTERNAL), "out of memory");
-	ec = claim_addrs(d, a->uid, pod->addrs, pod->naddrs, msg, len);
+	ec = refuse_infra_addrs(d, pod->addrs, pod->naddrs, msg, len);
+	if (!ec)
+		ec = verify_pod_addrs(d, &t, ifname, pod->addrs, pod->naddrs,
+				      msg, len);
+	if (!ec)
+		ec = claim_addrs(d, a->uid, pod->addrs, pod->naddrs, msg, len);
 	if (ec)
 		goto fail_pod;
 	old = state_pod_find(&d->st, a->uid);
@@ -1185,12 +1317,7 @@ static int note_node_addr(int family, const void *addr, int ifindex,
 	 * discovery; they are not the node's addresses for our purpose. */
 	if (is_link_local(family, addr) || s->n == s->cap)
 		return 0;
-	if (family == AF_INET) {
-		k.addr[2] = htonl(0xffff);
-		memcpy(&k.addr[3], addr, 4);
-	} else {
-		memcpy(k.addr, addr, 16);
-	}
+	addr_key_from_bytes(family, addr, &k);
 	/* ptp puts the same gateway address on every host veth. */
 	if (!addr_key_in(&k, s->seen, s->n))
 		s->seen[s->n++] = k;

@@ -251,6 +251,50 @@ int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
+void addr_key_from_bytes(int family, const void *bytes, struct addr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (family == AF_INET) {
+		k->addr[2] = htonl(0xffff);
+		memcpy(&k->addr[3], bytes, 4);
+	} else {
+		memcpy(k->addr, bytes, 16);
+	}
+}
+
+static const char *v4_special(__u32 v4)
+{
+	if (v4 == 0)
+		return "unspecified";
+	if (v4 >> 24 == 127)
+		return "loopback";
+	if (v4 >> 28 == 0xe)
+		return "multicast";
+	if (v4 == 0xffffffffu)
+		return "broadcast";
+	if (v4 >> 16 == 0xa9fe)
+		return "link-local";
+	return NULL;
+}
+
+const char *addr_key_special(const struct addr_key *a)
+{
+	static const __u8 zero[16];
+	const __u8 *b = (const __u8 *)a->addr;
+
+	if (!a->addr[0] && !a->addr[1] && a->addr[2] == htonl(0xffff))
+		return v4_special(ntohl(a->addr[3]));
+	if (!memcmp(b, zero, 16))
+		return "unspecified";
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return "loopback";
+	if (b[0] == 0xff)
+		return "multicast";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return "link-local";
+	return NULL;
+}
+
 bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
 		 size_t n)
 {

@@ -63,6 +63,10 @@ int dp_node_addr_list_set(const struct datapath *dp,
 int dp_node_addr_list_get(const struct datapath *dp,
 			  struct node_addr_list *list);
 /* a is one of set[0..n). */
+/* 4 (AF_INET) or 16 (AF_INET6) address bytes in addr_key form. */
+void addr_key_from_bytes(int family, const void *bytes, struct addr_key *k);
+/* Why a may not be a pod's address (unspecified, loopback, ...), or NULL. */
+const char *addr_key_special(const struct addr_key *a);
 bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
 		 size_t n);
 /* The list dp_node_addr_list_set writes after cur, for addrs (pure). */

@@ -138,12 +138,35 @@ static ErrorCode check_ips(char *const *ips, size_t n, bool required,
 	return wire_parse_ips(ips, n, keys, WIRE_MAX_IPS, msg, msglen);
 }
 
+/* A pod's own unicast addresses only: nothing every host has or shares. */
+static ErrorCode check_pod_ips(char *const *ips, size_t n, char *msg,
+			       size_t msglen)
+{
+	struct addr_key keys[WIRE_MAX_IPS];
+	ErrorCode ec = check_ips(ips, n, true, msg, msglen);
+
+	if (ec)
+		return ec;
+	wire_parse_ips(ips, n, keys, WIRE_MAX_IPS, msg, msglen);
+	for (size_t i = 0; i < n; i++) {
+		const char *why = addr_key_special(&keys[i]);
+
+		if (why) {
+			snprintf(msg, msglen, "ips[%zu] '%.64s' is a %s "
+				 "address, never a pod's", i, ips[i], why);
+			return EC(BAD_REQUEST);
+		}
+	}
+	return EC(OK);
+}
+
 static ErrorCode check_pod_add(const PodAdd *a, bool has_fd, char *msg,
 			       size_t msglen)
 {
 	ErrorCode ec;
 
 	if ((ec = check_uid(a->uid, msg, msglen)) ||
+	    (ec = check_pod_ips(a->ips, a->n_ips, msg, msglen)) ||
 	    (ec = check_text("name", a->name, WIRE_MAX_NAME, msg, msglen)) ||
 	    (ec = check_text("namespace", a->namespace_, WIRE_MAX_NAME, msg,
 			     msglen)) ||

@@ -325,12 +325,13 @@ pod_netns e
 pod_netns f
 check "ADD e" chain ADD e "$PTP"
 check "ADD f" chain ADD f "$PTP"
-# f claims e's addresses: redirectd says CONFLICT
+# f claims e's addresses, which f's eth0 does not have: refused
 jq --slurpfile e "$WORK/e.cached" '.ips = $e[0].ips' "$WORK/f.cached" >"$WORK/f.conflict"
 out=$(hook ADD f "$PTP" "$WORK/f.conflict")
 check_eq "ADD exit 1" 1 $?
 check_eq "code 999" 999 "$(json_field "$out" .code)"
-check_contains "redirectd's reason" "$(json_field "$out" .details)" CONFLICT
+check_contains "redirectd's reason" "$(json_field "$out" .details)" \
+	"not configured on eth0"
 check_eq "e keeps its addresses" "$(result_ips "$WORK/e.cached")" "$(enrolled_ips e)"
 check_eq "f unchanged" "$(result_ips "$WORK/f.cached")" "$(enrolled_ips f)"
 check "DEL e" chain DEL e "$PTP"

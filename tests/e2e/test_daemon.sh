@@ -201,7 +201,11 @@ check_contains "missing interface" "$out" "INTERFACE"
 out=$(ctl pod add x --netns "/var/run/netns/$RUN-a" --ip 10.9.9 2>&1)
 check_contains "bad address" "$out" "BAD_REQUEST"
 out=$(ctl pod add x --netns "/var/run/netns/$RUN-c" --ip "$B4" 2>&1)
+check_contains "address of another pod, not on this one" "$out" "not configured"
+in_pod c ip addr add "$B4/32" dev eth0
+out=$(ctl pod add x --netns "/var/run/netns/$RUN-c" --ip "$B4" 2>&1)
 check_contains "address of another live pod" "$out" "CONFLICT"
+in_pod c ip addr del "$B4/32" dev eth0
 out=$(ctl pod add other-uid --netns "/var/run/netns/$RUN-a" --ip 10.244.0.250 2>&1)
 check_contains "a second uid on an enrolled veth" "$out" "already enrolled as pod"
 ctl pod del unknown-uid >/dev/null

@@ -67,11 +67,55 @@ check_contains "ztunnel add still refused" "$out" "PERMISSION"
 check_eq "ztunnel unchanged" "uid-$RUN-zt" "$(ctl -j status | jq -r .ztunnel_uid)"
 case_end
 
+case_begin "PodAdd claims only addresses that are the pod's own"
+pod_create c || fail "pod c"
+B4=$(pod_ip b 4)
+GW4=$(jq -r '.ips[] | select(.address | contains(":") | not) | .gateway' "$WORK/b.json")
+npins() {
+	bpftool map dump pinned "$PIN/pods" -j | jq length
+}
+p0=$(npins)
+s0=$(state)
+for bad in "$GW4" "$(pod_ip zt 4)" "$(pod_ip zt 6)" 0.0.0.0 :: 127.0.0.1 ::1 \
+	224.0.0.1 ff02::1 255.255.255.255 169.254.1.1 fe80::1 \
+	"$(pod_ip c 4)" 8.8.8.8; do
+	out=$(ctl pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" \
+		--ip "$B4" --ip "$bad" 2>&1)
+	check_not "$bad refused" test "$(echo "$out" | grep -c 'enrolled')" -gt 0
+	check_contains "$bad: says why" "$out" "address"
+done
+check_eq "nothing published" "$p0" "$(npins)"
+check_eq "nothing enrolled" "$s0" "$(state)"
+check "b's own addresses are fine" ctl pod add "uid-$RUN-b" \
+	--netns "/var/run/netns/$RUN-b" --ip "$B4" --ip "$(pod_ip b 6)"
+check "b deleted again" ctl pod del "uid-$RUN-b"
+case_end
+
+case_begin "a veth whose peer is in another netns is not taken for the pod's"
+# Ifindexes are per netns. x's eth0 (index M) pairs with y's yv (index
+# I); in our netns, index I is hv, paired with z's eth0, also index M.
+# Compared by ifindex alone, x's eth0 and hv look like a pair.
+I=$((20000 + $$ % 10000))
+M=$((I + 1))
+for n in x y z; do
+	ip netns add "$RUN-$n"
+	NODE_PODS="$NODE_PODS $n"
+done
+in_node ip link add hv index "$I" type veth peer name eth0 index "$M" \
+	netns "$RUN-z"
+nsrun "$RUN-y" ip link add yv index "$I" type veth peer name eth0 \
+	index "$M" netns "$RUN-x"
+nsrun "$RUN-x" ip link set eth0 up
+nsrun "$RUN-x" ip addr add 10.244.9.9/32 dev eth0
+out=$(ctl pod add "uid-$RUN-x" --netns "/var/run/netns/$RUN-x" --ip 10.244.9.9 2>&1)
+check_contains "refused" "$out" "not in redirectd's network namespace"
+check_eq "no filter on hv" "" "$(in_node tc filter show dev hv ingress)"
+case_end
+
 case_begin "netns paths that are not network namespaces are answered at once"
 mkfifo "$WORK/fifo"
 : >"$WORK/file"
 LONG=/$(head -c 65535 /dev/zero | tr '\0' a)
-B4=$(pod_ip b 4)
 for p in "$WORK/fifo" "$WORK/file" "$SOCK" /dev/null; do
 	out=$(timeout 5 "$BUILD/redirectctl" --socket "$SOCK" pod add \
 		"uid-$RUN-x" --netns "$p" --ip "$B4" 2>&1)

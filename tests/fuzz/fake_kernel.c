@@ -56,6 +56,8 @@ static struct {
 	struct addr_key node_addrs[MAX_NODE_ADDRS];
 	size_t n_node_addrs;
 	int handles; /* nl handles open */
+	char nsids[32][NS_LEN]; /* netns id i+1 names this netns */
+	int host_peer_nsid[FK_HOST_LINKS]; /* the netns of a host veth's peer */
 } w;
 
 void fk_reset(void)
@@ -215,7 +217,7 @@ static void host_link(int ifindex, struct link_info *li)
 	li->is_veth = true;
 	li->up = true;
 	li->peer_ifindex = 2;
-	li->link_netnsid = 0;
+	li->link_netnsid = w.host_peer_nsid[ifindex - FK_HOST_BASE];
 }
 
 static void lo_link(struct link_info *li)
@@ -287,11 +289,77 @@ int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 	return err;
 }
 
-/* Every netns the fake knows has an id in the node's: a fixed one. */
+/* Ids are handed out per netns name, as the kernel does per netns. */
 int netns_id_ensure(struct nl *nl, int netns_fd)
 {
+	char ns[NS_LEN];
+	int err = fd_ns(netns_fd, ns);
+
 	(void)nl;
-	return netns_fd >= 0 ? 7 : -EBADF;
+	if (err)
+		return err;
+	for (int i = 0; i < 32; i++) {
+		if (!w.nsids[i][0])
+			snprintf(w.nsids[i], NS_LEN, "%s", ns);
+		if (!strcmp(w.nsids[i], ns))
+			return i + 1;
+	}
+	return -ENOSPC;
+}
+
+int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
+			 struct link_info *li)
+{
+	struct nl pnl;
+
+	(void)nl;
+	if (nsid < 1 || nsid > 32 || !w.nsids[nsid - 1][0] || !name ||
+	    !*name || strlen(name) >= IF_NAMESIZE)
+		return -EINVAL;
+	snprintf(pnl.ns, sizeof(pnl.ns), "%s", w.nsids[nsid - 1]);
+	if (link_get_by_name(&pnl, name, li))
+		return -ENODEV;
+	/* the host end of this pair sees its peer in this netns */
+	if (li->is_veth)
+		w.host_peer_nsid[li->peer_ifindex - FK_HOST_BASE] = nsid;
+	return 0;
+}
+
+/*
+ * A pod netns holds every address the corpus's requests use (10.244.0.2-9,
+ * fd00:244::2-9, 10.0.0.1-64, fd00::1-64), all on its eth0 (ifindex 2).
+ */
+int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
+			   int (*fn)(int family, const void *addr,
+				     int ifindex, void *arg),
+			   void *arg)
+{
+	char text[32];
+	__u8 buf[16];
+	int err = 0;
+
+	(void)nl;
+	if (nsid < 1 || nsid > 32 || !w.nsids[nsid - 1][0])
+		return -EINVAL;
+	if (ifindex != 2)
+		return 0;
+	for (int i = 1; i <= 64 && !err; i++) {
+		snprintf(text, sizeof(text), "10.0.0.%d", i);
+		inet_pton(AF_INET, text, buf);
+		err = fn(AF_INET, buf, 2, arg);
+		snprintf(text, sizeof(text), "fd00::%d", i);
+		inet_pton(AF_INET6, text, buf);
+		err = err ?: fn(AF_INET6, buf, 2, arg);
+		if (i < 2 || i > 9)
+			continue;
+		snprintf(text, sizeof(text), "10.244.0.%d", i);
+		inet_pton(AF_INET, text, buf);
+		err = err ?: fn(AF_INET, buf, 2, arg);
+		snprintf(text, sizeof(text), "fd00:244::%d", i);
+		inet_pton(AF_INET6, text, buf);
+		err = err ?: fn(AF_INET6, buf, 2, arg);
+	}
+	return err;
 }
 
 int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li)
