@@ -749,9 +749,42 @@ out:
 		close(opened);
 }
 
-/* Everything ztunnel's side needs, inside its netns. */
+/*
+ * Everything a ZtunnelAdd names must hold before anything is changed:
+ * its interface in its netns is a veth, and the peer in our netns is a
+ * veth whose own peer is that interface in that netns (by netns id).
+ */
+static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
+				     char *msg, size_t len)
+{
+	int nsid = netns_id_ensure(d->nl, zt->netns_fd), err;
+	struct link_info li, host;
+
+	if (nsid < 0)
+		return fail(msg, len, EC(NETNS),
+			    "no id for ztunnel's network namespace: %s",
+			    strerror(-nsid));
+	err = link_get_in_netns_id(d->nl, nsid, zt->ifname, &li);
+	if (err || !li.is_veth || li.peer_ifindex <= 0 || !li.has_mac)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s in ztunnel's netns: %s", zt->ifname,
+			    err ? strerror(-err) : "not a veth with a peer");
+	err = link_get_by_index(d->nl, li.peer_ifindex, &host);
+	if (err || !host.is_veth || host.peer_ifindex != li.ifindex ||
+	    host.link_netnsid != nsid)
+		return fail(msg, len, EC(INTERFACE),
+			    "the peer of ztunnel's %s is not in redirectd's "
+			    "network namespace", zt->ifname);
+	zt->ifindex = li.ifindex;
+	memcpy(zt->mac, li.mac, 6);
+	zt->host_ifindex = host.ifindex;
+	strcpy(zt->host_veth, host.name);
+	return EC(OK);
+}
+
+/* Routing and ztunnel_ingress inside its netns; *was: what it was. */
 static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
-				     struct link_info *li, char *msg,
+				     struct zt_saved *was, char *msg,
 				     size_t len)
 {
 	struct zt_routing r = zt_routing_of(d);
@@ -762,20 +795,11 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 		return fail(msg, len, EC(NETNS),
 			    "cannot enter ztunnel's network namespace: %s",
 			    strerror(-err));
-	err = link_get_by_name(znl, zt->ifname, li);
-	if (err || !li->is_veth || li->peer_ifindex <= 0 || !li->has_mac) {
-		nl_close(znl);
-		return fail(msg, len, EC(INTERFACE),
-			    "interface %s in ztunnel's netns: %s", zt->ifname,
-			    err ? strerror(-err) : "not a veth with a peer");
-	}
-	zt->ifindex = li->ifindex;
-	memcpy(zt->mac, li->mac, 6);
-	err = zt_routing_setup(znl, &r);
+	err = zt_routing_setup(znl, &r, was);
 	if (!err)
-		err = tc_clsact_ensure(znl, li->ifindex, &zt->qdisc_created);
+		err = tc_clsact_ensure(znl, zt->ifindex, &zt->qdisc_created);
 	if (!err)
-		err = attach_filter(d, znl, li->ifindex, TC_DIR_INGRESS,
+		err = attach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS,
 				    DP_ZTUNNEL_INGRESS);
 	nl_close(znl);
 	if (err)
@@ -784,28 +808,51 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 	return EC(OK);
 }
 
-static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
-				    const struct link_info *li, char *msg,
-				    size_t len)
+/* A refused add leaves ztunnel's netns as the add found it. */
+static void restore_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
+				  const struct zt_saved *was)
 {
-	struct link_info host;
-	int err = link_get_by_index(d->nl, li->peer_ifindex, &host);
+	struct zt_routing r = zt_routing_of(d);
+	struct nl *znl;
 
-	if (err || !host.is_veth || host.peer_ifindex != li->ifindex)
-		return fail(msg, len, EC(INTERFACE),
-			    "the peer of ztunnel's %s is not in redirectd's "
-			    "network namespace", zt->ifname);
-	zt->host_ifindex = host.ifindex;
-	strcpy(zt->host_veth, host.name);
-	err = tc_clsact_ensure(d->nl, host.ifindex, &zt->host_qdisc_created);
+	if (nl_open_in_netns(zt->netns_fd, &znl))
+		return;
+	if (zt_routing_restore(znl, &r, was))
+		pr_warn("ztunnel %s: restoring its netns failed", zt->uid);
+	nl_close(znl);
+}
+
+static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
+				    char *msg, size_t len)
+{
+	int err = tc_clsact_ensure(d->nl, zt->host_ifindex,
+				   &zt->host_qdisc_created);
+
 	if (!err)
-		err = attach_filter(d, d->nl, host.ifindex, TC_DIR_INGRESS,
+		err = attach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
 				    DP_ZTUNNEL_HOST_IN);
 	if (err)
 		return fail(msg, len, kernel_error(err),
-			    "attach to ztunnel's %s: %s", host.name,
-			    strerror(-err));
+			    "attach to ztunnel's %s: %s%s", zt->host_veth,
+			    strerror(-err),
+			    err == -EBUSY ? " (a foreign tc filter holds our "
+					    "priority/handle)" : "");
 	return EC(OK);
+}
+
+/* All of ztunnel's side, checked first; *touched: something changed. */
+static ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
+			       struct zt_saved *was, bool *touched,
+			       char *msg, size_t len)
+{
+	ErrorCode ec = check_ztunnel_links(d, zt, msg, len);
+
+	*touched = false;
+	if (ec)
+		return ec;
+	*touched = true;
+	ec = setup_ztunnel_netns(d, zt, was, msg, len);
+	return ec ? ec : setup_ztunnel_host(d, zt, msg, len);
 }
 
 static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
@@ -835,8 +882,9 @@ static ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
 			       int netns_fd, char *msg, size_t len)
 {
 	struct ztunnel *zt, *prev;
-	struct link_info li;
+	struct zt_saved was;
 	int opened, fd, err;
+	bool touched;
 	ErrorCode ec;
 
 	fd = open_netns(a->netns_path, netns_fd, &opened);
@@ -848,12 +896,12 @@ static ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
 		close(opened);
 	if (!zt)
 		return fail(msg, len, EC(INTERNAL), "out of memory");
-	ec = setup_ztunnel_netns(d, zt, &li, msg, len);
-	if (!ec)
-		ec = setup_ztunnel_host(d, zt, &li, msg, len);
+	ec = setup_ztunnel(d, zt, &was, &touched, msg, len);
 	if (ec) {
-		if (!state_zt_find(&d->st, a->uid))
+		if (touched && !state_zt_find(&d->st, a->uid)) {
 			detach_ztunnel(d, zt);
+			restore_ztunnel_netns(d, zt, &was);
+		}
 		zt_free(zt);
 		return ec;
 	}
@@ -1478,8 +1526,9 @@ static void reconcile_ztunnels(struct daemon *d)
 
 	for (int i = 0; i < MAX_ZTUNNELS; i++) {
 		struct ztunnel *zt = d->st.zts[i];
-		struct link_info li;
 		ErrorCode ec = EC(NETNS);
+		struct zt_saved was;
+		bool touched;
 
 		if (!zt)
 			continue;
@@ -1501,15 +1550,12 @@ static void reconcile_ztunnels(struct daemon *d)
 				close(zt->netns_fd);
 			zt->netns_fd = netns_open(zt->netns_path);
 			if (zt->netns_fd >= 0)
-				ec = setup_ztunnel_netns(d, zt, &li, msg,
-							 sizeof(msg));
+				ec = setup_ztunnel(d, zt, &was, &touched, msg,
+						   sizeof(msg));
 			else
 				snprintf(msg, sizeof(msg), "netns %s: %s",
 					 zt->netns_path,
 					 strerror(-zt->netns_fd));
-			if (!ec)
-				ec = setup_ztunnel_host(d, zt, &li, msg,
-							sizeof(msg));
 		}
 		if (ec) {
 			pr_warn("ztunnel %s is gone (%s); removing it",

@@ -1295,21 +1295,56 @@ static int write_file(const char *path, const char *val)
  * packets assigned to a local socket arrive on an interface whose reverse
  * path does not point back at it. /proc/sys/net shows the writer's netns.
  */
-static int zt_rp_filter_off(struct nl *nl)
+static const char *const rp_filter_paths[ZT_RP_FILTERS] = {
+	"/proc/sys/net/ipv4/conf/all/rp_filter",
+	"/proc/sys/net/ipv4/conf/default/rp_filter",
+};
+
+static int read_small_file(const char *path, char *buf, size_t len)
 {
-	static const char *const paths[] = {
-		"/proc/sys/net/ipv4/conf/all/rp_filter",
-		"/proc/sys/net/ipv4/conf/default/rp_filter",
-	};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * Write vals[i] (NULL: leave it) to each rp_filter sysctl in the handle's
+ * netns, reading the old values into old[] first when asked.
+ */
+static int zt_rp_filter_set(struct nl *nl, const char *const *vals,
+			    char (*old)[8])
+{
 	int saved, err, lerr;
 
 	err = netns_enter(nl->netns_fd, &saved);
 	if (err)
 		return err;
-	for (size_t i = 0; !err && i < sizeof(paths) / sizeof(paths[0]); i++)
-		err = write_file(paths[i], "0");
+	for (size_t i = 0; !err && i < ZT_RP_FILTERS; i++) {
+		if (old)
+			err = read_small_file(rp_filter_paths[i], old[i], 8);
+		if (!err && vals[i])
+			err = write_file(rp_filter_paths[i], vals[i]);
+	}
 	lerr = netns_leave(saved);
 	return err ? err : lerr;
+}
+
+static int zt_rp_filter_off(struct nl *nl, struct zt_saved *was)
+{
+	static const char *const zeros[ZT_RP_FILTERS] = { "0", "0" };
+	int err = zt_rp_filter_set(nl, zeros, was->rp_filter);
+
+	was->rp_filter_read = !err;
+	return err;
 }
 
 static int zt_lo(struct nl *nl, int *lo)
@@ -1324,13 +1359,18 @@ static int zt_lo(struct nl *nl, int *lo)
 	return 0;
 }
 
-int zt_routing_setup(struct nl *nl, const struct zt_routing *r)
+int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
+		     struct zt_saved *was)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
+	struct link_info li;
 	bool v6 = true;
 	int lo = 0, err;
 
+	memset(was, 0, sizeof(*was));
 	err = zt_lo(nl, &lo);
+	if (!err && !link_get_by_index(nl, lo, &li))
+		was->lo_was_down = !li.up;
 	if (!err)
 		err = link_set_up(nl, lo);
 	for (size_t i = 0; !err && i < 2; i++) {
@@ -1344,13 +1384,44 @@ int zt_routing_setup(struct nl *nl, const struct zt_routing *r)
 		}
 	}
 	if (!err)
-		err = zt_rp_filter_off(nl);
+		err = zt_rp_filter_off(nl, was);
 	if (err)
 		return err;
 	pr_info("route: fwmark 0x%x/0x%x lookup %u pref %u, local default dev lo (%s)",
 		r->mark, r->mask, r->table, r->rule_prio,
 		v6 ? "IPv4 and IPv6" : "IPv4");
 	return 0;
+}
+
+/* ip link set dev X down */
+static int link_set_down(struct nl *nl, int ifindex)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, RTM_NEWLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_change = IFF_UP;
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
+		       const struct zt_saved *was)
+{
+	const char *vals[ZT_RP_FILTERS] = { NULL, NULL };
+	int err = zt_routing_teardown(nl, r), lo = 0, e2;
+
+	if (was->rp_filter_read) {
+		for (size_t i = 0; i < ZT_RP_FILTERS; i++)
+			vals[i] = was->rp_filter[i];
+		e2 = zt_rp_filter_set(nl, vals, NULL);
+		err = err ?: e2;
+	}
+	if (was->lo_was_down && !zt_lo(nl, &lo)) {
+		e2 = link_set_down(nl, lo);
+		err = err ?: e2;
+	}
+	return err;
 }
 
 /*

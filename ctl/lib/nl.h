@@ -155,8 +155,20 @@ struct zt_routing {
  * "ip route add local 0.0.0.0/0 dev lo table TABLE", the same for IPv6,
  * loopback up, and rp_filter off (all, default) for IPv4.
  */
-int zt_routing_setup(struct nl *nl, const struct zt_routing *r);
+/* What zt_routing_setup found before it changed anything. */
+#define ZT_RP_FILTERS 2 /* all, default */
+struct zt_saved {
+	bool lo_was_down;
+	bool rp_filter_read;
+	char rp_filter[ZT_RP_FILTERS][8];
+};
+
+int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
+		     struct zt_saved *was);
 int zt_routing_teardown(struct nl *nl, const struct zt_routing *r);
+/* Teardown, then lo and rp_filter back as setup found them. */
+int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
+		       const struct zt_saved *was);
 /*
  * Setup: an existing rule/route counts as done. Teardown deletes the rules
  * and routes (absent ones count as done) but leaves lo up and rp_filter off.

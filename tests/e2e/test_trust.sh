@@ -112,6 +112,45 @@ check_contains "refused" "$out" "not in redirectd's network namespace"
 check_eq "no filter on hv" "" "$(in_node tc filter show dev hv ingress)"
 case_end
 
+# rp_filter (all, default) and lo's state in a netns, as one line
+ns_look() {
+	printf '%s %s %s\n' \
+		"$(nsrun "$1" cat /proc/sys/net/ipv4/conf/all/rp_filter)" \
+		"$(nsrun "$1" cat /proc/sys/net/ipv4/conf/default/rp_filter)" \
+		"$(nsrun "$1" ip -j link show lo | jq -r '.[0].operstate')"
+	nsrun "$1" ip rule show | grep -c fwmark
+}
+
+case_begin "a refused ZtunnelAdd leaves the netns it named as it was"
+# x (previous case): its eth0's peer is not in our netns
+nsrun "$RUN-x" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/all/rp_filter;
+	echo 2 >/proc/sys/net/ipv4/conf/default/rp_filter; ip link set lo down'
+before=$(ns_look "$RUN-x")
+out=$(ctl ztunnel add "uid-$RUN-zx" --netns "/var/run/netns/$RUN-x" 2>&1)
+check_contains "refused before touching it" "$out" "not in redirectd's network namespace"
+check_eq "x as it was" "$before" "$(ns_look "$RUN-x")"
+# w is a proper ztunnel pod, but a foreign filter holds our tc slot on
+# its host veth: refused after its netns was set up, then put back
+pod_create w || fail "pod w"
+WV=$(pod_host_veth w)
+nsrun "$RUN-w" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/all/rp_filter;
+	echo 2 >/proc/sys/net/ipv4/conf/default/rp_filter; ip link set lo down'
+bpftool prog load "$BUILD/bpf/tests/foreign_counter.bpf.o" "$PIN/foreign" \
+	type classifier pinmaps "$PIN/foreign_maps"
+in_node tc qdisc add dev "$WV" clsact
+in_node tc filter add dev "$WV" ingress pref 23166 handle 0xa3b1 bpf da \
+	pinned "$PIN/foreign"
+before=$(ns_look "$RUN-w")
+out=$(ctl ztunnel add "uid-$RUN-zw" --netns "/var/run/netns/$RUN-w" 2>&1)
+check_contains "refused" "$out" "foreign tc filter"
+check_eq "w as it was (rp_filter, lo, no rule)" "$before" "$(ns_look "$RUN-w")"
+check_eq "no filter of ours left in w" "" \
+	"$(nsrun "$RUN-w" tc filter show dev eth0 ingress)"
+check_contains "the foreign filter untouched" \
+	"$(in_node tc filter show dev "$WV" ingress)" "foreign"
+check_eq "ztunnel unchanged" "uid-$RUN-zt" "$(ctl -j status | jq -r .ztunnel_uid)"
+case_end
+
 case_begin "netns paths that are not network namespaces are answered at once"
 mkfifo "$WORK/fifo"
 : >"$WORK/file"

@@ -677,6 +677,7 @@ static void test_zt_routing(void)
 	const char *rule = "101:\tfrom all fwmark 0x400/0xfff lookup 100";
 	const char *own_rpf = "/proc/sys/net/ipv4/conf/all/rp_filter";
 	struct nl *zn = NULL;
+	struct zt_saved was, again;
 	struct link_info lo;
 	int fd;
 
@@ -689,8 +690,12 @@ static void test_zt_routing(void)
 	/* Our own netns must not be touched. */
 	OK(!sh("echo 2 > %s", own_rpf));
 
-	EQ(zt_routing_setup(zn, &r), 0);
-	EQ(zt_routing_setup(zn, &r), 0); /* idempotent */
+	/* lo down first, so restore has something to give back */
+	OK(!sh("ip -n %s link set lo down", ns_name));
+	EQ(zt_routing_setup(zn, &r, &was), 0);
+	OK(was.lo_was_down && was.rp_filter_read);
+	OK(!strcmp(was.rp_filter[0], "1") && !strcmp(was.rp_filter[1], "1"));
+	EQ(zt_routing_setup(zn, &r, &again), 0); /* idempotent */
 	EQ(count_lines(rule, "ip -n %s rule show", ns_name), 1);
 	EQ(count_lines(rule, "ip -n %s -6 rule show", ns_name), 1);
 	EQ(count_lines("lookup main", "ip -n %s rule show", ns_name), 1);
@@ -720,6 +725,20 @@ static void test_zt_routing(void)
 	EQ(count_lines("local", "ip -n %s -6 route show table 100", ns_name),
 	   0);
 	EQ(zt_routing_teardown(zn, &r), 0); /* nothing left: still fine */
+
+	/* A refused ztunnel add restores what setup found: lo, rp_filter. */
+	EQ(zt_routing_setup(zn, &r, &again), 0);
+	EQ(zt_routing_restore(zn, &r, &was), 0);
+	EQ(count_lines("fwmark", "ip -n %s rule show", ns_name), 0);
+	if (OK(!link_get_by_name(zn, "lo", &lo)))
+		OK(!lo.up);
+	EQ(cmd_long("ip netns exec %s cat /proc/sys/net/ipv4/conf/all/rp_filter",
+		    ns_name),
+	   1);
+	EQ(cmd_long("ip netns exec %s cat "
+		    "/proc/sys/net/ipv4/conf/default/rp_filter",
+		    ns_name),
+	   1);
 cleanup:
 	nl_close(zn);
 	if (fd >= 0)
