@@ -604,6 +604,7 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 		retire_old(d, old, pod);
 	}
 	publish_netns(d, pod->addrs, pod->naddrs, cookie);
+	pod->enrolled_seq = ++d->pod_seq;
 	state_pod_put(&d->st, pod);
 	err = state_journal_pod_put(&d->st, pod);
 	if (err)
@@ -629,9 +630,40 @@ static ErrorCode h_pod_delete(struct daemon *d, const char *uid, char *msg,
 	return EC(OK);
 }
 
+/*
+ * A snapshot runs from its first PodKeep (or a bare SnapshotDone) to its
+ * SnapshotDone, one at a time: two would each remove the other's pods.
+ */
+static ErrorCode snapshot_begin(struct daemon *d, struct conn_ctx *c,
+				char *msg, size_t len)
+{
+	if (d->snapshot_conn && d->snapshot_conn != c)
+		return fail(msg, len, EC(CONFLICT),
+			    "a snapshot is in progress on another connection; "
+			    "retry when it is done");
+	if (!c->snapshot_active) {
+		c->snapshot_active = true;
+		c->snapshot_start = d->pod_seq;
+		d->snapshot_conn = c;
+	}
+	return EC(OK);
+}
+
+static void snapshot_end(struct daemon *d, struct conn_ctx *c)
+{
+	if (d->snapshot_conn == c)
+		d->snapshot_conn = NULL;
+	c->snapshot_active = false;
+	uid_set_free(&c->named);
+}
+
 static ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c,
 			    const char *uid, char *msg, size_t len)
 {
+	ErrorCode ec = snapshot_begin(d, c, msg, len);
+
+	if (ec)
+		return ec;
 	if (!state_pod_find(&d->st, uid))
 		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
 			    uid);
@@ -640,25 +672,38 @@ static ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c,
 	return EC(OK);
 }
 
+/*
+ * Remove the pods the snapshot did not name, among those enrolled before
+ * it began: a PodAdd that another connection made meanwhile is newer than
+ * anything the snapshot's sender could have known.
+ */
 static ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c,
 				 char *msg, size_t len)
 {
-	size_t n, kept = d->st.npods;
-	char **gone = state_pods_not_in(&d->st, &c->named, &n);
+	size_t n, removed = 0, kept = d->st.npods;
+	ErrorCode ec = snapshot_begin(d, c, msg, len);
+	char **gone;
 
-	if (!gone)
+	if (ec)
+		return ec;
+	gone = state_pods_not_in(&d->st, &c->named, &n);
+	if (!gone) {
+		snapshot_end(d, c);
 		return fail(msg, len, EC(INTERNAL), "out of memory");
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct pod *pod = state_pod_find(&d->st, gone[i]);
 
-		if (pod)
+		if (pod && pod->enrolled_seq <= c->snapshot_start) {
 			remove_pod(d, pod);
+			removed++;
+		}
 		free(gone[i]);
 	}
 	free(gone);
-	uid_set_free(&c->named);
+	snapshot_end(d, c);
 	return fail(msg, len, EC(OK), "snapshot: kept %zu, removed %zu",
-		    kept - n, n);
+		    kept - removed, removed);
 }
 
 /* --- ztunnel --- */
@@ -1272,8 +1317,8 @@ void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 
 void daemon_conn_close(struct daemon *d, struct conn_ctx *c)
 {
-	(void)d;
-	uid_set_free(&c->named);
+	/* A snapshot whose sender went away is abandoned, nothing removed. */
+	snapshot_end(d, c);
 }
 
 /* --- start-up and reconciliation --- */

@@ -48,6 +48,7 @@ struct conn_ctx {
 	uid_t uid; /* the peer's, for messages */
 	bool hello_done;
 	bool snapshot_active;
+	__u64 snapshot_start; /* pod_seq when it began */
 	struct uid_set named; /* pods named during the snapshot */
 };
 
@@ -60,6 +61,8 @@ struct daemon {
 	uint64_t requests;
 	uint64_t request_errors;
 	unsigned int clients;
+	__u64 pod_seq; /* PodAdds that succeeded, for snapshots */
+	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
 	__u32 zt_generation;
 	char features[160]; /* the start-up probe, for status */
 };

@@ -25,6 +25,9 @@ struct pod {
 	__u8 mac[6];
 	bool dns_capture;
 	bool qdisc_created; /* the clsact on host_veth is ours to remove */
+	/* when it was (re-)enrolled, by the daemon's PodAdd count; 0: before
+	 * this run (replayed). A snapshot removes only older pods. */
+	__u64 enrolled_seq;
 	size_t naddrs;
 	struct addr_key addrs[WIRE_MAX_IPS];
 	struct pod *next; /* hash chain */

@@ -151,6 +151,26 @@ check_contains "the foreign filter untouched" \
 check_eq "ztunnel unchanged" "uid-$RUN-zt" "$(ctl -j status | jq -r .ztunnel_uid)"
 case_end
 
+case_begin "a snapshot keeps pods another connection enrolled while it ran"
+check "c enrolled (before the snapshot, not named by it)" pod_enrol c
+rm -f "$WORK/snap.go"
+python3 tests/tools/rawreq.py "$SOCK" --snapshot-hold "$WORK/snap.go" \
+	"uid-$RUN-a" >"$WORK/snap.out" 2>&1 &
+SNAP=$!
+settle grep -q "^0 " "$WORK/snap.out"
+sleep 0.2
+check "b enrolled during the snapshot" ctl pod add "uid-$RUN-b" \
+	--netns "/var/run/netns/$RUN-b" --ip "$(pod_ip b 4)"
+out=$(ctl snapshot "uid-$RUN-b" 2>&1)
+check_contains "a second snapshot meanwhile: refused" "$out" "in progress"
+touch "$WORK/snap.go"
+wait "$SNAP"
+check_contains "snapshot done" "$(tail -n 1 "$WORK/snap.out")" "removed 1"
+check_eq "a kept, b survived, c removed" "uid-$RUN-a uid-$RUN-b" \
+	"$(ctl -j pods | jq -r '[.pods[].uid] | sort | join(" ")')"
+check "b deleted" ctl pod del "uid-$RUN-b"
+case_end
+
 case_begin "netns paths that are not network namespaces are answered at once"
 mkfifo "$WORK/fifo"
 : >"$WORK/file"

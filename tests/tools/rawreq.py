@@ -4,6 +4,9 @@
 
 rawreq.py SOCKET [--hello] HEX [HEX...]   one packet per HEX argument
                                           ("big" = 70000 bytes, "empty" = 0)
+rawreq.py SOCKET --snapshot-hold GO_FILE [UID...]
+                                          Hello, PodKeep each UID, then once
+                                          GO_FILE exists, SnapshotDone
 rawreq.py SOCKET --podadd-fd NETNS_FILE UID IP [IP...]
                                           Hello, then a PodAdd whose netns
                                           travels as an fd (SCM_RIGHTS); with
@@ -12,7 +15,7 @@ Prints one line per reply: "<code> <message>" (code as a number), or
 "closed" if the daemon closed the connection. Encodes nothing itself beyond
 a Hello, so malformed input reaches the daemon exactly as given.
 """
-import os, socket, sys
+import os, socket, sys, time
 
 HELLO = bytes([0x08, 0x01, 0x12, 0x02, 0x08, 0x01])  # id 1, hello{version 1}
 
@@ -78,6 +81,19 @@ def podadd_fd(s, netns, uid, ips):
     print("%d %s" % parse_reply(s.recv(70000)))
 
 
+def snapshot_hold(s, go, uids):
+    """PodKeep each uid, wait until the file go exists, SnapshotDone."""
+    s.send(HELLO)
+    print("%d %s" % parse_reply(s.recv(70000)), flush=True)
+    for u in uids:
+        s.send(enc_field(1, 5) + enc_field(5, enc_field(1, u)))
+        print("%d %s" % parse_reply(s.recv(70000)), flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.02)
+    s.send(enc_field(1, 6) + enc_field(6, b""))
+    print("%d %s" % parse_reply(s.recv(70000)), flush=True)
+
+
 def main():
     args = sys.argv[1:]
     path = args.pop(0)
@@ -86,6 +102,10 @@ def main():
     s.connect(path)
     if args and args[0] == "--podadd-fd":
         podadd_fd(s, args[1], args[2], args[3:])
+        return
+    if args and args[0] == "--snapshot-hold":
+        s.settimeout(60)
+        snapshot_hold(s, args[1], args[2:])
         return
     packets = []
     if args and args[0] == "--hello":
