@@ -181,14 +181,20 @@ static void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt)
 		pr_warn("sockmap: sk_ztunnel update: %s", strerror(-err));
 }
 
-/* Remove a pod entirely: maps first (its traffic fails closed), then tc. */
+/*
+ * Remove a pod entirely: the journal first (a pod it cannot forget stays
+ * enrolled, whole), then the maps (its traffic fails closed), then tc.
+ */
 static int remove_pod(struct daemon *d, struct pod *pod)
 {
+	int err = state_journal_pod_delete(&d->st, pod->uid);
+
+	if (err)
+		return err;
 	unpublish_addrs(d, pod->addrs, pod->naddrs, pod->host_ifindex);
 	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
 		detach_pod_filters(d, pod->host_ifindex, pod->qdisc_created);
 	state_pod_remove(&d->st, pod->uid);
-	state_journal_pod_delete(&d->st, pod->uid);
 	pr_info("pod %s/%s (%s) removed", pod->ns, pod->name, pod->uid);
 	pod_free(pod);
 	return 0;
@@ -440,7 +446,10 @@ static ErrorCode claim_addrs(struct daemon *d, const char *uid,
 				    owner->ns, owner->name, owner->uid);
 		pr_warn("pod %s: its veth is gone, handing its address on",
 			owner->uid);
-		remove_pod(d, owner);
+		if (remove_pod(d, owner))
+			return fail(msg, len, EC(INTERNAL),
+				    "journal: cannot forget stale pod %s",
+				    owner->uid);
 	}
 	return EC(OK);
 }
@@ -475,7 +484,10 @@ static ErrorCode claim_veth(struct daemon *d, const char *uid,
 	if (!veth_alive(d, o.found->host_ifindex, o.found->host_veth)) {
 		pr_warn("pod %s: its veth is gone, its ifindex reused",
 			o.found->uid);
-		remove_pod(d, o.found);
+		if (remove_pod(d, o.found))
+			return fail(msg, len, EC(INTERNAL),
+				    "journal: cannot forget stale pod %s",
+				    o.found->uid);
 		return EC(OK);
 	}
 	return fail(msg, len, EC(CONFLICT),
@@ -598,6 +610,21 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 		goto fail_pod;
 	}
 	pod->qdisc_created = created;
+	/* Journaled before it counts: a record that cannot be written fails
+	 * the add and takes back what it did, as a failed attach does. */
+	err = state_journal_pod_put(&d->st, pod);
+	if (err) {
+		ec = fail(msg, len, EC(INTERNAL),
+			  "journal: %s; nothing enrolled", strerror(-err));
+		if (!old || old->host_ifindex != pod->host_ifindex) {
+			unpublish_addrs(d, pod->addrs, pod->naddrs,
+					pod->host_ifindex);
+			detach_pod_filters(d, pod->host_ifindex, created);
+		} else {
+			publish_addrs(d, old);
+		}
+		goto fail_pod;
+	}
 	if (old) {
 		if (old->host_ifindex == pod->host_ifindex)
 			pod->qdisc_created |= old->qdisc_created;
@@ -606,9 +633,6 @@ static ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 	publish_netns(d, pod->addrs, pod->naddrs, cookie);
 	pod->enrolled_seq = ++d->pod_seq;
 	state_pod_put(&d->st, pod);
-	err = state_journal_pod_put(&d->st, pod);
-	if (err)
-		pr_err("journal write failed: %s", strerror(-err));
 	uid_set_add(&c->named, a->uid);
 	pr_info("pod %s/%s (%s) enrolled on %s ifindex %d, %zu addresses",
 		pod->ns, pod->name, pod->uid, pod->host_veth,
@@ -624,9 +648,15 @@ static ErrorCode h_pod_delete(struct daemon *d, const char *uid, char *msg,
 {
 	struct pod *pod = state_pod_find(&d->st, uid);
 
+	int err;
+
 	if (!pod)
 		return fail(msg, len, EC(OK), "pod %s was not enrolled", uid);
-	remove_pod(d, pod);
+	err = remove_pod(d, pod);
+	if (err)
+		return fail(msg, len, EC(INTERNAL),
+			    "journal: %s; pod %s stays enrolled", strerror(-err),
+			    uid);
 	return EC(OK);
 }
 
@@ -694,10 +724,9 @@ static ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c,
 	for (size_t i = 0; i < n; i++) {
 		struct pod *pod = state_pod_find(&d->st, gone[i]);
 
-		if (pod && pod->enrolled_seq <= c->snapshot_start) {
-			remove_pod(d, pod);
+		if (pod && pod->enrolled_seq <= c->snapshot_start &&
+		    !remove_pod(d, pod))
 			removed++;
-		}
 		free(gone[i]);
 	}
 	free(gone);
@@ -1063,6 +1092,11 @@ static ErrorCode h_status(struct daemon *d, Reply *reply)
 	s->fail_open = d->opts.fail_open;
 	s->requests = d->requests;
 	s->request_errors = d->request_errors;
+	s->journal_write_errors = d->st.journal_errors;
+	s->journal_error = d->st.journal_dirty ?
+				   (char *)strerror(-d->st.journal_last_error) :
+				   "";
+	s->journal_damaged = d->st.journal_damaged;
 	s->clients = d->clients;
 	s->log_level = (char *)log_level_name(log_get_level());
 	s->sockmap_active = d->sm.active;
@@ -1296,6 +1330,8 @@ void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 		ec = check_role(c, req, msg, sizeof(msg));
 	if (!ec)
 		ec = dispatch(d, c, req, netns_fd, reply, msg, sizeof(msg));
+	/* after every request: a lagging journal rewritten, a long one cut */
+	state_journal_tidy(&d->st);
 	if (ec && !msg[0])
 		snprintf(msg, sizeof(msg), "%s", wire_error_name(ec));
 	if (ec) {

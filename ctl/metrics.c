@@ -99,6 +99,11 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	counter(&o, "requests_total", "API requests handled.", d->requests);
 	counter(&o, "request_errors_total", "API requests answered with an "
 		"error.", d->request_errors);
+	counter(&o, "journal_write_errors_total", "Journal writes that "
+		"failed.", d->st.journal_errors);
+	gauge(&o, "journal_lagging", "1 while the journal file lags the "
+	      "daemon's state (a write failed; rewritten once writes work).",
+	      d->st.journal_dirty);
 	datapath_counters(&o, d);
 	return o.full ? -ENOSPC : (int)o.len;
 }

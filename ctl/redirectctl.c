@@ -206,8 +206,13 @@ static void print_status(const StatusReply *s, bool json)
 		json_kv_str("features", s->features, true);
 		printf(",\"node_addresses\":");
 		json_strs(s->node_addresses, s->n_node_addresses);
-		printf(",\"node_addresses_inline\":%s}\n",
+		printf(",\"node_addresses_inline\":%s",
 		       s->node_addresses_inline ? "true" : "false");
+		printf(",\"journal_write_errors\":%llu,\"journal_damaged\":%llu",
+		       (unsigned long long)s->journal_write_errors,
+		       (unsigned long long)s->journal_damaged);
+		json_kv_str("journal_error", s->journal_error, true);
+		printf("}\n");
 		return;
 	}
 	printf("redirectd %s (API %u)\n", s->version, s->api_version);
@@ -228,6 +233,16 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->requests,
 	       (unsigned long long)s->request_errors, s->clients);
 	printf("log level:   %s\n", s->log_level);
+	if (s->journal_error[0])
+		printf("journal:     LAGGING (%s): state is in memory; the file "
+		       "is rewritten once writes work; %llu writes failed\n",
+		       s->journal_error,
+		       (unsigned long long)s->journal_write_errors);
+	else
+		printf("journal:     whole (%llu writes failed so far, %llu "
+		       "damaged stretches skipped at start)\n",
+		       (unsigned long long)s->journal_write_errors,
+		       (unsigned long long)s->journal_damaged);
 	print_node_addrs(s);
 	if (s->features[0])
 		printf("features:    %s\n", s->features);

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
 #include "datapath.h"
 #include "log.h"
 #include "state.h"
@@ -24,6 +28,7 @@ static size_t hash_uid(const char *s)
 int state_init(struct state *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->journal_fd = -1;
 	st->buckets = calloc(INITIAL_BUCKETS, sizeof(*st->buckets));
 	if (!st->buckets)
 		return -ENOMEM;
@@ -44,10 +49,11 @@ void state_free(struct state *st)
 	free(st->buckets);
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
 		zt_free(st->zts[i]);
-	if (st->journal)
-		fclose(st->journal);
+	if (st->journal_fd >= 0)
+		close(st->journal_fd);
 	free(st->journal_path);
 	memset(st, 0, sizeof(*st));
+	st->journal_fd = -1;
 }
 
 struct pod *pod_new(const char *uid)
@@ -465,39 +471,113 @@ struct ztunnel *zt_from_info(const ZtunnelInfo *info)
 	return z;
 }
 
-/* --- journal --- */
+/* --- journal ---
+ *
+ * File: the 8-byte magic, then records: u32 payload length, u32 CRC-32 of
+ * the payload (both little endian), the payload (a JournalEntry). A record
+ * goes out in one pwrite at the end; one that fails is cut off again, so
+ * the file only ever holds whole records. Replay checks every CRC and
+ * skips a damaged stretch up to the next whole record. A file without the
+ * magic is the earlier format (length and payload), still replayed.
+ */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t record_crc(const uint8_t *payload, size_t len)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), payload, (uInt)len);
+}
+
+static void note_write_error(struct state *st, int err)
+{
+	st->journal_dirty = true;
+	st->journal_errors++;
+	st->journal_last_error = err;
+	pr_err("journal %s: write failed: %s", st->journal_path,
+	       strerror(-err));
+}
+
+/* Append raw bytes at the end; on failure the file is cut back. */
+static int journal_write(struct state *st, const uint8_t *buf, size_t len)
+{
+	ssize_t n = pwrite(st->journal_fd, buf, len, (off_t)st->journal_size);
+
+	if (n == (ssize_t)len) {
+		st->journal_size += len;
+		return 0;
+	}
+	if (ftruncate(st->journal_fd, (off_t)st->journal_size))
+		pr_warn("journal: cutting a partial record: %s",
+			strerror(errno));
+	return n < 0 ? -errno : -ENOSPC;
+}
 
 static int journal_append(struct state *st, const JournalEntry *e)
 {
 	size_t len = ambient_redirect__v1__journal_entry__get_packed_size(e);
 	uint8_t *buf;
-	int err = 0;
+	int err;
 
-	if (!st->journal)
-		return 0;
-	buf = malloc(len + 4);
+	if (st->journal_fd < 0)
+		return st->journal_path ? -EBADF : 0; /* degraded, or none */
+	if (len > JOURNAL_MAX_RECORD)
+		return -E2BIG;
+	buf = malloc(len + JOURNAL_RECORD_HDR);
 	if (!buf)
 		return -ENOMEM;
-	buf[0] = (uint8_t)len;
-	buf[1] = (uint8_t)(len >> 8);
-	buf[2] = (uint8_t)(len >> 16);
-	buf[3] = (uint8_t)(len >> 24);
-	ambient_redirect__v1__journal_entry__pack(e, buf + 4);
-	/* One write per record, flushed before the reply is sent. */
-	if (fwrite(buf, 1, len + 4, st->journal) != len + 4 ||
-	    fflush(st->journal))
-		err = errno ? -errno : -EIO;
+	ambient_redirect__v1__journal_entry__pack(e, buf + JOURNAL_RECORD_HDR);
+	put_le32(buf, (uint32_t)len);
+	put_le32(buf + 4, record_crc(buf + JOURNAL_RECORD_HDR, len));
+	err = journal_write(st, buf, len + JOURNAL_RECORD_HDR);
 	free(buf);
-	if (!err)
-		st->journal_records++;
-	return err;
+	if (err) {
+		note_write_error(st, err);
+		return err;
+	}
+	st->journal_records++;
+	return 0;
 }
 
-static int journal_maybe_compact(struct state *st)
+/*
+ * Memory is the truth: after a failed write, the next successful
+ * compaction writes all of it and the file is whole again.
+ */
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+int state_journal_tidy(struct state *st)
 {
 	size_t live = st->npods + MAX_ZTUNNELS;
+	int err;
 
-	if (st->journal_records > 2 * live + 1024)
+	if (!st->journal_path)
+		return 0;
+	if (st->journal_dirty) {
+		/* a full disk: try again at most once a second */
+		if (now_ms() < st->journal_retry_ms)
+			return -EAGAIN;
+		err = state_journal_compact(st);
+		if (err)
+			st->journal_retry_ms = now_ms() + 1000;
+		return err;
+	}
+	if (st->journal_fd >= 0 && st->journal_records > 2 * live + 1024)
 		return state_journal_compact(st);
 	return 0;
 }
@@ -516,18 +596,16 @@ int state_journal_pod_put(struct state *st, const struct pod *pod)
 	e.pod_put = &info;
 	err = journal_append(st, &e);
 	info_release_ips(info.ips, info.n_ips);
-	return err ? err : journal_maybe_compact(st);
+	return err;
 }
 
 int state_journal_pod_delete(struct state *st, const char *uid)
 {
 	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
-	int err;
 
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_DELETE;
 	e.pod_delete = (char *)uid;
-	err = journal_append(st, &e);
-	return err ? err : journal_maybe_compact(st);
+	return journal_append(st, &e);
 }
 
 int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
@@ -544,18 +622,16 @@ int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
 	e.ztunnel_put = &info;
 	err = journal_append(st, &e);
 	info_release_ips(info.ips, info.n_ips);
-	return err ? err : journal_maybe_compact(st);
+	return err;
 }
 
 int state_journal_zt_delete(struct state *st, const char *uid)
 {
 	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
-	int err;
 
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_DELETE;
 	e.ztunnel_delete = (char *)uid;
-	err = journal_append(st, &e);
-	return err ? err : journal_maybe_compact(st);
+	return journal_append(st, &e);
 }
 
 static void replay_entry(struct state *st, const JournalEntry *e)
@@ -589,63 +665,192 @@ static void replay_entry(struct state *st, const JournalEntry *e)
 	}
 }
 
-static void replay(struct state *st, FILE *f)
+/* One record's payload, whole and checked; false: not a record here. */
+static bool replay_one(struct state *st, const uint8_t *p, size_t len)
 {
-	uint8_t hdr[4], *buf;
-	size_t len, records = 0;
+	JournalEntry *e = ambient_redirect__v1__journal_entry__unpack(NULL,
+								       len, p);
 
-	while (fread(hdr, 1, 4, f) == 4) {
-		JournalEntry *e;
+	if (!e)
+		return false;
+	replay_entry(st, e);
+	ambient_redirect__v1__journal_entry__free_unpacked(e, NULL);
+	return true;
+}
 
-		len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (size_t)hdr[3] << 24;
-		if (len > WIRE_MAX_MSG)
-			break;
-		buf = malloc(len ? len : 1);
-		if (!buf)
-			break;
-		if (fread(buf, 1, len, f) != len) {
-			free(buf);
-			pr_warn("journal: dropping a torn last record");
-			break;
+static bool record_at(const uint8_t *buf, size_t size, size_t pos,
+		      size_t *len)
+{
+	size_t n;
+
+	if (size - pos < JOURNAL_RECORD_HDR)
+		return false;
+	n = get_le32(buf + pos);
+	if (n > JOURNAL_MAX_RECORD || size - pos - JOURNAL_RECORD_HDR < n ||
+	    get_le32(buf + pos + 4) !=
+		    record_crc(buf + pos + JOURNAL_RECORD_HDR, n))
+		return false;
+	*len = n;
+	return true;
+}
+
+/*
+ * Every whole record, in order. A damaged stretch (a bad CRC, a length
+ * that runs past the end, a torn last record) is logged and skipped: the
+ * next byte offset where a whole record starts goes on.
+ */
+static void replay_checked(struct state *st, const uint8_t *buf, size_t size)
+{
+	size_t pos = JOURNAL_MAGIC_LEN, len, records = 0, skipped = 0;
+	size_t damage_at = 0;
+	bool damaged = false;
+
+	while (pos < size) {
+		if (record_at(buf, size, pos, &len) &&
+		    replay_one(st, buf + pos + JOURNAL_RECORD_HDR, len)) {
+			if (damaged)
+				pr_warn("journal: skipped %zu damaged bytes at "
+					"offset %zu", pos - damage_at,
+					damage_at);
+			damaged = false;
+			records++;
+			pos += JOURNAL_RECORD_HDR + len;
+			continue;
 		}
-		e = ambient_redirect__v1__journal_entry__unpack(NULL, len, buf);
-		free(buf);
-		if (!e) {
-			pr_warn("journal: dropping an undecodable record");
-			break;
+		if (!damaged) {
+			damaged = true;
+			damage_at = pos;
+			skipped++;
 		}
-		replay_entry(st, e);
-		ambient_redirect__v1__journal_entry__free_unpacked(e, NULL);
-		records++;
+		pos++;
 	}
-	pr_debug("journal: replayed %zu records", records);
+	if (damaged)
+		pr_warn("journal: dropped %zu bytes at its end (a torn or "
+			"damaged last record)", size - damage_at);
+	pr_debug("journal: replayed %zu records, %zu damaged stretches",
+		 records, skipped);
+	st->journal_damaged += skipped;
+}
+
+/* The earlier format: no magic, no CRC. */
+static void replay_legacy(struct state *st, const uint8_t *buf, size_t size)
+{
+	size_t pos = 0, len;
+
+	while (size - pos >= 4) {
+		len = get_le32(buf + pos);
+		if (len > WIRE_MAX_MSG || size - pos - 4 < len) {
+			pr_warn("journal: earlier format, unreadable from "
+				"offset %zu on", pos);
+			st->journal_damaged++;
+			return;
+		}
+		if (!replay_one(st, buf + pos + 4, len)) {
+			pr_warn("journal: skipping an undecodable record at "
+				"offset %zu", pos);
+			st->journal_damaged++;
+		}
+		pos += 4 + len;
+	}
+}
+
+static int read_all(int fd, uint8_t **out, size_t *size)
+{
+	struct stat sb;
+	uint8_t *buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if (fstat(fd, &sb))
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return -EINVAL;
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)sb.st_size &&
+	       (n = read(fd, buf + got, (size_t)sb.st_size - got)) > 0)
+		got += (size_t)n;
+	*out = buf;
+	*size = got;
+	return 0;
+}
+
+static int replay_file(struct state *st, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = read_all(fd, &buf, &size);
+	close(fd);
+	if (err)
+		return err;
+	if (size >= JOURNAL_MAGIC_LEN &&
+	    !memcmp(buf, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN))
+		replay_checked(st, buf, size);
+	else
+		replay_legacy(st, buf, size);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Compaction failed (a full disk, say): keep appending to the journal as
+ * it is, if it is in our format; else run without one, visibly.
+ */
+static int journal_keep_appending(struct state *st, int why)
+{
+	uint8_t magic[JOURNAL_MAGIC_LEN];
+	struct stat sb;
+	int fd;
+
+	pr_warn("journal: cannot rewrite %s (%s); appending to it as it is",
+		st->journal_path, strerror(-why));
+	fd = open(st->journal_path,
+		  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fstat(fd, &sb) ||
+	    (sb.st_size >= JOURNAL_MAGIC_LEN &&
+	     (pread(fd, magic, sizeof(magic), 0) != sizeof(magic) ||
+	      memcmp(magic, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN)))) {
+		if (fd >= 0)
+			close(fd);
+		note_write_error(st, why);
+		return 0;
+	}
+	st->journal_fd = fd;
+	st->journal_size = (size_t)sb.st_size;
+	if (!st->journal_size && journal_write(st, (const uint8_t *)JOURNAL_MAGIC,
+					       JOURNAL_MAGIC_LEN)) {
+		close(fd);
+		st->journal_fd = -1;
+		note_write_error(st, why);
+		return 0;
+	}
+	note_write_error(st, why);
+	return 0;
 }
 
 int state_journal_open(struct state *st, const char *path)
 {
-	FILE *f = fopen(path, "rb");
+	int err;
 
 	st->journal_path = strdup(path);
 	if (!st->journal_path)
 		return -ENOMEM;
-	if (f) {
-		replay(st, f);
-		fclose(f);
-	} else if (errno != ENOENT) {
-		return pr_ret(-errno, "open %s: %s", path, strerror(errno));
-	}
-	return state_journal_compact(st);
+	err = replay_file(st, path);
+	if (err && err != -ENOENT)
+		return pr_ret(err, "open %s: %s", path, strerror(-err));
+	err = state_journal_compact(st);
+	return err ? journal_keep_appending(st, err) : 0;
 }
 
 int state_journal_read(struct state *st, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return -errno;
-	replay(st, f);
-	fclose(f);
-	return 0;
+	return replay_file(st, path);
 }
 
 struct compact_ctx {
@@ -661,34 +866,108 @@ static void put_pod_record(struct pod *p, void *arg)
 		c->err = state_journal_pod_put(c->st, p);
 }
 
+static int fsync_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd, err = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return err;
+}
+
+/*
+ * A fresh file, ours alone: an old STATE.tmp (from a crash, or a symlink
+ * someone put there) is removed, never followed; mode 0600 whatever the
+ * umask.
+ */
+static int create_tmp(const char *tmp)
+{
+	int fd;
+
+	if (unlink(tmp) && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Write the live set into fd (now st's journal); 0 or the first error. */
+static int compact_into(struct state *st, int fd)
+{
+	struct compact_ctx c = { .st = st };
+
+	st->journal_fd = fd;
+	st->journal_size = 0;
+	st->journal_records = 0;
+	c.err = journal_write(st, (const uint8_t *)JOURNAL_MAGIC,
+			      JOURNAL_MAGIC_LEN);
+	if (!c.err)
+		state_pod_for_each(st, put_pod_record, &c);
+	for (int i = 0; i < MAX_ZTUNNELS && !c.err; i++)
+		if (st->zts[i])
+			c.err = state_journal_zt_put(st, st->zts[i]);
+	if (!c.err && fsync(fd))
+		c.err = -errno;
+	return c.err;
+}
+
 int state_journal_compact(struct state *st)
 {
-	size_t plen = strlen(st->journal_path);
+	size_t plen = strlen(st->journal_path), old_size = st->journal_size;
+	size_t old_records = st->journal_records;
+	int old_fd = st->journal_fd, fd, err;
 	char *tmp = malloc(plen + 5);
-	struct compact_ctx c = { .st = st };
-	FILE *f;
 
 	if (!tmp)
 		return -ENOMEM;
 	memcpy(tmp, st->journal_path, plen);
 	memcpy(tmp + plen, ".tmp", 5);
-	f = fopen(tmp, "wb");
-	if (!f) {
-		c.err = pr_ret(-errno, "create %s: %s", tmp, strerror(errno));
+	fd = create_tmp(tmp);
+	if (fd < 0) {
+		err = pr_ret(fd, "create %s: %s", tmp, strerror(-fd));
 		free(tmp);
-		return c.err;
+		return err;
 	}
-	if (st->journal)
-		fclose(st->journal);
-	st->journal = f;
-	/* records never exceed the live set while we write: no recursion */
-	st->journal_records = 0;
-	state_pod_for_each(st, put_pod_record, &c);
-	for (int i = 0; i < MAX_ZTUNNELS && !c.err; i++)
-		if (st->zts[i])
-			c.err = state_journal_zt_put(st, st->zts[i]);
-	if (!c.err && rename(tmp, st->journal_path))
-		c.err = pr_ret(-errno, "rename %s: %s", tmp, strerror(errno));
+	err = compact_into(st, fd);
+	if (!err && rename(tmp, st->journal_path))
+		err = -errno;
+	if (err) {
+		/* The old file, untouched, stays the journal. */
+		close(fd);
+		unlink(tmp);
+		st->journal_fd = old_fd;
+		st->journal_size = old_size;
+		st->journal_records = old_records;
+		free(tmp);
+		return pr_ret(err, "journal: compacting %s: %s",
+			      st->journal_path, strerror(-err));
+	}
+	fsync_dir_of(st->journal_path);
+	if (old_fd >= 0)
+		close(old_fd);
 	free(tmp);
-	return c.err;
+	if (st->journal_dirty)
+		pr_info("journal %s: whole again", st->journal_path);
+	st->journal_dirty = false;
+	return 0;
 }

@@ -58,10 +58,23 @@ struct state {
 	size_t npods;
 	size_t naddrs; /* pod addresses in total */
 	struct ztunnel *zts[MAX_ZTUNNELS];
-	FILE *journal;
+	int journal_fd; /* -1: none (or degraded: see journal_errors) */
 	char *journal_path;
+	size_t journal_size; /* bytes of whole records: where the next goes */
 	size_t journal_records; /* records in the file, for compaction */
+	__u64 journal_errors; /* writes that failed (nothing half written) */
+	int journal_last_error; /* -errno of the last one */
+	bool journal_dirty; /* a write failed: the file lags the memory */
+	__u64 journal_retry_ms; /* no compaction retry before (CLOCK_MONOTONIC) */
+	size_t journal_damaged; /* damaged stretches skipped at replay */
 };
+
+#define JOURNAL_MAGIC "ARJRNL2\n"
+#define JOURNAL_MAGIC_LEN 8
+#define JOURNAL_RECORD_HDR 8 /* u32 length, u32 CRC-32 */
+/* The largest record written, and replayed: a request's record is bounded
+ * by the request's own limits well below this. */
+#define JOURNAL_MAX_RECORD (64 * 1024)
 
 int state_init(struct state *st);
 void state_free(struct state *st);
@@ -129,5 +142,7 @@ int state_journal_zt_put(struct state *st, const struct ztunnel *zt);
 int state_journal_zt_delete(struct state *st, const char *uid);
 /* Rewrite the journal as one put per live object. */
 int state_journal_compact(struct state *st);
+/* Compact when the file holds far more records than live objects. */
+int state_journal_tidy(struct state *st);
 
 #endif

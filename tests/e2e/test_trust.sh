@@ -171,6 +171,56 @@ check_eq "a kept, b survived, c removed" "uid-$RUN-a uid-$RUN-b" \
 check "b deleted" ctl pod del "uid-$RUN-b"
 case_end
 
+# A journal on a tiny tmpfs of this run's own, filled up on purpose.
+JDIR=$WORK/jfs
+mkdir "$JDIR"
+trap 'umount "$JDIR" 2>/dev/null; node_cleanup' EXIT
+case_begin "a full disk: pod changes fail whole, nothing is lost once space returns"
+check "tmpfs" mount -t tmpfs -o size=64k,mode=0700 tmpfs "$JDIR"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "restart on the tmpfs journal" node_start_redirectd --allow-uid "$AGENT" \
+	--state "$JDIR/state"
+uids() {
+	ctl -j pods | jq -r '[.pods[].uid] | sort | join(" ")'
+}
+check "enrol a" pod_enrol a
+before=$(uids)
+dd if=/dev/zero of="$JDIR/fill" bs=4k count=100 2>/dev/null
+# appends fill the journal's last page first: repeat an add until one
+# needs a page the full tmpfs does not have
+for _ in $(seq 60); do
+	out=$(ctl pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" \
+		--ip "$(pod_ip b 4)" 2>&1) || break
+	ctl pod del "uid-$RUN-b" >/dev/null 2>&1 || break
+done
+check_contains "add refused, says why" "$out" "journal"
+check_eq "nothing changed" "$before" "$(uids)"
+check_gt "status counts the failures" \
+	"$(ctl -j status | jq -r .journal_write_errors)" 0
+check_contains "and says the file lags" "$(ctl status)" "LAGGING"
+rm -f "$JDIR/fill"
+check "once space is back, the next request goes through" \
+	ctl pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" --ip "$(pod_ip b 4)"
+# a failed rewrite is retried at most once a second, on the next request
+journal_whole() {
+	[ -z "$(ctl -j status | jq -r .journal_error)" ]
+}
+check "the journal is whole again" settle journal_whole
+after=$(uids)
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+dd if=/dev/zero of="$JDIR/fill" bs=4k count=100 2>/dev/null
+check "a full disk at start: it starts" node_start_redirectd \
+	--allow-uid "$AGENT" --state "$JDIR/state"
+check_eq "every pod known again" "$after" "$(uids)"
+rm -f "$JDIR/fill"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+umount "$JDIR"
+check "back on the usual journal" node_start_redirectd --allow-uid "$AGENT"
+case_end
+
 case_begin "netns paths that are not network namespaces are answered at once"
 mkfifo "$WORK/fifo"
 : >"$WORK/file"

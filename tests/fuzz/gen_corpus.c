@@ -315,7 +315,6 @@ static void journal_seeds(void)
 	z->current = true;
 	state_zt_put(&st, z);
 	state_journal_zt_put(&st, z);
-	fflush(st.journal);
 	copy_journal(file, "pods_and_ztunnel", 0);
 	copy_journal(file, "torn_last_record", 3);
 	state_journal_zt_delete(&st, "zt-1");

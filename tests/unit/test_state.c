@@ -476,6 +476,7 @@ static void put_pod(struct state *st, int i)
 
 	state_pod_put(st, p);
 	CU_ASSERT_EQUAL(state_journal_pod_put(st, p), 0);
+	state_journal_tidy(st); /* as redirectd does after each request */
 }
 
 static void delete_pod(struct state *st, int i)
@@ -485,6 +486,7 @@ static void delete_pod(struct state *st, int i)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	state_pod_remove(st, p->uid);
 	CU_ASSERT_EQUAL(state_journal_pod_delete(st, p->uid), 0);
+	state_journal_tidy(st);
 	pod_free(p);
 }
 
@@ -504,7 +506,7 @@ static void test_journal_empty(void)
 	tmp_path(path, sizeof(path), "empty.journal");
 	journal_open(&st, path);
 	CU_ASSERT_EQUAL(st.npods, 0);
-	CU_ASSERT_EQUAL(file_size(path), 0);
+	CU_ASSERT_EQUAL(file_size(path), JOURNAL_MAGIC_LEN);
 	state_free(&st);
 	journal_open(&st, path);
 	CU_ASSERT_EQUAL(st.npods, 0);
@@ -709,16 +711,118 @@ static void test_journal_garbage_tail(void)
 	check_torn(path, 0, 3);
 }
 
-/* A journal where none can be written is an error, not a crash. */
+/*
+ * A journal where none can be written: the daemon starts (degraded,
+ * counted), and every write says it failed.
+ */
 static void test_journal_unwritable(void)
 {
 	char path[256];
 	struct state st;
+	struct pod *p = make_pod(1);
 
 	tmp_path(path, sizeof(path), "no/such/dir/state.journal");
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
-	CU_ASSERT(state_journal_open(&st, path) < 0);
+	CU_ASSERT_EQUAL(state_journal_open(&st, path), 0);
+	CU_ASSERT(st.journal_errors > 0 && st.journal_dirty);
+	CU_ASSERT(state_journal_pod_put(&st, p) < 0);
+	CU_ASSERT(state_journal_tidy(&st) < 0);
+	pod_free(p);
 	state_free(&st);
+}
+
+/* A record damaged in the middle: the records after it still count. */
+static void test_journal_damaged_middle(void)
+{
+	char path[256];
+	long one, two;
+	struct state st;
+	FILE *f;
+
+	tmp_path(path, sizeof(path), "damaged.journal");
+	write_journal(path, 1);
+	one = file_size(path);
+	write_journal(path, 2);
+	two = file_size(path);
+	write_journal(path, 3);
+	/* a byte inside pod 1's payload (the second record) */
+	f = fopen(path, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, one + (two - one) / 2, SEEK_SET);
+	fputc(fgetc(f) ^ 0x5a, f);
+	fclose(f);
+	if (!journal_open(&st, path)) {
+		CU_ASSERT_EQUAL(st.npods, 2);
+		CU_ASSERT_TRUE(pod_matches(find_pod(&st, 0), 0));
+		CU_ASSERT_PTR_NULL(find_pod(&st, 1));
+		CU_ASSERT_TRUE(pod_matches(find_pod(&st, 2), 2));
+		CU_ASSERT_EQUAL(st.journal_damaged, 1);
+	}
+	state_free(&st);
+	/* a length word damaged: the same */
+	write_journal(path, 3);
+	f = fopen(path, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, one + 2, SEEK_SET);
+	fputc(0x7f, f);
+	fclose(f);
+	if (!journal_open(&st, path)) {
+		CU_ASSERT_EQUAL(st.npods, 2);
+		CU_ASSERT_TRUE(pod_matches(find_pod(&st, 2), 2));
+	}
+	state_free(&st);
+}
+
+/* STATE.tmp is never followed, and the journal is 0600 whatever the umask. */
+static void test_journal_tmp_symlink(void)
+{
+	char path[256], tmp[270], victim[256];
+	mode_t old = umask(0);
+	struct stat sb;
+	struct state st;
+
+	tmp_path(path, sizeof(path), "sym.journal");
+	tmp_path(victim, sizeof(victim), "victim");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	write_bytes(victim, "wb", "keep", 4);
+	unlink(tmp);
+	CU_ASSERT_EQUAL_FATAL(symlink(victim, tmp), 0);
+	if (!journal_open(&st, path))
+		put_pod(&st, 1);
+	CU_ASSERT_EQUAL(state_journal_compact(&st), 0);
+	state_free(&st);
+	umask(old);
+	CU_ASSERT_EQUAL(file_size(victim), 4);
+	CU_ASSERT_EQUAL(lstat(tmp, &sb), -1);
+	CU_ASSERT_EQUAL(stat(path, &sb), 0);
+	CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+	CU_ASSERT_TRUE(S_ISREG(sb.st_mode));
+}
+
+/* A journal of the earlier format (length, payload) replays. */
+static void test_journal_legacy(void)
+{
+	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
+	char path[256];
+	uint8_t buf[512];
+	struct state st;
+	size_t len;
+
+	tmp_path(path, sizeof(path), "legacy.journal");
+	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_DELETE;
+	e.pod_delete = "nobody";
+	len = ambient_redirect__v1__journal_entry__pack(&e, buf + 4);
+	buf[0] = (uint8_t)len;
+	buf[1] = buf[2] = buf[3] = 0;
+	write_journal(path, 0);
+	write_bytes(path, "wb", buf, len + 4);
+	if (!journal_open(&st, path)) {
+		CU_ASSERT_EQUAL(st.npods, 0);
+		CU_ASSERT_EQUAL(st.journal_damaged, 0);
+	}
+	state_free(&st);
+	/* rewritten in the current format */
+	CU_ASSERT_EQUAL(file_size(path), JOURNAL_MAGIC_LEN);
 }
 
 /* --- runner --- */
@@ -751,7 +855,11 @@ static const struct test_def journal_tests[] = {
 	T(test_journal_empty),	    T(test_journal_roundtrip),
 	T(test_journal_torn),	    T(test_journal_compaction),
 	T(test_journal_garbage),    T(test_journal_garbage_tail),
-	T(test_journal_unwritable), { NULL, NULL },
+	T(test_journal_unwritable),
+	T(test_journal_damaged_middle),
+	T(test_journal_tmp_symlink),
+	T(test_journal_legacy),
+	{ NULL, NULL },
 };
 
 static const struct suite_def suites[] = {
