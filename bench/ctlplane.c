@@ -13,6 +13,11 @@
  *       the baseline, run in the node netns: what a naive agent shells out
  *       to per pod (see tc_add_cmds), each command started with
  *       posix_spawnp (no shell) and waited for
+ *   ctlplane addrs --count N --netns-prefix P [--from K]
+ *       set-up, not timed: put pod i's two addresses (K..N) on its eth0,
+ *       as a CNI plugin leaves them (redirectd checks they are there);
+ *       one process entering each netns, where a shell pays fork and exec
+ *       of ip per pod (about 10 ms each on a small VM)
  *   ctlplane pin DIR [CAPACITY]
  *       load our programs and pin them (and their maps, the pods map with
  *       room for CAPACITY addresses) under DIR, for the baseline's
@@ -25,7 +30,9 @@
  * latency percentiles of one pod's requests (or commands) in microseconds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,8 +40,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/wait.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <bpf/libbpf.h>
 #include "redirect.skel.h"
 #include "client.h"
@@ -51,6 +62,7 @@ struct opts {
 	const char *pref, *handle; /* redirectd's tc slot, for the baseline */
 	unsigned int count;
 	double max_seconds; /* stop after the pod that crosses it; 0: never */
+	unsigned int from; /* addrs: first pod */
 };
 
 struct lat {
@@ -418,6 +430,82 @@ static int run(const char *op, const struct opts *o)
 	return err ? 1 : 0;
 }
 
+/* ip addr add ADDR/PLEN dev IFINDEX [nodad], on an rtnetlink socket */
+static int addr_add(struct mnl_socket *nl, int family, const char *text,
+		    int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+	unsigned char a[16];
+	int n;
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (unsigned char)family;
+	ifa->ifa_prefixlen = family == AF_INET ? 32 : 128;
+	ifa->ifa_index = (unsigned int)ifindex;
+	ifa->ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
+	if (inet_pton(family, text, a) != 1)
+		return -EINVAL;
+	mnl_attr_put(nlh, IFA_LOCAL, family == AF_INET ? 4 : 16, a);
+	mnl_attr_put(nlh, IFA_ADDRESS, family == AF_INET ? 4 : 16, a);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	return mnl_cb_run(buf, (size_t)n, 0, 0, NULL, NULL) < 0 ? -errno : 0;
+}
+
+static int pod_addrs_in(int netns, unsigned int i)
+{
+	char ip4[20], ip6[48];
+	struct mnl_socket *nl;
+	int ifindex, err;
+
+	if (setns(netns, CLONE_NEWNET))
+		return -errno;
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID))
+		return -errno;
+	ifindex = (int)if_nametoindex("eth0");
+	pod_ip4(i, ip4, sizeof(ip4));
+	pod_ip6(i, ip6, sizeof(ip6));
+	err = !ifindex ? -ENODEV : addr_add(nl, AF_INET, ip4, ifindex);
+	if (!err)
+		err = addr_add(nl, AF_INET6, ip6, ifindex);
+	mnl_socket_close(nl);
+	return err;
+}
+
+static int cmd_addrs(const struct opts *o)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), err = 0;
+	char path[256];
+
+	for (unsigned int i = o->from ? o->from : 1; i <= o->count && !err;
+	     i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/var/run/netns/%s%u",
+			 o->netns_prefix, i);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		err = fd < 0 ? -errno : pod_addrs_in(fd, i);
+		if (fd >= 0)
+			close(fd);
+		if (err)
+			fprintf(stderr, "ctlplane: addresses of %s: %s\n", path,
+				strerror(-err));
+	}
+	if (self >= 0 && setns(self, CLONE_NEWNET))
+		err = err ?: -errno;
+	if (self >= 0)
+		close(self);
+	return err ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -425,6 +513,7 @@ static void usage(void)
 		"--netns-prefix P\n"
 		"       ctlplane tc-add|tc-del --count N --pins DIR --pref P "
 		"--handle H [--max-seconds S]\n"
+		"       ctlplane addrs --count N --netns-prefix P [--from K]\n"
 		"       ctlplane pin DIR [POD_ADDRESS_CAPACITY]\n");
 	exit(2);
 }
@@ -451,6 +540,7 @@ int main(int argc, char **argv)
 		{ "pref", required_argument, NULL, 'P' },
 		{ "handle", required_argument, NULL, 'H' },
 		{ "max-seconds", required_argument, NULL, 'm' },
+		{ "from", required_argument, NULL, 'f' },
 		{ 0 }
 	};
 	struct opts o = { .socket_path = DEFAULT_SOCKET_PATH };
@@ -485,10 +575,15 @@ int main(int argc, char **argv)
 		case 'm':
 			o.max_seconds = strtod(optarg, NULL);
 			break;
+		case 'f':
+			o.from = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			usage();
 		}
 	}
+	if (!strcmp(op, "addrs"))
+		return o.count && o.netns_prefix ? cmd_addrs(&o) : 2;
 	if (!o.count || (strcmp(op, "add") && strcmp(op, "del") &&
 			 strcmp(op, "tc-add") && strcmp(op, "tc-del")))
 		usage();

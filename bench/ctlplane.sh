@@ -59,44 +59,13 @@ done
 command -v tc >/dev/null && command -v bpftool >/dev/null ||
 	bench_die "tc and bpftool needed for the baseline"
 
-CREATED=0 # pods 1..CREATED exist
-CREATED_TO=0 # pods 1..CREATED_TO may exist (a batch may have failed)
-START_MS=0
-SAMPLES=""
-
-# Pods CREATED+1..N: their netns, then the veths, in two batches.
+# make_pods N, remove_pods: tests/lib/node.sh (node_bulk_pods)
 make_pods() {
-	n=$1
-	[ "$n" -le "$CREATED" ] && return 0
-	seq $((CREATED + 1)) "$n" | sed "s/^/netns add $RUN-cp/" \
-		>"$WORK/netns.batch"
-	# ip link add cp<i> type veth peer name eth0 address 02:cb:.. netns ..
-	seq $((CREATED + 1)) "$n" | awk -v ns="$RUN-cp" '{
-		printf "link add cp%d type veth peer name eth0 address " \
-		       "02:cb:%02x:%02x:%02x:%02x netns %s%d\n", $1,
-		       int($1 / 16777216) % 256, int($1 / 65536) % 256,
-		       int($1 / 256) % 256, $1 % 256, ns, $1 }' \
-		>"$WORK/links.batch"
-	CREATED_TO=$n
-	ip -batch "$WORK/netns.batch" >/dev/null &&
-		in_node ip -batch "$WORK/links.batch" >/dev/null || return 1
-	# The addresses PodAdd will claim, on eth0 as a CNI plugin leaves
-	# them (redirectd checks they are there): ctlplane.c's pod_ip4/6.
-	seq $((CREATED + 1)) "$n" | awk -v ns="$RUN-cp" '{
-		printf "%s%d 10.%d.%d.%d fd00:cb::%x\n", ns, $1,
-		       128 + int($1 / 65536), int($1 / 256) % 256, $1 % 256, $1 }' |
-		while read -r ns a4 a6; do
-			printf 'addr add %s/32 dev eth0\naddr add %s/128 dev eth0 nodad\n' \
-				"$a4" "$a6" | ip -n "$ns" -batch - || return 1
-		done || return 1
-	CREATED=$n
+	node_bulk_pods "$1"
 }
 
 remove_pods() {
-	[ "$CREATED_TO" -gt 0 ] || return 0
-	seq 1 "$CREATED_TO" | sed "s/^/netns del $RUN-cp/" |
-		ip -force -batch - >/dev/null 2>&1
-	CREATED=0 CREATED_TO=0
+	node_bulk_remove
 }
 
 rss_kib() {

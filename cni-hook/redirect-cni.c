@@ -5,9 +5,10 @@
  *
  *   ADD     PodAdd from prevResult; print prevResult. Fails when redirectd
  *           cannot enrol the pod: a pod must not start unmeshed silently.
- *   DEL     PodDelete; succeeds even when redirectd is down, so it never
- *           blocks teardown (redirectd drops pods whose veth is gone).
- *   CHECK   ListPods: the pod must be enrolled with prevResult's addresses.
+ *   DEL     PodDelete guarded by this sandbox's container id and netns;
+ *           succeeds even when redirectd is down, so it never blocks
+ *           teardown (redirectd drops pods whose veth is gone).
+ *   CHECK   PodGet: the pod must be enrolled with prevResult's addresses.
  *   VERSION the versions we speak.
  *
  * Only "redirectMode": "ebpf" enrols; any other mode passes through. stdout
@@ -185,7 +186,7 @@ static int daemon_open(struct plugin *p, struct client *c)
 static int daemon_call(struct plugin *p, Request *req, int fd, Reply **out)
 {
 	struct client c;
-	Reply *reply;
+	Reply *reply = NULL;
 	int err = daemon_open(p, &c);
 
 	if (err)
@@ -208,25 +209,36 @@ static int daemon_call(struct plugin *p, Request *req, int fd, Reply **out)
 	return 0;
 }
 
-/* The enrolled record of our uid; NULL (and 0) when not enrolled. */
+/*
+ * Our uid's enrolment (PodGet): 0 with *reply and *pod set, *pod NULL when
+ * not enrolled; else the error set in p->err.
+ */
 static int find_enrolled(struct plugin *p, Reply **reply, const PodInfo **pod)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__ListPodsRequest b =
-		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
-	const PodList *pl;
-	int err;
+	struct client c;
+	Reply *r;
+	int err = daemon_open(p, &c);
 
 	*pod = NULL;
-	req.body_case = REQ(LIST_PODS);
-	req.list_pods = &b;
-	err = daemon_call(p, &req, -1, reply);
+	*reply = NULL;
 	if (err)
 		return err;
-	pl = (*reply)->body_case == REPLY_BODY(PODS) ? (*reply)->pods : NULL;
-	for (size_t i = 0; pl && i < pl->n_pods; i++)
-		if (!strcmp(pl->pods[i]->uid, p->uid))
-			*pod = pl->pods[i];
+	err = client_pod_get(&c, p->uid, &r);
+	client_close(&c);
+	if (err)
+		return cni_fail(&p->err, err, CNI_ERR_TRY_AGAIN,
+				"redirectd did not answer", "%s: %s",
+				p->conf.socket_path, strerror(-err));
+	if (r->code && r->code != EC(NOT_FOUND)) {
+		err = cni_fail(&p->err, -EREMOTEIO, CNI_ERR_INTERNAL,
+			       "redirectd refused the request", "pod_get %s: %s",
+			       wire_error_name(r->code), r->message);
+		client_reply_free(r);
+		return err;
+	}
+	if (!r->code && r->body_case == REPLY_BODY(POD))
+		*pod = r->pod;
+	*reply = r;
 	return 0;
 }
 
@@ -265,7 +277,7 @@ static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
 	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
 	char *ips[CNI_MAX_IPS];
-	Reply *reply;
+	Reply *reply = NULL;
 	int err;
 
 	for (size_t i = 0; i < net->n_ips; i++)
@@ -279,6 +291,7 @@ static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
 	b.n_ips = net->n_ips;
 	b.host_veth = net->host_veth;
 	b.dns_capture = p->conf.dns_capture;
+	b.container_id = (char *)p->env.container_id;
 	req.body_case = REQ(POD_ADD);
 	req.pod_add = &b;
 	err = daemon_call(p, &req, fd, &reply);
@@ -317,49 +330,34 @@ static int cmd_add(struct plugin *p)
 }
 
 /*
- * A DEL that comes late, after a new sandbox of the same pod was added,
- * must not unmesh the new one: leave a record of another netns alone.
+ * Never fails once the config is sound: teardown must go on. The delete
+ * is guarded by this sandbox's container id and netns: a DEL that comes
+ * late, after a new sandbox of the same pod was added, leaves the new
+ * enrolment alone (redirectd compares, in the same step it deletes).
  */
-static bool enrolled_elsewhere(struct plugin *p)
-{
-	const PodInfo *pod;
-	Reply *reply;
-	bool other;
-
-	if (!p->env.netns || find_enrolled(p, &reply, &pod))
-		return false;
-	other = pod && pod->netns_path[0] &&
-		strcmp(pod->netns_path, p->env.netns);
-	if (other)
-		pr_warn("redirect-cni DEL %s: enrolled from %s, not %s; left "
-			"alone",
-			p->uid, pod->netns_path, p->env.netns);
-	client_reply_free(reply);
-	return other;
-}
-
-/* Never fails once the config is sound: teardown must go on. */
 static int cmd_del(struct plugin *p)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__PodDelete b =
-		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
-	Reply *reply;
+	struct client c;
+	Reply *reply = NULL;
 	int err;
 
 	if (!p->conf.ebpf || (err = prepare(p, false)) > 0)
 		return 0;
 	if (err)
 		return err;
-	if (enrolled_elsewhere(p))
-		return 0;
-	b.uid = (char *)p->uid;
-	req.body_case = REQ(POD_DELETE);
-	req.pod_delete = &b;
-	if (daemon_call(p, &req, -1, &reply)) {
+	err = daemon_open(p, &c);
+	if (!err) {
+		err = client_pod_delete(&c, p->uid, p->env.container_id,
+					p->env.netns, &reply);
+		client_close(&c);
+	}
+	if (err || reply->code) {
 		pr_warn("redirect-cni DEL %s: %s: %s (redirectd drops pods "
 			"whose veth is gone)",
-			p->uid, p->err.msg, p->err.details);
+			p->uid, err ? p->err.msg : "refused",
+			err ? p->err.details : reply->message);
+		if (!err)
+			client_reply_free(reply);
 		return 0;
 	}
 	pr_info("redirect-cni DEL %s: %s", p->uid,
@@ -401,7 +399,7 @@ static int cmd_check(struct plugin *p)
 {
 	struct cni_pod_net net;
 	const PodInfo *pod;
-	Reply *reply;
+	Reply *reply = NULL;
 	int err;
 
 	if (!p->conf.ebpf || (err = prepare(p, true)) > 0)

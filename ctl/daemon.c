@@ -534,10 +534,12 @@ static struct pod *pod_from_add(const PodAdd *a, const struct veth_target *t)
 	free(p->name);
 	free(p->ns);
 	free(p->netns_path);
+	free(p->container_id);
 	p->name = strdup(a->name);
 	p->ns = strdup(a->namespace_);
 	p->netns_path = strdup(a->netns_path);
-	if (!p->name || !p->ns || !p->netns_path) {
+	p->container_id = strdup(a->container_id);
+	if (!p->name || !p->ns || !p->netns_path || !p->container_id) {
 		pod_free(p);
 		return NULL;
 	}
@@ -643,15 +645,44 @@ fail_pod:
 	return ec;
 }
 
-static ErrorCode h_pod_delete(struct daemon *d, const char *uid, char *msg,
-			      size_t len)
+/*
+ * A guarded delete (a CNI DEL) names the sandbox it tears down; an
+ * enrolment made by another sandbox, or one that cannot be told apart
+ * (it recorded nothing to compare), is not its to remove.
+ */
+static const char *guard_mismatch(const struct pod *pod,
+				  const AmbientRedirect__V1__PodDelete *del)
 {
-	struct pod *pod = state_pod_find(&d->st, uid);
+	if (del->container_id[0] &&
+	    strcmp(del->container_id, pod->container_id))
+		return pod->container_id[0] ? "another container" :
+					      "no container id to compare";
+	if (del->netns_path[0] && strcmp(del->netns_path, pod->netns_path))
+		return pod->netns_path[0] ? "another netns" :
+					    "no netns path to compare";
+	return NULL;
+}
 
+static ErrorCode h_pod_delete(struct daemon *d,
+			      const AmbientRedirect__V1__PodDelete *del,
+			      char *msg, size_t len)
+{
+	const char *uid = del->uid, *why;
+	struct pod *pod = state_pod_find(&d->st, uid);
 	int err;
 
 	if (!pod)
 		return fail(msg, len, EC(OK), "pod %s was not enrolled", uid);
+	why = guard_mismatch(pod, del);
+	if (why) {
+		pr_info("pod %s: delete for container %s netns %s left alone "
+			"(enrolled by %s)", uid, del->container_id,
+			del->netns_path, why);
+		return fail(msg, len, EC(OK),
+			    "left alone: enrolled from %s (container %s, "
+			    "netns %s)", why, pod->container_id,
+			    pod->netns_path);
+	}
 	err = remove_pod(d, pod);
 	if (err)
 		return fail(msg, len, EC(INTERNAL),
@@ -1114,9 +1145,15 @@ static ErrorCode h_status(struct daemon *d, Reply *reply)
  * A pod list lives in one allocation: the PodList, the pointer arrays,
  * the infos and their MAC strings; only the ips arrays are separate.
  */
+/*
+ * A page of the pod list: as many pods, in uid order after the cursor, as
+ * fit in one reply packet (or the request's limit).
+ */
+#define LIST_BUDGET (WIRE_MAX_MSG - 2048) /* header, message, margin */
+#define LIST_MAX_PAGE 4096
+
 struct list_block {
 	PodList pl;
-	size_t np;
 	PodInfo **pptr;
 	PodInfo *pods;
 	ZtunnelInfo *zptr[MAX_ZTUNNELS];
@@ -1124,44 +1161,122 @@ struct list_block {
 	char (*macs)[18];
 };
 
-static void add_pod_info(struct pod *pod, void *arg)
-{
-	struct list_block *b = arg;
-	size_t i = b->pl.n_pods++;
+struct uid_collect {
+	const char *after;
+	const char **uids;
+	size_t n;
+};
 
-	pod_to_info(pod, &b->pods[i], b->macs[i], 18);
-	b->pptr[i] = &b->pods[i];
+static void collect_after(struct pod *pod, void *arg)
+{
+	struct uid_collect *c = arg;
+
+	if (!c->after[0] || strcmp(pod->uid, c->after) > 0)
+		c->uids[c->n++] = pod->uid;
 }
 
-static ErrorCode h_list(struct daemon *d, Reply *reply)
+static int cmp_uid(const void *a, const void *b)
 {
-	size_t np = d->st.npods, nm = np + MAX_ZTUNNELS;
-	struct list_block *b;
-	char *p;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
-	b = calloc(1, sizeof(*b) + np * (sizeof(PodInfo *) + sizeof(PodInfo)) +
-			      nm * 18);
-	if (!b)
-		return EC(INTERNAL);
-	p = (char *)(b + 1);
-	b->pptr = (PodInfo **)p;
-	b->pods = (PodInfo *)(p + np * sizeof(PodInfo *));
-	b->macs = (char(*)[18])(b->pods + np);
-	ambient_redirect__v1__pod_list__init(&b->pl);
-	b->pl.pods = b->pptr;
-	b->pl.ztunnels = b->zptr;
-	state_pod_for_each(&d->st, add_pod_info, b);
+/* A field's bytes in the packed reply: its size, a tag and a length. */
+static size_t packed_pod(const PodInfo *pi)
+{
+	return ambient_redirect__v1__pod_info__get_packed_size(pi) + 6;
+}
+
+static size_t list_ztunnels(struct daemon *d, struct list_block *b,
+			    char (*macs)[18])
+{
+	size_t used = 0;
+
 	for (int i = 0; i < MAX_ZTUNNELS; i++) {
 		size_t n = b->pl.n_ztunnels;
 
 		if (!d->st.zts[i])
 			continue;
-		zt_to_info(d->st.zts[i], &b->zts[n], b->macs[np + n], 18);
+		zt_to_info(d->st.zts[i], &b->zts[n], macs[n], 18);
 		b->zptr[n] = &b->zts[n];
 		b->pl.n_ztunnels++;
+		used += ambient_redirect__v1__ztunnel_info__get_packed_size(
+				&b->zts[n]) + 6;
 	}
+	return used;
+}
+
+static ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply)
+{
+	const char *after = req->list_pods->after_uid;
+	size_t limit = req->list_pods->limit, used = 0, k;
+	struct uid_collect c = { .after = after };
+	struct list_block *b;
+	char *p;
+
+	if (!limit || limit > LIST_MAX_PAGE)
+		limit = LIST_MAX_PAGE;
+	c.uids = malloc((d->st.npods + 1) * sizeof(*c.uids));
+	if (!c.uids)
+		return EC(INTERNAL);
+	state_pod_for_each(&d->st, collect_after, &c);
+	qsort(c.uids, c.n, sizeof(*c.uids), cmp_uid);
+	k = c.n < limit ? c.n : limit;
+	b = calloc(1, sizeof(*b) + k * (sizeof(PodInfo *) + sizeof(PodInfo)) +
+			      (k + MAX_ZTUNNELS) * 18);
+	if (!b) {
+		free(c.uids);
+		return EC(INTERNAL);
+	}
+	p = (char *)(b + 1);
+	b->pptr = (PodInfo **)p;
+	b->pods = (PodInfo *)(p + k * sizeof(PodInfo *));
+	b->macs = (char(*)[18])(b->pods + k);
+	ambient_redirect__v1__pod_list__init(&b->pl);
+	b->pl.pods = b->pptr;
+	b->pl.ztunnels = b->zptr;
+	if (!after[0])
+		used = list_ztunnels(d, b, b->macs + k);
+	for (size_t i = 0; i < k; i++) {
+		PodInfo *pi = &b->pods[i];
+
+		pod_to_info(state_pod_find(&d->st, c.uids[i]), pi, b->macs[i],
+			    18);
+		if (i && used + packed_pod(pi) > LIST_BUDGET) {
+			info_release_ips(pi->ips, pi->n_ips);
+			break;
+		}
+		used += packed_pod(pi);
+		b->pptr[b->pl.n_pods++] = pi;
+	}
+	/* uids point into the state, which stays as it is until the reply
+	 * has been encoded and sent */
+	if (b->pl.n_pods < c.n)
+		b->pl.next_uid = (char *)c.uids[b->pl.n_pods - 1];
+	free(c.uids);
 	reply->body_case = REPLY_BODY(PODS);
 	reply->pods = &b->pl;
+	return EC(OK);
+}
+
+/* One pod's record, for CNI CHECK and the like: no list to page through. */
+static ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply,
+			   char *msg, size_t len)
+{
+	struct pod *pod = state_pod_find(&d->st, uid);
+	struct {
+		PodInfo pi; /* first: daemon_reply_release frees the block */
+		char mac[18];
+	} *b;
+
+	if (!pod)
+		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
+			    uid);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return EC(INTERNAL);
+	pod_to_info(pod, &b->pi, b->mac, sizeof(b->mac));
+	reply->body_case = REPLY_BODY(POD);
+	reply->pod = &b->pi;
 	return EC(OK);
 }
 
@@ -1238,6 +1353,10 @@ void daemon_reply_release(Reply *reply)
 	case REPLY_BODY(PODS):
 		release_list(reply->pods);
 		break;
+	case REPLY_BODY(POD):
+		info_release_ips(reply->pod->ips, reply->pod->n_ips);
+		free(reply->pod);
+		break;
 	case REPLY_BODY(STATS):
 		if (reply->stats->n_counters)
 			free(reply->stats->counters[0]);
@@ -1263,7 +1382,7 @@ static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
 	case REQ(POD_ADD):
 		return h_pod_add(d, c, req->pod_add, netns_fd, msg, len);
 	case REQ(POD_DELETE):
-		return h_pod_delete(d, req->pod_delete->uid, msg, len);
+		return h_pod_delete(d, req->pod_delete, msg, len);
 	case REQ(POD_KEEP):
 		return h_pod_keep(d, c, req->pod_keep->uid, msg, len);
 	case REQ(SNAPSHOT_DONE):
@@ -1275,7 +1394,9 @@ static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
 	case REQ(STATUS):
 		return h_status(d, reply);
 	case REQ(LIST_PODS):
-		return h_list(d, reply);
+		return h_list(d, req, reply);
+	case REQ(POD_GET):
+		return h_pod_get(d, req->pod_get->uid, reply, msg, len);
 	case REQ(STATS):
 		return h_stats(d, reply, msg, len);
 	case REQ(SET_LOG_LEVEL):

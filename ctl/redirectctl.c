@@ -314,30 +314,45 @@ static void print_zt_json(const ZtunnelInfo *z, bool comma)
 	       z->capture_udp ? "true" : "false");
 }
 
-static void print_pods(const PodList *pl, bool json)
+static void print_pods_head(bool json)
+{
+	if (json)
+		printf("{\"pods\":[");
+	else
+		printf("%-36s %-30s %-15s %s\n", "UID", "NAMESPACE/NAME",
+		       "HOST VETH", "IPS");
+}
+
+static void print_pod_text(const PodInfo *p)
+{
+	char nsname[64];
+
+	snprintf(nsname, sizeof(nsname), "%s/%s", p->namespace_, p->name);
+	printf("%-36s %-30s %-15s", p->uid, nsname, p->host_veth);
+	for (size_t j = 0; j < p->n_ips; j++)
+		printf("%s%s", j ? "," : " ", p->ips[j]);
+	printf("%s\n", p->dns_capture ? " (dns capture)" : "");
+}
+
+/* One page's pods; *n: pods printed so far (for the JSON commas). */
+static void print_pod_page(const PodList *pl, bool json, size_t *n)
+{
+	for (size_t i = 0; i < pl->n_pods; i++, (*n)++) {
+		if (json)
+			print_pod_json(pl->pods[i], *n > 0);
+		else
+			print_pod_text(pl->pods[i]);
+	}
+}
+
+static void print_ztunnels(const PodList *pl, bool json)
 {
 	if (json) {
-		printf("{\"pods\":[");
-		for (size_t i = 0; i < pl->n_pods; i++)
-			print_pod_json(pl->pods[i], i > 0);
 		printf("],\"ztunnels\":[");
 		for (size_t i = 0; i < pl->n_ztunnels; i++)
 			print_zt_json(pl->ztunnels[i], i > 0);
 		printf("]}\n");
 		return;
-	}
-	printf("%-36s %-30s %-15s %s\n", "UID", "NAMESPACE/NAME", "HOST VETH",
-	       "IPS");
-	for (size_t i = 0; i < pl->n_pods; i++) {
-		const PodInfo *p = pl->pods[i];
-		char nsname[64];
-
-		snprintf(nsname, sizeof(nsname), "%s/%s", p->namespace_,
-			 p->name);
-		printf("%-36s %-30s %-15s", p->uid, nsname, p->host_veth);
-		for (size_t j = 0; j < p->n_ips; j++)
-			printf("%s%s", j ? "," : " ", p->ips[j]);
-		printf("%s\n", p->dns_capture ? " (dns capture)" : "");
 	}
 	for (size_t i = 0; i < pl->n_ztunnels; i++) {
 		const ZtunnelInfo *z = pl->ztunnels[i];
@@ -349,23 +364,52 @@ static void print_pods(const PodList *pl, bool json)
 	}
 }
 
+static int page_error(Reply *reply)
+{
+	int err = wire_exit_code(reply->code);
+
+	fprintf(stderr, "redirectctl: %s: %s\n", wire_error_name(reply->code),
+		reply->message);
+	client_reply_free(reply);
+	return err;
+}
+
+/* Every pod, page after page on one connection (ztunnels: first page). */
 static int cmd_pods(struct ctl *ctl)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__ListPodsRequest b =
-		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
-	Reply *reply;
-	int err;
+	char after[WIRE_MAX_UID + 1] = "";
+	Reply *first = NULL, *reply;
+	size_t n = 0;
+	int err = connect_daemon(ctl);
 
-	req.body_case = REQ(LIST_PODS);
-	req.list_pods = &b;
-	err = call(ctl, &req, -1, &reply);
 	if (err)
 		return err;
-	if (reply->body_case == REPLY_BODY(PODS))
-		print_pods(reply->pods, ctl->json);
-	client_reply_free(reply);
-	return 0;
+	print_pods_head(ctl->json);
+	for (;;) {
+		err = client_list_page(&ctl->c, after, 0, &reply);
+		if (err) {
+			fprintf(stderr, "redirectctl: %s\n", strerror(-err));
+			err = EXIT_UNREACHABLE;
+			break;
+		}
+		if (reply->code || reply->body_case != REPLY_BODY(PODS)) {
+			err = page_error(reply);
+			break;
+		}
+		print_pod_page(reply->pods, ctl->json, &n);
+		snprintf(after, sizeof(after), "%s", reply->pods->next_uid);
+		if (!first)
+			first = reply;
+		else
+			client_reply_free(reply);
+		if (!after[0])
+			break;
+	}
+	if (!err && first)
+		print_ztunnels(first->pods, ctl->json);
+	client_reply_free(first);
+	client_close(&ctl->c);
+	return err;
 }
 
 static void print_stats(const StatsReply *s, bool json)

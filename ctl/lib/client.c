@@ -166,3 +166,45 @@ void client_close(struct client *c)
 		close(c->fd);
 	c->fd = -1;
 }
+
+int client_list_page(struct client *c, const char *after, uint32_t limit,
+		     Reply **reply)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__ListPodsRequest b =
+		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
+
+	b.after_uid = (char *)(after ? after : "");
+	b.limit = limit;
+	req.body_case = REQ(LIST_PODS);
+	req.list_pods = &b;
+	return client_call(c, &req, -1, reply);
+}
+
+int client_pod_get(struct client *c, const char *uid, Reply **reply)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__PodGetRequest b =
+		AMBIENT_REDIRECT__V1__POD_GET_REQUEST__INIT;
+
+	b.uid = (char *)uid;
+	req.body_case = REQ(POD_GET);
+	req.pod_get = &b;
+	return client_call(c, &req, -1, reply);
+}
+
+int client_pod_delete(struct client *c, const char *uid,
+		      const char *container_id, const char *netns,
+		      Reply **reply)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	AmbientRedirect__V1__PodDelete b =
+		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
+
+	b.uid = (char *)uid;
+	b.container_id = (char *)(container_id ? container_id : "");
+	b.netns_path = (char *)(netns ? netns : "");
+	req.body_case = REQ(POD_DELETE);
+	req.pod_delete = &b;
+	return client_call(c, &req, -1, reply);
+}

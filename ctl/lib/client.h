@@ -27,4 +27,17 @@ int client_call(struct client *c, Request *req, int netns_fd, Reply **reply);
 void client_reply_free(Reply *reply);
 void client_close(struct client *c);
 
+/*
+ * Typed calls. Each returns 0 with *reply set (its code may still be an
+ * error: check reply->code), or -errno for the transport.
+ */
+/* One page of the pod list, uids after `after` ("" to start). */
+int client_list_page(struct client *c, const char *after, uint32_t limit,
+		     Reply **reply);
+int client_pod_get(struct client *c, const char *uid, Reply **reply);
+/* container_id, netns: the guards of PodDelete ("" or NULL: none). */
+int client_pod_delete(struct client *c, const char *uid,
+		      const char *container_id, const char *netns,
+		      Reply **reply);
+
 #endif

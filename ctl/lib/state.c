@@ -66,7 +66,9 @@ struct pod *pod_new(const char *uid)
 	p->name = strdup("");
 	p->ns = strdup("");
 	p->netns_path = strdup("");
-	if (!p->uid || !p->name || !p->ns || !p->netns_path) {
+	p->container_id = strdup("");
+	if (!p->uid || !p->name || !p->ns || !p->netns_path ||
+	    !p->container_id) {
 		pod_free(p);
 		return NULL;
 	}
@@ -81,6 +83,7 @@ void pod_free(struct pod *p)
 	free(p->name);
 	free(p->ns);
 	free(p->netns_path);
+	free(p->container_id);
 	free(p);
 }
 
@@ -372,6 +375,7 @@ void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
 	info->name = pod->name;
 	info->namespace_ = pod->ns;
 	info->netns_path = pod->netns_path;
+	info->container_id = pod->container_id;
 	info->interface = (char *)pod->ifname;
 	info->host_veth = (char *)pod->host_veth;
 	info->host_ifindex = (uint32_t)pod->host_ifindex;
@@ -412,6 +416,7 @@ struct pod *pod_from_info(const PodInfo *info)
 	if (replace_str(&p->name, info->name) ||
 	    replace_str(&p->ns, info->namespace_) ||
 	    replace_str(&p->netns_path, info->netns_path) ||
+	    replace_str(&p->container_id, info->container_id) ||
 	    copy_ifname(p->ifname, info->interface) ||
 	    copy_ifname(p->host_veth, info->host_veth) ||
 	    parse_mac(info->mac, p->mac) ||

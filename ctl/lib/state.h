@@ -19,6 +19,7 @@ struct pod {
 	char *name;
 	char *ns;
 	char *netns_path; /* may be empty when the netns came as an fd */
+	char *container_id; /* the sandbox that enrolled it; may be empty */
 	char ifname[IF_NAMESIZE]; /* in the pod */
 	char host_veth[IF_NAMESIZE]; /* in the node netns */
 	int host_ifindex;

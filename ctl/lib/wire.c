@@ -168,6 +168,8 @@ static ErrorCode check_pod_add(const PodAdd *a, bool has_fd, char *msg,
 	if ((ec = check_uid(a->uid, msg, msglen)) ||
 	    (ec = check_pod_ips(a->ips, a->n_ips, msg, msglen)) ||
 	    (ec = check_text("name", a->name, WIRE_MAX_NAME, msg, msglen)) ||
+	    (ec = check_text("container_id", a->container_id, WIRE_MAX_UID,
+			     msg, msglen)) ||
 	    (ec = check_text("namespace", a->namespace_, WIRE_MAX_NAME, msg,
 			     msglen)) ||
 	    (ec = check_netns(a->netns_path, has_fd, msg, msglen)) ||
@@ -235,8 +237,32 @@ static ErrorCode v_pod_add(const Request *req, bool has_fd, char *msg,
 static ErrorCode v_pod_delete(const Request *req, bool has_fd, char *msg,
 			      size_t msglen)
 {
+	const AmbientRedirect__V1__PodDelete *d = req->pod_delete;
+	ErrorCode ec;
+
 	(void)has_fd;
-	return check_uid(req->pod_delete->uid, msg, msglen);
+	if ((ec = check_uid(d->uid, msg, msglen)) ||
+	    (ec = check_text("container_id", d->container_id, WIRE_MAX_UID,
+			     msg, msglen)))
+		return ec;
+	return check_text("netns_path", d->netns_path, WIRE_MAX_PATH, msg,
+			  msglen);
+}
+
+static ErrorCode v_pod_get(const Request *req, bool has_fd, char *msg,
+			   size_t msglen)
+{
+	(void)has_fd;
+	return check_uid(req->pod_get->uid, msg, msglen);
+}
+
+static ErrorCode v_list_pods(const Request *req, bool has_fd, char *msg,
+			     size_t msglen)
+{
+	const char *after = req->list_pods->after_uid;
+
+	(void)has_fd;
+	return after[0] ? check_uid(after, msg, msglen) : EC(OK);
 }
 
 static ErrorCode v_pod_keep(const Request *req, bool has_fd, char *msg,
@@ -283,7 +309,8 @@ static const struct wire_request_def request_defs[] = {
 	{ REQ(ZTUNNEL_DELETE), "ztunnel_delete", false, v_ztunnel_delete,
 	  WIRE_ROLE_ZTUNNEL_WRITE },
 	{ REQ(STATUS), "status", false, check_nothing, WIRE_ROLE_READ },
-	{ REQ(LIST_PODS), "list_pods", false, check_nothing, WIRE_ROLE_READ },
+	{ REQ(LIST_PODS), "list_pods", false, v_list_pods, WIRE_ROLE_READ },
+	{ REQ(POD_GET), "pod_get", false, v_pod_get, WIRE_ROLE_READ },
 	{ REQ(STATS), "stats", false, check_nothing, WIRE_ROLE_READ },
 	{ REQ(SET_LOG_LEVEL), "set_log_level", false, v_set_log_level,
 	  WIRE_ROLE_ADMIN },

@@ -109,8 +109,48 @@ node_logs() {
 	done
 }
 
+BULK=0 # pods 1..BULK exist
+BULK_TO=0 # pods 1..BULK_TO may exist (a batch may have failed)
+START_MS=0
+SAMPLES=""
+
+# node_bulk_pods N: pods 1..N as fast as ip -batch makes them, for the
+# scale tests and the control-plane benchmark: netns $RUN-cp<i> holding
+# eth0 (MAC 02:cb:..), its veth peer cp<i> in the node netns, and on eth0
+# the addresses 10.(128 + i/65536).(i/256 % 256).(i % 256)/32 and
+# fd00:cb::<i hex>/128 (bench/ctlplane.c's pod_ip4/6 claim them).
+node_bulk_pods() {
+	n=$1
+	[ "$n" -le "$BULK" ] && return 0
+	seq $((BULK + 1)) "$n" | sed "s/^/netns add $RUN-cp/" \
+		>"$WORK/netns.batch"
+	# ip link add cp<i> type veth peer name eth0 address 02:cb:.. netns ..
+	seq $((BULK + 1)) "$n" | awk -v ns="$RUN-cp" '{
+		printf "link add cp%d type veth peer name eth0 address " \
+		       "02:cb:%02x:%02x:%02x:%02x netns %s%d\n", $1,
+		       int($1 / 16777216) % 256, int($1 / 65536) % 256,
+		       int($1 / 256) % 256, $1 % 256, ns, $1 }' \
+		>"$WORK/links.batch"
+	BULK_TO=$n
+	ip -batch "$WORK/netns.batch" >/dev/null &&
+		in_node ip -batch "$WORK/links.batch" >/dev/null || return 1
+	# The addresses PodAdd will claim, on eth0 as a CNI plugin leaves
+	# them (redirectd checks they are there): one process enters each.
+	"$BUILD/bench/ctlplane" addrs --count "$n" --from $((BULK + 1)) \
+		--netns-prefix "$RUN-cp" || return 1
+	BULK=$n
+}
+
+node_bulk_remove() {
+	[ "$BULK_TO" -gt 0 ] || return 0
+	seq 1 "$BULK_TO" | sed "s/^/netns del $RUN-cp/" |
+		ip -force -batch - >/dev/null 2>&1
+	BULK=0 BULK_TO=0
+}
+
 node_cleanup() {
 	set +e
+	node_bulk_remove
 	for pid in $NODE_PIDS; do
 		kill "$pid" 2>/dev/null
 	done

@@ -275,7 +275,7 @@ static void test_validate_hello(void)
 static void test_validate_no_body_kinds(void)
 {
 	static const int kinds[] = { REQ(SNAPSHOT_DONE), REQ(STATUS),
-				     REQ(LIST_PODS), REQ(STATS) };
+				     REQ(STATS) };
 	AmbientRedirect__V1__StatusRequest status =
 		AMBIENT_REDIRECT__V1__STATUS_REQUEST__INIT;
 	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
@@ -287,6 +287,42 @@ static void test_validate_no_body_kinds(void)
 		/* none of them may carry a netns fd */
 		CU_ASSERT_EQUAL(validate(&req, true), EC(BAD_REQUEST));
 	}
+}
+
+/* ListPods pages by a cursor that must be a uid; PodGet names one. */
+static void test_validate_list_and_get(void)
+{
+	AmbientRedirect__V1__ListPodsRequest list =
+		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
+	AmbientRedirect__V1__PodGetRequest get =
+		AMBIENT_REDIRECT__V1__POD_GET_REQUEST__INIT;
+	AmbientRedirect__V1__PodDelete del =
+		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	static char ctl_chars[] = "a\x01b";
+
+	req.body_case = REQ(LIST_PODS);
+	req.list_pods = &list;
+	CU_ASSERT_EQUAL(validate(&req, false), EC(OK));
+	list.after_uid = "pod-7";
+	list.limit = 50;
+	CU_ASSERT_EQUAL(validate(&req, false), EC(OK));
+	list.after_uid = ctl_chars;
+	CU_ASSERT_EQUAL(validate(&req, false), EC(BAD_REQUEST));
+	CU_ASSERT_EQUAL(validate(&req, true), EC(BAD_REQUEST));
+	req.body_case = REQ(POD_GET);
+	req.pod_get = &get;
+	CU_ASSERT_EQUAL(validate(&req, false), EC(BAD_REQUEST)); /* no uid */
+	get.uid = "pod-7";
+	CU_ASSERT_EQUAL(validate(&req, false), EC(OK));
+	req.body_case = REQ(POD_DELETE);
+	req.pod_delete = &del;
+	del.uid = "pod-7";
+	del.container_id = "abc123";
+	del.netns_path = "/var/run/netns/x";
+	CU_ASSERT_EQUAL(validate(&req, false), EC(OK));
+	del.container_id = ctl_chars;
+	CU_ASSERT_EQUAL(validate(&req, false), EC(BAD_REQUEST));
 }
 
 /* --- validation: PodAdd --- */
@@ -743,6 +779,7 @@ static const struct test_def validate_tests[] = {
 	T(test_validate_missing_body),
 	T(test_validate_hello),
 	T(test_validate_no_body_kinds),
+	T(test_validate_list_and_get),
 	T(test_pod_add_valid),
 	T(test_pod_add_uid),
 	T(test_pod_add_names),
