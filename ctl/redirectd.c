@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <sys/un.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
@@ -26,18 +27,35 @@
 #include "probe.h"
 #include "metrics.h"
 
-#define MAX_CLIENTS 4096
 #define ADDR_RESYNC_DELAY_MS 100
+
+/*
+ * Connection limits, so that no peer can lock out the CNI plugin, the
+ * liveness probe or root's redirectctl: the last ROOT_RESERVED slots are
+ * root's, a non-root uid holds at most PER_UID_MAX, everyone must say
+ * Hello within HELLO_DEADLINE_MS, and a non-root peer that stays silent
+ * for IDLE_MS is let go (root's, the CNI plugin's, are short-lived).
+ */
+#define MAX_CLIENTS 4096
+#define ROOT_RESERVED 64
+#define PER_UID_MAX 256
+#define HELLO_DEADLINE_MS 5000
+#define IDLE_MS 60000
+#define SWEEP_MS 1000
+#define REFUSAL_LOG_MS 10000 /* at most one "refused" line per this */
+#define SCRAPE_DEADLINE_MS 5000 /* a scrape's request and answer */
 
 struct client_conn {
 	int fd;
 	struct conn_ctx ctx;
+	uint64_t since_ms, last_ms; /* accepted, last request */
 	struct client_conn *prev, *next; /* all of them, to free at exit */
 };
 
 /* A scrape in progress: the request is read before it is answered. */
 struct metrics_conn {
 	int fd;
+	uint64_t since_ms;
 	size_t len;
 	char buf[1024];
 };
@@ -49,7 +67,9 @@ struct server {
 	int metrics_fd; /* --metrics listener, or -1 */
 	bool metrics_addr_unix;
 	struct metrics_conn *scrapes[MAX_METRICS_CONNS];
-	int epfd, listen_fd, sig_fd, addr_fd, timer_fd;
+	int epfd, listen_fd, sig_fd, addr_fd, timer_fd, sweep_fd;
+	unsigned int refused; /* connections refused since the last log */
+	uint64_t refused_logged_ms;
 	struct mnl_socket *addr_mon;
 	unsigned int nclients;
 	struct client_conn *clients;
@@ -63,7 +83,7 @@ struct server {
 
 /* epoll data: small tags for the fixed fds, pointers for clients. */
 enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_ADDR, TAG_TIMER, TAG_METRICS,
-       TAG_MAX };
+       TAG_SWEEP, TAG_MAX };
 /* Scrapes are tagged by their (aligned) pointer with the low bit set. */
 #define TAG_SCRAPE_BIT 1u
 
@@ -376,10 +396,56 @@ static void shed_connection(struct server *s)
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One line per REFUSAL_LOG_MS at most, however many are refused. */
+static void refused(struct server *s, const char *why, uid_t uid)
+{
+	uint64_t now = now_ms();
+
+	s->refused++;
+	if (s->refused_logged_ms && now - s->refused_logged_ms < REFUSAL_LOG_MS)
+		return;
+	pr_warn("refusing connections: %s (uid %u); %u refused since the "
+		"last such line", why, (unsigned int)uid, s->refused);
+	s->refused = 0;
+	s->refused_logged_ms = now;
+}
+
+static unsigned int conns_of(const struct server *s, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (const struct client_conn *c = s->clients; c; c = c->next)
+		n += c->ctx.uid == uid;
+	return n;
+}
+
+/* NULL if the peer may have another connection, else why not. */
+static const char *over_limit(const struct server *s, uid_t uid)
+{
+	if (s->nclients >= MAX_CLIENTS)
+		return "too many clients";
+	if (!uid)
+		return NULL;
+	if (s->nclients >= MAX_CLIENTS - ROOT_RESERVED)
+		return "only root's reserved slots are left";
+	if (conns_of(s, uid) >= PER_UID_MAX)
+		return "this uid holds its maximum of connections";
+	return NULL;
+}
+
 static void accept_clients(struct server *s)
 {
 	unsigned int grants;
-	uid_t uid;
+	const char *why;
+	uid_t uid = 0;
 
 	for (;;) {
 		struct client_conn *c;
@@ -393,10 +459,11 @@ static void accept_clients(struct server *s)
 		if (fd < 0)
 			return;
 		s->fd_starved = false;
-		if (s->nclients >= MAX_CLIENTS ||
-		    !(grants = peer_grants(fd, &s->d.opts, &uid))) {
-			if (s->nclients >= MAX_CLIENTS)
-				pr_warn("too many clients; refusing one");
+		grants = peer_grants(fd, &s->d.opts, &uid);
+		why = grants ? over_limit(s, uid) : NULL;
+		if (!grants || why) {
+			if (why)
+				refused(s, why, uid);
 			close(fd);
 			continue;
 		}
@@ -409,6 +476,7 @@ static void accept_clients(struct server *s)
 		c->fd = fd;
 		c->ctx.grants = grants;
 		c->ctx.uid = uid;
+		c->since_ms = c->last_ms = now_ms();
 		c->next = s->clients;
 		if (c->next)
 			c->next->prev = c;
@@ -482,6 +550,7 @@ static void serve_client(struct server *s, struct client_conn *c)
 		return;
 	}
 	fd = take_fd(&mh);
+	c->last_ms = now_ms();
 	daemon_handle(&s->d, &c->ctx, s->buf, (size_t)n,
 		      (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, fd,
 		      &reply);
@@ -567,6 +636,16 @@ static void scrape_close(struct server *s, struct metrics_conn *m)
 	free(m);
 }
 
+static int oldest_scrape(const struct server *s)
+{
+	int old = 0;
+
+	for (int i = 1; i < MAX_METRICS_CONNS; i++)
+		if (s->scrapes[i]->since_ms < s->scrapes[old]->since_ms)
+			old = i;
+	return old;
+}
+
 static int scrape_slot(struct server *s)
 {
 	for (int i = 0; i < MAX_METRICS_CONNS; i++)
@@ -580,11 +659,17 @@ static void accept_scrapes(struct server *s)
 	for (;;) {
 		int fd = accept4(s->metrics_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		int slot = scrape_slot(s);
+		int slot;
 		struct metrics_conn *m;
 
 		if (fd < 0)
 			return;
+		slot = scrape_slot(s);
+		if (slot < 0) {
+			/* full of silent ones: the oldest makes room */
+			scrape_close(s, s->scrapes[oldest_scrape(s)]);
+			slot = scrape_slot(s);
+		}
 		m = slot < 0 ? NULL : calloc(1, sizeof(*m));
 		if (!m || epoll_add(s->epfd, fd, (uintptr_t)m | TAG_SCRAPE_BIT)) {
 			/* busy: scrapers retry; never let them pile up */
@@ -593,6 +678,7 @@ static void accept_scrapes(struct server *s)
 			continue;
 		}
 		m->fd = fd;
+		m->since_ms = now_ms();
 		s->scrapes[slot] = m;
 	}
 }
@@ -616,6 +702,53 @@ static void serve_scrape(struct server *s, struct metrics_conn *m)
 		return;
 	metrics_respond(&s->d, m->fd, m->buf, m->len);
 	scrape_close(s, m);
+}
+
+/*
+ * Once a second: connections that never said Hello, non-root ones idle
+ * too long, and scrapes that did not finish in time are closed.
+ */
+static void on_sweep(struct server *s)
+{
+	uint64_t ticks, now = now_ms();
+	unsigned int silent = 0, idle = 0;
+	struct client_conn *c, *next;
+
+	if (read(s->sweep_fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	for (c = s->clients; c; c = next) {
+		next = c->next;
+		if (!c->ctx.hello_done &&
+		    now - c->since_ms > HELLO_DEADLINE_MS) {
+			silent++;
+			drop_client(s, c);
+		} else if (c->ctx.uid && now - c->last_ms > IDLE_MS) {
+			idle++;
+			drop_client(s, c);
+		}
+	}
+	for (int i = 0; i < MAX_METRICS_CONNS; i++)
+		if (s->scrapes[i] &&
+		    now - s->scrapes[i]->since_ms > SCRAPE_DEADLINE_MS)
+			scrape_close(s, s->scrapes[i]);
+	if (silent || idle)
+		pr_info("closed %u connections without a Hello in %d ms and "
+			"%u idle for %d ms", silent, HELLO_DEADLINE_MS, idle,
+			IDLE_MS);
+}
+
+static int setup_sweep(struct server *s)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = SWEEP_MS / 1000 },
+		.it_interval = { .tv_sec = SWEEP_MS / 1000 },
+	};
+
+	s->sweep_fd = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->sweep_fd < 0 || timerfd_settime(s->sweep_fd, 0, &its, NULL))
+		return -errno;
+	return epoll_add(s->epfd, s->sweep_fd, TAG_SWEEP);
 }
 
 static int setup_metrics(struct server *s)
@@ -687,6 +820,8 @@ static int run(struct server *s)
 				on_timer(s);
 			else if (tag == TAG_METRICS)
 				accept_scrapes(s);
+			else if (tag == TAG_SWEEP)
+				on_sweep(s);
 			else if (tag & TAG_SCRAPE_BIT)
 				serve_scrape(s, (struct metrics_conn *)(uintptr_t)(
 							tag & ~(uint64_t)TAG_SCRAPE_BIT));
@@ -722,7 +857,8 @@ static int setup(struct server *s)
 	if ((err = epoll_add(s->epfd, s->listen_fd, TAG_LISTEN)) ||
 	    (err = epoll_add(s->epfd, s->sig_fd, TAG_SIGNAL)) ||
 	    (err = epoll_add(s->epfd, s->addr_fd, TAG_ADDR)) ||
-	    (err = epoll_add(s->epfd, s->timer_fd, TAG_TIMER)))
+	    (err = epoll_add(s->epfd, s->timer_fd, TAG_TIMER)) ||
+	    (err = setup_sweep(s)))
 		return err;
 	err = setup_metrics(s);
 	if (err)
@@ -743,6 +879,8 @@ static void teardown(struct server *s)
 		mnl_socket_close(s->addr_mon);
 	if (s->timer_fd > 0)
 		close(s->timer_fd);
+	if (s->sweep_fd > 0)
+		close(s->sweep_fd);
 	if (s->sig_fd > 0)
 		close(s->sig_fd);
 	if (s->epfd > 0)

@@ -81,4 +81,20 @@ check "restart with unix:" node_start_redirectd --metrics "unix:$WORK/metrics.so
 check_contains "200 over unix" "$(fetch /metrics "unix:$WORK/metrics.sock")" "200 OK"
 case_end
 
+case_begin "100 idle connections to the metrics endpoint: a scrape still gets in"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "restart on TCP" node_start_redirectd --metrics 127.0.0.1:9464
+rm -f "$WORK/mhold.ready"
+node_bg "$NODE_NS" python3 tests/tools/holdconns.py tcp:127.0.0.1:9464 100 \
+	"$WORK/mhold.ready"
+MHOLD=$LAST_PID
+settle test -f "$WORK/mhold.ready" || sleep 3
+echo "  $(cat "$WORK/mhold.ready" 2>/dev/null)"
+out=$(fetch /metrics)
+check_contains "scrape answered" "$out" "200"
+check_contains "with the metrics" "$out" "ambient_redirect_requests_total"
+kill "$MHOLD"
+case_end
+
 results

@@ -221,6 +221,39 @@ umount "$JDIR"
 check "back on the usual journal" node_start_redirectd --allow-uid "$AGENT"
 case_end
 
+case_begin "5000 idle connections from an allowed uid lock nobody out"
+mkdir -p "$WORK/agent" && chmod 777 "$WORK/agent"
+python3 tests/tools/holdconns.py "unix:$SOCK" 5000 "$WORK/agent/hold.ready" \
+	--uid "$AGENT" &
+HOLD=$!
+settle test -f "$WORK/agent/hold.ready" || sleep 5
+check "the holder got going" test -f "$WORK/agent/hold.ready"
+echo "  $(cat "$WORK/agent/hold.ready" 2>/dev/null)"
+check "root's status answers" ctl status
+check "a CNI ADD as root enrols" pod_create_chain h
+check_eq "h enrolled" "uid-$RUN-h" \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-h\") | .uid")"
+check_gt "redirectd kept its per-uid share (256), plus this query" 258 \
+	"$(ctl -j status | jq .clients)"
+check "refusals logged, throttled" test "$(grep -c 'refusing connections' \
+	"$WORK/$NODE_NS.log")" -le 2
+kill "$HOLD"
+wait "$HOLD" 2>/dev/null
+case_end
+
+case_begin "connections that never say Hello are closed after 5 s"
+rm -f "$WORK/hold.ready"
+python3 tests/tools/holdconns.py "unix:$SOCK" 20 "$WORK/hold.ready" &
+HOLD=$!
+settle test -f "$WORK/hold.ready"
+c0=$(ctl -j status | jq .clients)
+check_gt "held (root's 20)" "$c0" 19
+sleep 6.5
+check_gt "closed" 5 "$(ctl -j status | jq .clients)"
+kill "$HOLD"
+wait "$HOLD" 2>/dev/null
+case_end
+
 case_begin "netns paths that are not network namespaces are answered at once"
 mkfifo "$WORK/fifo"
 : >"$WORK/file"
