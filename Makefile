@@ -96,7 +96,11 @@ $(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(PROTO_H) $(wildcard ctl/*.h ctl/lib/*.h) $(
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(BUILD)/ctl/daemon.o $(LIB)
+DAEMON_SRCS := ctl/daemon.c ctl/daemon_pods.c ctl/daemon_ztunnel.c \
+               ctl/daemon_query.c ctl/daemon_reconcile.c
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
+
+$(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
@@ -247,7 +251,8 @@ $(FUZZ_OBJ)/%.o: %.c $(SKELS) $(PROTO_H) $(BPF_HDRS) \
 $(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototypes
 
 $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
-		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o ctl/daemon.o) \
+		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o \
+		$(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \
 		$(addprefix -Wl$(comma)--wrap=,$(FUZZ_WRAP)) \

@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pods: PodAdd (find the veth, check every claimed address, publish,
+ * attach, journal), PodDelete (guarded), and the snapshot exchange.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include "daemon.h"
+#include "daemon_int.h"
+#include "log.h"
+
+/* --- pods --- */
+
+/* Delete the map entries of pod's addresses that still point at it. */
+static void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
+			    size_t n, int host_ifindex)
+{
+	struct pod_info pi;
+
+	for (size_t i = 0; i < n; i++)
+		if (!dp_pod_get(&d->dp, &addrs[i], &pi) &&
+		    (int)pi.host_ifindex == host_ifindex) {
+			dp_pod_del(&d->dp, &addrs[i]);
+			sockmap_netns_del(&d->sm, &addrs[i]);
+		}
+}
+
+/* --- sockmap: which netns owns which address --- */
+
+/* 0 when acceleration is off or the cookie cannot be had. */
+__u64 netns_cookie_of(struct daemon *d, int netns_fd)
+{
+	__u64 cookie = 0;
+	int err;
+
+	if (!d->sm.active || netns_fd < 0)
+		return 0;
+	err = netns_cookie(netns_fd, &cookie);
+	if (err)
+		pr_warn("sockmap: netns cookie: %s; its connections are not "
+			"accelerated", strerror(-err));
+	return err ? 0 : cookie;
+}
+
+void publish_netns(struct daemon *d, const struct addr_key *addrs,
+			  size_t n, __u64 cookie)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && cookie && !err; i++)
+		err = sockmap_netns_set(&d->sm, &addrs[i], cookie);
+	if (err)
+		pr_warn("sockmap: sk_netns update: %s; some connections are "
+			"not accelerated", strerror(-err));
+}
+
+/*
+ * The current ztunnel's netns, for sock_ops. One known by fd only (after
+ * a restart, without a path) keeps what is pinned.
+ */
+void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt)
+{
+	__u64 cookie;
+	int err;
+
+	if (zt && zt->netns_fd < 0)
+		return;
+	cookie = zt ? netns_cookie_of(d, zt->netns_fd) : 0;
+	if (zt)
+		publish_netns(d, zt->addrs, zt->naddrs, cookie);
+	err = sockmap_ztunnel_set(&d->sm, cookie);
+	if (err)
+		pr_warn("sockmap: sk_ztunnel update: %s", strerror(-err));
+}
+
+/*
+ * Remove a pod entirely: the journal first (a pod it cannot forget stays
+ * enrolled, whole), then the maps (its traffic fails closed), then tc.
+ */
+int remove_pod(struct daemon *d, struct pod *pod)
+{
+	int err = state_journal_pod_delete(&d->st, pod->uid);
+
+	if (err)
+		return err;
+	unpublish_addrs(d, pod->addrs, pod->naddrs, pod->host_ifindex);
+	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
+		detach_pod_filters(d, pod->host_ifindex, pod->qdisc_created);
+	state_pod_remove(&d->st, pod->uid);
+	pr_info("pod %s/%s (%s) removed", pod->ns, pod->name, pod->uid);
+	pod_free(pod);
+	return 0;
+}
+
+struct veth_target {
+	int host_ifindex;
+	char host_veth[IF_NAMESIZE];
+	__u8 mac[6];
+	int nsid; /* the pod's netns, as our netns knows it */
+	int pod_ifindex; /* in the pod's netns */
+};
+
+/*
+ * The pod's interface, its MAC, and its peer in our netns. The pair is
+ * proven from our side: our link at the peer ifindex is a veth whose own
+ * peer is in the pod's netns (by id) at the pod interface's ifindex;
+ * ifindexes alone mean nothing across namespaces.
+ */
+static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
+			       const char *ifname, const char *want_host,
+			       struct veth_target *t, char *msg, size_t len)
+{
+	struct link_info pod, host;
+	int nsid = netns_id_ensure(d->nl, netns_fd), err;
+
+	if (nsid < 0)
+		return fail(msg, len, EC(NETNS),
+			    "no id for the pod's network namespace: %s",
+			    strerror(-nsid));
+	err = link_get_in_netns_id(d->nl, nsid, ifname, &pod);
+
+	if (err == -ENODEV || err == -ENOENT || err == -EINVAL)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s not found in the network namespace",
+			    ifname);
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "cannot enter the network namespace: %s",
+			    strerror(-err));
+	if (!pod.is_veth || pod.peer_ifindex <= 0 || !pod.has_mac)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s is not a veth with a peer", ifname);
+	err = link_get_by_index(d->nl, pod.peer_ifindex, &host);
+	if (err || !host.is_veth || host.peer_ifindex != pod.ifindex ||
+	    host.link_netnsid != nsid)
+		return fail(msg, len, EC(INTERFACE),
+			    "the peer of %s (ifindex %d) is not in redirectd's "
+			    "network namespace", ifname, pod.peer_ifindex);
+	if (want_host && want_host[0] && strcmp(want_host, host.name))
+		return fail(msg, len, EC(INTERFACE),
+			    "host_veth %s does not match the peer of %s, %s",
+			    want_host, ifname, host.name);
+	t->host_ifindex = host.ifindex;
+	strcpy(t->host_veth, host.name);
+	memcpy(t->mac, pod.mac, 6);
+	t->nsid = nsid;
+	t->pod_ifindex = pod.ifindex;
+	return EC(OK);
+}
+
+struct addr_check {
+	const struct addr_key *want;
+	size_t n;
+	int ifindex;
+	bool found[WIRE_MAX_IPS];
+};
+
+static int note_pod_addr(int family, const void *addr, int ifindex,
+			 void *arg)
+{
+	struct addr_check *c = arg;
+	struct addr_key k;
+
+	if (ifindex != c->ifindex)
+		return 0;
+	addr_key_from_bytes(family, addr, &k);
+	for (size_t i = 0; i < c->n; i++)
+		if (!memcmp(&k, &c->want[i], sizeof(k)))
+			c->found[i] = true;
+	return 0;
+}
+
+/*
+ * Every address a PodAdd claims must be configured on the pod's interface:
+ * ztunnel_host_in delivers traffic for a claimed address into the pod and
+ * app_outbound lets the pod send as it, so a false claim intercepts.
+ */
+static ErrorCode verify_pod_addrs(struct daemon *d, const struct veth_target *t,
+				  const char *ifname,
+				  const struct addr_key *addrs, size_t n,
+				  char *msg, size_t len)
+{
+	struct addr_check c = { .want = addrs, .n = n,
+				.ifindex = t->pod_ifindex };
+	char text[INET6_ADDRSTRLEN];
+	int err = addr_for_each_in_netns(d->nl, t->nsid, t->pod_ifindex,
+					 note_pod_addr, &c);
+
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "reading the pod's addresses: %s", strerror(-err));
+	for (size_t i = 0; i < n; i++)
+		if (!c.found[i])
+			return fail(msg, len, EC(BAD_REQUEST),
+				    "address %s is not configured on %s in "
+				    "the pod's network namespace",
+				    addr_key_format(&addrs[i], text,
+						    sizeof(text)),
+				    ifname);
+	return EC(OK);
+}
+
+struct addr_match {
+	const struct addr_key *a;
+	bool found;
+};
+
+static int match_addr(const struct addr_key *addr, void *arg)
+{
+	struct addr_match *m = arg;
+
+	if (!memcmp(addr, m->a, sizeof(*addr)))
+		m->found = true;
+	return 0;
+}
+
+static bool is_node_address(struct daemon *d, const struct addr_key *a)
+{
+	struct addr_match m = { .a = a };
+	struct node_addr_list l;
+
+	if (!dp_node_addr_list_get(&d->dp, &l) && l.complete)
+		return addr_key_in(a, l.addrs, l.n);
+	dp_node_addr_for_each(&d->dp, match_addr, &m);
+	return m.found;
+}
+
+static bool is_ztunnel_address(struct daemon *d, const struct addr_key *a)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		struct ztunnel *zt = d->st.zts[i];
+
+		if (zt && addr_key_in(a, zt->addrs, zt->naddrs))
+			return true;
+	}
+	return false;
+}
+
+/* Addresses of the node or of ztunnel can never be a pod's. */
+static ErrorCode refuse_infra_addrs(struct daemon *d,
+				    const struct addr_key *addrs, size_t n,
+				    char *msg, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *whose = is_node_address(d, &addrs[i]) ? "the node" :
+				    is_ztunnel_address(d, &addrs[i]) ?
+							     "a ztunnel" :
+							     NULL;
+
+		if (whose)
+			return fail(msg, len, EC(CONFLICT),
+				    "address %s is %s's, never a pod's",
+				    addr_key_format(&addrs[i], text,
+						    sizeof(text)),
+				    whose);
+	}
+	return EC(OK);
+}
+
+/*
+ * The request's netns: the fd it carried (SCM_RIGHTS), checked here as
+ * netns_open checks a path, or the path opened; *opened: ours to close.
+ */
+/*
+ * With a passed fd, a path (journaled, reopened at the next start) must
+ * name that same namespace, or a request could journal a path that is
+ * not what it enrolled.
+ */
+static int check_fd_path(const char *path, int given_fd)
+{
+	int fd, same;
+
+	if (!path[0])
+		return 0;
+	fd = netns_open(path);
+	if (fd < 0)
+		return fd;
+	same = netns_same(fd, given_fd);
+	close(fd);
+	return same == 1 ? 0 : same < 0 ? same : -EXDEV;
+}
+
+int open_netns(const char *path, int given_fd, int *opened)
+{
+	int err;
+
+	*opened = -1;
+	if (given_fd >= 0) {
+		err = netns_check_fd(given_fd);
+		if (!err)
+			err = check_fd_path(path, given_fd);
+		return err ? err : given_fd;
+	}
+	*opened = netns_open(path);
+	return *opened;
+}
+
+const char *netns_error(int err)
+{
+	if (err == -EXDEV)
+		return "not the namespace of the fd sent with it";
+	if (err == -EINVAL)
+		return "not a network namespace";
+	return strerror(-err);
+}
+
+const char *netns_name(const char *path)
+{
+	return path && path[0] ? path : "(passed as fd)";
+}
+
+/*
+ * Make sure no other live pod owns one of the addresses. The owner of an
+ * address whose veth is gone is stale (its delete never came): removed.
+ */
+static ErrorCode claim_addrs(struct daemon *d, const char *uid,
+			     const struct addr_key *addrs, size_t n, char *msg,
+			     size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+	struct pod_info pi;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pod *owner;
+
+		if (dp_pod_get(&d->dp, &addrs[i], &pi))
+			continue;
+		owner = state_pod_by_addr(&d->st, &addrs[i]);
+		if (!owner || !strcmp(owner->uid, uid))
+			continue;
+		if (veth_alive(d, owner->host_ifindex, owner->host_veth))
+			return fail(msg, len, EC(CONFLICT),
+				    "address %s belongs to pod %s/%s (uid %s)",
+				    addr_key_format(&addrs[i], text,
+						    sizeof(text)),
+				    owner->ns, owner->name, owner->uid);
+		pr_warn("pod %s: its veth is gone, handing its address on",
+			owner->uid);
+		if (remove_pod(d, owner))
+			return fail(msg, len, EC(INTERNAL),
+				    "journal: cannot forget stale pod %s",
+				    owner->uid);
+	}
+	return EC(OK);
+}
+
+struct veth_owner {
+	int ifindex;
+	const char *uid;
+	struct pod *found;
+};
+
+static void match_veth(struct pod *pod, void *arg)
+{
+	struct veth_owner *o = arg;
+
+	if (pod->host_ifindex == o->ifindex && strcmp(pod->uid, o->uid))
+		o->found = pod;
+}
+
+/*
+ * One veth belongs to one pod: a second uid on it would lose its filters
+ * when the first is deleted.
+ */
+static ErrorCode claim_veth(struct daemon *d, const char *uid,
+			    const struct veth_target *t, char *msg,
+			    size_t len)
+{
+	struct veth_owner o = { .ifindex = t->host_ifindex, .uid = uid };
+
+	state_pod_for_each(&d->st, match_veth, &o);
+	if (!o.found)
+		return EC(OK);
+	if (!veth_alive(d, o.found->host_ifindex, o.found->host_veth)) {
+		pr_warn("pod %s: its veth is gone, its ifindex reused",
+			o.found->uid);
+		if (remove_pod(d, o.found))
+			return fail(msg, len, EC(INTERNAL),
+				    "journal: cannot forget stale pod %s",
+				    o.found->uid);
+		return EC(OK);
+	}
+	return fail(msg, len, EC(CONFLICT),
+		    "%s is already enrolled as pod %s/%s (uid %s)",
+		    t->host_veth, o.found->ns, o.found->name, o.found->uid);
+}
+
+int publish_addrs(struct daemon *d, const struct pod *pod)
+{
+	struct pod_info pi = { .host_ifindex = (__u32)pod->host_ifindex,
+			       .flags = pod->dns_capture ? POD_F_DNS_CAPTURE :
+							   0 };
+	int err = 0;
+	size_t i;
+
+	memcpy(pi.mac, pod->mac, 6);
+	for (i = 0; i < pod->naddrs && !err; i++)
+		err = dp_pod_put(&d->dp, &pod->addrs[i], &pi);
+	if (err)
+		unpublish_addrs(d, pod->addrs, i, pod->host_ifindex);
+	return err;
+}
+
+/* After a re-add: drop what the old record had and the new one has not. */
+static void retire_old(struct daemon *d, const struct pod *old,
+		       const struct pod *pod)
+{
+	for (size_t i = 0; i < old->naddrs; i++)
+		if (!addr_key_in(&old->addrs[i], pod->addrs, pod->naddrs))
+			unpublish_addrs(d, &old->addrs[i], 1,
+					old->host_ifindex);
+	if (old->host_ifindex != pod->host_ifindex &&
+	    veth_alive(d, old->host_ifindex, old->host_veth))
+		detach_pod_filters(d, old->host_ifindex, old->qdisc_created);
+}
+
+static struct pod *pod_from_add(const PodAdd *a, const struct veth_target *t)
+{
+	struct pod *p = pod_new(a->uid);
+	char msg[WIRE_MSG_LEN];
+
+	if (!p)
+		return NULL;
+	free(p->name);
+	free(p->ns);
+	free(p->netns_path);
+	free(p->container_id);
+	p->name = strdup(a->name);
+	p->ns = strdup(a->namespace_);
+	p->netns_path = strdup(a->netns_path);
+	p->container_id = strdup(a->container_id);
+	if (!p->name || !p->ns || !p->netns_path || !p->container_id) {
+		pod_free(p);
+		return NULL;
+	}
+	snprintf(p->ifname, sizeof(p->ifname), "%s",
+		 a->interface[0] ? a->interface : "eth0");
+	strcpy(p->host_veth, t->host_veth);
+	p->host_ifindex = t->host_ifindex;
+	memcpy(p->mac, t->mac, 6);
+	p->dns_capture = a->dns_capture;
+	wire_parse_ips(a->ips, a->n_ips, p->addrs, WIRE_MAX_IPS, msg,
+		       sizeof(msg));
+	p->naddrs = a->n_ips;
+	return p;
+}
+
+ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
+			   const PodAdd *a, int netns_fd, char *msg,
+			   size_t len)
+{
+	const char *ifname = a->interface[0] ? a->interface : "eth0";
+	struct veth_target t;
+	struct pod *pod, *old;
+	bool created = false;
+	int opened, fd, err;
+	__u64 cookie;
+	ErrorCode ec;
+
+	fd = open_netns(a->netns_path, netns_fd, &opened);
+	if (fd < 0)
+		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
+			    netns_name(a->netns_path), netns_error(fd));
+	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
+	cookie = ec ? 0 : netns_cookie_of(d, fd);
+	if (opened >= 0)
+		close(opened);
+	if (ec)
+		return ec;
+	ec = claim_veth(d, a->uid, &t, msg, len);
+	if (ec)
+		return ec;
+	pod = pod_from_add(a, &t);
+	if (!pod)
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	ec = refuse_infra_addrs(d, pod->addrs, pod->naddrs, msg, len);
+	if (!ec)
+		ec = verify_pod_addrs(d, &t, ifname, pod->addrs, pod->naddrs,
+				      msg, len);
+	if (!ec)
+		ec = claim_addrs(d, a->uid, pod->addrs, pod->naddrs, msg, len);
+	if (ec)
+		goto fail_pod;
+	old = state_pod_find(&d->st, a->uid);
+	err = publish_addrs(d, pod);
+	if (err) {
+		ec = fail(msg, len, kernel_error(err),
+			  "pods map update: %s", strerror(-err));
+		goto fail_pod;
+	}
+	err = attach_pod_filters(d, pod->host_ifindex, &created);
+	if (err) {
+		ec = fail(msg, len, kernel_error(err),
+			  "attach to %s: %s%s", t.host_veth, strerror(-err),
+			  err == -EBUSY ? " (a foreign tc filter holds our "
+					  "priority/handle)" : "");
+		if (!old || old->host_ifindex != pod->host_ifindex) {
+			unpublish_addrs(d, pod->addrs, pod->naddrs,
+					pod->host_ifindex);
+			detach_pod_filters(d, pod->host_ifindex, created);
+		}
+		goto fail_pod;
+	}
+	pod->qdisc_created = created;
+	/* Journaled before it counts: a record that cannot be written fails
+	 * the add and takes back what it did, as a failed attach does. */
+	err = state_journal_pod_put(&d->st, pod);
+	if (err) {
+		ec = fail(msg, len, EC(INTERNAL),
+			  "journal: %s; nothing enrolled", strerror(-err));
+		if (!old || old->host_ifindex != pod->host_ifindex) {
+			unpublish_addrs(d, pod->addrs, pod->naddrs,
+					pod->host_ifindex);
+			detach_pod_filters(d, pod->host_ifindex, created);
+		} else {
+			publish_addrs(d, old);
+		}
+		goto fail_pod;
+	}
+	if (old) {
+		if (old->host_ifindex == pod->host_ifindex)
+			pod->qdisc_created |= old->qdisc_created;
+		retire_old(d, old, pod);
+	}
+	publish_netns(d, pod->addrs, pod->naddrs, cookie);
+	pod->enrolled_seq = ++d->pod_seq;
+	state_pod_put(&d->st, pod);
+	uid_set_add(&c->named, a->uid);
+	pr_info("pod %s/%s (%s) enrolled on %s ifindex %d, %zu addresses",
+		pod->ns, pod->name, pod->uid, pod->host_veth,
+		pod->host_ifindex, pod->naddrs);
+	return fail(msg, len, EC(OK), "enrolled on %s", pod->host_veth);
+fail_pod:
+	pod_free(pod);
+	return ec;
+}
+
+/*
+ * A guarded delete (a CNI DEL) names the sandbox it tears down; an
+ * enrolment made by another sandbox, or one that cannot be told apart
+ * (it recorded nothing to compare), is not its to remove.
+ */
+static const char *guard_mismatch(const struct pod *pod,
+				  const AmbientRedirect__V1__PodDelete *del)
+{
+	if (del->container_id[0] &&
+	    strcmp(del->container_id, pod->container_id))
+		return pod->container_id[0] ? "another container" :
+					      "no container id to compare";
+	if (del->netns_path[0] && strcmp(del->netns_path, pod->netns_path))
+		return pod->netns_path[0] ? "another netns" :
+					    "no netns path to compare";
+	return NULL;
+}
+
+ErrorCode h_pod_delete(struct daemon *d,
+			      const AmbientRedirect__V1__PodDelete *del,
+			      char *msg, size_t len)
+{
+	const char *uid = del->uid, *why;
+	struct pod *pod = state_pod_find(&d->st, uid);
+	int err;
+
+	if (!pod)
+		return fail(msg, len, EC(OK), "pod %s was not enrolled", uid);
+	why = guard_mismatch(pod, del);
+	if (why) {
+		pr_info("pod %s: delete for container %s netns %s left alone "
+			"(enrolled by %s)", uid, del->container_id,
+			del->netns_path, why);
+		return fail(msg, len, EC(OK),
+			    "left alone: enrolled from %s (container %s, "
+			    "netns %s)", why, pod->container_id,
+			    pod->netns_path);
+	}
+	err = remove_pod(d, pod);
+	if (err)
+		return fail(msg, len, EC(INTERNAL),
+			    "journal: %s; pod %s stays enrolled", strerror(-err),
+			    uid);
+	return EC(OK);
+}
+
+/*
+ * A snapshot runs from its first PodKeep (or a bare SnapshotDone) to its
+ * SnapshotDone, one at a time: two would each remove the other's pods.
+ */
+static ErrorCode snapshot_begin(struct daemon *d, struct conn_ctx *c,
+				char *msg, size_t len)
+{
+	if (d->snapshot_conn && d->snapshot_conn != c)
+		return fail(msg, len, EC(CONFLICT),
+			    "a snapshot is in progress on another connection; "
+			    "retry when it is done");
+	if (!c->snapshot_active) {
+		c->snapshot_active = true;
+		c->snapshot_start = d->pod_seq;
+		d->snapshot_conn = c;
+	}
+	return EC(OK);
+}
+
+void snapshot_end(struct daemon *d, struct conn_ctx *c)
+{
+	if (d->snapshot_conn == c)
+		d->snapshot_conn = NULL;
+	c->snapshot_active = false;
+	uid_set_free(&c->named);
+}
+
+ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c,
+			    const char *uid, char *msg, size_t len)
+{
+	ErrorCode ec = snapshot_begin(d, c, msg, len);
+
+	if (ec)
+		return ec;
+	if (!state_pod_find(&d->st, uid))
+		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
+			    uid);
+	if (uid_set_add(&c->named, uid))
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	return EC(OK);
+}
+
+/*
+ * Remove the pods the snapshot did not name, among those enrolled before
+ * it began: a PodAdd that another connection made meanwhile is newer than
+ * anything the snapshot's sender could have known.
+ */
+ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c,
+				 char *msg, size_t len)
+{
+	size_t n, removed = 0, kept = d->st.npods;
+	ErrorCode ec = snapshot_begin(d, c, msg, len);
+	char **gone;
+
+	if (ec)
+		return ec;
+	gone = state_pods_not_in(&d->st, &c->named, &n);
+	if (!gone) {
+		snapshot_end(d, c);
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pod *pod = state_pod_find(&d->st, gone[i]);
+
+		if (pod && pod->enrolled_seq <= c->snapshot_start &&
+		    !remove_pod(d, pod))
+			removed++;
+		free(gone[i]);
+	}
+	free(gone);
+	snapshot_end(d, c);
+	return fail(msg, len, EC(OK), "snapshot: kept %zu, removed %zu",
+		    kept - removed, removed);
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Start-up and reconciliation: load, replay the journal, bring maps,
+ * filters and the journal in line with each other; node addresses; pods
+ * and ztunnels whose veth vanished.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include "daemon.h"
+#include "daemon_int.h"
+#include "log.h"
+
+/* --- start-up and reconciliation --- */
+
+/* On by default when the kernel supports it; off leaves tc alone at work. */
+static void start_sockmap(struct daemon *d)
+{
+	if (d->opts.no_sockmap)
+		sockmap_stop(&d->sm, d->opts.bpffs,
+			     "turned off with --no-sockmap");
+	else if (!d->opts.cgroup)
+		sockmap_stop(&d->sm, d->opts.bpffs, "no --cgroup given");
+	else
+		sockmap_start(&d->sm, &d->dp, d->opts.cgroup,
+			      d->opts.sockmap_pods);
+}
+
+int daemon_init(struct daemon *d, const struct daemon_opts *opts)
+{
+	struct datapath_opts dpo = { .sz = sizeof(dpo),
+				     .pin_dir = opts->bpffs,
+				     .pod_addrs = opts->pod_capacity };
+	struct settings set = { .flags = opts->fail_open ? SET_F_FAIL_OPEN :
+							   0 };
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->opts = *opts;
+	err = state_init(&d->st);
+	if (err)
+		return err;
+	err = datapath_load(&d->dp, &dpo);
+	if (err)
+		goto fail_state;
+	start_sockmap(d);
+	err = nl_open(&d->nl);
+	if (err) {
+		pr_err("netlink: %s", strerror(-err));
+		goto fail_dp;
+	}
+	err = dp_settings_set(&d->dp, &set);
+	if (err)
+		goto fail_nl;
+	err = state_journal_open(&d->st, opts->state_file);
+	if (err)
+		goto fail_nl;
+	return 0;
+fail_nl:
+	nl_close(d->nl);
+fail_dp:
+	sockmap_close(&d->sm);
+	datapath_close(&d->dp);
+fail_state:
+	state_free(&d->st);
+	return err;
+}
+
+void daemon_fini(struct daemon *d)
+{
+	nl_close(d->nl);
+	sockmap_close(&d->sm);
+	datapath_close(&d->dp);
+	state_free(&d->st);
+}
+
+static bool is_link_local(int family, const void *addr)
+{
+	const __u8 *b = addr;
+
+	if (family == AF_INET)
+		return b[0] == 169 && b[1] == 254;
+	return b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
+}
+
+struct addr_sync {
+	struct daemon *d;
+	struct addr_key *seen;
+	size_t n, cap;
+};
+
+static int note_node_addr(int family, const void *addr, int ifindex,
+			  void *arg)
+{
+	struct addr_sync *s = arg;
+	struct addr_key k = { 0 };
+
+	(void)ifindex;
+	/* Link-local addresses exist per veth and only carry neighbour
+	 * discovery; they are not the node's addresses for our purpose. */
+	if (is_link_local(family, addr) || s->n == s->cap)
+		return 0;
+	addr_key_from_bytes(family, addr, &k);
+	/* ptp puts the same gateway address on every host veth. */
+	if (!addr_key_in(&k, s->seen, s->n))
+		s->seen[s->n++] = k;
+	return 0;
+}
+
+static int drop_stale_node_addr(const struct addr_key *addr, void *arg)
+{
+	struct addr_sync *s = arg;
+
+	if (!addr_key_in(addr, s->seen, s->n))
+		dp_node_addr_del(&s->d->dp, addr);
+	return 0;
+}
+
+int daemon_sync_node_addrs(struct daemon *d)
+{
+	struct addr_sync s = { .d = d, .cap = NODE_ADDRS_MAX };
+	int err;
+
+	s.seen = calloc(s.cap, sizeof(*s.seen));
+	if (!s.seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->opts.n_node_addrs; i++)
+		if (!addr_key_in(&d->opts.node_addrs[i], s.seen, s.n))
+			s.seen[s.n++] = d->opts.node_addrs[i];
+	err = addr_for_each(d->nl, note_node_addr, &s);
+	for (size_t i = 0; i < s.n && !err; i++)
+		err = dp_node_addr_add(&d->dp, &s.seen[i]);
+	/* The list after the additions, before the removals: an address
+	 * that stays is in one of the two at every moment. */
+	if (!err)
+		err = dp_node_addr_list_set(&d->dp, s.seen, s.n);
+	if (!err)
+		err = dp_node_addr_for_each(&d->dp, drop_stale_node_addr, &s);
+	if (s.n == s.cap)
+		pr_warn("node has more than %d addresses; some are not known "
+			"to the datapath", NODE_ADDRS_MAX);
+	free(s.seen);
+	return err;
+}
+
+struct pod_check {
+	struct daemon *d;
+	struct pod **gone;
+	size_t ngone;
+	int err;
+};
+
+static void check_pod(struct pod *pod, void *arg)
+{
+	struct pod_check *c = arg;
+	bool created = false;
+	int err;
+
+	if (!veth_alive(c->d, pod->host_ifindex, pod->host_veth)) {
+		c->gone[c->ngone++] = pod;
+		return;
+	}
+	/* Re-publish and re-attach: the filters then run this build's code. */
+	err = publish_addrs(c->d, pod);
+	if (!err)
+		err = attach_pod_filters(c->d, pod->host_ifindex, &created);
+	if (err) {
+		pr_err("pod %s: restore on %s failed: %s", pod->uid,
+		       pod->host_veth, strerror(-err));
+		c->err = err;
+	}
+}
+
+static int drop_unknown_entry(const struct addr_key *addr,
+			      const struct pod_info *info, void *arg)
+{
+	struct daemon *d = arg;
+	struct pod *owner = state_pod_by_addr(&d->st, addr);
+	char text[INET6_ADDRSTRLEN];
+
+	if (owner && owner->host_ifindex == (int)info->host_ifindex)
+		return 0;
+	pr_info("reconcile: removing map entry %s of no enrolled pod",
+		addr_key_format(addr, text, sizeof(text)));
+	dp_pod_del(&d->dp, addr);
+	return 0;
+}
+
+static bool ifindex_owned(struct daemon *d, int ifindex)
+{
+	for (size_t i = 0; i < d->st.nbuckets; i++)
+		for (struct pod *p = d->st.buckets[i]; p; p = p->next)
+			if (p->host_ifindex == ifindex)
+				return true;
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (d->st.zts[i] && d->st.zts[i]->host_ifindex == ifindex)
+			return true;
+	return false;
+}
+
+struct link_list {
+	struct link_info *links;
+	size_t n, cap;
+};
+
+static int collect_link(const struct link_info *li, void *arg)
+{
+	struct link_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct link_info *bigger = realloc(l->links, cap * sizeof(*li));
+
+		if (!bigger)
+			return -ENOMEM;
+		l->links = bigger;
+		l->cap = cap;
+	}
+	l->links[l->n++] = *li;
+	return 0;
+}
+
+/* Filters of ours on links we do not know: left by an unacknowledged add. */
+static void drop_orphan_filters(struct daemon *d, const struct link_info *li)
+{
+	struct tc_filter_info f;
+	struct tc_slot in = slot_of(d, li->ifindex, TC_DIR_INGRESS);
+	struct tc_slot out = slot_of(d, li->ifindex, TC_DIR_EGRESS);
+
+	if (ifindex_owned(d, li->ifindex))
+		return;
+	if (!tc_filter_get(d->nl, &in, &f) &&
+	    (!strcmp(f.name, "app_outbound") ||
+	     !strcmp(f.name, "ztunnel_host_in"))) {
+		pr_info("reconcile: removing orphan %s from %s", f.name,
+			li->name);
+		tc_filter_detach(d->nl, &in, f.name);
+	}
+	if (!tc_filter_get(d->nl, &out, &f) && !strcmp(f.name, "app_inbound")) {
+		pr_info("reconcile: removing orphan %s from %s", f.name,
+			li->name);
+		tc_filter_detach(d->nl, &out, f.name);
+	}
+}
+
+/* Walk the links first: no netlink request may run inside a dump. */
+static void drop_all_orphan_filters(struct daemon *d)
+{
+	struct link_list l = { 0 };
+
+	if (!link_for_each(d->nl, collect_link, &l))
+		for (size_t i = 0; i < l.n; i++)
+			drop_orphan_filters(d, &l.links[i]);
+	free(l.links);
+}
+
+static void reconcile_ztunnels(struct daemon *d)
+{
+	char msg[WIRE_MSG_LEN];
+	bool have_current = false;
+
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		struct ztunnel *zt = d->st.zts[i];
+		ErrorCode ec = EC(NETNS);
+		struct zt_saved was;
+		bool touched;
+
+		if (!zt)
+			continue;
+		if (!zt->netns_path[0]) {
+			/* Known by fd only: its netns cannot be reopened, but
+			 * its filter there lives on; restore the node side. */
+			ec = veth_alive(d, zt->host_ifindex, zt->host_veth) &&
+					     !attach_filter(d, d->nl,
+							    zt->host_ifindex,
+							    TC_DIR_INGRESS,
+							    DP_ZTUNNEL_HOST_IN) ?
+				     EC(OK) :
+				     EC(INTERFACE);
+			snprintf(msg, sizeof(msg), "host veth %s missing",
+				 zt->host_veth);
+		} else {
+			/* SIGHUP: the fd of the last pass is replaced */
+			if (zt->netns_fd >= 0)
+				close(zt->netns_fd);
+			zt->netns_fd = netns_open(zt->netns_path);
+			if (zt->netns_fd >= 0)
+				ec = setup_ztunnel(d, zt, &was, &touched, msg,
+						   sizeof(msg));
+			else
+				snprintf(msg, sizeof(msg), "netns %s: %s",
+					 zt->netns_path,
+					 strerror(-zt->netns_fd));
+		}
+		if (ec) {
+			pr_warn("ztunnel %s is gone (%s); removing it",
+				zt->uid, msg);
+			detach_ztunnel(d, zt);
+			state_zt_remove(&d->st, zt->uid);
+			state_journal_zt_delete(&d->st, zt->uid);
+			zt_free(zt);
+			continue;
+		}
+		state_journal_zt_put(&d->st, zt);
+		if (zt->current) {
+			publish_ztunnel(d, zt);
+			have_current = true;
+		}
+	}
+	if (!have_current)
+		publish_ztunnel(d, NULL);
+}
+
+/* Pods known by path get their netns cookie again (a netns may be new). */
+static void refresh_pod_netns(struct pod *pod, void *arg)
+{
+	struct daemon *d = arg;
+	int fd;
+
+	if (!pod->netns_path[0])
+		return; /* known by fd only: the pinned entries stand */
+	fd = open(pod->netns_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	publish_netns(d, pod->addrs, pod->naddrs, netns_cookie_of(d, fd));
+	close(fd);
+}
+
+static bool zt_owns(struct daemon *d, const struct addr_key *addr)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		const struct ztunnel *zt = d->st.zts[i];
+
+		if (zt && addr_key_in(addr, zt->addrs, zt->naddrs))
+			return true;
+	}
+	return false;
+}
+
+static int drop_unowned_netns(const struct addr_key *addr, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!state_pod_by_addr(&d->st, addr) && !zt_owns(d, addr))
+		sockmap_netns_del(&d->sm, addr);
+	return 0;
+}
+
+/* sk_netns lists exactly the addresses of known pods and ztunnels. */
+static void reconcile_sockmap(struct daemon *d)
+{
+	if (!d->sm.active)
+		return;
+	state_pod_for_each(&d->st, refresh_pod_netns, d);
+	sockmap_netns_for_each(&d->sm, drop_unowned_netns, d);
+}
+
+struct gone_pods {
+	struct daemon *d;
+	struct pod **gone;
+	size_t n;
+};
+
+static void collect_gone(struct pod *pod, void *arg)
+{
+	struct gone_pods *g = arg;
+
+	if (!veth_alive(g->d, pod->host_ifindex, pod->host_veth))
+		g->gone[g->n++] = pod;
+}
+
+void daemon_prune_gone(struct daemon *d)
+{
+	struct gone_pods g = { .d = d };
+	struct ztunnel *zt = state_zt_current(&d->st);
+
+	g.gone = calloc(d->st.npods + 1, sizeof(*g.gone));
+	if (!g.gone)
+		return;
+	state_pod_for_each(&d->st, collect_gone, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		pr_info("pod %s: veth %s is gone", g.gone[i]->uid,
+			g.gone[i]->host_veth);
+		remove_pod(d, g.gone[i]);
+	}
+	free(g.gone);
+	if (zt && !veth_alive(d, zt->host_ifindex, zt->host_veth)) {
+		pr_warn("ztunnel %s: veth %s is gone; meshed pods fail closed",
+			zt->uid, zt->host_veth);
+		publish_ztunnel(d, NULL);
+		zt->current = false;
+		state_journal_zt_put(&d->st, zt);
+	}
+}
+
+int daemon_reconcile(struct daemon *d)
+{
+	struct pod_check c = { .d = d };
+	int err;
+
+	err = daemon_sync_node_addrs(d);
+	if (err)
+		pr_warn("node addresses: %s", strerror(-err));
+	c.gone = calloc(d->st.npods + 1, sizeof(*c.gone));
+	if (!c.gone)
+		return -ENOMEM;
+	state_pod_for_each(&d->st, check_pod, &c);
+	for (size_t i = 0; i < c.ngone; i++) {
+		pr_info("reconcile: pod %s lost its veth %s", c.gone[i]->uid,
+			c.gone[i]->host_veth);
+		remove_pod(d, c.gone[i]);
+	}
+	free(c.gone);
+	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
+	reconcile_ztunnels(d);
+	reconcile_sockmap(d);
+	drop_all_orphan_filters(d);
+	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
+		d->st.npods, d->st.naddrs,
+		state_zt_current(&d->st) ? "present" : "absent");
+	return c.err;
+}

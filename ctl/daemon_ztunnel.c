@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ztunnel: ZtunnelAdd (check its links, then set up its netns and host
+ * veth, publish in one map write; a refusal puts its netns back) and
+ * ZtunnelDelete.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include "daemon.h"
+#include "daemon_int.h"
+#include "log.h"
+
+/* --- ztunnel --- */
+
+static struct zt_routing zt_routing_of(const struct daemon *d)
+{
+	struct zt_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
+				.mask = ZT_ROUTE_MASK_DEFAULT,
+				.table = ZT_ROUTE_TABLE_DEFAULT,
+				.rule_prio = ZT_RULE_PRIO };
+	(void)d;
+	return r;
+}
+
+/*
+ * The id our netns has for ztunnel's, given one if it has none yet, so
+ * app_outbound can find ztunnel's sockets (replies of the connections it
+ * makes to pods from a node address). Without one that lookup is off:
+ * such replies would pass uncaptured, so say so.
+ */
+static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
+{
+	int fd = zt->netns_fd, opened = -1, id;
+
+	if (fd < 0 && zt->netns_path[0])
+		fd = opened = netns_open(zt->netns_path);
+	id = fd < 0 ? fd : netns_id_ensure(d->nl, fd);
+	if (opened >= 0)
+		close(opened);
+	if (id < 0) {
+		pr_warn("ztunnel %s: no netns id for its netns (%s): replies "
+			"to connections it makes from a node address will "
+			"pass uncaptured", zt->uid, strerror(-id));
+		return -1;
+	}
+	return id;
+}
+
+int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
+{
+	struct ztunnel_info zi = { 0 };
+	int err;
+
+	zi.netns_id = -1;
+	if (zt) {
+		zi.host_ifindex = (__u32)zt->host_ifindex;
+		memcpy(zi.mac, zt->mac, 6);
+		zi.present = 1;
+		zi.flags = zt->capture_udp ? ZT_F_CAPTURE_UDP : 0;
+		zi.netns_id = ztunnel_netns_id(d, zt);
+	}
+	zi.generation = ++d->zt_generation;
+	err = dp_ztunnel_set(&d->dp, &zi);
+	if (!err)
+		publish_ztunnel_netns(d, zt);
+	return err;
+}
+
+void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
+{
+	struct zt_routing r = zt_routing_of(d);
+	struct nl *znl;
+	int fd = zt->netns_fd, opened = -1;
+
+	for (size_t i = 0; i < zt->naddrs; i++)
+		sockmap_netns_del(&d->sm, &zt->addrs[i]);
+
+	if (veth_alive(d, zt->host_ifindex, zt->host_veth)) {
+		detach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
+			      DP_ZTUNNEL_HOST_IN);
+		if (zt->host_qdisc_created)
+			remove_qdisc_if_empty(d->nl, zt->host_ifindex);
+	}
+	if (fd < 0 && zt->netns_path[0])
+		fd = opened = netns_open(zt->netns_path);
+	if (fd < 0 || nl_open_in_netns(fd, &znl)) {
+		pr_info("ztunnel %s: its netns is gone, nothing to detach "
+			"there", zt->uid);
+		goto out;
+	}
+	detach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS, DP_ZTUNNEL_INGRESS);
+	if (zt->qdisc_created)
+		remove_qdisc_if_empty(znl, zt->ifindex);
+	zt_routing_teardown(znl, &r);
+	nl_close(znl);
+out:
+	if (opened >= 0)
+		close(opened);
+}
+
+/*
+ * Everything a ZtunnelAdd names must hold before anything is changed:
+ * its interface in its netns is a veth, and the peer in our netns is a
+ * veth whose own peer is that interface in that netns (by netns id).
+ */
+static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
+				     char *msg, size_t len)
+{
+	int nsid = netns_id_ensure(d->nl, zt->netns_fd), err;
+	struct link_info li, host;
+
+	if (nsid < 0)
+		return fail(msg, len, EC(NETNS),
+			    "no id for ztunnel's network namespace: %s",
+			    strerror(-nsid));
+	err = link_get_in_netns_id(d->nl, nsid, zt->ifname, &li);
+	if (err || !li.is_veth || li.peer_ifindex <= 0 || !li.has_mac)
+		return fail(msg, len, EC(INTERFACE),
+			    "interface %s in ztunnel's netns: %s", zt->ifname,
+			    err ? strerror(-err) : "not a veth with a peer");
+	err = link_get_by_index(d->nl, li.peer_ifindex, &host);
+	if (err || !host.is_veth || host.peer_ifindex != li.ifindex ||
+	    host.link_netnsid != nsid)
+		return fail(msg, len, EC(INTERFACE),
+			    "the peer of ztunnel's %s is not in redirectd's "
+			    "network namespace", zt->ifname);
+	zt->ifindex = li.ifindex;
+	memcpy(zt->mac, li.mac, 6);
+	zt->host_ifindex = host.ifindex;
+	strcpy(zt->host_veth, host.name);
+	return EC(OK);
+}
+
+/* Routing and ztunnel_ingress inside its netns; *was: what it was. */
+static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
+				     struct zt_saved *was, char *msg,
+				     size_t len)
+{
+	struct zt_routing r = zt_routing_of(d);
+	struct nl *znl;
+	int err = nl_open_in_netns(zt->netns_fd, &znl);
+
+	if (err)
+		return fail(msg, len, EC(NETNS),
+			    "cannot enter ztunnel's network namespace: %s",
+			    strerror(-err));
+	err = zt_routing_setup(znl, &r, was);
+	if (!err)
+		err = tc_clsact_ensure(znl, zt->ifindex, &zt->qdisc_created);
+	if (!err)
+		err = attach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS,
+				    DP_ZTUNNEL_INGRESS);
+	nl_close(znl);
+	if (err)
+		return fail(msg, len, kernel_error(err),
+			    "ztunnel netns setup: %s", strerror(-err));
+	return EC(OK);
+}
+
+/* A refused add leaves ztunnel's netns as the add found it. */
+static void restore_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
+				  const struct zt_saved *was)
+{
+	struct zt_routing r = zt_routing_of(d);
+	struct nl *znl;
+
+	if (nl_open_in_netns(zt->netns_fd, &znl))
+		return;
+	if (zt_routing_restore(znl, &r, was))
+		pr_warn("ztunnel %s: restoring its netns failed", zt->uid);
+	nl_close(znl);
+}
+
+static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
+				    char *msg, size_t len)
+{
+	int err = tc_clsact_ensure(d->nl, zt->host_ifindex,
+				   &zt->host_qdisc_created);
+
+	if (!err)
+		err = attach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
+				    DP_ZTUNNEL_HOST_IN);
+	if (err)
+		return fail(msg, len, kernel_error(err),
+			    "attach to ztunnel's %s: %s%s", zt->host_veth,
+			    strerror(-err),
+			    err == -EBUSY ? " (a foreign tc filter holds our "
+					    "priority/handle)" : "");
+	return EC(OK);
+}
+
+/* All of ztunnel's side, checked first; *touched: something changed. */
+ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
+			       struct zt_saved *was, bool *touched,
+			       char *msg, size_t len)
+{
+	ErrorCode ec = check_ztunnel_links(d, zt, msg, len);
+
+	*touched = false;
+	if (ec)
+		return ec;
+	*touched = true;
+	ec = setup_ztunnel_netns(d, zt, was, msg, len);
+	return ec ? ec : setup_ztunnel_host(d, zt, msg, len);
+}
+
+static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
+{
+	struct ztunnel *zt = zt_new(a->uid);
+	char msg[WIRE_MSG_LEN];
+
+	if (!zt)
+		return NULL;
+	free(zt->netns_path);
+	zt->netns_path = strdup(a->netns_path);
+	zt->netns_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (!zt->netns_path || zt->netns_fd < 0) {
+		zt_free(zt);
+		return NULL;
+	}
+	snprintf(zt->ifname, sizeof(zt->ifname), "%s",
+		 a->interface[0] ? a->interface : "eth0");
+	wire_parse_ips(a->ips, a->n_ips, zt->addrs, WIRE_MAX_IPS, msg,
+		       sizeof(msg));
+	zt->naddrs = a->n_ips;
+	zt->capture_udp = a->capture_udp;
+	return zt;
+}
+
+ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
+			       int netns_fd, char *msg, size_t len)
+{
+	struct ztunnel *zt, *prev;
+	struct zt_saved was;
+	int opened, fd, err;
+	bool touched;
+	ErrorCode ec;
+
+	fd = open_netns(a->netns_path, netns_fd, &opened);
+	if (fd < 0)
+		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
+			    netns_name(a->netns_path), netns_error(fd));
+	zt = zt_from_add(a, fd);
+	if (opened >= 0)
+		close(opened);
+	if (!zt)
+		return fail(msg, len, EC(INTERNAL), "out of memory");
+	ec = setup_ztunnel(d, zt, &was, &touched, msg, len);
+	if (ec) {
+		if (touched && !state_zt_find(&d->st, a->uid)) {
+			detach_ztunnel(d, zt);
+			restore_ztunnel_netns(d, zt, &was);
+		}
+		zt_free(zt);
+		return ec;
+	}
+	/* One map write switches new traffic to this ztunnel. */
+	err = publish_ztunnel(d, zt);
+	if (err) {
+		detach_ztunnel(d, zt);
+		zt_free(zt);
+		return fail(msg, len, EC(KERNEL), "ztunnel map update: %s",
+			    strerror(-err));
+	}
+	prev = state_zt_current(&d->st);
+	if (prev && strcmp(prev->uid, zt->uid)) {
+		prev->current = false;
+		state_journal_zt_put(&d->st, prev);
+	}
+	zt->current = true;
+	if (state_zt_put(&d->st, zt)) {
+		/* Full: the oldest replaced ones linger; refuse politely. */
+		publish_ztunnel(d, prev);
+		if (prev) {
+			prev->current = true;
+			state_journal_zt_put(&d->st, prev);
+		}
+		detach_ztunnel(d, zt);
+		zt_free(zt);
+		return fail(msg, len, EC(CAPACITY),
+			    "%d ztunnels known; delete replaced ones first",
+			    MAX_ZTUNNELS);
+	}
+	state_journal_zt_put(&d->st, zt);
+	pr_info("ztunnel %s active on %s (host %s ifindex %d)", zt->uid,
+		zt->ifname, zt->host_veth, zt->host_ifindex);
+	return fail(msg, len, EC(OK), "ztunnel active, host veth %s",
+		    zt->host_veth);
+}
+
+ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid,
+				  char *msg, size_t len)
+{
+	struct ztunnel *zt = state_zt_find(&d->st, uid);
+
+	if (!zt)
+		return fail(msg, len, EC(OK), "ztunnel %s was not known", uid);
+	if (zt->current) {
+		/* Meshed pods now fail closed until a new ztunnel arrives. */
+		publish_ztunnel(d, NULL);
+	}
+	detach_ztunnel(d, zt);
+	state_zt_remove(&d->st, uid);
+	state_journal_zt_delete(&d->st, uid);
+	pr_info("ztunnel %s removed%s", uid,
+		zt->current ? "; meshed pods fail closed" : "");
+	zt_free(zt);
+	return EC(OK);
+}
