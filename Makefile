@@ -29,7 +29,7 @@ BPF_HDRS  := $(wildcard bpf/include/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
-             ctl/lib/cleanup.c ctl/lib/probe.c
+             ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -252,7 +252,7 @@ $(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototyp
 
 $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
 		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o \
-		$(DAEMON_SRCS:.c=.o)) \
+		ctl/lib/hooks.o $(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \
 		$(addprefix -Wl$(comma)--wrap=,$(FUZZ_WRAP)) \

@@ -44,76 +44,61 @@ ErrorCode kernel_error(int err)
 	}
 }
 
-struct tc_slot slot_of(const struct daemon *d, int ifindex,
-			      enum tc_dir dir)
+/* --- tc attach / detach: ctl/lib/hooks.c, at our slot --- */
+
+struct hook_slot hook_slot_of(const struct daemon *d)
 {
-	struct tc_slot s = { .ifindex = ifindex,
-			     .dir = dir,
-			     .prio = d->opts.tc_priority,
-			     .handle = d->opts.tc_handle };
-	return s;
+	struct hook_slot hs = { .prio = d->opts.tc_priority,
+				.handle = d->opts.tc_handle };
+	return hs;
 }
 
-/* --- tc attach / detach --- */
+struct tc_slot slot_of(const struct daemon *d, int ifindex, enum tc_dir dir)
+{
+	struct hook_slot hs = hook_slot_of(d);
+
+	return hook_slot_on(&hs, ifindex, dir);
+}
 
 void remove_qdisc_if_empty(struct nl *nl, int ifindex)
 {
-	struct tc_filter_info f;
-
-	if (tc_filter_list(nl, ifindex, TC_DIR_INGRESS, &f, 1) == 0 &&
-	    tc_filter_list(nl, ifindex, TC_DIR_EGRESS, &f, 1) == 0)
-		tc_clsact_delete(nl, ifindex);
+	hook_qdisc_drop_if_empty(nl, ifindex);
 }
 
 void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
-			  enum tc_dir dir, enum dp_prog prog)
+		   enum tc_dir dir, enum dp_prog prog)
 {
-	struct tc_slot s = slot_of(d, ifindex, dir);
-	int err = tc_filter_detach(nl, &s, datapath_prog_name(prog));
+	struct hook_slot hs = hook_slot_of(d);
 
-	if (err && err != -ENOENT && err != -ENODEV)
-		pr_warn("detach %s from ifindex %d: %s",
-			datapath_prog_name(prog), ifindex, strerror(-err));
+	hook_detach(nl, &hs, ifindex, dir, prog);
 }
 
 int attach_filter(struct daemon *d, struct nl *nl, int ifindex,
-			 enum tc_dir dir, enum dp_prog prog)
+		  enum tc_dir dir, enum dp_prog prog)
 {
-	struct tc_slot s = slot_of(d, ifindex, dir);
+	struct hook_slot hs = hook_slot_of(d);
 
-	return tc_filter_attach(nl, &s, datapath_prog_fd(&d->dp, prog),
-				datapath_prog_name(prog));
+	return hook_attach(nl, &hs, ifindex, dir, &d->dp, prog);
 }
 
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {
-	detach_filter(d, d->nl, ifindex, TC_DIR_INGRESS, DP_APP_OUTBOUND);
-	detach_filter(d, d->nl, ifindex, TC_DIR_EGRESS, DP_APP_INBOUND);
-	if (qdisc_ours)
-		remove_qdisc_if_empty(d->nl, ifindex);
+	struct hook_slot hs = hook_slot_of(d);
+
+	hook_pod_detach(d->nl, &hs, ifindex, qdisc_ours, NULL);
 }
 
 /* tc qdisc add dev V clsact; tc filter add dev V {ingress,egress} ... */
 int attach_pod_filters(struct daemon *d, int ifindex, bool *created)
 {
-	int err = tc_clsact_ensure(d->nl, ifindex, created);
+	struct hook_slot hs = hook_slot_of(d);
 
-	if (err)
-		return err;
-	err = attach_filter(d, d->nl, ifindex, TC_DIR_INGRESS,
-			    DP_APP_OUTBOUND);
-	if (!err)
-		err = attach_filter(d, d->nl, ifindex, TC_DIR_EGRESS,
-				    DP_APP_INBOUND);
-	return err;
+	return hook_pod_attach(d->nl, &hs, &d->dp, ifindex, created);
 }
 
 bool veth_alive(struct daemon *d, int ifindex, const char *name)
 {
-	struct link_info li;
-
-	return ifindex > 0 && !link_get_by_index(d->nl, ifindex, &li) &&
-	       !strcmp(li.name, name);
+	return hook_veth_alive(d->nl, ifindex, name);
 }
 
 static ErrorCode h_hello(struct conn_ctx *c, Reply *reply)

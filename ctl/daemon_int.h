@@ -8,6 +8,7 @@
 #define REDIRECT_DAEMON_INT_H
 
 #include "daemon.h"
+#include "hooks.h"
 
 #define ZT_RULE_PRIO 100
 
@@ -16,6 +17,7 @@
 ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 ErrorCode kernel_error(int err);
+struct hook_slot hook_slot_of(const struct daemon *d);
 struct tc_slot slot_of(const struct daemon *d, int ifindex, enum tc_dir dir);
 void remove_qdisc_if_empty(struct nl *nl, int ifindex);
 void detach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir, enum dp_prog prog);

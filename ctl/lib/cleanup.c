@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cleanup.h"
+#include "hooks.h"
 #include "datapath.h"
 #include "log.h"
 #include "nl.h"
@@ -32,22 +33,19 @@ struct cleaner {
 	struct nl *nl;
 };
 
-static struct tc_slot slot_of(const struct cleaner *c, int ifindex,
-			      enum tc_dir dir)
+static struct hook_slot slot_of(const struct cleaner *c)
 {
-	struct tc_slot s = { .ifindex = ifindex,
-			     .dir = dir,
-			     .prio = c->o->tc_priority,
-			     .handle = c->o->tc_handle };
-	return s;
+	struct hook_slot hs = { .prio = c->o->tc_priority,
+				.handle = c->o->tc_handle };
+	return hs;
 }
 
 /* tc filter del dev D {ingress|egress} pref P handle H bpf (if ours) */
 static void detach(struct cleaner *c, struct nl *nl, int ifindex,
 		   enum tc_dir dir, enum dp_prog prog)
 {
-	struct tc_slot s = slot_of(c, ifindex, dir);
-	int err = tc_filter_detach(nl, &s, datapath_prog_name(prog));
+	struct hook_slot hs = slot_of(c);
+	int err = hook_detach(nl, &hs, ifindex, dir, prog);
 
 	if (!err) {
 		c->r->filters++;
@@ -55,32 +53,24 @@ static void detach(struct cleaner *c, struct nl *nl, int ifindex,
 			ifindex);
 	} else if (err != -ENOENT && err != -ENODEV) {
 		c->r->errors++;
-		pr_warn("detach %s from ifindex %d: %s",
-			datapath_prog_name(prog), ifindex, strerror(-err));
 	}
 }
 
 /* tc qdisc del dev D clsact: only one we created, and only when empty. */
 static void drop_qdisc_if_empty(struct cleaner *c, struct nl *nl, int ifindex)
 {
-	struct tc_filter_info f;
+	int err = hook_qdisc_drop_if_empty(nl, ifindex);
 
-	if (tc_filter_list(nl, ifindex, TC_DIR_INGRESS, &f, 1) != 0 ||
-	    tc_filter_list(nl, ifindex, TC_DIR_EGRESS, &f, 1) != 0) {
+	if (err == -EBUSY)
 		pr_info("ifindex %d: our clsact still holds foreign filters; "
 			"left in place", ifindex);
-		return;
-	}
-	if (!tc_clsact_delete(nl, ifindex))
+	else if (!err)
 		c->r->qdiscs++;
 }
 
 static bool veth_alive(struct cleaner *c, int ifindex, const char *name)
 {
-	struct link_info li;
-
-	return ifindex > 0 && !link_get_by_index(c->nl, ifindex, &li) &&
-	       !strcmp(li.name, name);
+	return hook_veth_alive(c->nl, ifindex, name);
 }
 
 static void clean_pod(struct pod *pod, void *arg)
@@ -193,7 +183,8 @@ static int collect_link(const struct link_info *li, void *arg)
 
 static void drop_orphans_on(struct cleaner *c, int ifindex, enum tc_dir dir)
 {
-	struct tc_slot s = slot_of(c, ifindex, dir);
+	struct hook_slot hs = slot_of(c);
+	struct tc_slot s = hook_slot_on(&hs, ifindex, dir);
 	struct tc_filter_info f;
 
 	if (tc_filter_get(c->nl, &s, &f))
