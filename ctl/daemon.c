@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include "daemon.h"
 #include "daemon_int.h"
+#include "requests.h"
 #include "log.h"
 
 ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
@@ -147,40 +148,129 @@ void daemon_reply_release(Reply *reply)
 	reply->message = NULL;
 }
 
+/*
+ * The handlers, one per row of ctl/lib/requests.h, all of one shape:
+ * each unpacks its body and calls the part of redirectd that does it.
+ */
+typedef ErrorCode (*handler_fn)(struct daemon *d, struct conn_ctx *c,
+				const Request *req, int netns_fd,
+				Reply *reply, char *msg, size_t len);
+
+static ErrorCode r_hello(struct daemon *d, struct conn_ctx *c,
+			 const Request *req, int fd, Reply *reply, char *msg,
+			 size_t len)
+{
+	(void)d, (void)req, (void)fd, (void)msg, (void)len;
+	return h_hello(c, reply);
+}
+
+static ErrorCode r_pod_add(struct daemon *d, struct conn_ctx *c,
+			   const Request *req, int fd, Reply *reply, char *msg,
+			   size_t len)
+{
+	(void)reply;
+	return h_pod_add(d, c, req->pod_add, fd, msg, len);
+}
+
+static ErrorCode r_pod_delete(struct daemon *d, struct conn_ctx *c,
+			      const Request *req, int fd, Reply *reply,
+			      char *msg, size_t len)
+{
+	(void)c, (void)fd, (void)reply;
+	return h_pod_delete(d, req->pod_delete, msg, len);
+}
+
+static ErrorCode r_pod_keep(struct daemon *d, struct conn_ctx *c,
+			    const Request *req, int fd, Reply *reply,
+			    char *msg, size_t len)
+{
+	(void)fd, (void)reply;
+	return h_pod_keep(d, c, req->pod_keep->uid, msg, len);
+}
+
+static ErrorCode r_snapshot_done(struct daemon *d, struct conn_ctx *c,
+				 const Request *req, int fd, Reply *reply,
+				 char *msg, size_t len)
+{
+	(void)req, (void)fd, (void)reply;
+	return h_snapshot_done(d, c, msg, len);
+}
+
+static ErrorCode r_ztunnel_add(struct daemon *d, struct conn_ctx *c,
+			       const Request *req, int fd, Reply *reply,
+			       char *msg, size_t len)
+{
+	(void)c, (void)reply;
+	return h_ztunnel_add(d, req->ztunnel_add, fd, msg, len);
+}
+
+static ErrorCode r_ztunnel_delete(struct daemon *d, struct conn_ctx *c,
+				  const Request *req, int fd, Reply *reply,
+				  char *msg, size_t len)
+{
+	(void)c, (void)fd, (void)reply;
+	return h_ztunnel_delete(d, req->ztunnel_delete->uid, msg, len);
+}
+
+static ErrorCode r_status(struct daemon *d, struct conn_ctx *c,
+			  const Request *req, int fd, Reply *reply, char *msg,
+			  size_t len)
+{
+	(void)c, (void)req, (void)fd, (void)msg, (void)len;
+	return h_status(d, reply);
+}
+
+static ErrorCode r_list_pods(struct daemon *d, struct conn_ctx *c,
+			     const Request *req, int fd, Reply *reply,
+			     char *msg, size_t len)
+{
+	(void)c, (void)fd, (void)msg, (void)len;
+	return h_list(d, req, reply);
+}
+
+static ErrorCode r_pod_get(struct daemon *d, struct conn_ctx *c,
+			   const Request *req, int fd, Reply *reply, char *msg,
+			   size_t len)
+{
+	(void)c, (void)fd;
+	return h_pod_get(d, req->pod_get->uid, reply, msg, len);
+}
+
+static ErrorCode r_stats(struct daemon *d, struct conn_ctx *c,
+			 const Request *req, int fd, Reply *reply, char *msg,
+			 size_t len)
+{
+	(void)c, (void)req, (void)fd;
+	return h_stats(d, reply, msg, len);
+}
+
+static ErrorCode r_set_log_level(struct daemon *d, struct conn_ctx *c,
+				 const Request *req, int fd, Reply *reply,
+				 char *msg, size_t len)
+{
+	(void)d, (void)c, (void)fd, (void)reply;
+	log_set_level(log_level_from_name(req->set_log_level->level));
+	return fail(msg, len, EC(OK), "log level %s",
+		    req->set_log_level->level);
+}
+
+/* redirectd's column of ctl/lib/requests.h. */
+#define HANDLER_ROW(body, name, fd, role) { REQ(body), r_##name },
+static const struct {
+	int body_case;
+	handler_fn fn;
+} handlers[] = { REDIRECT_REQUESTS(HANDLER_ROW) };
+#undef HANDLER_ROW
+
 static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
 			  const Request *req, int netns_fd, Reply *reply,
 			  char *msg, size_t len)
 {
-	switch (req->body_case) {
-	case REQ(HELLO):
-		return h_hello(c, reply);
-	case REQ(POD_ADD):
-		return h_pod_add(d, c, req->pod_add, netns_fd, msg, len);
-	case REQ(POD_DELETE):
-		return h_pod_delete(d, req->pod_delete, msg, len);
-	case REQ(POD_KEEP):
-		return h_pod_keep(d, c, req->pod_keep->uid, msg, len);
-	case REQ(SNAPSHOT_DONE):
-		return h_snapshot_done(d, c, msg, len);
-	case REQ(ZTUNNEL_ADD):
-		return h_ztunnel_add(d, req->ztunnel_add, netns_fd, msg, len);
-	case REQ(ZTUNNEL_DELETE):
-		return h_ztunnel_delete(d, req->ztunnel_delete->uid, msg, len);
-	case REQ(STATUS):
-		return h_status(d, reply);
-	case REQ(LIST_PODS):
-		return h_list(d, req, reply);
-	case REQ(POD_GET):
-		return h_pod_get(d, req->pod_get->uid, reply, msg, len);
-	case REQ(STATS):
-		return h_stats(d, reply, msg, len);
-	case REQ(SET_LOG_LEVEL):
-		log_set_level(log_level_from_name(req->set_log_level->level));
-		return fail(msg, len, EC(OK), "log level %s",
-			    req->set_log_level->level);
-	default:
-		return fail(msg, len, EC(BAD_REQUEST), "unknown request");
-	}
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if ((int)req->body_case == handlers[i].body_case)
+			return handlers[i].fn(d, c, req, netns_fd, reply, msg,
+					      len);
+	return fail(msg, len, EC(BAD_REQUEST), "unknown request");
 }
 
 /* Root holds every role; other peers what redirectd's options grant. */

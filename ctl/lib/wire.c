@@ -6,6 +6,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "wire.h"
+#include "requests.h"
 
 ErrorCode wire_decode_request(const uint8_t *buf, size_t len, bool truncated,
 			      Request **out, char *msg, size_t msglen)
@@ -292,29 +293,32 @@ static ErrorCode v_set_log_level(const Request *req, bool has_fd, char *msg,
 	return check_log_level(req->set_log_level->level, msg, msglen);
 }
 
-/*
- * Every request type, once: what the codec knows of it. The daemon's
- * handler for each is in ctl/daemon.c's dispatch (same order).
- */
+/* Requests without fields to check. */
+static ErrorCode v_snapshot_done(const Request *req, bool has_fd, char *msg,
+				 size_t msglen)
+{
+	return check_nothing(req, has_fd, msg, msglen);
+}
+
+static ErrorCode v_status(const Request *req, bool has_fd, char *msg,
+			  size_t msglen)
+{
+	return check_nothing(req, has_fd, msg, msglen);
+}
+
+static ErrorCode v_stats(const Request *req, bool has_fd, char *msg,
+			 size_t msglen)
+{
+	return check_nothing(req, has_fd, msg, msglen);
+}
+
+/* The codec's columns of ctl/lib/requests.h. */
+#define WIRE_ROW(body, name, fd, role) \
+	{ REQ(body), #name, fd, v_##name, role },
 static const struct wire_request_def request_defs[] = {
-	{ REQ(HELLO), "hello", false, v_hello, WIRE_ROLE_ANY },
-	{ REQ(POD_ADD), "pod_add", true, v_pod_add, WIRE_ROLE_POD_WRITE },
-	{ REQ(POD_DELETE), "pod_delete", false, v_pod_delete,
-	  WIRE_ROLE_POD_WRITE },
-	{ REQ(POD_KEEP), "pod_keep", false, v_pod_keep, WIRE_ROLE_POD_WRITE },
-	{ REQ(SNAPSHOT_DONE), "snapshot_done", false, check_nothing,
-	  WIRE_ROLE_POD_WRITE },
-	{ REQ(ZTUNNEL_ADD), "ztunnel_add", true, v_ztunnel_add,
-	  WIRE_ROLE_ZTUNNEL_WRITE },
-	{ REQ(ZTUNNEL_DELETE), "ztunnel_delete", false, v_ztunnel_delete,
-	  WIRE_ROLE_ZTUNNEL_WRITE },
-	{ REQ(STATUS), "status", false, check_nothing, WIRE_ROLE_READ },
-	{ REQ(LIST_PODS), "list_pods", false, v_list_pods, WIRE_ROLE_READ },
-	{ REQ(POD_GET), "pod_get", false, v_pod_get, WIRE_ROLE_READ },
-	{ REQ(STATS), "stats", false, check_nothing, WIRE_ROLE_READ },
-	{ REQ(SET_LOG_LEVEL), "set_log_level", false, v_set_log_level,
-	  WIRE_ROLE_ADMIN },
+	REDIRECT_REQUESTS(WIRE_ROW)
 };
+#undef WIRE_ROW
 
 const struct wire_request_def *wire_request_def(const Request *req)
 {
