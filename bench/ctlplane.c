@@ -109,11 +109,9 @@ static void pod_mac(unsigned int i, __u8 mac[6])
 
 /* --- through redirectd --- */
 
-static int call_ok(struct client *c, Request *req)
+/* The reply of a typed call (ctl/lib/client.h): 0 only if it is OK. */
+static int reply_ok(int err, Reply *reply)
 {
-	Reply *reply;
-	int err = client_call(c, req, -1, &reply);
-
 	if (err)
 		return err;
 	if (reply->code) {
@@ -130,8 +128,9 @@ static int pod_add(struct client *c, const struct opts *o, unsigned int i,
 {
 	char uid[32], netns[256], ip4[20], ip6[48];
 	char *ips[2] = { ip4, ip6 };
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
+	Reply *reply = NULL;
+	int err;
 
 	snprintf(uid, sizeof(uid), "bench-%u", i);
 	snprintf(netns, sizeof(netns), "/var/run/netns/%s%u", o->netns_prefix,
@@ -146,24 +145,20 @@ static int pod_add(struct client *c, const struct opts *o, unsigned int i,
 	b.host_veth = "";
 	b.ips = ips;
 	b.n_ips = 2;
-	req.body_case = REQ(POD_ADD);
-	req.pod_add = &b;
-	return call_ok(c, &req);
+	err = client_pod_add(c, &b, -1, &reply);
+	return reply_ok(err, reply);
 }
 
 static int pod_del(struct client *c, const struct opts *o, unsigned int i,
 		   double *tc_us)
 {
 	char uid[32];
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__PodDelete b =
-		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
+	Reply *reply = NULL;
+	int err;
 
 	snprintf(uid, sizeof(uid), "bench-%u", i);
-	b.uid = uid;
-	req.body_case = REQ(POD_DELETE);
-	req.pod_delete = &b;
-	return call_ok(c, &req);
+	err = client_pod_delete(c, uid, NULL, NULL, &reply);
+	return reply_ok(err, reply);
 }
 
 /* --- the baseline: commands per pod --- */

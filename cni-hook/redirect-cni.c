@@ -183,7 +183,8 @@ static int daemon_open(struct plugin *p, struct client *c)
  * One request on a fresh connection. Returns 0 with *out set, or -errno:
  * a transport failure is "try again" (code 11), a refusal is code 999.
  */
-static int daemon_call(struct plugin *p, Request *req, int fd, Reply **out)
+static int daemon_pod_add(struct plugin *p, const PodAdd *add, int fd,
+			  Reply **out)
 {
 	struct client c;
 	Reply *reply = NULL;
@@ -191,7 +192,7 @@ static int daemon_call(struct plugin *p, Request *req, int fd, Reply **out)
 
 	if (err)
 		return err;
-	err = client_call(&c, req, fd, &reply);
+	err = client_pod_add(&c, add, fd, &reply);
 	client_close(&c);
 	if (err)
 		return cni_fail(&p->err, err, CNI_ERR_TRY_AGAIN,
@@ -199,8 +200,7 @@ static int daemon_call(struct plugin *p, Request *req, int fd, Reply **out)
 				p->conf.socket_path, strerror(-err));
 	if (reply->code) {
 		err = cni_fail(&p->err, -EREMOTEIO, CNI_ERR_INTERNAL,
-			       "redirectd refused the request", "%s %s: %s",
-			       wire_request_name(req),
+			       "redirectd refused the request", "pod_add %s: %s",
 			       wire_error_name(reply->code), reply->message);
 		client_reply_free(reply);
 		return err;
@@ -274,7 +274,6 @@ static char *or_empty(const char *s)
 
 static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
 	char *ips[CNI_MAX_IPS];
 	Reply *reply = NULL;
@@ -292,9 +291,7 @@ static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
 	b.host_veth = net->host_veth;
 	b.dns_capture = p->conf.dns_capture;
 	b.container_id = (char *)p->env.container_id;
-	req.body_case = REQ(POD_ADD);
-	req.pod_add = &b;
-	err = daemon_call(p, &req, fd, &reply);
+	err = daemon_pod_add(p, &b, fd, &reply);
 	if (err)
 		return err;
 	pr_info("redirect-cni ADD %s: pod %s/%s: %s", p->uid, b.namespace_,

@@ -208,3 +208,23 @@ int client_pod_delete(struct client *c, const char *uid,
 	req.pod_delete = &b;
 	return client_call(c, &req, -1, reply);
 }
+
+int client_pod_add(struct client *c, const PodAdd *add, int netns_fd,
+		   Reply **reply)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+
+	req.body_case = REQ(POD_ADD);
+	req.pod_add = (PodAdd *)add;
+	return client_call(c, &req, netns_fd, reply);
+}
+
+int client_ztunnel_add(struct client *c, const ZtunnelAdd *add,
+		       int netns_fd, Reply **reply)
+{
+	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+
+	req.body_case = REQ(ZTUNNEL_ADD);
+	req.ztunnel_add = (ZtunnelAdd *)add;
+	return client_call(c, &req, netns_fd, reply);
+}
