@@ -236,4 +236,22 @@ struct node_addr_list {
  */
 #define SOCKMAP_BACKLOG_DEFAULT (4u << 20)
 
+/*
+ * The layout of every map key and value shared with user space, pinned
+ * and so shared with whichever build runs next: a change here changes
+ * the pinned maps' layout (docs/datapath.md says which changes redirectd
+ * can take over in place). The asserts make such a change deliberate.
+ */
+_Static_assert(sizeof(struct addr_key) == 16, "addr_key layout");
+_Static_assert(sizeof(struct pod_info) == 12, "pod_info layout");
+_Static_assert(sizeof(struct ztunnel_info) == 20, "ztunnel_info layout");
+_Static_assert(sizeof(struct settings) == 8, "settings layout");
+_Static_assert(sizeof(struct dns_flow_key) == 36, "dns_flow_key layout");
+_Static_assert(sizeof(struct frag_key) == 40, "frag_key layout");
+_Static_assert(sizeof(struct frag_value) == 4, "frag_value layout");
+_Static_assert(sizeof(struct counter_value) == 16, "counter_value layout");
+_Static_assert(sizeof(struct node_addr_list) == 8 + 16 * NODE_ADDRS_INLINE,
+	       "node_addr_list layout");
+_Static_assert(sizeof(struct sockmap_config) == 16, "sockmap_config layout");
+
 #endif /* REDIRECT_ABI_H */

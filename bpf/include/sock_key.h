@@ -40,6 +40,8 @@ struct sock_key {
 	__u32 pad;
 };
 
+_Static_assert(sizeof(struct sock_key) == 48, "sock_key layout (pinned)");
+
 /* A socket's 4-tuple as it sees it: addresses in addr_key form. */
 struct sock_tuple {
 	struct addr_key local;
