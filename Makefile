@@ -23,13 +23,14 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 BPF_SRCS  := bpf/tc/redirect.bpf.c bpf/sockops/sockmap.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
-             $(BUILD)/bpf/tests/foreign_counter.bpf.o
+             $(BUILD)/bpf/tests/foreign_counter.bpf.o \
+             $(BUILD)/bpf/tests/foreign_ok.bpf.o
 SKELS     := $(BUILD)/redirect.skel.h $(BUILD)/sockmap.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
-             ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c
+             ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -46,6 +47,7 @@ UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
 TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
 SOCKCHECK := $(BUILD)/sockcheck
+TCXATTACH := $(BUILD)/tcxattach
 SOCKLOAD  := $(BUILD)/bench/sockmap_load
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 CNI       := $(BUILD)/redirect-cni
@@ -55,7 +57,8 @@ TEST_CNI  := $(BUILD)/tests/test_cni
 .PHONY: install uninstall cni-static asan fuzz fuzz-build fuzz-corpus
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
-     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK) $(SOCKLOAD)
+     $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK) $(SOCKLOAD) \
+     $(TCXATTACH)
 
 deps:
 	@sh scripts/deps.sh
@@ -158,6 +161,9 @@ $(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
 	$(CC) $(CFLAGS) -o $@ $<
 
 # Socket semantics under sockmap acceleration (tests/e2e/test_sockmap.sh).
+$(TCXATTACH): tests/tools/tcxattach.c
+	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
+
 $(SOCKCHECK): tests/tools/sockcheck.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lcrypto -lpthread
@@ -252,7 +258,7 @@ $(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototyp
 
 $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
 		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o \
-		ctl/lib/hooks.o $(DAEMON_SRCS:.c=.o)) \
+		ctl/lib/hooks.o ctl/lib/tcx.o $(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \
 		$(addprefix -Wl$(comma)--wrap=,$(FUZZ_WRAP)) \

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "daemon_int.h"
 #include "requests.h"
+#include "tcx.h"
 #include "log.h"
 
 ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
@@ -82,18 +83,51 @@ int attach_filter(struct daemon *d, struct nl *nl, int ifindex,
 	return hook_attach(nl, &hs, ifindex, dir, &d->dp, prog);
 }
 
+/* Both kinds: whichever the pod had, nothing of ours stays. */
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
+	tcx_detach(d->opts.bpffs, ifindex, TC_DIR_INGRESS);
+	tcx_detach(d->opts.bpffs, ifindex, TC_DIR_EGRESS);
 	hook_pod_detach(d->nl, &hs, ifindex, qdisc_ours, NULL);
 }
 
-/* tc qdisc add dev V clsact; tc filter add dev V {ingress,egress} ... */
-int attach_pod_filters(struct daemon *d, int ifindex, bool *created)
+/*
+ * --attach auto: TCX where the device already runs TCX programs (a CNI
+ * such as Cilium 1.16+), whose verdict would otherwise end the chain
+ * before any legacy filter of ours runs.
+ */
+bool pod_wants_tcx(struct daemon *d, int ifindex)
+{
+	if (d->opts.attach != ATTACH_AUTO)
+		return d->opts.attach == ATTACH_TCX;
+	return tcx_count(ifindex, TC_DIR_INGRESS) > 0 ||
+	       tcx_count(ifindex, TC_DIR_EGRESS) > 0;
+}
+
+static int attach_pod_tcx(struct daemon *d, int ifindex)
+{
+	int err = tcx_attach_head(d->opts.bpffs, ifindex, TC_DIR_INGRESS,
+				  datapath_prog_fd(&d->dp, DP_APP_OUTBOUND));
+
+	if (!err)
+		err = tcx_attach_head(d->opts.bpffs, ifindex, TC_DIR_EGRESS,
+				      datapath_prog_fd(&d->dp, DP_APP_INBOUND));
+	if (err)
+		pr_warn("TCX attach to ifindex %d: %s", ifindex,
+			strerror(-err));
+	return err;
+}
+
+/* tc qdisc add dev V clsact; tc filter add ... (or the TCX links) */
+int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
+	*created = false;
+	if (tcx)
+		return attach_pod_tcx(d, ifindex);
 	return hook_pod_attach(d->nl, &hs, &d->dp, ifindex, created);
 }
 

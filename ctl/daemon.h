@@ -22,6 +22,13 @@
 #define DEFAULT_STATE_FILE "/var/run/ambient-redirect/state"
 #define MAX_EXTRA_NODE_ADDRS 16
 
+/* Where pod programs go (--attach): see README, "Attach modes". */
+enum attach_mode {
+	ATTACH_AUTO, /* TCX on a device that already has TCX programs */
+	ATTACH_TC, /* clsact + cls_bpf, passing with TC_ACT_PIPE */
+	ATTACH_TCX, /* TCX links at the head of the chain everywhere */
+};
+
 struct daemon_opts {
 	const char *socket_path;
 	const char *bpffs;
@@ -31,6 +38,7 @@ struct daemon_opts {
 	__u32 tc_handle;
 	__u32 pod_capacity;
 	bool fail_open;
+	enum attach_mode attach;
 	bool no_sockmap;
 	enum sockmap_pods sockmap_pods;
 	uid_t allow_uid; /* besides root: read-only queries ... */

@@ -496,7 +496,8 @@ ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 			  "pods map update: %s", strerror(-err));
 		goto fail_pod;
 	}
-	err = attach_pod_filters(d, pod->host_ifindex, &created);
+	pod->tcx = pod_wants_tcx(d, pod->host_ifindex);
+	err = attach_pod_hooks(d, pod->host_ifindex, pod->tcx, &created);
 	if (err) {
 		ec = fail(msg, len, kernel_error(err),
 			  "attach to %s: %s%s", t.host_veth, strerror(-err),

@@ -4,6 +4,7 @@
  * filters and the journal in line with each other; node addresses; pods
  * and ztunnels whose veth vanished.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "daemon.h"
 #include "daemon_int.h"
 #include "log.h"
+#include "tcx.h"
 
 /* --- start-up and reconciliation --- */
 
@@ -35,7 +37,10 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct datapath_opts dpo = { .sz = sizeof(dpo),
 				     .pin_dir = opts->bpffs,
-				     .pod_addrs = opts->pod_capacity };
+				     .pod_addrs = opts->pod_capacity,
+				     /* one build for both: TCX_NEXT also
+				      * continues a cls_bpf chain */
+				     .tcx_next = opts->attach != ATTACH_TC };
 	struct settings set = { .flags = opts->fail_open ? SET_F_FAIL_OPEN :
 							   0 };
 	int err;
@@ -168,7 +173,8 @@ static void check_pod(struct pod *pod, void *arg)
 	/* Re-publish and re-attach: the filters then run this build's code. */
 	err = publish_addrs(c->d, pod);
 	if (!err)
-		err = attach_pod_filters(c->d, pod->host_ifindex, &created);
+		err = attach_pod_hooks(c->d, pod->host_ifindex, pod->tcx,
+				       &created);
 	if (err) {
 		pr_err("pod %s: restore on %s failed: %s", pod->uid,
 		       pod->host_veth, strerror(-err));
@@ -226,6 +232,26 @@ static int collect_link(const struct link_info *li, void *arg)
 }
 
 /* Filters of ours on links we do not know: left by an unacknowledged add. */
+/* TCX links of ours pinned for a device no pod owns any more. */
+static void drop_orphan_tcx(struct daemon *d)
+{
+	DIR *dir = opendir(d->opts.bpffs);
+	struct dirent *de;
+	enum tc_dir td;
+	int ifindex;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir)))
+		if (tcx_pin_parse(de->d_name, &ifindex, &td) &&
+		    !ifindex_owned(d, ifindex)) {
+			pr_info("reconcile: removing orphan TCX link %s",
+				de->d_name);
+			tcx_detach(d->opts.bpffs, ifindex, td);
+		}
+	closedir(dir);
+}
+
 static void drop_orphan_filters(struct daemon *d, const struct link_info *li)
 {
 	struct tc_filter_info f;
@@ -420,6 +446,7 @@ int daemon_reconcile(struct daemon *d)
 	reconcile_ztunnels(d);
 	reconcile_sockmap(d);
 	drop_all_orphan_filters(d);
+	drop_orphan_tcx(d);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
 		d->st.npods, d->st.naddrs,
 		state_zt_current(&d->st) ? "present" : "absent");

@@ -293,9 +293,11 @@ static void print_pod_json(const PodInfo *p, bool comma)
 	json_kv_str("mac", p->mac, true);
 	json_kv_str("netns", p->netns_path, true);
 	json_kv_str("interface", p->interface, true);
-	printf(",\"dns_capture\":%s,\"qdisc_created\":%s}",
+	printf(",\"dns_capture\":%s,\"qdisc_created\":%s",
 	       p->dns_capture ? "true" : "false",
 	       p->qdisc_created ? "true" : "false");
+	json_kv_str("attach", p->attach, true);
+	printf("}");
 }
 
 static void print_zt_json(const ZtunnelInfo *z, bool comma)
@@ -331,7 +333,8 @@ static void print_pod_text(const PodInfo *p)
 	printf("%-36s %-30s %-15s", p->uid, nsname, p->host_veth);
 	for (size_t j = 0; j < p->n_ips; j++)
 		printf("%s%s", j ? "," : " ", p->ips[j]);
-	printf("%s\n", p->dns_capture ? " (dns capture)" : "");
+	printf("%s%s\n", p->dns_capture ? " (dns capture)" : "",
+	       !strcmp(p->attach, "tcx") ? " (tcx)" : "");
 }
 
 /* One page's pods; *n: pods printed so far (for the JSON commas). */

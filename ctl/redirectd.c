@@ -102,6 +102,8 @@ static void usage(FILE *f)
 		"  --tc-handle N        tc filter handle (default 0x%x)\n"
 		"  --pod-capacity N     pod addresses the map holds (default %d)\n"
 		"  --fail-open          pass meshed traffic when ztunnel is absent\n"
+		"  --attach MODE        pods' programs: auto (TCX on devices that\n"
+		"                       already run TCX programs), tc, tcx\n"
 		"  --node-addr ADDR     an extra node address (repeatable)\n"
 		"  --allow-uid N        serve this uid besides root: read-only\n"
 		"  --allow-gid N        serve this gid besides root: read-only\n"
@@ -137,7 +139,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
 	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
 	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE, O_METRICS,
-	       O_ALLOW_POD, O_ALLOW_ZT };
+	       O_ALLOW_POD, O_ALLOW_ZT, O_ATTACH };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
@@ -154,6 +156,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "allow-gid", required_argument, NULL, O_GID },
 		{ "allow-pod-writes", no_argument, NULL, O_ALLOW_POD },
 		{ "allow-ztunnel-writes", no_argument, NULL, O_ALLOW_ZT },
+		{ "attach", required_argument, NULL, O_ATTACH },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "probe", no_argument, NULL, O_PROBE },
@@ -231,6 +234,16 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 				goto bad;
 			o->allow_gid = v;
 			o->allow_gid_set = true;
+			break;
+		case O_ATTACH:
+			if (!strcmp(optarg, "auto"))
+				o->attach = ATTACH_AUTO;
+			else if (!strcmp(optarg, "tc"))
+				o->attach = ATTACH_TC;
+			else if (!strcmp(optarg, "tcx"))
+				o->attach = ATTACH_TCX;
+			else
+				goto bad;
 			break;
 		case O_ALLOW_POD:
 			o->allow_grants |= WIRE_ROLE_POD_WRITE;

@@ -36,6 +36,15 @@ const volatile __u16 port_outbound = ZT_PORT_OUTBOUND;
 const volatile __u16 port_inbound = ZT_PORT_INBOUND;
 const volatile __u16 port_hbone = ZT_PORT_HBONE;
 const volatile __u16 port_dns = ZT_PORT_DNS;
+/*
+ * "Nothing to do here, run whatever comes next": TC_ACT_PIPE for cls_bpf
+ * filters (--attach tc), TCX_NEXT (-1) when any of ours may sit in a TCX
+ * chain (--attach tcx|auto). cls_bpf in direct-action mode treats -1 like
+ * TC_ACT_PIPE (an unknown opcode: continue with the next filter), TCX
+ * ends the chain on TC_ACT_PIPE, so -1 serves both; tc mode keeps PIPE.
+ */
+const volatile int pass_verdict = TC_ACT_PIPE;
+#define PASS pass_verdict
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -163,7 +172,7 @@ static __always_inline int to_ztunnel(struct __sk_buff *skb,
 
 	if (!zt) {
 		if (fail_open())
-			return count_ret(cnt_open, p, TC_ACT_PIPE);
+			return count_ret(cnt_open, p, PASS);
 		return count_ret(cnt_closed, p, TC_ACT_SHOT);
 	}
 	set_dst_mac(skb, zt->mac);
@@ -267,7 +276,7 @@ static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
 	if (!fv)
 		return count_ret(CNT_OUT_DROP_FRAG_UNKNOWN, p, TC_ACT_SHOT);
 	if (fv == FRAG_PASS)
-		return count_ret(CNT_OUT_PASS_FRAG, p, TC_ACT_PIPE);
+		return count_ret(CNT_OUT_PASS_FRAG, p, PASS);
 	return outbound_to_ztunnel(skb, p, CAPTURE_OUTBOUND,
 				   CNT_OUT_TO_ZTUNNEL);
 }
@@ -281,13 +290,13 @@ int app_outbound(struct __sk_buff *skb)
 	int res = parse_packet(skb, &p);
 
 	if (res == PARSE_NON_IP)
-		return count_ret(CNT_OUT_PASS_NON_IP, &p, TC_ACT_PIPE);
+		return count_ret(CNT_OUT_PASS_NON_IP, &p, PASS);
 	if (res == PARSE_TAGGED)
 		return count_ret(CNT_OUT_DROP_TAGGED, &p, TC_ACT_SHOT);
 	if (res == PARSE_MALFORMED)
 		return count_ret(CNT_OUT_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	if (res == PARSE_OTHER_PROTO)
-		return count_ret(CNT_OUT_PASS_OTHER_PROTO, &p, TC_ACT_PIPE);
+		return count_ret(CNT_OUT_PASS_OTHER_PROTO, &p, PASS);
 
 	/* Only the pod's own addresses may leave through its veth. */
 	pod = bpf_map_lookup_elem(&pods, &p.saddr);
@@ -300,12 +309,12 @@ int app_outbound(struct __sk_buff *skb)
 	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS);
 	switch (r) {
 	case RULE_PASS_NODE:
-		return count_ret(CNT_OUT_PASS_NODE_ADDR, &p, TC_ACT_PIPE);
+		return count_ret(CNT_OUT_PASS_NODE_ADDR, &p, PASS);
 	case RULE_PASS_UDP:
-		return count_ret(CNT_OUT_PASS_UDP, &p, TC_ACT_PIPE);
+		return count_ret(CNT_OUT_PASS_UDP, &p, PASS);
 	case RULE_PASS_DNS:
 		remember_dns_flow(&p);
-		return count_ret(CNT_OUT_PASS_DNS, &p, TC_ACT_PIPE);
+		return count_ret(CNT_OUT_PASS_DNS, &p, PASS);
 	case RULE_CAPTURE_DNS:
 		return outbound_to_ztunnel(skb, &p, CAPTURE_DNS,
 					   CNT_OUT_DNS_TO_ZTUNNEL);
@@ -392,17 +401,17 @@ int app_inbound(struct __sk_buff *skb)
 	int res = parse_packet(skb, &p);
 
 	if (res == PARSE_NON_IP)
-		return count_ret(CNT_IN_PASS_NON_IP, &p, TC_ACT_PIPE);
+		return count_ret(CNT_IN_PASS_NON_IP, &p, PASS);
 	if (res == PARSE_TAGGED)
 		return count_ret(CNT_IN_DROP_TAGGED, &p, TC_ACT_SHOT);
 	if (res == PARSE_MALFORMED)
 		return count_ret(CNT_IN_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	if (res == PARSE_OTHER_PROTO)
-		return count_ret(CNT_IN_PASS_OTHER_PROTO, &p, TC_ACT_PIPE);
+		return count_ret(CNT_IN_PASS_OTHER_PROTO, &p, PASS);
 
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
 	if (!pod || pod->host_ifindex != skb->ifindex)
-		return count_ret(CNT_IN_PASS_NOT_POD, &p, TC_ACT_PIPE);
+		return count_ret(CNT_IN_PASS_NOT_POD, &p, PASS);
 
 	if (p.frag == FRAG_LATER) {
 		__u8 fv = frag_recall(&p);
@@ -411,12 +420,12 @@ int app_inbound(struct __sk_buff *skb)
 			return count_ret(CNT_IN_DROP_FRAG_UNKNOWN, &p,
 					 TC_ACT_SHOT);
 		if (fv == FRAG_PASS)
-			return count_ret(CNT_IN_PASS_FRAG, &p, TC_ACT_PIPE);
+			return count_ret(CNT_IN_PASS_FRAG, &p, PASS);
 	} else {
 		pass = inbound_pass(skb, &p);
 		frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE);
 		if (pass)
-			return count_ret(pass, &p, TC_ACT_PIPE);
+			return count_ret(pass, &p, PASS);
 	}
 	return to_ztunnel(skb, &p, CAPTURE_INBOUND, CNT_IN_TO_ZTUNNEL,
 			  CNT_IN_PASS_FAIL_OPEN, CNT_IN_DROP_NO_ZTUNNEL);
@@ -444,14 +453,14 @@ int ztunnel_host_in(struct __sk_buff *skb)
 
 	res = parse_packet(skb, &p);
 	if (res == PARSE_NON_IP || res == PARSE_TAGGED)
-		return count_ret(CNT_ZH_PASS_NON_IP, &p, TC_ACT_PIPE);
+		return count_ret(CNT_ZH_PASS_NON_IP, &p, PASS);
 	if (res == PARSE_MALFORMED)
-		return count_ret(CNT_ZH_PASS_MALFORMED, &p, TC_ACT_PIPE);
+		return count_ret(CNT_ZH_PASS_MALFORMED, &p, PASS);
 
 	/* Any IP packet from ztunnel to a meshed pod here goes straight in. */
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
 	if (!pod)
-		return count_ret(CNT_ZH_PASS_NOT_POD, &p, TC_ACT_PIPE);
+		return count_ret(CNT_ZH_PASS_NOT_POD, &p, PASS);
 	set_dst_mac(skb, pod->mac);
 	count(CNT_ZH_TO_POD, &p);
 	return bpf_redirect_peer(pod->host_ifindex, 0);
@@ -572,7 +581,7 @@ int ztunnel_ingress(struct __sk_buff *skb)
 	if (tag != TAG_OUTBOUND && tag != TAG_DNS && tag != TAG_INBOUND) {
 		__builtin_memset(&p, 0, sizeof(p));
 		p.len = skb->len;
-		return count_ret(CNT_ZI_PASS_UNTAGGED, &p, TC_ACT_PIPE);
+		return count_ret(CNT_ZI_PASS_UNTAGGED, &p, PASS);
 	}
 	res = parse_packet(skb, &p);
 	if (res != PARSE_OK)
@@ -583,7 +592,7 @@ int ztunnel_ingress(struct __sk_buff *skb)
 		 * the stack reassembles and finds the flow's socket itself.
 		 */
 		skb->mark = route_mark;
-		return count_ret(CNT_ZI_LOCAL_FRAG, &p, TC_ACT_PIPE);
+		return count_ret(CNT_ZI_LOCAL_FRAG, &p, PASS);
 	}
 
 	sk = lookup_established(skb, &p);

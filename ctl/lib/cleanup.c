@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "cleanup.h"
 #include "hooks.h"
+#include "tcx.h"
 #include "datapath.h"
 #include "log.h"
 #include "nl.h"
@@ -308,12 +309,21 @@ static void remove_pin_dir(struct cleaner *c)
 {
 	DIR *dir = opendir(c->o->bpffs);
 	struct dirent *de;
+	enum tc_dir td;
+	int ifindex;
 
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		/* our TCX links: unpinned, they detach */
+		if (tcx_pin_parse(de->d_name, &ifindex, &td) &&
+		    !tcx_detach(c->o->bpffs, ifindex, td)) {
+			c->r->filters++;
+			pr_info("removed TCX link %s", de->d_name);
+			continue;
+		}
 		c->r->unknown++;
 		pr_warn("%s/%s is not ours; left in place", c->o->bpffs,
 			de->d_name);

@@ -102,6 +102,8 @@ static int set_sizes(struct redirect_bpf *skel, const struct datapath_opts *o)
 		err = bpf_map__set_max_entries(skel->maps.frags, o->frags);
 	if (o->route_mark)
 		skel->rodata->route_mark = o->route_mark;
+	if (o->tcx_next)
+		skel->rodata->pass_verdict = -1; /* TCX_NEXT */
 	return err;
 }
 

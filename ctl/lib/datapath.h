@@ -19,6 +19,7 @@ struct datapath_opts {
 	__u32 dns_flows; /* 0: default */
 	__u32 frags; /* 0: default */
 	__u32 route_mark; /* 0: ZT_ROUTE_MARK_DEFAULT */
+	bool tcx_next; /* pass with TCX_NEXT, not TC_ACT_PIPE (TCX chains) */
 };
 
 enum dp_prog {

@@ -376,6 +376,7 @@ void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
 	info->namespace_ = pod->ns;
 	info->netns_path = pod->netns_path;
 	info->container_id = pod->container_id;
+	info->attach = pod->tcx ? "tcx" : "tc";
 	info->interface = (char *)pod->ifname;
 	info->host_veth = (char *)pod->host_veth;
 	info->host_ifindex = (uint32_t)pod->host_ifindex;
@@ -428,6 +429,7 @@ struct pod *pod_from_info(const PodInfo *info)
 	p->naddrs = info->n_ips;
 	p->host_ifindex = (int)info->host_ifindex;
 	p->dns_capture = info->dns_capture;
+	p->tcx = !strcmp(info->attach, "tcx");
 	p->qdisc_created = info->qdisc_created;
 	return p;
 }

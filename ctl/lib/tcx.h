@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TCX (Linux 6.6+): BPF links on a device's ingress or egress that run
+ * before every legacy clsact filter. Ours go to the head of the chain and
+ * pass with TCX_NEXT, so a CNI's own TCX program still runs after them.
+ * A link lives as long as its pin (PIN_DIR/tcx_<ifindex>_<in|eg>), so
+ * our programs stay when redirectd restarts, as cls_bpf filters do.
+ * libbpf 1.1 (Debian 12) predates TCX: raw bpf(2) calls.
+ */
+#ifndef REDIRECT_TCX_H
+#define REDIRECT_TCX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "nl.h"
+
+/* Programs on the device's TCX chain of dir (0 none, -errno). */
+int tcx_count(int ifindex, enum tc_dir dir);
+/* The pin path of our link on ifindex/dir. */
+void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir,
+		  char *buf, size_t len);
+/*
+ * Our program at the head of the chain, pinned: a link already pinned
+ * there gets prog_fd (an atomic swap, no moment without a program).
+ */
+int tcx_attach_head(const char *pin_dir, int ifindex, enum tc_dir dir,
+		    int prog_fd);
+/* Unpin ours: the link, and so the program, goes. 0, or -ENOENT. */
+int tcx_detach(const char *pin_dir, int ifindex, enum tc_dir dir);
+/* Our pin names: true and the ifindex/dir for tcx_<ifindex>_<in|eg>. */
+bool tcx_pin_parse(const char *name, int *ifindex, enum tc_dir *dir);
+
+#endif
