@@ -83,6 +83,14 @@ int attach_filter(struct daemon *d, struct nl *nl, int ifindex,
 	return hook_attach(nl, &hs, ifindex, dir, &d->dp, prog);
 }
 
+/* Our cls_bpf filters only (the clsact stays: a pod moving to TCX). */
+void detach_pod_filters_tc(struct daemon *d, int ifindex)
+{
+	struct hook_slot hs = hook_slot_of(d);
+
+	hook_pod_detach(d->nl, &hs, ifindex, false, NULL);
+}
+
 /* Both kinds: whichever the pod had, nothing of ours stays. */
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {

@@ -70,6 +70,9 @@ struct daemon {
 	uint64_t request_errors;
 	unsigned int clients;
 	__u64 pod_seq; /* PodAdds that succeeded, for snapshots */
+	/* the order watch (daemon_watch.c) */
+	__u64 order_checks, order_violations, order_restored;
+	size_t watch_cursor, watch_next;
 	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
 	__u32 zt_generation;
 	char features[160]; /* the start-up probe, for status */
@@ -85,6 +88,11 @@ int daemon_reconcile(struct daemon *d);
  * meshed pods then fail closed until a new one is added.
  */
 void daemon_prune_gone(struct daemon *d);
+/*
+ * Check that our programs still run first on pods' hooks, a slice of the
+ * pods per call (all: every pod), and put them back where that is safe.
+ */
+void daemon_watch_order(struct daemon *d, bool all);
 /* Re-read the node's addresses into the node_addrs map. */
 int daemon_sync_node_addrs(struct daemon *d);
 

@@ -24,6 +24,7 @@ void detach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir
 int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir, enum dp_prog prog);
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
+void detach_pod_filters_tc(struct daemon *d, int ifindex);
 int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created);
 bool veth_alive(struct daemon *d, int ifindex, const char *name);
 

@@ -78,6 +78,12 @@ ErrorCode h_status(struct daemon *d, Reply *reply)
 				   (char *)strerror(-d->st.journal_last_error) :
 				   "";
 	s->journal_damaged = d->st.journal_damaged;
+	s->order_checks = d->order_checks;
+	s->order_violations = d->order_violations;
+	s->order_restored = d->order_restored;
+	s->attach_mode = d->opts.attach == ATTACH_TC  ? "tc" :
+			 d->opts.attach == ATTACH_TCX ? "tcx" :
+							"auto";
 	s->clients = d->clients;
 	s->log_level = (char *)log_level_name(log_get_level());
 	s->sockmap_active = d->sm.active;

@@ -447,6 +447,7 @@ int daemon_reconcile(struct daemon *d)
 	reconcile_sockmap(d);
 	drop_all_orphan_filters(d);
 	drop_orphan_tcx(d);
+	daemon_watch_order(d, true);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
 		d->st.npods, d->st.naddrs,
 		state_zt_current(&d->st) ? "present" : "absent");

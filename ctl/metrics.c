@@ -101,6 +101,11 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 		"error.", d->request_errors);
 	counter(&o, "journal_write_errors_total", "Journal writes that "
 		"failed.", d->st.journal_errors);
+	counter(&o, "order_violations_total", "Findings of another owner's "
+		"program running before ours on a pod's hook.",
+		d->order_violations);
+	counter(&o, "order_restored_total", "Times ours was put back first.",
+		d->order_restored);
 	gauge(&o, "journal_lagging", "1 while the journal file lags the "
 	      "daemon's state (a write failed; rewritten once writes work).",
 	      d->st.journal_dirty);

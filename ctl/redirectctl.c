@@ -211,6 +211,12 @@ static void print_status(const StatusReply *s, bool json)
 		printf(",\"journal_write_errors\":%llu,\"journal_damaged\":%llu",
 		       (unsigned long long)s->journal_write_errors,
 		       (unsigned long long)s->journal_damaged);
+		printf(",\"order_checks\":%llu,\"order_violations\":%llu,"
+		       "\"order_restored\":%llu",
+		       (unsigned long long)s->order_checks,
+		       (unsigned long long)s->order_violations,
+		       (unsigned long long)s->order_restored);
+		json_kv_str("attach_mode", s->attach_mode, true);
 		json_kv_str("journal_error", s->journal_error, true);
 		printf("}\n");
 		return;
@@ -233,6 +239,11 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->requests,
 	       (unsigned long long)s->request_errors, s->clients);
 	printf("log level:   %s\n", s->log_level);
+	printf("attach:      %s; order watch: %llu checks, %llu foreign "
+	       "programs found before ours, %llu times ours put back first\n",
+	       s->attach_mode, (unsigned long long)s->order_checks,
+	       (unsigned long long)s->order_violations,
+	       (unsigned long long)s->order_restored);
 	if (s->journal_error[0])
 		printf("journal:     LAGGING (%s): state is in memory; the file "
 		       "is rewritten once writes work; %llu writes failed\n",

@@ -744,6 +744,7 @@ static void on_sweep(struct server *s)
 		if (s->scrapes[i] &&
 		    now - s->scrapes[i]->since_ms > SCRAPE_DEADLINE_MS)
 			scrape_close(s, s->scrapes[i]);
+	daemon_watch_order(&s->d, false);
 	if (silent || idle)
 		pr_info("closed %u connections without a Hello in %d ms and "
 			"%u idle for %d ms", silent, HELLO_DEADLINE_MS, idle,

@@ -74,7 +74,7 @@ int netns_check_fd(int fd)
 	if (err)
 		return err;
 	/* Only now the ioctl: its number means something else elsewhere. */
-	type = ioctl(fd, NS_GET_NSTYPE);
+	type = ioctl(fd, NS_GET_NSTYPE, 0);
 	if (type < 0)
 		return errno == ENOTTY ? 0 : -errno; /* before 4.11 */
 	return type == CLONE_NEWNET ? 0 : -EINVAL;

@@ -107,3 +107,39 @@ int tcx_detach(const char *pin_dir, int ifindex, enum tc_dir dir)
 	tcx_pin_path(pin_dir, ifindex, dir, pin, sizeof(pin));
 	return unlink(pin) ? -errno : 0;
 }
+
+int tcx_list(int ifindex, enum tc_dir dir, __u32 *ids, __u32 max, __u32 *n)
+{
+	*n = max;
+	if (bpf_prog_query(ifindex, (enum bpf_attach_type)tcx_type(dir), 0,
+			   NULL, ids, n))
+		return -errno;
+	return 0;
+}
+
+int tcx_move_to_head(const char *pin_dir, int ifindex, enum tc_dir dir,
+		     int prog_fd)
+{
+	char pin[512];
+	int old, fd, err = 0;
+
+	/*
+	 * A chain holds a program once: the old link is detached (at once,
+	 * BPF_LINK_DETACH) before the new one is made at the head. Between
+	 * the two, for the time of one syscall, ours is absent.
+	 */
+	tcx_pin_path(pin_dir, ifindex, dir, pin, sizeof(pin));
+	old = bpf_obj_get(pin);
+	if (old >= 0) {
+		bpf_link_detach(old);
+		close(old);
+	}
+	fd = link_create_head(prog_fd, ifindex, dir);
+	if (fd < 0)
+		return -errno;
+	unlink(pin);
+	if (bpf_obj_pin(fd, pin))
+		err = -errno;
+	close(fd);
+	return err;
+}

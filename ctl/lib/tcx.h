@@ -25,6 +25,18 @@ void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir,
  */
 int tcx_attach_head(const char *pin_dir, int ifindex, enum tc_dir dir,
 		    int prog_fd);
+/*
+ * The ids of the programs on the chain, in run order: 0 and *n set, or
+ * -errno. ids has room for max.
+ */
+int tcx_list(int ifindex, enum tc_dir dir, __u32 *ids, __u32 max, __u32 *n);
+/*
+ * Put ours back at the head: the old link detached, a new one made at
+ * the head and pinned in its place (a chain holds a program only once,
+ * so ours is absent for the time of one syscall).
+ */
+int tcx_move_to_head(const char *pin_dir, int ifindex, enum tc_dir dir,
+		     int prog_fd);
 /* Unpin ours: the link, and so the program, goes. 0, or -ENOENT. */
 int tcx_detach(const char *pin_dir, int ifindex, enum tc_dir dir);
 /* Our pin names: true and the ifindex/dir for tcx_<ifindex>_<in|eg>. */

@@ -20,6 +20,16 @@ need_built redirectd redirectctl ztunnel-sim tcxattach
 node_init "$BUILD"
 # the CNI stand-in's pins live beside ours: gone on any exit too
 trap 'rm -rf "$PIN"-cni-* "$PIN-probe"; node_cleanup' EXIT
+
+# settle_long CMD...: CMD until it succeeds, for up to 5 s (the order
+# watch checks a slice of the pods every second)
+settle_long() {
+	for _ in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # the probe: can this kernel make a TCX link at all (6.6+)?
 pod_create probe || setup_failed "probe pod"
 in_node "$BUILD/tcxattach" "$BUILD/bpf/tests/foreign_ok.bpf.o" \
@@ -102,6 +112,62 @@ check_eq "ours still first" "app_outbound foreign_ok" \
 n=$(zt tcp15001)
 check "c -> b intact" pod_send c --to "$B4" --port 8080 --bytes 100000
 check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
+case_end
+
+case_begin "the order watch: a program inserted before ours is put back behind it"
+in_node "$BUILD/tcxattach" "$BUILD/bpf/tests/foreign_ok.bpf.o" \
+	"$(pod_host_veth c)" in "$PIN-cni-c-head" --head
+check_eq "the newcomer took the head" foreign_ok \
+	"$(in_node "$BUILD/tcxattach" --list "$(pod_host_veth c)" in | head -n 1)"
+ours_first_c() {
+	[ "$(in_node "$BUILD/tcxattach" --list "$(pod_host_veth c)" in |
+		head -n 1)" = app_outbound ]
+}
+check "ours first again within seconds" settle_long ours_first_c
+check_gt "counted as restored" "$(ctl -j status | jq .order_restored)" 0
+n=$(zt tcp15001)
+check "c -> b intact" pod_send c --to "$B4" --port 8080 --bytes 20000
+check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
+rm -rf "$PIN-cni-c-head"
+case_end
+
+case_begin "--attach auto: a TCX program that arrives after enrolment moves the pod to TCX"
+pod_create e || fail "pod e"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "restart, auto" node_start_redirectd --attach auto
+check "e enrolled (no TCX program yet)" pod_enrol e
+check_eq "attached with tc" tc "$(attach_of e)"
+check "the CNI's TCX programs arrive" cni_tcx e
+e_tcx() {
+	[ "$(attach_of e)" = tcx ]
+}
+check "moved to tcx within seconds" settle_long e_tcx
+check_eq "ours first" app_outbound \
+	"$(in_node "$BUILD/tcxattach" --list "$(pod_host_veth e)" in | head -n 1)"
+n=$(zt tcp15001)
+check "e -> b intact" pod_send e --to "$B4" --port 8080 --bytes 20000
+check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
+check "e deleted" ctl pod del "uid-$RUN-e"
+uncni e
+case_end
+
+case_begin "a foreign legacy filter before ours is reported"
+pod_create f || fail "pod f"
+check "f enrolled" pod_enrol f
+bpftool prog load "$BUILD/bpf/tests/foreign_ok.bpf.o" "$PIN-cni-f-prog" \
+	type classifier
+in_node tc filter add dev "$(pod_host_veth f)" ingress pref 1 handle 7 bpf \
+	da pinned "$PIN-cni-f-prog"
+v0=$(ctl -j status | jq .order_violations)
+violations_grew() {
+	[ "$(ctl -j status | jq .order_violations)" -gt "$v0" ]
+}
+check "reported" settle_long violations_grew
+check_contains "and logged" "$(cat "$WORK/$NODE_NS.log")" "foreign tc filter"
+in_node tc filter del dev "$(pod_host_veth f)" ingress pref 1 handle 7 bpf
+rm -f "$PIN-cni-f-prog"
+check "f deleted" ctl pod del "uid-$RUN-f"
 case_end
 
 case_begin "links survive a restart, and delete removes them"

@@ -6,7 +6,7 @@
  * first sits once ours is at the head), pins the link and the object's
  * maps under DIR, and exits; removing DIR/link detaches it.
  *
- *   tcxattach OBJ DEV in|eg DIR
+ *   tcxattach OBJ DEV in|eg DIR [--head]   (--head: before every other)
  *   tcxattach --list DEV in|eg     program names in chain order
  *
  * Run it in DEV's netns. libbpf 1.1 predates TCX: raw BPF_LINK_CREATE.
@@ -68,7 +68,8 @@ int main(int argc, char **argv)
 	char path[512];
 	int ifindex, fd;
 
-	if (argc != 5 || (strcmp(argv[3], "in") && strcmp(argv[3], "eg"))) {
+	if (argc < 5 || argc > 6 ||
+	    (strcmp(argv[3], "in") && strcmp(argv[3], "eg"))) {
 		fprintf(stderr, "usage: tcxattach OBJ DEV in|eg DIR\n");
 		return 2;
 	}
@@ -89,6 +90,8 @@ int main(int argc, char **argv)
 	attr.link_create.attach_type = !strcmp(argv[3], "in") ?
 					       ATTACH_TCX_INGRESS :
 					       ATTACH_TCX_EGRESS;
+	if (argc == 6 && !strcmp(argv[5], "--head"))
+		attr.link_create.flags = 1U << 3; /* BPF_F_BEFORE: first */
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	if (fd < 0)
 		return die("link create");
