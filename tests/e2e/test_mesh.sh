@@ -15,6 +15,11 @@ cd "$(dirname "$0")/../.." || exit 1
 
 need_root
 need_built redirectd redirectctl redirect-cni ztunnel-sim
+if [ "${ATTACH:-}" = tcx ]; then
+	need_built tcxattach
+	uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }' ||
+		skip_suite "TCX needs Linux 6.6+"
+fi
 [ -x "$CNI_PLUGIN_DIR/$TOPOLOGY" ] || skip_suite "no $TOPOLOGY CNI plugin"
 
 node_init "$BUILD"
@@ -45,9 +50,16 @@ check_eq "a's hook output equals prevResult" "$(jq -S . "$WORK/a.json")" \
 	"$(jq -S . "$WORK/a.hook.json")"
 check_eq "enrolled: a and b, not c" "uid-$RUN-a uid-$RUN-b" \
 	"$(ctl -j pods | jq -r '[.pods[].uid] | sort | join(" ")')"
-check_contains "a's veth" "$(in_node tc filter show dev "$(pod_host_veth a)" ingress)" app_outbound
-check_eq "c's veth untouched" 0 \
-	"$(in_node tc filter show dev "$(pod_host_veth c)" ingress | grep -c app_outbound)"
+if [ "${ATTACH:-}" = tcx ]; then
+	check_eq "a's programs are TCX links" tcx \
+		"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-a\") | .attach")"
+	check_eq "c's veth untouched" "" \
+		"$(in_node "$BUILD/tcxattach" --list "$(pod_host_veth c)" in)"
+else
+	check_contains "a's veth" "$(in_node tc filter show dev "$(pod_host_veth a)" ingress)" app_outbound
+	check_eq "c's veth untouched" 0 \
+		"$(in_node tc filter show dev "$(pod_host_veth c)" ingress | grep -c app_outbound)"
+fi
 case_end
 
 case_begin "meshed to meshed, IPv4 and IPv6, through ztunnel"
@@ -99,6 +111,8 @@ case_end
 case_begin "a foreign filter on a pod veth still sees pass-through traffic"
 bpftool prog load "$BUILD/bpf/tests/foreign_counter.bpf.o" "$PIN/foreign" \
 	type classifier pinmaps "$PIN/foreign_maps"
+# its owner's clsact (ours made one in tc mode; in tcx mode there is none)
+in_node tc qdisc add dev "$(pod_host_veth a)" clsact 2>/dev/null
 in_node tc filter add dev "$(pod_host_veth a)" ingress pref 40000 handle 9 \
 	bpf da pinned "$PIN/foreign"
 h0=$(bpftool map lookup pinned "$PIN/foreign_maps/hits" key 0 0 0 0 -j | jq .formatted.value)

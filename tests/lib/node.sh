@@ -276,9 +276,12 @@ pod_delete_chain() {
 	ip netns del "$RUN-$p"
 }
 
+# REDIRECTD_ARGS: more options for every start (a suite run in another
+# attach mode, say).
 node_start_redirectd() {
+	# shellcheck disable=SC2086
 	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
-		--state "$STATE" --log-level info "$@"
+		--state "$STATE" --log-level info ${REDIRECTD_ARGS:-} "$@"
 	REDIRECTD_PID=$LAST_PID
 	# A socket file may be left by a killed daemon: wait for an answer.
 	for _ in $(seq 200); do
