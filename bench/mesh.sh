@@ -111,7 +111,14 @@ servers_up() {
 	cfg_bg "$RUN-b" "$BUILD/bench/rr" server --port "$PORT_RR" \
 		--ready "$WORK/rr.ready"
 	wait_file "$WORK/rr.ready" || bench_die "rr server did not start"
-	sleep 0.2 # iperf3 has no ready signal
+	# iperf3 has no ready signal: wait until its port listens (a fixed
+	# short sleep lost the race on a busy machine: tput 0 in a smoke run)
+	for _ in $(seq 100); do
+		nsenter --net="/var/run/netns/$RUN-b" ss -Hltn \
+			"sport = :$PORT_IPERF" | grep -q . && return 0
+		sleep 0.05
+	done
+	bench_die "iperf3 server did not start"
 }
 
 ZT="" # the stand-in of the current configuration (none: direct)

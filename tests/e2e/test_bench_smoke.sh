@@ -60,7 +60,13 @@ check "row keys" has "$f" '[.results[] | has("family", "available",
 check "measured" has "$f" '[.results[] |
 	select(.config == "direct" or .config == "iptables" or
 	       .config == "ebpf") |
-	.available and .tput_gbps > 0 and .rr_tps > 0] | all'
+	.available and .tput_gbps > 0 and .rr_tps > 0] | all' || {
+	# what each run measured, and what the log says, for a failure
+	jq -c '.results[] | {config, family, available, tput_gbps, rr_tps,
+		ztunnel_conns}' "$f" | sed 's/^/    /'
+	grep -i "fail\|error\|not available" "$LOG" | head -n 20 |
+		sed 's/^/    log: /'
+}
 check "meshed ones went through ztunnel" has "$f" '[.results[] |
 	select(.config != "direct" and .available) | .ztunnel_conns > 0] | all'
 check "direct did not" has "$f" '[.results[] | select(.config == "direct") |
