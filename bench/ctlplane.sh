@@ -23,6 +23,8 @@
 # would be an extrapolation and is not given.
 #
 # Sizes: CTL_SIZES (default "100 1000 10000"), BENCH_SMOKE=1: "10".
+# CTL_ATTACH: redirectd's --attach (default auto: tc on these veths;
+# CTL_ATTACH=tcx measures TCX links, see README "Attach modes").
 # Rounds per size: CTL_ROUNDS (default 5, smoke 2); the median round is
 # reported, with every round's mean beside it.
 set -u
@@ -78,7 +80,8 @@ rss_kib() {
 daemon_start() {
 	t0=$(now_ms)
 	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
-		--state "$STATE" --pod-capacity "$CAPACITY" --no-sockmap
+		--state "$STATE" --pod-capacity "$CAPACITY" --no-sockmap \
+		--attach "${CTL_ATTACH:-auto}"
 	REDIRECTD_PID=$LAST_PID
 	while ! ctl status >/dev/null 2>&1; do
 		kill -0 "$REDIRECTD_PID" 2>/dev/null ||
