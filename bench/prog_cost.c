@@ -19,7 +19,6 @@
  *   prog_cost [--repeat N] [--rounds R] [--json FILE]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
@@ -202,21 +201,6 @@ static int make_if(const char *name)
 	return (int)if_nametoindex(name);
 }
 
-/* The id this netns has for itself (ip netns set SELF auto); -1: none. */
-static int self_netns_id(void)
-{
-	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), id = -1;
-	struct nl *nl;
-
-	if (fd >= 0 && !nl_open(&nl)) {
-		id = netns_id_ensure(nl, fd);
-		nl_close(nl);
-	}
-	if (fd >= 0)
-		close(fd);
-	return id < 0 ? -1 : id;
-}
-
 static int put_addr(const char *a, const struct pod_info *pi)
 {
 	struct addr_key k;
@@ -232,6 +216,7 @@ static int node_addr(const char *a, struct addr_key *k)
 static int fill_maps(void)
 {
 	struct pod_info pi = { .host_ifindex = (__u32)B.ifindex[IF_POD_A] };
+	int self = netns_id_self();
 	/*
 	 * ztunnel's netns is this one, named by its id as redirectd publishes
 	 * it: a packet to a node address pays the lookup of ztunnel's sockets
@@ -241,7 +226,7 @@ static int fill_maps(void)
 		.host_ifindex = (__u32)B.ifindex[IF_ZT_HOST],
 		.present = 1,
 		.generation = 1,
-		.netns_id = self_netns_id(),
+		.netns_id = self < 0 ? -1 : self,
 	};
 	struct addr_key node[2];
 

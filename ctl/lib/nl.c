@@ -540,7 +540,19 @@ static int nsid_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 /* ip netns list-id: the id nl's netns has for netns_fd, -ENOENT if none. */
-static int netns_id_of(struct nl *nl, int netns_fd);
+static int netns_id_of(struct nl *nl, int netns_fd)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETNSID, NLM_F_ACK);
+	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	int id = -1, err;
+
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, (__u32)netns_fd);
+	err = nl_talk(nl, nlh, nsid_cb, &id);
+	if (err)
+		return err;
+	return id >= 0 ? id : -ENOENT;
+}
 
 /* ip netns set NAME auto: the kernel picks a free id. */
 static int netns_id_assign(struct nl *nl, int netns_fd)
@@ -567,18 +579,20 @@ int netns_id_ensure(struct nl *nl, int netns_fd)
 	return netns_id_of(nl, netns_fd);
 }
 
-static int netns_id_of(struct nl *nl, int netns_fd)
+int netns_id_self(void)
 {
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETNSID, NLM_F_ACK);
-	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	int id = -1, err;
+	int fd = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC), id;
+	struct nl *nl;
 
-	g->rtgen_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, NETNSA_FD, (__u32)netns_fd);
-	err = nl_talk(nl, nlh, nsid_cb, &id);
-	if (err)
-		return err;
-	return id >= 0 ? id : -ENOENT;
+	if (fd < 0)
+		return -errno;
+	id = nl_open(&nl);
+	if (!id) {
+		id = netns_id_ensure(nl, fd);
+		nl_close(nl);
+	}
+	close(fd);
+	return id;
 }
 
 /* ip -n NETNS link show dev NAME, asked from nl's netns by netns id. */

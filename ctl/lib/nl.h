@@ -62,6 +62,8 @@ int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li);
  * and IFLA_TARGET_NETNSID take), assigning one when there is none.
  */
 int netns_id_ensure(struct nl *nl, int netns_fd);
+/* The id the calling thread's netns has for itself (assigned if none). */
+int netns_id_self(void);
 
 int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 		      struct link_info *li);

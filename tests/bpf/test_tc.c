@@ -2067,21 +2067,6 @@ static int setup_maps(void)
 		       dp_node_addr_add(&fx.dp, &node6) ?: set_node_list(NULL, 0);
 }
 
-/* The id this netns has for itself (ip netns set SELF auto). */
-static int self_netns_id(void)
-{
-	struct nl *nl;
-	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), id = -1;
-
-	if (fd >= 0 && !nl_open(&nl)) {
-		id = netns_id_ensure(nl, fd);
-		nl_close(nl);
-	}
-	if (fd >= 0)
-		close(fd);
-	return id;
-}
-
 static int setup(void)
 {
 	struct datapath_opts opts = { .sz = sizeof(opts) };
@@ -2107,7 +2092,7 @@ static int setup(void)
 		return err;
 	}
 	fx.loaded = true;
-	fx.self_nsid = self_netns_id();
+	fx.self_nsid = netns_id_self();
 	err = setup_maps();
 	if (err)
 		fprintf(stderr, "filling the maps: %s\n", strerror(-err));
