@@ -160,16 +160,16 @@ static __always_inline __u8 frag_recall(const struct packet *p)
 enum capture_kind { CAPTURE_OUTBOUND, CAPTURE_DNS, CAPTURE_INBOUND };
 
 /*
- * Hand a captured packet to ztunnel, or apply the fail mode when there is
- * none; each outcome is counted in the calling program's own counter.
+ * Hand a captured packet to ztunnel (zt: the program's one read of the
+ * slot), or apply the fail mode when there is none; each outcome is
+ * counted in the calling program's own counter.
  */
 static __always_inline int to_ztunnel(struct __sk_buff *skb,
 				      const struct packet *p,
+				      const struct ztunnel_info *zt,
 				      enum capture_kind kind, __u32 cnt_ok,
 				      __u32 cnt_open, __u32 cnt_closed)
 {
-	struct ztunnel_info *zt = current_ztunnel();
-
 	if (!zt) {
 		if (fail_open())
 			return count_ret(cnt_open, p, PASS);
@@ -225,9 +225,9 @@ static __always_inline void remember_dns_flow(const struct packet *p)
  * published; everything else to a node address passes.
  */
 static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
-					      const struct packet *p)
+					      const struct packet *p,
+					      const struct ztunnel_info *zt)
 {
-	struct ztunnel_info *zt = current_ztunnel();
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 	__u32 len;
@@ -247,43 +247,46 @@ static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
 
 static __always_inline enum capture_rule
 outbound_rule(struct __sk_buff *skb, const struct packet *p,
-	      const struct pod_info *pod)
+	      const struct pod_info *pod, const struct ztunnel_info *zt)
 {
-	struct ztunnel_info *zt = current_ztunnel();
 	enum capture_rule r;
 
 	r = capture_outbound(p->proto, p->dport, is_node_addr(&p->daddr),
 			     pod->flags, zt ? zt->flags : 0);
-	if (r == RULE_PASS_NODE && ztunnel_owns_flow(skb, p))
+	if (r == RULE_PASS_NODE && ztunnel_owns_flow(skb, p, zt))
 		return RULE_CAPTURE_ZT_FLOW;
 	return r;
 }
 
 static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
 					       const struct packet *p,
+					       const struct ztunnel_info *zt,
 					       enum capture_kind kind,
 					       __u32 cnt_ok)
 {
-	return to_ztunnel(skb, p, kind, cnt_ok,
+	return to_ztunnel(skb, p, zt, kind, cnt_ok,
 			  CNT_OUT_PASS_FAIL_OPEN, CNT_OUT_DROP_NO_ZTUNNEL);
 }
 
 static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
 						   const struct packet *p)
 {
+	const struct ztunnel_info *zt;
 	__u8 fv = frag_recall(p);
 
 	if (!fv)
 		return count_ret(CNT_OUT_DROP_FRAG_UNKNOWN, p, TC_ACT_SHOT);
 	if (fv == FRAG_PASS)
 		return count_ret(CNT_OUT_PASS_FRAG, p, PASS);
-	return outbound_to_ztunnel(skb, p, CAPTURE_OUTBOUND,
+	zt = current_ztunnel();
+	return outbound_to_ztunnel(skb, p, zt, CAPTURE_OUTBOUND,
 				   CNT_OUT_TO_ZTUNNEL);
 }
 
 SEC("tc")
 int app_outbound(struct __sk_buff *skb)
 {
+	const struct ztunnel_info *zt;
 	struct packet p;
 	struct pod_info *pod;
 	enum capture_rule r;
@@ -305,7 +308,8 @@ int app_outbound(struct __sk_buff *skb)
 	if (p.frag == FRAG_LATER)
 		return outbound_later_fragment(skb, &p);
 
-	r = outbound_rule(skb, &p, pod);
+	zt = current_ztunnel();
+	r = outbound_rule(skb, &p, pod, zt);
 	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS);
 	switch (r) {
 	case RULE_PASS_NODE:
@@ -316,13 +320,13 @@ int app_outbound(struct __sk_buff *skb)
 		remember_dns_flow(&p);
 		return count_ret(CNT_OUT_PASS_DNS, &p, PASS);
 	case RULE_CAPTURE_DNS:
-		return outbound_to_ztunnel(skb, &p, CAPTURE_DNS,
+		return outbound_to_ztunnel(skb, &p, zt, CAPTURE_DNS,
 					   CNT_OUT_DNS_TO_ZTUNNEL);
 	case RULE_CAPTURE_ZT_FLOW:
-		return outbound_to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
+		return outbound_to_ztunnel(skb, &p, zt, CAPTURE_OUTBOUND,
 					   CNT_OUT_ZT_FLOW_TO_ZTUNNEL);
 	default:
-		return outbound_to_ztunnel(skb, &p, CAPTURE_OUTBOUND,
+		return outbound_to_ztunnel(skb, &p, zt, CAPTURE_OUTBOUND,
 					   CNT_OUT_TO_ZTUNNEL);
 	}
 }
@@ -378,15 +382,13 @@ static __always_inline bool is_dns_reply(const struct packet *p)
 
 /* Which counter passes this first packet uncaptured; 0: capture it. */
 static __always_inline __u32 inbound_pass(struct __sk_buff *skb,
-					  const struct packet *p)
+					  const struct packet *p,
+					  const struct ztunnel_info *zt)
 {
-	struct ztunnel_info *zt;
-
 	if (from_node_socket(skb))
 		return CNT_IN_PASS_NODE_LOCAL;
 	if (p->proto != IPPROTO_UDP)
 		return 0;
-	zt = current_ztunnel();
 	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP))
 		return CNT_IN_PASS_UDP;
 	return is_dns_reply(p) ? CNT_IN_PASS_DNS_REPLY : 0;
@@ -395,6 +397,7 @@ static __always_inline __u32 inbound_pass(struct __sk_buff *skb,
 SEC("tc")
 int app_inbound(struct __sk_buff *skb)
 {
+	const struct ztunnel_info *zt;
 	struct packet p;
 	struct pod_info *pod;
 	__u32 pass;
@@ -413,6 +416,7 @@ int app_inbound(struct __sk_buff *skb)
 	if (!pod || pod->host_ifindex != skb->ifindex)
 		return count_ret(CNT_IN_PASS_NOT_POD, &p, PASS);
 
+	zt = current_ztunnel();
 	if (p.frag == FRAG_LATER) {
 		__u8 fv = frag_recall(&p);
 
@@ -422,12 +426,12 @@ int app_inbound(struct __sk_buff *skb)
 		if (fv == FRAG_PASS)
 			return count_ret(CNT_IN_PASS_FRAG, &p, PASS);
 	} else {
-		pass = inbound_pass(skb, &p);
+		pass = inbound_pass(skb, &p, zt);
 		frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE);
 		if (pass)
 			return count_ret(pass, &p, PASS);
 	}
-	return to_ztunnel(skb, &p, CAPTURE_INBOUND, CNT_IN_TO_ZTUNNEL,
+	return to_ztunnel(skb, &p, zt, CAPTURE_INBOUND, CNT_IN_TO_ZTUNNEL,
 			  CNT_IN_PASS_FAIL_OPEN, CNT_IN_DROP_NO_ZTUNNEL);
 }
 
