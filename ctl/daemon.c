@@ -297,7 +297,7 @@ static ErrorCode r_set_log_level(struct daemon *d, struct conn_ctx *c,
 }
 
 /* redirectd's column of ctl/lib/requests.h. */
-#define HANDLER_ROW(body, name, fd, role) { REQ(body), r_##name },
+#define HANDLER_ROW(body, name, fd, role, validate) { REQ(body), r_##name },
 static const struct {
 	int body_case;
 	handler_fn fn;
