@@ -220,13 +220,14 @@ static int match_addr(const struct addr_key *addr, void *arg)
 	return 0;
 }
 
-static bool is_node_address(struct daemon *d, const struct addr_key *a)
+/* l: the node_addr_list, read once per request (complete 0: the hash). */
+static bool is_node_address(struct daemon *d, const struct node_addr_list *l,
+			    const struct addr_key *a)
 {
 	struct addr_match m = { .a = a };
-	struct node_addr_list l;
 
-	if (!dp_node_addr_list_get(&d->dp, &l) && l.complete)
-		return addr_key_in(a, l.addrs, l.n);
+	if (l->complete)
+		return addr_key_in(a, l->addrs, l->n);
 	dp_node_addr_for_each(&d->dp, match_addr, &m);
 	return m.found;
 }
@@ -248,12 +249,17 @@ static ErrorCode refuse_infra_addrs(struct daemon *d,
 				    char *msg, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
+	struct node_addr_list l = { 0 };
 
+	if (dp_node_addr_list_get(&d->dp, &l))
+		l.complete = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *whose = is_node_address(d, &addrs[i]) ? "the node" :
-				    is_ztunnel_address(d, &addrs[i]) ?
-							     "a ztunnel" :
-							     NULL;
+		const char *whose = NULL;
+
+		if (is_node_address(d, &l, &addrs[i]))
+			whose = "the node";
+		else if (is_ztunnel_address(d, &addrs[i]))
+			whose = "a ztunnel";
 
 		if (whose)
 			return fail(msg, len, EC(CONFLICT),

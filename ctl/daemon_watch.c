@@ -66,25 +66,31 @@ static bool foreign_before_ours(struct daemon *d, int ifindex)
 	return false;
 }
 
-static void restore_tcx(struct daemon *d, struct pod *pod)
+/* Our two programs' ids, read once per watch pass. */
+struct our_ids {
+	__u32 id[2]; /* app_outbound (ingress), app_inbound (egress) */
+};
+
+static const struct {
+	enum tc_dir dir;
+	enum dp_prog prog;
+} pod_hooks[] = { { TC_DIR_INGRESS, DP_APP_OUTBOUND },
+		  { TC_DIR_EGRESS, DP_APP_INBOUND } };
+
+static void restore_tcx(struct daemon *d, struct pod *pod,
+			const struct our_ids *ids)
 {
-	static const struct {
-		enum tc_dir dir;
-		enum dp_prog prog;
-	} hooks[] = { { TC_DIR_INGRESS, DP_APP_OUTBOUND },
-		      { TC_DIR_EGRESS, DP_APP_INBOUND } };
-
 	for (int i = 0; i < 2; i++) {
-		__u32 id = prog_id_of(d, hooks[i].prog);
+		enum tc_dir dir = pod_hooks[i].dir;
+		int fd = datapath_prog_fd(&d->dp, pod_hooks[i].prog);
 
-		if (ours_first_tcx(pod->host_ifindex, hooks[i].dir, id))
+		if (ours_first_tcx(pod->host_ifindex, dir, ids->id[i]))
 			continue;
 		d->order_violations++;
 		pr_warn("pod %s: another TCX program runs before ours on %s; "
 			"ours goes back to the head", pod->uid, pod->host_veth);
-		if (!tcx_move_to_head(d->opts.bpffs, pod->host_ifindex,
-				      hooks[i].dir,
-				      datapath_prog_fd(&d->dp, hooks[i].prog)))
+		if (!tcx_move_to_head(d->opts.bpffs, pod->host_ifindex, dir,
+				      fd))
 			d->order_restored++;
 	}
 }
@@ -104,8 +110,11 @@ static void move_to_tcx(struct daemon *d, struct pod *pod)
 		pod->order_reported = true;
 		return;
 	}
-	if (attach_pod_hooks(d, pod->host_ifindex, true, &created))
+	if (attach_pod_hooks(d, pod->host_ifindex, true, &created)) {
+		pr_warn("pod %s: moving to TCX on %s failed; it stays on tc",
+			pod->uid, pod->host_veth);
 		return;
+	}
 	pr_warn("pod %s: TCX programs appeared on %s; ours moved to the head "
 		"of its TCX chain", pod->uid, pod->host_veth);
 	detach_pod_filters_tc(d, pod->host_ifindex);
@@ -116,13 +125,14 @@ static void move_to_tcx(struct daemon *d, struct pod *pod)
 	d->order_restored++;
 }
 
-static void watch_pod(struct daemon *d, struct pod *pod)
+static void watch_pod(struct daemon *d, struct pod *pod,
+		      const struct our_ids *ids)
 {
 	if (!veth_alive(d, pod->host_ifindex, pod->host_veth))
 		return;
 	d->order_checks++;
 	if (pod->tcx) {
-		restore_tcx(d, pod);
+		restore_tcx(d, pod, ids);
 	} else if (tcx_programs(pod->host_ifindex) > 0) {
 		move_to_tcx(d, pod);
 	} else if (foreign_before_ours(d, pod->host_ifindex)) {
@@ -138,12 +148,14 @@ static void watch_pod(struct daemon *d, struct pod *pod)
 void daemon_watch_order(struct daemon *d, bool all)
 {
 	size_t checked = 0, nb = d->st.nbuckets;
+	struct our_ids ids = { { prog_id_of(d, pod_hooks[0].prog),
+				 prog_id_of(d, pod_hooks[1].prog) } };
 
 	for (size_t k = 0; k < nb && (all || checked < WATCH_SLICE); k++) {
 		size_t b = all ? k : (d->watch_cursor + k) % nb;
 
 		for (struct pod *p = d->st.buckets[b]; p; p = p->next, checked++)
-			watch_pod(d, p);
+			watch_pod(d, p, &ids);
 		if (!all)
 			d->watch_next = (b + 1) % nb;
 	}
