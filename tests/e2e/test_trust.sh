@@ -235,8 +235,9 @@ check_eq "h enrolled" "uid-$RUN-h" \
 	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-h\") | .uid")"
 check_gt "redirectd kept its per-uid share (256), plus this query" 258 \
 	"$(ctl -j status | jq .clients)"
-check "refusals logged, throttled" test "$(grep -c 'refusing connections' \
-	"$WORK/$NODE_NS.log")" -le 2
+nref=$(grep -c 'refusing connections' "$WORK/$NODE_NS.log")
+check "refusals logged" test "$nref" -ge 1
+check "and throttled (4744 refusals, at most 2 lines)" test "$nref" -le 2
 kill "$HOLD"
 wait "$HOLD" 2>/dev/null
 case_end
