@@ -96,6 +96,7 @@ void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
+	tcx_guard_detach(d->opts.bpffs, ifindex);
 	tcx_detach(d->opts.bpffs, ifindex, TC_DIR_INGRESS);
 	tcx_detach(d->opts.bpffs, ifindex, TC_DIR_EGRESS);
 	hook_pod_detach(d->nl, &hs, ifindex, qdisc_ours, NULL);
@@ -137,6 +138,30 @@ int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
 	if (tcx)
 		return attach_pod_tcx(d, ifindex);
 	return hook_pod_attach(d->nl, &hs, &d->dp, ifindex, created);
+}
+
+/*
+ * pod_guard on the pod's own interface (tc ingress inside its netns), as
+ * a TCX link made from in there and pinned in our folder: replacing or
+ * removing it later takes only the pin. Alone on that hook, it is TCX in
+ * every attach mode (see docs/datapath.md, "The inbound guard").
+ */
+int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
+		     int host_ifindex)
+{
+	int fd = datapath_prog_fd(&d->dp, DP_POD_GUARD);
+	char pin[512];
+	int saved, err, lerr;
+
+	if (!d->guard_on)
+		return 0;
+	tcx_guard_pin_path(d->opts.bpffs, host_ifindex, pin, sizeof(pin));
+	err = netns_enter(netns_fd, &saved);
+	if (err)
+		return err;
+	err = tcx_attach_head_at(pin, pod_ifindex, TC_DIR_INGRESS, fd);
+	lerr = netns_leave(saved);
+	return err ? err : lerr;
 }
 
 bool veth_alive(struct daemon *d, int ifindex, const char *name)

@@ -40,6 +40,7 @@ struct daemon_opts {
 	bool fail_open;
 	enum attach_mode attach;
 	bool no_sockmap;
+	bool no_guard; /* no pod_guard inside pods */
 	enum sockmap_pods sockmap_pods;
 	uid_t allow_uid; /* besides root: read-only queries ... */
 	gid_t allow_gid;
@@ -76,6 +77,9 @@ struct daemon {
 	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
 	__u32 zt_generation;
 	char features[160]; /* the start-up probe, for status */
+	/* pod_guard attached inside pods; else guard_off says why */
+	bool guard_on;
+	const char *guard_off;
 };
 
 int daemon_init(struct daemon *d, const struct daemon_opts *opts);

@@ -26,6 +26,8 @@ void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
 void detach_pod_filters_tc(struct daemon *d, int ifindex);
 int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created);
+int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
+		     int host_ifindex);
 bool veth_alive(struct daemon *d, int ifindex, const char *name);
 
 /* daemon_pods.c */

@@ -459,28 +459,60 @@ static struct pod *pod_from_add(const PodAdd *a, const struct veth_target *t)
 	return p;
 }
 
+static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
+			    const PodAdd *a, int fd, char *msg, size_t len);
+
 ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 			   const PodAdd *a, int netns_fd, char *msg,
 			   size_t len)
 {
-	const char *ifname = a->interface[0] ? a->interface : "eth0";
-	struct veth_target t;
-	struct pod *pod, *old;
-	bool created = false;
-	int opened, fd, err;
-	__u64 cookie;
+	int opened, fd;
 	ErrorCode ec;
 
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
 			    netns_name(a->netns_path), netns_error(fd));
-	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
-	cookie = ec ? 0 : netns_cookie_of(d, fd);
+	ec = pod_add_in(d, c, a, fd, msg, len);
 	if (opened >= 0)
 		close(opened);
+	return ec;
+}
+
+/* Our hooks on the host veth, then the guard inside the pod. */
+static int attach_pod(struct daemon *d, struct pod *pod, int netns_fd,
+		      int pod_ifindex, bool *created)
+{
+	int err;
+
+	pod->tcx = pod_wants_tcx(d, pod->host_ifindex);
+	err = attach_pod_hooks(d, pod->host_ifindex, pod->tcx, created);
+	if (err)
+		return err;
+	err = attach_pod_guard(d, netns_fd, pod_ifindex, pod->host_ifindex);
+	if (err)
+		pr_warn("pod %s: inbound guard in its netns: %s", pod->uid,
+			strerror(-err));
+	pod->guard = !err && d->guard_on;
+	return err;
+}
+
+/* The pod in the netns behind fd (open for the whole add). */
+static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
+			    const PodAdd *a, int fd, char *msg, size_t len)
+{
+	const char *ifname = a->interface[0] ? a->interface : "eth0";
+	struct veth_target t;
+	struct pod *pod, *old;
+	bool created = false;
+	__u64 cookie;
+	int err;
+	ErrorCode ec;
+
+	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
 	if (ec)
 		return ec;
+	cookie = netns_cookie_of(d, fd);
 	ec = claim_veth(d, a->uid, &t, msg, len);
 	if (ec)
 		return ec;
@@ -502,8 +534,7 @@ ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
 			  "pods map update: %s", strerror(-err));
 		goto fail_pod;
 	}
-	pod->tcx = pod_wants_tcx(d, pod->host_ifindex);
-	err = attach_pod_hooks(d, pod->host_ifindex, pod->tcx, &created);
+	err = attach_pod(d, pod, fd, t.pod_ifindex, &created);
 	if (err) {
 		ec = fail(msg, len, kernel_error(err),
 			  "attach to %s: %s%s", t.host_veth, strerror(-err),

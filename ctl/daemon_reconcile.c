@@ -33,6 +33,34 @@ static void start_sockmap(struct daemon *d)
 			      d->opts.sockmap_pods);
 }
 
+/* Ours (redirectd runs in the node netns): what pod_guard lets in. */
+static __u64 node_netns_cookie(void)
+{
+	int fd = netns_open("/proc/thread-self/ns/net");
+	__u64 cookie = 0;
+
+	if (fd >= 0) {
+		if (netns_cookie(fd, &cookie))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
+}
+
+static void guard_decide(struct daemon *d, __u64 cookie)
+{
+	if (d->opts.no_guard)
+		d->guard_off = "turned off with --no-guard";
+	else if (!tcx_supported())
+		d->guard_off = "the kernel has no TCX (Linux 6.6+)";
+	else if (!cookie)
+		d->guard_off = "the node netns cookie is unknown (Linux 5.14+)";
+	else
+		d->guard_on = true;
+	if (!d->guard_on)
+		pr_warn("inbound guard off: %s", d->guard_off);
+}
+
 int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct datapath_opts dpo = { .sz = sizeof(dpo),
@@ -50,6 +78,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	err = state_init(&d->st);
 	if (err)
 		return err;
+	dpo.node_netns_cookie = node_netns_cookie();
+	guard_decide(d, dpo.node_netns_cookie);
 	err = datapath_load(&d->dp, &dpo);
 	if (err)
 		goto fail_state;
@@ -160,6 +190,44 @@ struct pod_check {
 	int err;
 };
 
+/* A guard for a pod enrolled without one (an older build, --no-guard). */
+static int guard_attach_by_path(struct daemon *d, const struct pod *pod)
+{
+	struct link_info li;
+	int fd, err;
+
+	if (!pod->netns_path[0])
+		return -ENOENT; /* known by fd only, at enrolment */
+	fd = netns_open(pod->netns_path);
+	if (fd < 0)
+		return fd;
+	err = link_get_in_netns(d->nl, fd, pod->ifname, &li);
+	if (!err)
+		err = attach_pod_guard(d, fd, li.ifindex, pod->host_ifindex);
+	close(fd);
+	return err;
+}
+
+/* This build's pod_guard on the pod, or none when the guard is off. */
+static void restore_guard(struct daemon *d, struct pod *pod)
+{
+	int err;
+
+	pod->guard = false;
+	if (!d->guard_on) {
+		tcx_guard_detach(d->opts.bpffs, pod->host_ifindex);
+		return;
+	}
+	err = tcx_guard_update(d->opts.bpffs, pod->host_ifindex,
+			       datapath_prog_fd(&d->dp, DP_POD_GUARD));
+	if (err == -ENOENT)
+		err = guard_attach_by_path(d, pod);
+	if (err)
+		pr_warn("pod %s: no inbound guard: %s", pod->uid,
+			strerror(-err));
+	pod->guard = !err;
+}
+
 static void check_pod(struct pod *pod, void *arg)
 {
 	struct pod_check *c = arg;
@@ -179,7 +247,9 @@ static void check_pod(struct pod *pod, void *arg)
 		pr_err("pod %s: restore on %s failed: %s", pod->uid,
 		       pod->host_veth, strerror(-err));
 		c->err = err;
+		return;
 	}
+	restore_guard(c->d, pod);
 }
 
 static int drop_unknown_entry(const struct addr_key *addr,
@@ -248,6 +318,11 @@ static void drop_orphan_tcx(struct daemon *d)
 			pr_info("reconcile: removing orphan TCX link %s",
 				de->d_name);
 			tcx_detach(d->opts.bpffs, ifindex, td);
+		} else if (tcx_guard_pin_parse(de->d_name, &ifindex) &&
+			   !ifindex_owned(d, ifindex)) {
+			pr_info("reconcile: removing orphan guard link %s",
+				de->d_name);
+			tcx_guard_detach(d->opts.bpffs, ifindex);
 		}
 	closedir(dir);
 }

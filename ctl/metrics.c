@@ -95,6 +95,8 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	      "closed.", state_zt_current(&d->st) != NULL);
 	gauge(&o, "sockmap_active", "1 when sockmap acceleration runs.",
 	      d->sm.active);
+	gauge(&o, "guard_enabled", "1 when pod_guard is attached inside "
+	      "enrolled pods.", d->guard_on);
 	gauge(&o, "clients", "Connected API clients.", d->clients);
 	counter(&o, "requests_total", "API requests handled.", d->requests);
 	counter(&o, "request_errors_total", "API requests answered with an "

@@ -217,6 +217,7 @@ static void print_status(const StatusReply *s, bool json)
 		       (unsigned long long)s->order_violations,
 		       (unsigned long long)s->order_restored);
 		json_kv_str("attach_mode", s->attach_mode, true);
+		json_kv_str("guard", s->guard, true);
 		json_kv_str("journal_error", s->journal_error, true);
 		printf("}\n");
 		return;
@@ -244,6 +245,7 @@ static void print_status(const StatusReply *s, bool json)
 	       s->attach_mode, (unsigned long long)s->order_checks,
 	       (unsigned long long)s->order_violations,
 	       (unsigned long long)s->order_restored);
+	printf("guard:       %s\n", s->guard);
 	if (s->journal_error[0])
 		printf("journal:     LAGGING (%s): state is in memory; the file "
 		       "is rewritten once writes work; %llu writes failed\n",
@@ -308,7 +310,7 @@ static void print_pod_json(const PodInfo *p, bool comma)
 	       p->dns_capture ? "true" : "false",
 	       p->qdisc_created ? "true" : "false");
 	json_kv_str("attach", p->attach, true);
-	printf("}");
+	printf(",\"guard\":%s}", p->guard ? "true" : "false");
 }
 
 static void print_zt_json(const ZtunnelInfo *z, bool comma)
@@ -344,8 +346,9 @@ static void print_pod_text(const PodInfo *p)
 	printf("%-36s %-30s %-15s", p->uid, nsname, p->host_veth);
 	for (size_t j = 0; j < p->n_ips; j++)
 		printf("%s%s", j ? "," : " ", p->ips[j]);
-	printf("%s%s\n", p->dns_capture ? " (dns capture)" : "",
-	       !strcmp(p->attach, "tcx") ? " (tcx)" : "");
+	printf("%s%s%s\n", p->dns_capture ? " (dns capture)" : "",
+	       !strcmp(p->attach, "tcx") ? " (tcx)" : "",
+	       p->guard ? "" : " (no guard)");
 }
 
 /* One page's pods; *n: pods printed so far (for the JSON commas). */

@@ -110,10 +110,11 @@ static void usage(FILE *f)
 		"  --allow-pod-writes   let that peer enrol and delete pods\n"
 		"  --allow-ztunnel-writes  let that peer add and delete ztunnels\n"
 		"  --log-level LEVEL    error, warn, info (default), debug\n"
+		"  --no-guard           no inbound guard inside pods (pod_guard)\n"
 		"  --probe              print the kernel features found, exit\n"
+		"                       0 if redirectd can run here, else 1\n"
 		"  --metrics ADDR       serve Prometheus metrics at HOST:PORT or\n"
-		"                       unix:PATH (GET /metrics)\n"
-		"                       0 if redirectd can run here, else 1\n",
+		"                       unix:PATH (GET /metrics)\n",
 		DEFAULT_SOCKET_PATH, DP_DEFAULT_PIN_DIR, DEFAULT_STATE_FILE,
 		DEFAULT_TC_PRIORITY, DEFAULT_TC_HANDLE, POD_ADDRS_DEFAULT);
 }
@@ -139,7 +140,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
 	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
 	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE, O_METRICS,
-	       O_ALLOW_POD, O_ALLOW_ZT, O_ATTACH };
+	       O_ALLOW_POD, O_ALLOW_ZT, O_ATTACH, O_NO_GUARD };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
@@ -157,6 +158,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "allow-pod-writes", no_argument, NULL, O_ALLOW_POD },
 		{ "allow-ztunnel-writes", no_argument, NULL, O_ALLOW_ZT },
 		{ "attach", required_argument, NULL, O_ATTACH },
+		{ "no-guard", no_argument, NULL, O_NO_GUARD },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "probe", no_argument, NULL, O_PROBE },
@@ -187,6 +189,9 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case O_NO_SOCKMAP:
 			o->no_sockmap = true;
+			break;
+		case O_NO_GUARD:
+			o->no_guard = true;
 			break;
 		case O_SOCKMAP_PODS:
 			if (!strcmp(optarg, "auto"))

@@ -62,6 +62,14 @@ struct settings {
 #define TAG_OUTBOUND 0x5a7e0001u /* captured leaving a meshed pod */
 #define TAG_INBOUND 0x5a7e0002u /* captured entering a meshed pod */
 #define TAG_DNS 0x5a7e0003u /* a meshed pod's DNS, DNS capture on */
+/*
+ * Tags of the inbound guard (pod_guard, in the pod's netns). ztunnel_host_in
+ * marks what it delivers into a pod; the guard sends other TCP back out of
+ * the pod with TAG_RETURNED, both by bpf_redirect_peer, so both keep the
+ * mark and neither can be forged across a veth.
+ */
+#define TAG_FROM_ZTUNNEL 0x5a7e0004u /* ztunnel -> pod, let in */
+#define TAG_RETURNED 0x5a7e0005u /* pod_guard -> app_outbound: capture */
 
 /* ztunnel's listeners. */
 #define ZT_PORT_OUTBOUND 15001
@@ -133,6 +141,8 @@ struct frag_value {
 	X(OUT_DROP_MALFORMED, "app_outbound", "drop_malformed")              \
 	X(OUT_DROP_TAGGED, "app_outbound", "drop_vlan_tagged")               \
 	X(OUT_DROP_FRAG_UNKNOWN, "app_outbound", "drop_fragment_unknown")    \
+	X(OUT_RETURNED_TO_ZTUNNEL, "app_outbound", "redirect_ztunnel_returned") \
+	X(OUT_DROP_RETURNED, "app_outbound", "drop_returned_not_pod")        \
 	X(IN_TO_ZTUNNEL, "app_inbound", "redirect_ztunnel")                  \
 	X(IN_PASS_NON_IP, "app_inbound", "pass_non_ip")                      \
 	X(IN_PASS_OTHER_PROTO, "app_inbound", "pass_other_proto")            \
@@ -152,6 +162,13 @@ struct frag_value {
 	X(ZH_PASS_NON_IP, "ztunnel_host_in", "pass_non_ip")                  \
 	X(ZH_PASS_MALFORMED, "ztunnel_host_in", "pass_malformed")            \
 	X(ZH_DROP_NO_ZTUNNEL, "ztunnel_host_in", "drop_no_ztunnel")          \
+	X(GD_PASS_ZTUNNEL, "pod_guard", "pass_from_ztunnel")                 \
+	X(GD_PASS_NODE_LOCAL, "pod_guard", "pass_node_socket")               \
+	X(GD_PASS_NOT_CAPTURED, "pod_guard", "pass_not_captured")            \
+	X(GD_RETURN_TO_ZTUNNEL, "pod_guard", "return_to_ztunnel")            \
+	X(GD_PASS_FAIL_OPEN, "pod_guard", "pass_no_ztunnel_fail_open")       \
+	X(GD_DROP_NO_ZTUNNEL, "pod_guard", "drop_no_ztunnel")                \
+	X(GD_DROP_UNVERIFIABLE, "pod_guard", "drop_malformed_or_fragment")   \
 	X(ZI_ASSIGN_ESTABLISHED, "ztunnel_ingress", "assign_established")    \
 	X(ZI_ASSIGN_OUTBOUND, "ztunnel_ingress", "assign_outbound_listener") \
 	X(ZI_ASSIGN_INBOUND, "ztunnel_ingress", "assign_inbound_listener")   \
@@ -179,8 +196,8 @@ struct frag_value {
 #define REDIRECT_COUNTER_ENUM(id, prog, decision) CNT_##id,
 enum redirect_counter { REDIRECT_COUNTERS(REDIRECT_COUNTER_ENUM) CNT_MAX };
 #undef REDIRECT_COUNTER_ENUM
-/* tests/bpf/test_tc.c names the counters a packet must hit in a u64 mask. */
-_Static_assert(CNT_MAX <= 64, "more counters than test_tc's mask holds");
+/* tests/bpf/test_tc.c names the counters a packet must hit in a 128-bit set. */
+_Static_assert(CNT_MAX <= 128, "more counters than test_tc's set holds");
 
 struct counter_value {
 	__u64 packets;

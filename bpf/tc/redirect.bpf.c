@@ -6,6 +6,7 @@
  *   app_inbound     pod host veth, tc egress    (packets entering a pod)
  *   ztunnel_host_in ztunnel host veth, tc ingress (packets leaving ztunnel)
  *   ztunnel_ingress ztunnel's own interface, tc ingress, in ztunnel's netns
+ *   pod_guard       the pod's own interface, tc ingress, in the pod's netns
  *
  * Mechanism (see docs/datapath.md for the reasoning):
  * - pod -> ztunnel: bpf_redirect_peer straight into ztunnel's netns with a
@@ -18,7 +19,10 @@
  * - in ztunnel's netns: bpf_sk_assign to the established socket of the flow,
  *   else to the transparent listener of its direction, plus a route mark
  *   that a policy rule turns into local delivery.
- * Every path with nothing to do returns TC_ACT_PIPE so later filters run.
+ * - pod_guard: what reaches a meshed pod without app_inbound (another
+ *   program delivered it with bpf_redirect_peer) goes back out to the host
+ *   veth with TAG_RETURNED, where app_outbound captures it inbound.
+ * Every path with nothing to do returns PASS so later filters run.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -45,6 +49,11 @@ const volatile __u16 port_dns = ZT_PORT_DNS;
  */
 const volatile int pass_verdict = TC_ACT_PIPE;
 #define PASS pass_verdict
+/*
+ * The node netns's cookie: pod_guard lets in what a socket of the node
+ * sent (probes), as app_inbound does. 0: unknown, nothing is let in so.
+ */
+const volatile __u64 node_netns_cookie = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -283,6 +292,26 @@ static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
 				   CNT_OUT_TO_ZTUNNEL);
 }
 
+/*
+ * Sent back out of a meshed pod by pod_guard: inbound traffic that reached
+ * the pod without app_inbound. Captured inbound as app_inbound would have.
+ * Only a program can set the tag (a veth crossing wipes the mark), and
+ * only traffic addressed to the pod behind this veth is taken.
+ */
+static __always_inline int returned_inbound(struct __sk_buff *skb,
+					    struct packet *p, int res)
+{
+	struct pod_info *pod;
+
+	if (res != PARSE_OK)
+		return count_ret(CNT_OUT_DROP_MALFORMED, p, TC_ACT_SHOT);
+	pod = bpf_map_lookup_elem(&pods, &p->daddr);
+	if (!pod || pod->host_ifindex != skb->ifindex)
+		return count_ret(CNT_OUT_DROP_RETURNED, p, TC_ACT_SHOT);
+	return outbound_to_ztunnel(skb, p, current_ztunnel(),
+				   CAPTURE_INBOUND, CNT_OUT_RETURNED_TO_ZTUNNEL);
+}
+
 SEC("tc")
 int app_outbound(struct __sk_buff *skb)
 {
@@ -292,6 +321,8 @@ int app_outbound(struct __sk_buff *skb)
 	enum capture_rule r;
 	int res = parse_packet(skb, &p);
 
+	if (skb->mark == TAG_RETURNED)
+		return returned_inbound(skb, &p, res);
 	if (res == PARSE_NON_IP)
 		return count_ret(CNT_OUT_PASS_NON_IP, &p, PASS);
 	if (res == PARSE_TAGGED)
@@ -341,19 +372,18 @@ int app_outbound(struct __sk_buff *skb)
  * captured like any other. The socket's netns is compared with the
  * device's, in case another program redirected a pod's own packet here.
  */
-static __always_inline bool from_node_socket(struct __sk_buff *skb)
+/* The sending socket of skb when it is an IP socket, else NULL. */
+static __always_inline struct sock *ip_socket_of(struct sk_buff *kskb)
 {
-	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 	struct sock *sk = kskb->sk;
-	struct net_device *dev = kskb->dev;
 	__u16 family;
 	__u8 state;
 
-	if (!sk || !dev)
-		return false;
+	if (!sk)
+		return NULL;
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
-		return false;
+		return NULL;
 	/*
 	 * TIME_WAIT and request sockets are only a sock_common; every full
 	 * socket has a type, test_run's stand-in (sock_init_data without a
@@ -362,8 +392,17 @@ static __always_inline bool from_node_socket(struct __sk_buff *skb)
 	state = sk->__sk_common.skc_state;
 	if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV &&
 	    !sk->sk_type)
-		return false;
-	return sk->__sk_common.skc_net.net == dev->nd_net.net;
+		return NULL;
+	return sk;
+}
+
+static __always_inline bool from_node_socket(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	struct net_device *dev = kskb->dev;
+	struct sock *sk = ip_socket_of(kskb);
+
+	return sk && dev && sk->__sk_common.skc_net.net == dev->nd_net.net;
 }
 
 static __always_inline bool is_dns_reply(const struct packet *p)
@@ -467,7 +506,97 @@ int ztunnel_host_in(struct __sk_buff *skb)
 		return count_ret(CNT_ZH_PASS_NOT_POD, &p, PASS);
 	set_dst_mac(skb, pod->mac);
 	count(CNT_ZH_TO_POD, &p);
+	skb->mark = TAG_FROM_ZTUNNEL; /* pod_guard lets it in */
 	return bpf_redirect_peer(pod->host_ifindex, 0);
+}
+
+/* --- pod_guard (the pod's own interface, tc ingress, in its netns) --- */
+
+/*
+ * Sent by a socket of the node netns and not forwarded on the way (IP
+ * receive drops the socket; a veth crossing keeps it): what app_inbound
+ * lets through as node-local, seen from inside the pod.
+ */
+static __always_inline bool from_node_netns_socket(struct __sk_buff *skb)
+{
+	struct sock *sk = ip_socket_of(bpf_cast_to_kern_ctx(skb));
+
+	return sk && node_netns_cookie &&
+	       sk->__sk_common.skc_net.net->net_cookie == node_netns_cookie;
+}
+
+/* Which counter lets this first packet in; 0: it must go to ztunnel. */
+static __always_inline __u32 guard_pass(struct __sk_buff *skb,
+					const struct packet *p,
+					const struct ztunnel_info *zt)
+{
+	if (from_node_netns_socket(skb))
+		return CNT_GD_PASS_NODE_LOCAL;
+	if (p->proto != IPPROTO_UDP)
+		return 0;
+	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP) || is_dns_reply(p))
+		return CNT_GD_PASS_NOT_CAPTURED;
+	return 0;
+}
+
+/* Back out through the pod's veth, tagged, to app_outbound. */
+static __always_inline int guard_return(struct __sk_buff *skb,
+					const struct packet *p,
+					const struct ztunnel_info *zt)
+{
+	if (!zt) {
+		if (fail_open())
+			return count_ret(CNT_GD_PASS_FAIL_OPEN, p, TCX_NEXT);
+		return count_ret(CNT_GD_DROP_NO_ZTUNNEL, p, TC_ACT_SHOT);
+	}
+	count(CNT_GD_RETURN_TO_ZTUNNEL, p);
+	skb->mark = TAG_RETURNED;
+	return bpf_redirect_peer(skb->ifindex, 0);
+}
+
+/*
+ * Alone on the pod's interface, attached as TCX, so it passes with
+ * TCX_NEXT in every attach mode (cls_bpf continues on it too).
+ */
+SEC("tc")
+int pod_guard(struct __sk_buff *skb)
+{
+	const struct ztunnel_info *zt;
+	struct packet p;
+	__u32 pass;
+	int res;
+
+	if (skb->mark == TAG_FROM_ZTUNNEL) {
+		skb->mark = 0; /* ours, not the pod's to see */
+		__builtin_memset(&p, 0, sizeof(p));
+		p.len = skb->len;
+		return count_ret(CNT_GD_PASS_ZTUNNEL, &p, TCX_NEXT);
+	}
+	res = parse_packet(skb, &p);
+	if (res == PARSE_NON_IP || res == PARSE_OTHER_PROTO)
+		return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p, TCX_NEXT);
+	if (res != PARSE_OK)
+		return count_ret(CNT_GD_DROP_UNVERIFIABLE, &p, TC_ACT_SHOT);
+	if (!bpf_map_lookup_elem(&pods, &p.daddr))
+		return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p, TCX_NEXT);
+
+	zt = current_ztunnel();
+	if (p.frag == FRAG_LATER) {
+		__u8 fv = frag_recall(&p);
+
+		if (!fv)
+			return count_ret(CNT_GD_DROP_UNVERIFIABLE, &p,
+					 TC_ACT_SHOT);
+		if (fv == FRAG_PASS)
+			return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p,
+					 TCX_NEXT);
+		return guard_return(skb, &p, zt);
+	}
+	pass = guard_pass(skb, &p, zt);
+	frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE);
+	if (pass)
+		return count_ret(pass, &p, TCX_NEXT);
+	return guard_return(skb, &p, zt);
 }
 
 /* --- ztunnel_ingress (inside ztunnel's netns) --- */

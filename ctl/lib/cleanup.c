@@ -318,8 +318,10 @@ static void remove_pin_dir(struct cleaner *c)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		/* our TCX links: unpinned, they detach */
-		if (tcx_pin_parse(de->d_name, &ifindex, &td) &&
-		    !tcx_detach(c->o->bpffs, ifindex, td)) {
+		if ((tcx_pin_parse(de->d_name, &ifindex, &td) &&
+		     !tcx_detach(c->o->bpffs, ifindex, td)) ||
+		    (tcx_guard_pin_parse(de->d_name, &ifindex) &&
+		     !tcx_guard_detach(c->o->bpffs, ifindex))) {
 			c->r->filters++;
 			pr_info("removed TCX link %s", de->d_name);
 			continue;

@@ -27,6 +27,7 @@ static const char *const prog_names[DP_PROG_MAX] = {
 	[DP_APP_INBOUND] = "app_inbound",
 	[DP_ZTUNNEL_HOST_IN] = "ztunnel_host_in",
 	[DP_ZTUNNEL_INGRESS] = "ztunnel_ingress",
+	[DP_POD_GUARD] = "pod_guard",
 };
 
 const char *counter_prog(enum redirect_counter id)
@@ -104,6 +105,7 @@ static int set_sizes(struct redirect_bpf *skel, const struct datapath_opts *o)
 		skel->rodata->route_mark = o->route_mark;
 	if (o->tcx_next)
 		skel->rodata->pass_verdict = -1; /* TCX_NEXT */
+	skel->rodata->node_netns_cookie = o->node_netns_cookie;
 	return err;
 }
 
@@ -162,6 +164,8 @@ static struct bpf_program *prog_of(const struct datapath *dp,
 		return dp->skel->progs.ztunnel_host_in;
 	case DP_ZTUNNEL_INGRESS:
 		return dp->skel->progs.ztunnel_ingress;
+	case DP_POD_GUARD:
+		return dp->skel->progs.pod_guard;
 	default:
 		return NULL;
 	}

@@ -20,6 +20,7 @@ struct datapath_opts {
 	__u32 frags; /* 0: default */
 	__u32 route_mark; /* 0: ZT_ROUTE_MARK_DEFAULT */
 	bool tcx_next; /* pass with TCX_NEXT, not TC_ACT_PIPE (TCX chains) */
+	__u64 node_netns_cookie; /* pod_guard lets this netns's sockets in */
 };
 
 enum dp_prog {
@@ -27,6 +28,7 @@ enum dp_prog {
 	DP_APP_INBOUND,
 	DP_ZTUNNEL_HOST_IN,
 	DP_ZTUNNEL_INGRESS,
+	DP_POD_GUARD,
 	DP_PROG_MAX
 };
 

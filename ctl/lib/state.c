@@ -377,6 +377,7 @@ void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
 	info->netns_path = pod->netns_path;
 	info->container_id = pod->container_id;
 	info->attach = pod->tcx ? "tcx" : "tc";
+	info->guard = pod->guard;
 	info->interface = (char *)pod->ifname;
 	info->host_veth = (char *)pod->host_veth;
 	info->host_ifindex = (uint32_t)pod->host_ifindex;

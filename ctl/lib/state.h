@@ -27,6 +27,7 @@ struct pod {
 	bool dns_capture;
 	bool qdisc_created; /* the clsact on host_veth is ours to remove */
 	bool tcx; /* its programs are TCX links, not cls_bpf filters */
+	bool guard; /* pod_guard runs in its netns (our pin exists) */
 	bool order_reported; /* a foreign program before ours was logged */
 	/* when it was (re-)enrolled, by the daemon's PodAdd count; 0: before
 	 * this run (replayed). A snapshot removes only older pods. */

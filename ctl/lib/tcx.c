@@ -80,9 +80,16 @@ int tcx_attach_head(const char *pin_dir, int ifindex, enum tc_dir dir,
 		    int prog_fd)
 {
 	char pin[512];
-	int fd, err = 0;
 
 	tcx_pin_path(pin_dir, ifindex, dir, pin, sizeof(pin));
+	return tcx_attach_head_at(pin, ifindex, dir, prog_fd);
+}
+
+int tcx_attach_head_at(const char *pin, int ifindex, enum tc_dir dir,
+		       int prog_fd)
+{
+	int fd, err = 0;
+
 	fd = bpf_obj_get(pin);
 	if (fd >= 0) {
 		/* ours already: the program of this build, atomically */
@@ -142,4 +149,61 @@ int tcx_move_to_head(const char *pin_dir, int ifindex, enum tc_dir dir,
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+bool tcx_supported(void)
+{
+	/* the loopback device, ifindex 1 in every netns */
+	return tcx_count(1, TC_DIR_INGRESS) >= 0;
+}
+
+void tcx_guard_pin_path(const char *pin_dir, int host_ifindex, char *buf,
+			size_t len)
+{
+	snprintf(buf, len, "%s/guard_%d", pin_dir, host_ifindex);
+}
+
+bool tcx_guard_pin_parse(const char *name, int *host_ifindex)
+{
+	char *end;
+	long v;
+
+	if (strncmp(name, "guard_", 6))
+		return false;
+	v = strtol(name + 6, &end, 10);
+	if (end == name + 6 || v <= 0 || *end)
+		return false;
+	*host_ifindex = (int)v;
+	return true;
+}
+
+bool tcx_guard_present(const char *pin_dir, int host_ifindex)
+{
+	char pin[512];
+
+	tcx_guard_pin_path(pin_dir, host_ifindex, pin, sizeof(pin));
+	return access(pin, F_OK) == 0;
+}
+
+int tcx_guard_update(const char *pin_dir, int host_ifindex, int prog_fd)
+{
+	char pin[512];
+	int fd, err = 0;
+
+	tcx_guard_pin_path(pin_dir, host_ifindex, pin, sizeof(pin));
+	fd = bpf_obj_get(pin);
+	if (fd < 0)
+		return -errno;
+	if (bpf_link_update(fd, prog_fd, NULL))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int tcx_guard_detach(const char *pin_dir, int host_ifindex)
+{
+	char pin[512];
+
+	tcx_guard_pin_path(pin_dir, host_ifindex, pin, sizeof(pin));
+	return unlink(pin) ? -errno : 0;
 }

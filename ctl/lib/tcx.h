@@ -37,6 +37,23 @@ int tcx_list(int ifindex, enum tc_dir dir, __u32 *ids, __u32 max, __u32 *n);
  */
 int tcx_move_to_head(const char *pin_dir, int ifindex, enum tc_dir dir,
 		     int prog_fd);
+/* The same at an explicit pin path (ifindex in the caller's netns). */
+int tcx_attach_head_at(const char *pin, int ifindex, enum tc_dir dir,
+		       int prog_fd);
+/* The kernel has TCX (6.6+). */
+bool tcx_supported(void);
+/*
+ * pod_guard's link, on the pod's own interface inside the pod's netns,
+ * pinned as PIN_DIR/guard_<ifindex of the pod's host veth>: the pin is
+ * all we need to replace or remove it, never the pod's netns again.
+ */
+void tcx_guard_pin_path(const char *pin_dir, int host_ifindex, char *buf,
+			size_t len);
+bool tcx_guard_pin_parse(const char *name, int *host_ifindex);
+bool tcx_guard_present(const char *pin_dir, int host_ifindex);
+/* This build's program on the pinned guard link: 0, -ENOENT, -errno. */
+int tcx_guard_update(const char *pin_dir, int host_ifindex, int prog_fd);
+int tcx_guard_detach(const char *pin_dir, int host_ifindex);
 /* Unpin ours: the link, and so the program, goes. 0, or -ENOENT. */
 int tcx_detach(const char *pin_dir, int ifindex, enum tc_dir dir);
 /* Our pin names: true and the ifindex/dir for tcx_<ifindex>_<in|eg>. */

@@ -52,7 +52,9 @@
 #define IF_ZT_HOST "ar-zt-host" /* ztunnel's host veth */
 #define IF_ZT "ar-zt" /* ztunnel's own interface, in its netns */
 #define MAX_FDS 16
-#define C(id) (1ULL << CNT_##id)
+/* A set of counters: one bit per counter id (more than 64 of them). */
+typedef unsigned __int128 counter_set;
+#define C(id) ((counter_set)1 << CNT_##id)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const __u8 MAC_ZT[6] = { 0x02, 0x7a, 0x00, 0x00, 0x00, 0x01 };
@@ -404,7 +406,7 @@ struct expect {
 	__u32 retval;
 	__u32 mark; /* skb->mark after the run */
 	const __u8 *dmac; /* new destination MAC; NULL: frame unchanged */
-	__u64 counters; /* C(id) of every counter this packet must hit */
+	counter_set counters; /* C(id) of every counter this packet must hit */
 };
 
 static int prog_fd(enum dp_prog prog)
@@ -439,12 +441,12 @@ static bool run_prog(enum dp_prog prog, const struct pkt *in, int ifindex,
 }
 
 static bool check_counters(const struct pkt *in, const struct run *r,
-			   __u64 want)
+			   counter_set want)
 {
 	bool ok = true;
 
 	for (int id = 0; id < CNT_MAX; id++) {
-		bool hit = want & (1ULL << id);
+		bool hit = (want >> id) & 1;
 		__u64 pkts = r->after[id].packets - r->before[id].packets;
 		__u64 bytes = r->after[id].bytes - r->before[id].bytes;
 
@@ -532,17 +534,18 @@ static __u8 icmp_of(int family)
 }
 
 /* The usual outcomes: pass on, drop, or redirect with a new MAC and mark. */
-static struct expect pass(__u64 counters)
+static struct expect pass(counter_set counters)
 {
 	return (struct expect){ .retval = TC_ACT_PIPE, .counters = counters };
 }
 
-static struct expect drop(__u64 counters)
+static struct expect drop(counter_set counters)
 {
 	return (struct expect){ .retval = TC_ACT_SHOT, .counters = counters };
 }
 
-static struct expect redirect(__u32 mark, const __u8 *dmac, __u64 counters)
+static struct expect redirect(__u32 mark, const __u8 *dmac,
+				      counter_set counters)
 {
 	return (struct expect){ .retval = TC_ACT_REDIRECT,
 				.mark = mark,
@@ -1512,7 +1515,7 @@ static bool zi_run(const struct pkt *p, __u32 tag, struct expect e)
  * with the tag untouched. The choice is what these tests check; real
  * traffic (test_datapath) covers the successful assignment.
  */
-static struct expect assigned(__u32 tag, __u64 counter)
+static struct expect assigned(__u32 tag, counter_set counter)
 {
 	struct expect e = drop(counter | C(ZI_DROP_ASSIGN_FAILED));
 

@@ -108,6 +108,27 @@ check "b -> c:53 intact" pod_send b --to "$C4" --port 53 --udp --bytes 300
 check_gt "DNS captured" "$(zt dns15053)" "$d"
 case_end
 
+case_begin "the inbound guard inside meshed pods lets in what ztunnel and the node sent"
+check_eq "a and b guarded, c not enrolled" "true true" \
+	"$(ctl -j pods | jq -r '[.pods[].guard | tostring] | join(" ")')"
+check_eq "status says the guard is on" on "$(ctl -j status | jq -r .guard)"
+g0=$(dp_count pod_guard pass_from_ztunnel)
+n=$(zt tcp15001)
+check "a -> b intact" pod_send a --to "$B4" --port 8080 --bytes 50000
+check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
+check_gt "b's guard let ztunnel's packets in" \
+	"$(dp_count pod_guard pass_from_ztunnel)" "$g0"
+p0=$(dp_count pod_guard pass_node_socket)
+n6=$(zt tcp15006)
+check "node -> b (a probe) intact" in_node python3 tests/tools/traffic.py \
+	send --to "$B4" --port 8080 --bytes 20000
+check_eq "the probe was not captured" "$n6" "$(zt tcp15006)"
+check_gt "b's guard let the node's socket in" \
+	"$(dp_count pod_guard pass_node_socket)" "$p0"
+check_eq "nothing reached a pod around app_inbound" 0 \
+	"$(dp_count pod_guard return_to_ztunnel)"
+case_end
+
 case_begin "a foreign filter on a pod veth still sees pass-through traffic"
 bpftool prog load "$BUILD/bpf/tests/foreign_counter.bpf.o" "$PIN/foreign" \
 	type classifier pinmaps "$PIN/foreign_maps"
