@@ -1447,7 +1447,8 @@ static void zh_to_pod(int family, __u8 proto)
 	struct pkt p;
 
 	if (build_flow(&p, family, proto, REMOTE, 15008, POD_A, 8080))
-		zh_run(&p, 0, redirect(0, MAC_POD_A, C(ZH_TO_POD)));
+		zh_run(&p, 0,
+		       redirect(TAG_FROM_ZTUNNEL, MAC_POD_A, C(ZH_TO_POD)));
 }
 PER_FAMILY_PROTO(zh_to_pod)
 
@@ -1457,18 +1458,19 @@ static void zh_icmp_to_pod(int family)
 	struct pkt p;
 
 	if (build_flow(&p, family, icmp_of(family), REMOTE, 0, POD_B, 0))
-		zh_run(&p, 0, redirect(0, MAC_POD_B, C(ZH_TO_POD)));
+		zh_run(&p, 0,
+		       redirect(TAG_FROM_ZTUNNEL, MAC_POD_B, C(ZH_TO_POD)));
 }
 PER_FAMILY(zh_icmp_to_pod)
 
-/* ztunnel's sockets mark their packets; that mark is not a tag. */
+/* ztunnel's sockets mark their packets: the pod gets the guard's tag. */
 static void zh_socket_mark_to_pod(void)
 {
 	struct pkt p;
 
 	if (build_flow(&p, AF_INET, IPPROTO_TCP, REMOTE, 15008, POD_A, 8080))
 		zh_run(&p, ZT_SOCKET_MARK,
-		       redirect(ZT_SOCKET_MARK, MAC_POD_A, C(ZH_TO_POD)));
+		       redirect(TAG_FROM_ZTUNNEL, MAC_POD_A, C(ZH_TO_POD)));
 }
 
 static void zh_not_pod(int family)
@@ -1788,6 +1790,134 @@ struct test_def {
 	CU_TestFunc fn;
 };
 
+/* --- pod_guard, and app_outbound taking back what it returns --- */
+
+/* The guard passes with TCX_NEXT in every mode: it is TCX-attached. */
+static struct expect guard_pass(counter_set counters)
+{
+	return (struct expect){ .retval = (__u32)-1, .counters = counters };
+}
+
+static bool gd_run(const struct pkt *p, __u32 mark, struct expect e)
+{
+	return expect_run(DP_POD_GUARD, p, fx.if_pod_a, mark, &e);
+}
+
+/* Delivered by ztunnel_host_in: in, with our tag taken off. */
+static void gd_from_ztunnel(int family, __u8 proto)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, proto, REMOTE, 15008, POD_A, 8080))
+		gd_run(&p, TAG_FROM_ZTUNNEL, guard_pass(C(GD_PASS_ZTUNNEL)));
+}
+PER_FAMILY_PROTO(gd_from_ztunnel)
+
+/* TCP that came around app_inbound goes back out, tagged. */
+static void gd_tcp_returned(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
+		gd_run(&p, 0,
+		       redirect(TAG_RETURNED, NULL, C(GD_RETURN_TO_ZTUNNEL)));
+}
+PER_FAMILY(gd_tcp_returned)
+
+static void gd_udp_not_captured(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_UDP, REMOTE, 40000, POD_A, 5353))
+		gd_run(&p, 0, guard_pass(C(GD_PASS_NOT_CAPTURED)));
+}
+PER_FAMILY(gd_udp_not_captured)
+
+/* A ztunnel that captures UDP gets it back as app_inbound would send it. */
+static void gd_udp_captured_returned(int family)
+{
+	struct pkt p;
+
+	if (set_ztunnel_as(true, ZT_F_CAPTURE_UDP, -1) &&
+	    build_flow(&p, family, IPPROTO_UDP, REMOTE, 40000, POD_A, 5353))
+		gd_run(&p, 0,
+		       redirect(TAG_RETURNED, NULL, C(GD_RETURN_TO_ZTUNNEL)));
+}
+PER_FAMILY(gd_udp_captured_returned)
+
+static void gd_not_pod(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, REMOTE, 8080))
+		gd_run(&p, 0, guard_pass(C(GD_PASS_NOT_CAPTURED)));
+}
+PER_FAMILY(gd_not_pod)
+
+static void gd_other_proto(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, icmp_of(family), REMOTE, 0, POD_A, 0))
+		gd_run(&p, 0, guard_pass(C(GD_PASS_NOT_CAPTURED)));
+}
+PER_FAMILY(gd_other_proto)
+
+static void gd_no_ztunnel(int family)
+{
+	struct pkt p;
+
+	if (set_ztunnel(false) &&
+	    build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
+		gd_run(&p, 0, drop(C(GD_DROP_NO_ZTUNNEL)));
+}
+PER_FAMILY(gd_no_ztunnel)
+
+static void gd_no_ztunnel_fail_open(int family)
+{
+	struct pkt p;
+
+	if (set_ztunnel(false) && set_fail_open(true) &&
+	    build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
+		gd_run(&p, 0, guard_pass(C(GD_PASS_FAIL_OPEN)));
+}
+PER_FAMILY(gd_no_ztunnel_fail_open)
+
+/* A later fragment whose first one the guard never saw. */
+static void gd_fragment_unknown(int family)
+{
+	struct pkt p;
+
+	if (build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_LATER,
+		       9))
+		gd_run(&p, 0, drop(C(GD_DROP_UNVERIFIABLE)));
+}
+PER_FAMILY(gd_fragment_unknown)
+
+/* Returned by the guard behind this veth: captured inbound. */
+static void out_returned_captured(int family)
+{
+	struct pkt p;
+	struct expect e = redirect(TAG_INBOUND, MAC_ZT,
+				   C(OUT_RETURNED_TO_ZTUNNEL));
+
+	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
+		expect_run(DP_APP_OUTBOUND, &p, fx.if_pod_a, TAG_RETURNED, &e);
+}
+PER_FAMILY(out_returned_captured)
+
+/* The tag on a packet for another pod than the one behind the veth. */
+static void out_returned_other_pod(int family)
+{
+	struct pkt p;
+	struct expect e = drop(C(OUT_DROP_RETURNED));
+
+	e.mark = TAG_RETURNED; /* dropped as it came */
+	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_B, 8080))
+		expect_run(DP_APP_OUTBOUND, &p, fx.if_pod_a, TAG_RETURNED, &e);
+}
+PER_FAMILY(out_returned_other_pod)
+
 #define T(fn)           \
 	{               \
 #fn, fn \
@@ -1872,6 +2002,20 @@ static const struct test_def host_in_tests[] = {
 	T_FAMILY(zh_malformed),
 };
 
+static const struct test_def guard_tests[] = {
+	T_FAMILY_PROTO(gd_from_ztunnel),
+	T_FAMILY(gd_tcp_returned),
+	T_FAMILY(gd_udp_not_captured),
+	T_FAMILY(gd_udp_captured_returned),
+	T_FAMILY(gd_not_pod),
+	T_FAMILY(gd_other_proto),
+	T_FAMILY(gd_no_ztunnel),
+	T_FAMILY(gd_no_ztunnel_fail_open),
+	T_FAMILY(gd_fragment_unknown),
+	T_FAMILY(out_returned_captured),
+	T_FAMILY(out_returned_other_pod),
+};
+
 static const struct test_def ingress_tests[] = {
 	T_FAMILY(zi_untagged),
 	T_FAMILY(zi_malformed),
@@ -1904,6 +2048,7 @@ static const struct {
 	{ "node_addr_list", node_list_tests, ARRAY_LEN(node_list_tests) },
 	{ "ztunnel_host_in", host_in_tests, ARRAY_LEN(host_in_tests) },
 	{ "ztunnel_ingress", ingress_tests, ARRAY_LEN(ingress_tests) },
+	{ "pod_guard", guard_tests, ARRAY_LEN(guard_tests) },
 };
 
 static unsigned int count_tests(void)
