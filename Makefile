@@ -24,7 +24,8 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 BPF_SRCS  := bpf/tc/redirect.bpf.c bpf/sockops/sockmap.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
              $(BUILD)/bpf/tests/foreign_counter.bpf.o \
-             $(BUILD)/bpf/tests/foreign_ok.bpf.o
+             $(BUILD)/bpf/tests/foreign_ok.bpf.o \
+             $(BUILD)/bpf/tests/peer_deliver.bpf.o
 SKELS     := $(BUILD)/redirect.skel.h $(BUILD)/sockmap.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
