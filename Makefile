@@ -31,7 +31,8 @@ BPF_HDRS  := $(wildcard bpf/include/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
-             ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c
+             ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
+             ctl/lib/upgrade.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -43,8 +44,8 @@ TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state \
              $(BUILD)/tests/test_sock_key
 # The pure-logic objects the unit tests need (not nl.o, not client.o).
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
-             $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/log.o \
-             $(BUILD)/proto/redirect.pb-c.o
+             $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/upgrade.o \
+             $(BUILD)/ctl/lib/log.o $(BUILD)/proto/redirect.pb-c.o
 TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
 SOCKCHECK := $(BUILD)/sockcheck
@@ -237,7 +238,8 @@ FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined \
 FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
                $(FUZZ_DIR)/fuzz_cni
 FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
-               ctl/lib/log.o ctl/lib/datapath.o $(BUILD)/proto/redirect.pb-c.o)
+               ctl/lib/log.o ctl/lib/datapath.o ctl/lib/upgrade.o \
+               $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: nl.c is left out (the fake defines nl.h), and
 # datapath.c's BPF functions are wrapped at link time; sockmap.c is left

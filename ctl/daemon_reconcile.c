@@ -17,6 +17,7 @@
 #include "daemon_int.h"
 #include "log.h"
 #include "tcx.h"
+#include "upgrade.h"
 
 /* --- start-up and reconciliation --- */
 
@@ -499,6 +500,33 @@ void daemon_prune_gone(struct daemon *d)
 	}
 }
 
+/* A pod's addresses into the pods map, its hooks untouched. */
+static void prefill_pod(struct pod *pod, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
+		publish_addrs(d, pod);
+}
+
+/*
+ * Maps an upgrade set aside, once every hook runs this build's programs:
+ * unpinned, they go with the last old program that holds them.
+ */
+static void drop_old_maps(struct daemon *d)
+{
+	unsigned int n = 0;
+	int err;
+
+	if (!upgrade_old_present(d->opts.bpffs))
+		return;
+	err = upgrade_drop_old(d->opts.bpffs, &n);
+	if (err)
+		pr_warn("unpin the maps set aside: %s", strerror(-err));
+	else
+		pr_info("upgrade: %u maps of the previous build unpinned", n);
+}
+
 int daemon_reconcile(struct daemon *d)
 {
 	struct pod_check c = { .d = d };
@@ -510,6 +538,14 @@ int daemon_reconcile(struct daemon *d)
 	c.gone = calloc(d->st.npods + 1, sizeof(*c.gone));
 	if (!c.gone)
 		return -ENOMEM;
+	/*
+	 * Maps first, programs after: after an upgrade the maps are new and
+	 * our programs of this build must find every pod and ztunnel there
+	 * from their first packet. The old build's programs, until replaced,
+	 * keep using the old maps, which stay whole.
+	 */
+	state_pod_for_each(&d->st, prefill_pod, d);
+	reconcile_ztunnels(d);
 	state_pod_for_each(&d->st, check_pod, &c);
 	for (size_t i = 0; i < c.ngone; i++) {
 		pr_info("reconcile: pod %s lost its veth %s", c.gone[i]->uid,
@@ -518,11 +554,11 @@ int daemon_reconcile(struct daemon *d)
 	}
 	free(c.gone);
 	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
-	reconcile_ztunnels(d);
 	reconcile_sockmap(d);
 	drop_all_orphan_filters(d);
 	drop_orphan_tcx(d);
 	daemon_watch_order(d, true);
+	drop_old_maps(d);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
 		d->st.npods, d->st.naddrs,
 		state_zt_current(&d->st) ? "present" : "absent");

@@ -40,6 +40,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } node_addr_list SEC(".maps");
 
+/*
+ * The layout version of the maps pinned beside it (key 0), written by the
+ * control plane after each load: the next build reads it to decide which
+ * pins it may take over (ctl/lib/upgrade.h). No program reads it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} layout SEC(".maps");
+
 /* One counter per decision of every program (REDIRECT_COUNTERS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

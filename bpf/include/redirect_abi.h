@@ -70,6 +70,14 @@ struct settings {
  */
 #define TAG_FROM_ZTUNNEL 0x5a7e0004u /* ztunnel -> pod, let in */
 #define TAG_RETURNED 0x5a7e0005u /* pod_guard -> app_outbound: capture */
+/*
+ * The flow hash pod_guard gives a packet it returns. Unlike the mark, the
+ * hash survives the veth crossing, so a returned packet that comes back
+ * into the pod (no app_outbound took it: another owner's program ended
+ * the chain first) is recognised and dropped instead of going round until
+ * its TTL runs out. app_outbound clears it when it takes the packet.
+ */
+#define GUARD_RETURN_HASH 0x5a7e0006u
 
 /* ztunnel's listeners. */
 #define ZT_PORT_OUTBOUND 15001
@@ -118,6 +126,10 @@ enum frag_verdict {
 struct frag_value {
 	__u8 verdict; /* enum frag_verdict */
 	__u8 pad[3];
+#ifdef REDIRECT_LAYOUT_TEST
+	/* only in tests/e2e/test_upgrade.sh's build of another layout */
+	__u32 layout_test;
+#endif
 };
 
 /*
@@ -169,6 +181,7 @@ struct frag_value {
 	X(GD_PASS_FAIL_OPEN, "pod_guard", "pass_no_ztunnel_fail_open")       \
 	X(GD_DROP_NO_ZTUNNEL, "pod_guard", "drop_no_ztunnel")                \
 	X(GD_DROP_UNVERIFIABLE, "pod_guard", "drop_malformed_or_fragment")   \
+	X(GD_DROP_RETURN_LOST, "pod_guard", "drop_returned_came_back")       \
 	X(ZI_ASSIGN_ESTABLISHED, "ztunnel_ingress", "assign_established")    \
 	X(ZI_ASSIGN_OUTBOUND, "ztunnel_ingress", "assign_outbound_listener") \
 	X(ZI_ASSIGN_INBOUND, "ztunnel_ingress", "assign_inbound_listener")   \
@@ -254,6 +267,19 @@ struct node_addr_list {
 #define SOCKMAP_BACKLOG_DEFAULT (4u << 20)
 
 /*
+ * The layout version of the pinned maps. Bump it with any change of what
+ * a map's bytes mean: a key or value struct changed, counter ids
+ * renumbered, a tag or flag bit redefined. A new build then takes over no
+ * map of the old one's and refills every map from redirectd's state;
+ * capacity or flag changes need no bump (docs/datapath.md, "Upgrades in
+ * place"). 1: builds before the version existed. 2: pod_guard's counters
+ * and tags.
+ */
+#ifndef REDIRECT_LAYOUT_VERSION
+#define REDIRECT_LAYOUT_VERSION 2
+#endif
+
+/*
  * The layout of every map key and value shared with user space, pinned
  * and so shared with whichever build runs next: a change here changes
  * the pinned maps' layout (docs/datapath.md says which changes redirectd
@@ -265,7 +291,9 @@ _Static_assert(sizeof(struct ztunnel_info) == 20, "ztunnel_info layout");
 _Static_assert(sizeof(struct settings) == 8, "settings layout");
 _Static_assert(sizeof(struct dns_flow_key) == 36, "dns_flow_key layout");
 _Static_assert(sizeof(struct frag_key) == 40, "frag_key layout");
+#ifndef REDIRECT_LAYOUT_TEST
 _Static_assert(sizeof(struct frag_value) == 4, "frag_value layout");
+#endif
 _Static_assert(sizeof(struct counter_value) == 16, "counter_value layout");
 _Static_assert(sizeof(struct node_addr_list) == 8 + 16 * NODE_ADDRS_INLINE,
 	       "node_addr_list layout");

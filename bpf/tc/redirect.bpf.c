@@ -308,6 +308,7 @@ static __always_inline int returned_inbound(struct __sk_buff *skb,
 	pod = bpf_map_lookup_elem(&pods, &p->daddr);
 	if (!pod || pod->host_ifindex != skb->ifindex)
 		return count_ret(CNT_OUT_DROP_RETURNED, p, TC_ACT_SHOT);
+	bpf_set_hash_invalid(skb); /* the guard's loop marker: taken */
 	return outbound_to_ztunnel(skb, p, current_ztunnel(),
 				   CAPTURE_INBOUND, CNT_OUT_RETURNED_TO_ZTUNNEL);
 }
@@ -549,8 +550,11 @@ static __always_inline int guard_return(struct __sk_buff *skb,
 			return count_ret(CNT_GD_PASS_FAIL_OPEN, p, TCX_NEXT);
 		return count_ret(CNT_GD_DROP_NO_ZTUNNEL, p, TC_ACT_SHOT);
 	}
+	if (skb->hash == GUARD_RETURN_HASH)
+		return count_ret(CNT_GD_DROP_RETURN_LOST, p, TC_ACT_SHOT);
 	count(CNT_GD_RETURN_TO_ZTUNNEL, p);
 	skb->mark = TAG_RETURNED;
+	bpf_set_hash(skb, GUARD_RETURN_HASH);
 	return bpf_redirect_peer(skb->ifindex, 0);
 }
 

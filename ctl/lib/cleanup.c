@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "hooks.h"
 #include "tcx.h"
+#include "upgrade.h"
 #include "datapath.h"
 #include "log.h"
 #include "nl.h"
@@ -308,6 +309,7 @@ static void detach_cgroup_link(struct cleaner *c)
 static void remove_pin_dir(struct cleaner *c)
 {
 	DIR *dir = opendir(c->o->bpffs);
+	unsigned int dropped = 0;
 	struct dirent *de;
 	enum tc_dir td;
 	int ifindex;
@@ -317,6 +319,14 @@ static void remove_pin_dir(struct cleaner *c)
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		/* maps an upgrade set aside and never got to unpin */
+		if (!strcmp(de->d_name, UPGRADE_OLD_DIR) &&
+		    !upgrade_drop_old(c->o->bpffs, &dropped)) {
+			c->r->pins += dropped;
+			pr_info("removed %u maps set aside by an upgrade",
+				dropped);
+			continue;
+		}
 		/* our TCX links: unpinned, they detach */
 		if ((tcx_pin_parse(de->d_name, &ifindex, &td) &&
 		     !tcx_detach(c->o->bpffs, ifindex, td)) ||

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "redirect.skel.h"
 #include "datapath.h"
+#include "upgrade.h"
 #include "log.h"
 
 #define COUNTER_PROG(id, prog, decision) [CNT_##id] = prog,
@@ -109,6 +110,43 @@ static int set_sizes(struct redirect_bpf *skel, const struct datapath_opts *o)
 	return err;
 }
 
+/*
+ * Pins of another build that this one cannot reuse go aside (the old
+ * programs, still attached, keep them): all of them for another layout
+ * version, else those whose type, sizes or flags differ.
+ */
+static int take_over_pins(struct datapath *dp)
+{
+	int err;
+
+	dp->layout_found = upgrade_pinned_version(dp->pin_dir);
+	if (dp->layout_found &&
+	    dp->layout_found != REDIRECT_LAYOUT_VERSION) {
+		pr_warn("pinned maps of layout %u, this build's is %u: all are "
+			"replaced and refilled from redirectd's state",
+			dp->layout_found, REDIRECT_LAYOUT_VERSION);
+		err = upgrade_set_aside_all(dp->pin_dir, &dp->maps_set_aside);
+		if (err)
+			return err;
+	}
+	return upgrade_set_aside_incompatible(dp->skel->obj, dp->pin_dir,
+					      &dp->maps_set_aside);
+}
+
+/* Same layout: entries of maps that only grew or shrank carry over. */
+static int after_load(struct datapath *dp)
+{
+	__u32 zero = 0, version = REDIRECT_LAYOUT_VERSION;
+
+	if (dp->maps_set_aside && dp->layout_found == REDIRECT_LAYOUT_VERSION)
+		upgrade_copy_old(dp->skel->obj, dp->pin_dir, &dp->maps_copied);
+	if (bpf_map__update_elem(dp->skel->maps.layout, &zero, sizeof(zero),
+				 &version, sizeof(version), BPF_ANY))
+		return pr_ret(-errno, "write the layout version: %s",
+			      strerror(errno));
+	return 0;
+}
+
 int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
@@ -131,19 +169,20 @@ int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 		return pr_ret(-errno, "open BPF object: %s", strerror(errno));
 	err = set_sizes(dp->skel, o);
 	if (!err)
+		err = take_over_pins(dp);
+	if (!err)
 		err = redirect_bpf__load(dp->skel);
 	if (err) {
-		pr_err("load BPF programs (pins in %s): %s; a pinned map of "
-		       "another size or layout is refused: remove it with "
-		       "'redirectctl cleanup' or load with the same sizes",
-		       dp->pin_dir, strerror(-err));
+		pr_err("load BPF programs (pins in %s): %s", dp->pin_dir,
+		       strerror(-err));
+		upgrade_restore(dp->skel->obj, dp->pin_dir);
 		datapath_close(dp);
 		/* libbpf unpinned what it pinned: a folder we made is empty. */
 		if (made_dir)
 			rmdir(dp->pin_dir);
 		return err;
 	}
-	return 0;
+	return after_load(dp);
 }
 
 void datapath_close(struct datapath *dp)

@@ -37,6 +37,9 @@ struct redirect_bpf;
 struct datapath {
 	struct redirect_bpf *skel;
 	char pin_dir[256];
+	/* what the load found pinned and took over (ctl/lib/upgrade.h) */
+	__u32 layout_found; /* 0: nothing was pinned */
+	unsigned int maps_set_aside, maps_copied;
 };
 
 int datapath_load(struct datapath *dp, const struct datapath_opts *opts);

@@ -21,6 +21,7 @@
 #include "redirect.skel.h"
 #include "sockmap.skel.h"
 #include "sockmap.h"
+#include "upgrade.h"
 #include "sock_key.h"
 #include "nl.h"
 #include "log.h"
@@ -240,9 +241,19 @@ static int load(struct sockmap *sm, const struct datapath *dp)
 	if (!sm->skel)
 		return -errno;
 	err = size_maps(sm->skel, dp);
+	/* another layout's pins went aside in datapath_load already */
+	if (!err)
+		err = upgrade_set_aside_incompatible(sm->skel->obj, sm->pin_dir,
+						     NULL);
 	if (!err)
 		err = sockmap_bpf__load(sm->skel);
-	return err;
+	if (err) {
+		upgrade_restore(sm->skel->obj, sm->pin_dir);
+		return err;
+	}
+	if (dp->layout_found == REDIRECT_LAYOUT_VERSION)
+		upgrade_copy_old(sm->skel->obj, sm->pin_dir, NULL);
+	return 0;
 }
 
 static int map_err(int ret)

@@ -66,14 +66,22 @@ node_bg "$NODE_NS" python3 tests/tools/traffic.py serve --port 9090 \
 	--ready "$WORK/node.ready"
 B4=$(pod_ip b 4)
 
-case_begin "--attach tc: a CNI's TCX program ends the chain, the pod escapes"
+# a's packets leave around ztunnel; b's answers come back around
+# app_inbound, and a's guard (inside a) returns them, but the CNI's program
+# ends the chain before app_outbound can take them: they come back and the
+# guard drops them, counted, instead of letting them in or circling.
+case_begin "--attach tc: a CNI's TCX program ends the chain: a escapes, its guard stops what comes back"
 pod_create a || fail "pod a"
 check "CNI TCX programs on a's veth" cni_tcx a
 check "a enrolled" pod_enrol a
 check_eq "attached with tc" tc "$(attach_of a)"
 n=$(zt tcp15001)
-check "a -> b" pod_send a --to "$B4" --port 8080 --bytes 20000
+l0=$(dp_count pod_guard drop_returned_came_back)
+check_not "a -> b does not work" pod_send a --to "$B4" --port 8080 \
+	--bytes 20000 --timeout 2
 check_eq "ztunnel never saw it (the hole)" "$n" "$(zt tcp15001)"
+check_gt "a's guard dropped b's answers, counted" \
+	"$(dp_count pod_guard drop_returned_came_back)" "$l0"
 check "a deleted" ctl pod del "uid-$RUN-a"
 case_end
 
