@@ -60,7 +60,7 @@ TEST_CNI  := $(BUILD)/tests/test_cni
 
 all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
      $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK) $(SOCKLOAD) \
-     $(TCXATTACH)
+     $(TCXATTACH) $(BUILD)/redirectd-alt-layout
 
 deps:
 	@sh scripts/deps.sh
@@ -108,6 +108,30 @@ DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
 $(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# A redirectd whose pinned maps have another layout, for the upgrade test
+# (tests/e2e/test_upgrade.sh): another layout version and a frag_value of
+# another size; only the datapath's object and its loaders differ.
+ALT       := $(BUILD)/alt
+ALT_DEFS  := -DREDIRECT_LAYOUT_TEST -DREDIRECT_LAYOUT_VERSION=99
+ALT_OBJS  := $(ALT)/datapath.o $(ALT)/sockmap.o
+
+$(ALT)/redirect.bpf.o: bpf/tc/redirect.bpf.c $(BUILD)/vmlinux.h $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(ALT_DEFS) -c $< -o $@
+
+$(ALT)/redirect.skel.h: $(ALT)/redirect.bpf.o
+	$(BPFTOOL) gen skeleton $< name redirect_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(ALT)/%.o: ctl/lib/%.c $(ALT)/redirect.skel.h $(SKELS) $(wildcard ctl/lib/*.h) $(BPF_HDRS)
+	$(CC) -I$(ALT) $(CFLAGS) $(ALT_DEFS) -c $< -o $@
+
+# The alternative objects come first: the archive's are then never used.
+$(BUILD)/redirectd-alt-layout: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o \
+		$(DAEMON_OBJS) $(ALT_OBJS) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o \
+		$(DAEMON_OBJS) $(ALT_OBJS) $(LIB) $(LDLIBS)
 
 $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

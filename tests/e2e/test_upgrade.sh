@@ -1,0 +1,103 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Upgrades in place (issue 13): redirectd restarted, while a long transfer
+# between two meshed pods runs, first with another --pod-capacity (same
+# layout: the pods map is replaced, its entries carried over), then as a
+# build whose maps have another layout (build/redirectd-alt-layout: every
+# map replaced and refilled from the journal), then back. The transfer
+# must complete intact over the one connection ztunnel captured (a single
+# packet around ztunnel breaks it: ztunnel's side of the connection uses
+# other ports), and nothing may need `redirectctl cleanup`.
+# ATTACH=tcx (test_upgrade_tcx.sh) runs it with TCX links.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+. tests/lib/node.sh
+
+need_root
+need_built redirectd redirectd-alt-layout redirectctl ztunnel-sim
+if [ "${ATTACH:-}" = tcx ]; then
+	uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }' ||
+		skip_suite "TCX needs Linux 6.6+"
+fi
+[ -x "$CNI_PLUGIN_DIR/ptp" ] || skip_suite "no ptp CNI plugin"
+
+node_init "$BUILD"
+node_start_redirectd || setup_failed redirectd
+ztunnel_start zt || setup_failed ztunnel
+pod_create_chain a ptp ebpf false || setup_failed "pod a"
+pod_create_chain b ptp ebpf false || setup_failed "pod b"
+pod_serve b --port 8080 || setup_failed "server b"
+B4=$(pod_ip b 4)
+
+zt() {
+	zt_count zt "$1" conns
+}
+# restart_as BINARY [ARGS]: stop redirectd, start BINARY in its place
+restart_as() {
+	_bin=$1
+	shift
+	kill "$REDIRECTD_PID"
+	wait "$REDIRECTD_PID" 2>/dev/null
+	# shellcheck disable=SC2086
+	node_bg "$NODE_NS" "$BUILD/$_bin" --socket "$SOCK" --bpffs "$PIN" \
+		--state "$STATE" --log-level info ${REDIRECTD_ARGS:-} "$@"
+	REDIRECTD_PID=$LAST_PID
+	for _ in $(seq 200); do
+		ctl status >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+node_log_has() {
+	grep -q "$1" "$WORK/$NODE_NS.log"
+}
+capacity() {
+	ctl -j status | jq -r .pod_capacity
+}
+
+case_begin "a transfer runs on while redirectd changes capacity and layout"
+n=$(zt tcp15001)
+in_pod a python3 tests/tools/traffic.py send --to "$B4" --port 8080 \
+	--bytes 4000000 --rate 1000000 --timeout 30 >"$WORK/long.json" &
+sender=$!
+sleep 0.8
+check "restart with --pod-capacity 4096" restart_as redirectd \
+	--pod-capacity 4096
+check_eq "capacity 4096" 4096 "$(capacity)"
+check "pods map replaced, entries carried over" \
+	node_log_has "map pods: entries carried over"
+sleep 0.8
+check "restart as a build of another layout, capacity 8192" \
+	restart_as redirectd-alt-layout --pod-capacity 8192
+check_eq "capacity 8192" 8192 "$(capacity)"
+check "all maps replaced" node_log_has "pinned maps of layout 2, this build's is 99"
+sleep 0.8
+check "back to this build" restart_as redirectd
+check_eq "default capacity" 16384 "$(capacity)"
+check "layout 99 replaced again" node_log_has "pinned maps of layout 99"
+g0=$(dp_count pod_guard pass_from_ztunnel)
+wait "$sender"
+check_eq "transfer intact" true "$(jq -r .ok "$WORK/long.json")"
+check_eq "over the one connection ztunnel captured" $((n + 1)) \
+	"$(zt tcp15001)"
+check_gt "b's guard let ztunnel's packets in after the last swap" \
+	"$(dp_count pod_guard pass_from_ztunnel)" "$g0"
+check_eq "nothing reached b around app_inbound" 0 \
+	"$(dp_count pod_guard return_to_ztunnel)"
+case_end
+
+case_begin "nothing was left to clean up"
+check_eq "no maps set aside remain" "" "$(ls "$PIN" | grep -x old)"
+check "the previous build's maps were unpinned" \
+	node_log_has "maps of the previous build unpinned"
+check_eq "both pods enrolled" 2 "$(ctl -j status | jq -r .pods)"
+check_eq "layout pinned" 2 "$(bpftool map lookup pinned "$PIN/layout" \
+	key 0 0 0 0 -j | jq .formatted.value)"
+check "a new connection is captured" pod_send a --to "$B4" --port 8080 \
+	--bytes 100000
+check_eq "at ztunnel" $((n + 2)) "$(zt tcp15001)"
+case_end
+
+results
