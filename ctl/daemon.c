@@ -105,14 +105,16 @@ void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 /*
  * --attach auto: TCX where the device already runs TCX programs (a CNI
  * such as Cilium 1.16+), whose verdict would otherwise end the chain
- * before any legacy filter of ours runs.
+ * before any legacy filter of ours runs, or a foreign legacy filter at a
+ * lower pref than ours, which could end it the same way.
  */
 bool pod_wants_tcx(struct daemon *d, int ifindex)
 {
 	if (d->opts.attach != ATTACH_AUTO)
 		return d->opts.attach == ATTACH_TCX;
 	return tcx_count(ifindex, TC_DIR_INGRESS) > 0 ||
-	       tcx_count(ifindex, TC_DIR_EGRESS) > 0;
+	       tcx_count(ifindex, TC_DIR_EGRESS) > 0 ||
+	       (foreign_filter_before_ours(d, ifindex) && tcx_supported());
 }
 
 static int attach_pod_tcx(struct daemon *d, int ifindex)

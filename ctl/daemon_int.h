@@ -26,6 +26,7 @@ void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
 void detach_pod_filters_tc(struct daemon *d, int ifindex);
 int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created);
+bool foreign_filter_before_ours(struct daemon *d, int ifindex);
 int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
 		     int host_ifindex);
 bool veth_alive(struct daemon *d, int ifindex, const char *name);

@@ -9,8 +9,9 @@
  * - a tc pod whose veth gained TCX programs (they run before every
  *   legacy filter): with --attach auto it moves to TCX at the head; with
  *   --attach tc it is reported, as nothing safe can be done;
- * - a foreign legacy filter at a lower pref than ours: reported (it may
- *   end the chain before ours runs; it is not ours to move).
+ * - a foreign legacy filter at a lower pref than ours (it may end the
+ *   chain before ours runs; it is not ours to move): with --attach auto
+ *   ours move to TCX, which runs before it; else it is reported.
  * Counted in status and metrics, logged once per finding.
  */
 #include <errno.h>
@@ -51,7 +52,7 @@ static int tcx_programs(int ifindex)
 }
 
 /* A legacy filter of another owner before ours on either hook. */
-static bool foreign_before_ours(struct daemon *d, int ifindex)
+bool foreign_filter_before_ours(struct daemon *d, int ifindex)
 {
 	static const enum tc_dir dirs[] = { TC_DIR_INGRESS, TC_DIR_EGRESS };
 	struct tc_filter_info f[8];
@@ -95,18 +96,25 @@ static void restore_tcx(struct daemon *d, struct pod *pod,
 	}
 }
 
-/* --attach auto: TCX programs appeared after enrolment: ours go first. */
-static void move_to_tcx(struct daemon *d, struct pod *pod)
+/*
+ * A tc pod with another owner's program before ours (what: which kind):
+ * with --attach auto ours move to the head of the TCX chain, which runs
+ * before every legacy filter; otherwise it is reported once.
+ */
+static void move_to_tcx(struct daemon *d, struct pod *pod, const char *what)
 {
 	bool created;
 
 	d->order_violations++;
-	if (d->opts.attach != ATTACH_AUTO) {
+	if (d->opts.attach != ATTACH_AUTO || !tcx_supported()) {
 		if (!pod->order_reported)
-			pr_warn("pod %s: TCX programs on %s run before our tc "
-				"filters and may end the chain: run redirectd "
-				"with --attach auto or tcx", pod->uid,
-				pod->host_veth);
+			pr_warn("pod %s: %s on %s run before our tc filters "
+				"and may end the chain%s", pod->uid, what,
+				pod->host_veth,
+				d->opts.attach == ATTACH_AUTO ?
+					" (no TCX in this kernel to go first)" :
+					": run redirectd with --attach auto or "
+					"tcx");
 		pod->order_reported = true;
 		return;
 	}
@@ -115,8 +123,8 @@ static void move_to_tcx(struct daemon *d, struct pod *pod)
 			pod->uid, pod->host_veth);
 		return;
 	}
-	pr_warn("pod %s: TCX programs appeared on %s; ours moved to the head "
-		"of its TCX chain", pod->uid, pod->host_veth);
+	pr_warn("pod %s: %s on %s; ours moved to the head of its TCX chain",
+		pod->uid, what, pod->host_veth);
 	detach_pod_filters_tc(d, pod->host_ifindex);
 	pod->tcx = true;
 	if (state_journal_pod_put(&d->st, pod))
@@ -131,18 +139,12 @@ static void watch_pod(struct daemon *d, struct pod *pod,
 	if (!veth_alive(d, pod->host_ifindex, pod->host_veth))
 		return;
 	d->order_checks++;
-	if (pod->tcx) {
+	if (pod->tcx)
 		restore_tcx(d, pod, ids);
-	} else if (tcx_programs(pod->host_ifindex) > 0) {
-		move_to_tcx(d, pod);
-	} else if (foreign_before_ours(d, pod->host_ifindex)) {
-		d->order_violations++;
-		if (!pod->order_reported)
-			pr_warn("pod %s: a foreign tc filter on %s sits before "
-				"ours (lower pref) and may end the chain",
-				pod->uid, pod->host_veth);
-		pod->order_reported = true;
-	}
+	else if (tcx_programs(pod->host_ifindex) > 0)
+		move_to_tcx(d, pod, "TCX programs");
+	else if (foreign_filter_before_ours(d, pod->host_ifindex))
+		move_to_tcx(d, pod, "foreign tc filters at a lower pref");
 }
 
 void daemon_watch_order(struct daemon *d, bool all)

@@ -160,9 +160,10 @@ check "e deleted" ctl pod del "uid-$RUN-e"
 uncni e
 case_end
 
-case_begin "a foreign legacy filter before ours is reported"
+case_begin "a foreign legacy filter at pref 1: reported, and with auto ours go first via TCX"
 pod_create f || fail "pod f"
 check "f enrolled" pod_enrol f
+check_eq "attached with tc (nothing else there yet)" tc "$(attach_of f)"
 bpftool prog load "$BUILD/bpf/tests/foreign_ok.bpf.o" "$PIN-cni-f-prog" \
 	type classifier
 in_node tc filter add dev "$(pod_host_veth f)" ingress pref 1 handle 7 bpf \
@@ -171,8 +172,17 @@ v0=$(ctl -j status | jq .order_violations)
 violations_grew() {
 	[ "$(ctl -j status | jq .order_violations)" -gt "$v0" ]
 }
+f_tcx() {
+	[ "$(attach_of f)" = tcx ]
+}
 check "reported" settle_long violations_grew
-check_contains "and logged" "$(cat "$WORK/$NODE_NS.log")" "foreign tc filter"
+check_contains "and logged" "$(cat "$WORK/$NODE_NS.log")" \
+	"foreign tc filters at a lower pref"
+check "moved to tcx" settle_long f_tcx
+n=$(zt tcp15001)
+check "f -> b intact" pod_send f --to "$B4" --port 8080 --bytes 20000
+check_eq "through ztunnel, the pref-1 filter notwithstanding" $((n + 1)) \
+	"$(zt tcp15001)"
 in_node tc filter del dev "$(pod_host_veth f)" ingress pref 1 handle 7 bpf
 rm -f "$PIN-cni-f-prog"
 check "f deleted" ctl pod del "uid-$RUN-f"
