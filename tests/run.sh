@@ -41,6 +41,22 @@ for t in tests/e2e/test_*.sh; do
 	run_suite "$(basename "$t")" sh "$t" "$BUILD"
 done
 
+# The datapath's whole-system suites once more with redirectd --attach tcx
+# (TCX links at the head of the chain instead of cls_bpf filters). The
+# control-plane suites (test_daemon, test_cni, test_cleanup, test_faults)
+# check where cls_bpf filters and clsact qdiscs sit and stay tc-only;
+# test_tcx asks the same questions of TCX links.
+TCX_SUITES="test_mesh test_mesh_bridge test_boundary test_boundary_bridge
+test_escape test_sockmap test_probe test_upgrade"
+if uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'; then
+	for s in $TCX_SUITES; do
+		run_suite "$s[tcx]" env ATTACH=tcx REDIRECTD_ARGS="--attach tcx" \
+			sh "tests/e2e/$s.sh" "$BUILD"
+	done
+else
+	echo "=== the --attach tcx pass: skipped, TCX needs Linux 6.6+"
+fi
+
 echo
 [ -n "$bad" ] && echo "failing suites:$bad"
 echo "$pass passed, $fail failed, $skip skipped"

@@ -8,7 +8,7 @@
 # must complete intact over the one connection ztunnel captured (a single
 # packet around ztunnel breaks it: ztunnel's side of the connection uses
 # other ports), and nothing may need `redirectctl cleanup`.
-# ATTACH=tcx (test_upgrade_tcx.sh) runs it with TCX links.
+# tests/run.sh runs it again with --attach tcx (TCX links updated in place).
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
