@@ -15,6 +15,7 @@
 # entering the pod's netns, finding eth0 and its peer.
 #
 #   sh bench/ctlplane.sh BUILD OUT_DIR     writes OUT_DIR/ctlplane.json
+#   (CTL_NAME=ctlplane_tcx: OUT_DIR/ctlplane_tcx.json instead)
 # The baseline's cost per pod grows with the number of interfaces in the
 # node netns (each tc command first dumps every link: about 0.8 s per
 # command with 10000), so it runs for at most CTL_BASELINE_S seconds
@@ -200,7 +201,9 @@ for n in $(echo "$SIZES" | tr ' ' '\n' | sort -n); do
 	run_size "$n"
 done
 mkdir -p "$OUT"
+NAME=${CTL_NAME:-ctlplane}
 jq -s --arg kernel "$(uname -r)" --argjson max "$MAX" \
-	-f bench/ctlplane_summary.jq "$SAMPLES" >"$OUT/ctlplane.json.tmp" &&
-	mv "$OUT/ctlplane.json.tmp" "$OUT/ctlplane.json" || bench_die "summary"
-echo "ctlplane: wrote $OUT/ctlplane.json" >&2
+	--arg attach "${CTL_ATTACH:-auto}" \
+	-f bench/ctlplane_summary.jq "$SAMPLES" >"$OUT/$NAME.json.tmp" &&
+	mv "$OUT/$NAME.json.tmp" "$OUT/$NAME.json" || bench_die "summary"
+echo "ctlplane: wrote $OUT/$NAME.json" >&2

@@ -18,6 +18,7 @@ def speedup($base; $ours): if $ours > 0 then ($base / $ours) | r1 else null end;
 | ($sizes | max_by(.pods)) as $big
 | { benchmark: "ctlplane",
     kernel: $kernel,
+    attach: $attach,
     method: "fake pods, each with its own netns holding eth0 and its veth peer in the node netns; bench/ctlplane: one connection to redirectd, sequential PodAdd/PodDelete, each timed, in rounds (add all, delete all), the median round reported; baseline: per pod `tc qdisc add clsact` + two `tc filter add ... bpf da pinned` (+ two `bpftool map update` of the pods map), each command spawned without a shell and waited for; RSS is VmRSS of redirectd; every process of the bench on one CPU (taskset), both sides alike",
     sizes: $sizes,
     restart: $big.restart,

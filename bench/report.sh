@@ -65,8 +65,8 @@ mesh_md() {
 }
 
 ctlplane_md() {
-	f=$OUT/ctlplane.json
-	echo "### Control plane: enrolling pods"
+	f=$OUT/${1:-ctlplane}.json
+	echo "### Control plane: enrolling pods (redirectd --attach $(jq -r '.attach // "auto"' "$f"))"
 	echo
 	machine
 	echo
@@ -119,4 +119,8 @@ for b in prog_cost mesh ctlplane attach_cost; do
 	[ -f "$OUT/$b.json" ] || continue
 	"${b}_md" >"$OUT/$b.md.tmp" && mv "$OUT/$b.md.tmp" "$OUT/$b.md"
 done
+if [ -f "$OUT/ctlplane_tcx.json" ]; then
+	ctlplane_md ctlplane_tcx >"$OUT/ctlplane_tcx.md.tmp" &&
+		mv "$OUT/ctlplane_tcx.md.tmp" "$OUT/ctlplane_tcx.md"
+fi
 exit 0

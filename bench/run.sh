@@ -70,6 +70,24 @@ attach_cost() {
 		mv "$OUT/attach_cost.json.tmp" "$OUT/attach_cost.json"
 }
 
+# Both attach modes: tc (cls_bpf filters) at every size, then TCX links
+# at the smaller sizes (a TCX attach costs an RCU grace period on some
+# kernels: 24 ms per link measured on one, README "Attach modes").
+ctlplane() {
+	CTL_ATTACH=tc sh bench/ctlplane.sh "$BUILD" "$OUT" || return 1
+	if ! uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'
+	then
+		echo "bench: ctlplane with TCX skipped (needs Linux 6.6+)" >&2
+	elif [ "$SMOKE" = 1 ]; then
+		CTL_ATTACH=tcx CTL_NAME=ctlplane_tcx sh bench/ctlplane.sh \
+			"$BUILD" "$OUT"
+	else
+		CTL_ATTACH=tcx CTL_NAME=ctlplane_tcx \
+			CTL_SIZES=${CTL_TCX_SIZES:-100 1000} \
+			sh bench/ctlplane.sh "$BUILD" "$OUT"
+	fi
+}
+
 plot() {
 	[ -f "$OUT/mesh.json" ] || return 0
 	if ! have_gnuplot; then
@@ -99,7 +117,7 @@ snapshot || { echo "bench: $BUILD is not built: run make" >&2; exit 1; }
 mkdir -p "$OUT"
 step prog_cost prog_cost
 step mesh sh bench/mesh.sh "$BUILD" "$OUT"
-step ctlplane sh bench/ctlplane.sh "$BUILD" "$OUT"
+step ctlplane ctlplane
 step attach_cost attach_cost
 sh bench/report.sh "$OUT"
 plot || failed="$failed plot"

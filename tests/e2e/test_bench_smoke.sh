@@ -95,6 +95,20 @@ check "targets" has "$f" '.targets | has("add_vs_tc", "pods", "rss_at_max")'
 check "rounds" has "$f" '[.sizes[] | .add.rounds_mean_us | length >= 2] | all'
 case_end
 
+case_begin "ctlplane_tcx.json: the same with redirectd --attach tcx"
+if uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'; then
+	f=$OUT/ctlplane_tcx.json
+	check "attach mode recorded" has "$f" '.attach == "tcx"'
+	check "no errors" has "$f" '[.sizes[] | .add.errors, .del.errors] |
+		add == 0'
+	check "latencies" has "$f" '[.sizes[].add.p50_us | numbers > 0] | all'
+	check "md written" test -s "$OUT/ctlplane_tcx.md"
+	check_eq "tc run recorded as tc" tc "$(jq -r .attach "$OUT/ctlplane.json")"
+else
+	case_skip "TCX needs Linux 6.6+"
+fi
+case_end
+
 case_begin "attach_cost.json: tc measured, tcx measured or said why not"
 f=$OUT/attach_cost.json
 check "tc" has "$f" '.ways.tc | .available and .qdisc_us > 0 and
