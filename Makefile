@@ -18,6 +18,8 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS    ?= -O2 -g
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ibpf/include -Ictl/lib -I$(BUILD)/proto
 LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lmnl
+# What needs no BPF (the CNI plugin, the unit tests): the codec only.
+LDLIBS_NOBPF := -lprotobuf-c
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(BUILD) -Ibpf/include
 
@@ -32,7 +34,7 @@ BPF_HDRS  := $(wildcard bpf/include/*.h)
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
-             ctl/lib/upgrade.c
+             ctl/lib/upgrade.c ctl/lib/addr.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -44,7 +46,7 @@ TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state \
              $(BUILD)/tests/test_sock_key
 # The pure-logic objects the unit tests need (not nl.o, not client.o).
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
-             $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/upgrade.o \
+             $(BUILD)/ctl/lib/addr.o \
              $(BUILD)/ctl/lib/log.o $(BUILD)/proto/redirect.pb-c.o
 TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
@@ -157,24 +159,25 @@ CUNIT_RUN := tests/lib/cunit_run.h
 $(BUILD)/tests/test_wire: tests/unit/test_wire.c $(UNIT_OBJS) $(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_wire.c $(UNIT_OBJS) \
-		$(LDLIBS) -lcunit
+		$(LDLIBS_NOBPF) -lcunit
 
 $(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS) $(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
-		$(LDLIBS) -lcunit
+		$(LDLIBS_NOBPF) -lcunit
 
 # The sockhash key helper both sockmap programs build their keys with.
 $(BUILD)/tests/test_sock_key: tests/unit/test_sock_key.c $(UNIT_OBJS) $(BPF_HDRS) \
 		$(CUNIT_RUN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ tests/unit/test_sock_key.c $(UNIT_OBJS) \
-		$(LDLIBS) -lcunit
+		$(LDLIBS_NOBPF) -lcunit
 
 # The chained CNI plugin; cni.c is its pure logic, unit tested alone.
 CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
 $(BUILD)/redirect-cni: $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
-	$(CC) $(CFLAGS) -Icni-hook -o $@ $(CNI_SRCS) $(LIB) $(LDLIBS) -ljson-c
+	$(CC) $(CFLAGS) -Icni-hook -o $@ $(CNI_SRCS) $(LIB) $(LDLIBS_NOBPF) \
+		-ljson-c
 
 $(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h \
 		$(CUNIT_RUN)
@@ -262,7 +265,7 @@ FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined \
 FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
                $(FUZZ_DIR)/fuzz_cni
 FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
-               ctl/lib/log.o ctl/lib/datapath.o ctl/lib/upgrade.o \
+               ctl/lib/log.o ctl/lib/datapath.o ctl/lib/upgrade.o ctl/lib/addr.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: nl.c is left out (the fake defines nl.h), and
@@ -352,6 +355,6 @@ uninstall:
 CNI_STATIC := $(BUILD)/redirect-cni.static
 $(CNI_STATIC): $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
 	$(CC) $(CFLAGS) -static -Icni-hook -o $@ $(CNI_SRCS) $(LIB) \
-		-lbpf -lelf -lz -lprotobuf-c -ljson-c
+		$(LDLIBS_NOBPF) -ljson-c
 
 cni-static: $(CNI_STATIC)

@@ -47,6 +47,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "redirect.skel.h"
 #include "client.h"
 #include "datapath.h"

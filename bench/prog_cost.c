@@ -37,6 +37,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "redirect.skel.h"
 #include "datapath.h"
 #include "nl.h"

@@ -127,7 +127,7 @@ static int conf_strings(struct cni_conf *c, struct cni_err *e)
 	c->ebpf = c->mode && !strcmp(c->mode, "ebpf");
 	if ((err = member(c->root, "socketPath", json_type_string, &v, e)))
 		return err;
-	c->socket_path = v ? json_object_get_string(v) : CNI_DEFAULT_SOCKET;
+	c->socket_path = v ? json_object_get_string(v) : DEFAULT_SOCKET_PATH;
 	if (c->socket_path[0] != '/')
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"invalid network config",

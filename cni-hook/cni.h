@@ -12,8 +12,8 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <json-c/json.h>
+#include "defaults.h"
 
-#define CNI_DEFAULT_SOCKET "/var/run/ambient-redirect/redirect.sock"
 #define CNI_VERSION "1.0.0"
 #define CNI_MAX_IPS 16 /* WIRE_MAX_IPS: what one PodAdd may carry */
 

@@ -16,10 +16,6 @@
 #include "wire.h"
 
 #define REDIRECT_VERSION "0.1.0"
-/* Not 49152: that is what `tc filter add` picks when no pref is given. */
-#define DEFAULT_TC_PRIORITY 23166
-#define DEFAULT_TC_HANDLE 0xa3b1
-#define DEFAULT_STATE_FILE "/var/run/ambient-redirect/state"
 #define MAX_EXTRA_NODE_ADDRS 16
 
 /* Where pod programs go (--attach): see README, "Attach modes". */

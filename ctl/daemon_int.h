@@ -10,8 +10,6 @@
 #include "daemon.h"
 #include "hooks.h"
 
-#define ZT_RULE_PRIO 100
-
 /* daemon.c */
 /* Fill msg (printf style) and return ec: the handlers' way to answer. */
 ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include "addr.h"
 #include "daemon.h"
 #include "daemon_int.h"
 #include "log.h"

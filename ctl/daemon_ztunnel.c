@@ -23,7 +23,7 @@ static struct zt_routing zt_routing_of(const struct daemon *d)
 	struct zt_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
 				.mask = ZT_ROUTE_MASK_DEFAULT,
 				.table = ZT_ROUTE_TABLE_DEFAULT,
-				.rule_prio = ZT_RULE_PRIO };
+				.rule_prio = DEFAULT_ZT_RULE_PRIO };
 	(void)d;
 	return r;
 }

@@ -21,7 +21,8 @@
 #include <sys/un.h>
 #include "cleanup.h"
 #include "client.h"
-#include "daemon.h"
+#include "datapath.h"
+#include "defaults.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
@@ -746,7 +747,7 @@ static int parse_cleanup_args(int argc, char **argv, struct cleanup_opts *o,
 
 static int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
 {
-	struct cleanup_opts o = { .bpffs = DP_DEFAULT_PIN_DIR,
+	struct cleanup_opts o = { .bpffs = DEFAULT_PIN_DIR,
 				  .state_file = DEFAULT_STATE_FILE,
 				  .tc_priority = DEFAULT_TC_PRIORITY,
 				  .tc_handle = DEFAULT_TC_HANDLE };

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
+#include "addr.h"
 #include "daemon.h"
 #include "log.h"
 #include "probe.h"
@@ -115,7 +116,7 @@ static void usage(FILE *f)
 		"                       0 if redirectd can run here, else 1\n"
 		"  --metrics ADDR       serve Prometheus metrics at HOST:PORT or\n"
 		"                       unix:PATH (GET /metrics)\n",
-		DEFAULT_SOCKET_PATH, DP_DEFAULT_PIN_DIR, DEFAULT_STATE_FILE,
+		DEFAULT_SOCKET_PATH, DEFAULT_PIN_DIR, DEFAULT_STATE_FILE,
 		DEFAULT_TC_PRIORITY, DEFAULT_TC_HANDLE, POD_ADDRS_DEFAULT);
 }
 
@@ -169,7 +170,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	int c, lvl;
 
 	o->socket_path = DEFAULT_SOCKET_PATH;
-	o->bpffs = DP_DEFAULT_PIN_DIR;
+	o->bpffs = DEFAULT_PIN_DIR;
 	o->state_file = DEFAULT_STATE_FILE;
 	o->tc_priority = DEFAULT_TC_PRIORITY;
 	o->tc_handle = DEFAULT_TC_HANDLE;

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cleanup.h"
+#include "defaults.h"
 #include "hooks.h"
 #include "tcx.h"
 #include "upgrade.h"
@@ -93,7 +94,7 @@ static void clean_zt_netns(struct cleaner *c, const struct ztunnel *zt)
 	struct zt_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
 				.mask = ZT_ROUTE_MASK_DEFAULT,
 				.table = ZT_ROUTE_TABLE_DEFAULT,
-				.rule_prio = CLEANUP_ZT_RULE_PRIO };
+				.rule_prio = DEFAULT_ZT_RULE_PRIO };
 	struct link_info li;
 	struct nl *znl;
 	int fd, err;

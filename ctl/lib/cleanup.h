@@ -10,9 +10,6 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-/* The rule priority redirectd uses in ztunnel's netns (daemon.c). */
-#define CLEANUP_ZT_RULE_PRIO 100
-
 struct cleanup_opts {
 	const char *bpffs;
 	const char *state_file;

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "redirect.skel.h"
 #include "datapath.h"
+#include "addr.h"
 #include "upgrade.h"
 #include "log.h"
 
@@ -296,59 +297,6 @@ int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
-void addr_key_from_bytes(int family, const void *bytes, struct addr_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	if (family == AF_INET) {
-		k->addr[2] = htonl(0xffff);
-		memcpy(&k->addr[3], bytes, 4);
-	} else {
-		memcpy(k->addr, bytes, 16);
-	}
-}
-
-static const char *v4_special(__u32 v4)
-{
-	if (v4 == 0)
-		return "unspecified";
-	if (v4 >> 24 == 127)
-		return "loopback";
-	if (v4 >> 28 == 0xe)
-		return "multicast";
-	if (v4 == 0xffffffffu)
-		return "broadcast";
-	if (v4 >> 16 == 0xa9fe)
-		return "link-local";
-	return NULL;
-}
-
-const char *addr_key_special(const struct addr_key *a)
-{
-	static const __u8 zero[16];
-	const __u8 *b = (const __u8 *)a->addr;
-
-	if (!a->addr[0] && !a->addr[1] && a->addr[2] == htonl(0xffff))
-		return v4_special(ntohl(a->addr[3]));
-	if (!memcmp(b, zero, 16))
-		return "unspecified";
-	if (!memcmp(b, zero, 15) && b[15] == 1)
-		return "loopback";
-	if (b[0] == 0xff)
-		return "multicast";
-	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
-		return "link-local";
-	return NULL;
-}
-
-bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
-		 size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp(a, &set[i], sizeof(*a)))
-			return true;
-	return false;
-}
-
 static int first_free(const bool *filled)
 {
 	for (int i = 0; i < NODE_ADDRS_INLINE; i++)
@@ -552,29 +500,18 @@ int dp_counters_reset(const struct datapath *dp)
 	return err;
 }
 
-int addr_key_parse(const char *s, struct addr_key *k)
+/* libbpf's own messages through our log: its warnings at info. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
 {
-	struct in_addr v4;
+	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO :
+						    LOG_LVL_DEBUG;
 
-	memset(k, 0, sizeof(*k));
-	if (inet_pton(AF_INET, s, &v4) == 1) {
-		k->addr[2] = htonl(0xffff);
-		k->addr[3] = v4.s_addr;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, k->addr) == 1)
-		return 0;
-	return -EINVAL;
+	log_vmsg(lvl, fmt, ap);
+	return 0;
 }
 
-bool addr_key_is_v4(const struct addr_key *k)
+void log_route_libbpf(void)
 {
-	return !k->addr[0] && !k->addr[1] && k->addr[2] == htonl(0xffff);
-}
-
-const char *addr_key_format(const struct addr_key *k, char *buf, size_t len)
-{
-	if (addr_key_is_v4(k))
-		return inet_ntop(AF_INET, &k->addr[3], buf, (socklen_t)len);
-	return inet_ntop(AF_INET6, k->addr, buf, (socklen_t)len);
+	libbpf_set_print(libbpf_print);
 }

@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include "redirect_abi.h"
 
-#define DP_DEFAULT_PIN_DIR "/sys/fs/bpf/ambient-redirect"
 
 struct datapath_opts {
 	size_t sz; /* sizeof(struct datapath_opts), for growth */
@@ -68,13 +67,6 @@ int dp_node_addr_list_set(const struct datapath *dp,
 /* node_addr_list as the programs see it. */
 int dp_node_addr_list_get(const struct datapath *dp,
 			  struct node_addr_list *list);
-/* a is one of set[0..n). */
-/* 4 (AF_INET) or 16 (AF_INET6) address bytes in addr_key form. */
-void addr_key_from_bytes(int family, const void *bytes, struct addr_key *k);
-/* Why a may not be a pod's address (unspecified, loopback, ...), or NULL. */
-const char *addr_key_special(const struct addr_key *a);
-bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
-		 size_t n);
 /* The list dp_node_addr_list_set writes after cur, for addrs (pure). */
 void node_addr_list_build(const struct node_addr_list *cur,
 			  const struct addr_key *addrs, size_t n,
@@ -96,11 +88,9 @@ int dp_counters_reset(const struct datapath *dp);
 const char *counter_prog(enum redirect_counter id);
 const char *counter_decision(enum redirect_counter id);
 
-/* "10.0.0.1" or "fd00::1" -> key; returns 0 or -EINVAL. */
-int addr_key_parse(const char *s, struct addr_key *k);
-/* key -> text; buf of at least 46 bytes. */
-const char *addr_key_format(const struct addr_key *k, char *buf, size_t len);
-bool addr_key_is_v4(const struct addr_key *k);
+
+/* libbpf's messages into our log (log.h), by level. */
+void log_route_libbpf(void);
 
 /* Make dir (and parents) and check that it lies on a bpffs. */
 int bpffs_prepare(const char *dir);

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <errno.h>
 #include <time.h>
-#include <bpf/libbpf.h>
 #include "log.h"
 
 static enum log_level current = LOG_LVL_INFO;
@@ -32,7 +31,7 @@ int log_level_from_name(const char *name)
 	return -EINVAL;
 }
 
-/* The old way, for a line longer than vlog's buffer. */
+/* The old way, for a line longer than log_vmsg's buffer. */
 static void vlog_parts(const char *head, const char *fmt, va_list ap)
 {
 	size_t len = strlen(fmt);
@@ -47,7 +46,7 @@ static void vlog_parts(const char *head, const char *fmt, va_list ap)
  * One write per line: stderr is unbuffered, and vfprintf plus the prefix
  * and the newline made three writes a line, nine per pod redirectd enrolled.
  */
-static void vlog(enum log_level lvl, const char *fmt, va_list ap)
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char line[1024];
 	struct timespec ts;
@@ -85,21 +84,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(lvl, fmt, ap);
+	log_vmsg(lvl, fmt, ap);
 	va_end(ap);
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO :
-						    LOG_LVL_DEBUG;
-
-	vlog(lvl, fmt, ap);
-	return 0;
-}
-
-void log_route_libbpf(void)
-{
-	libbpf_set_print(libbpf_print);
-}

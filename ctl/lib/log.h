@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* One logging sink with levels, to stderr; libbpf's output is routed here. */
+/* One logging sink with levels, to stderr; libbpf's output too. */
 #ifndef REDIRECT_LOG_H
 #define REDIRECT_LOG_H
 
@@ -13,8 +13,9 @@ int log_level_from_name(const char *name); /* -EINVAL if unknown */
 const char *log_level_name(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Route libbpf's messages into our sink, one level lower. */
-void log_route_libbpf(void);
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* libbpf's messages come here through log_route_libbpf (datapath.h). */
 
 #define pr_err(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)

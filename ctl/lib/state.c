@@ -7,8 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <zlib.h>
-#include "datapath.h"
+#include "addr.h"
 #include "log.h"
 #include "state.h"
 
@@ -502,9 +501,26 @@ static uint32_t get_le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/*
+ * CRC-32 (IEEE 802.3, reflected, as zlib's crc32() and journals written
+ * with it), table-driven; our own so the state code needs no zlib.
+ */
 static uint32_t record_crc(const uint8_t *payload, size_t len)
 {
-	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), payload, (uInt)len);
+	static uint32_t table[256];
+	uint32_t crc = 0xffffffffu;
+
+	if (!table[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	for (size_t i = 0; i < len; i++)
+		crc = table[(crc ^ payload[i]) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffffu;
 }
 
 static void note_write_error(struct state *st, int err)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <net/if.h>
-#include "datapath.h"
+#include "addr.h"
 #include "log.h"
 #include "wire.h"
 #include "requests.h"

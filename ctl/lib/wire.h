@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "redirect.pb-c.h"
 #include "redirect_abi.h"
+#include "defaults.h"
 
 typedef AmbientRedirect__V1__Request Request;
 typedef AmbientRedirect__V1__Reply Reply;
@@ -26,7 +27,6 @@ typedef AmbientRedirect__V1__Counter Counter;
 typedef AmbientRedirect__V1__JournalEntry JournalEntry;
 
 #define API_VERSION 1
-#define DEFAULT_SOCKET_PATH "/var/run/ambient-redirect/redirect.sock"
 /* One request or reply per packet; larger ones are refused. */
 #define WIRE_MAX_MSG (64 * 1024)
 #define WIRE_MAX_IPS 16

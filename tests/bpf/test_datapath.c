@@ -46,6 +46,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <CUnit/Basic.h>
+#include "addr.h"
 #include "datapath.h"
 #include "log.h"
 

@@ -41,6 +41,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <CUnit/Basic.h>
+#include "addr.h"
 #include "redirect.skel.h"
 #include "datapath.h"
 #include "log.h"

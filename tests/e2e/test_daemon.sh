@@ -10,6 +10,10 @@ cd "$(dirname "$0")/../.." || exit 1
 
 need_root
 need_built redirectd ztunnel-sim
+# Chaining among cls_bpf filters at their prefs is what this suite checks:
+# --attach tc, where a foreign filter before ours stays before ours (auto
+# would move ours to TCX, ahead of it: test_tcx.sh covers that).
+REDIRECTD_ARGS="--attach tc ${REDIRECTD_ARGS:-}"
 
 node_init "$BUILD"
 node_start_redirectd || setup_failed redirectd

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "addr.h"
 #include "datapath.h"
 #include "log.h"
 #include "state.h"

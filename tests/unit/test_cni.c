@@ -186,7 +186,7 @@ static void test_conf_defaults(void)
 	CU_ASSERT_STRING_EQUAL(c.cni_version, "0.4.0");
 	CU_ASSERT_PTR_NULL(c.mode);
 	CU_ASSERT_FALSE(c.ebpf);
-	CU_ASSERT_STRING_EQUAL(c.socket_path, CNI_DEFAULT_SOCKET);
+	CU_ASSERT_STRING_EQUAL(c.socket_path, DEFAULT_SOCKET_PATH);
 	CU_ASSERT_STRING_EQUAL(c.socket_path,
 			       "/var/run/ambient-redirect/redirect.sock");
 	CU_ASSERT_FALSE(c.dns_capture);
@@ -210,7 +210,7 @@ static void test_conf_nulls(void)
 					 &c, &e),
 			      0);
 	CU_ASSERT_FALSE(c.ebpf);
-	CU_ASSERT_STRING_EQUAL(c.socket_path, CNI_DEFAULT_SOCKET);
+	CU_ASSERT_STRING_EQUAL(c.socket_path, DEFAULT_SOCKET_PATH);
 	CU_ASSERT_FALSE(c.dns_capture);
 	CU_ASSERT_PTR_NULL(c.prev_result);
 	cni_conf_free(&c);

@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <CUnit/Basic.h>
 #include "log.h"
+#include "datapath.h"
 #include "nl.h"
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"

@@ -13,6 +13,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <CUnit/Basic.h>
+#include "addr.h"
 #include "../lib/cunit_run.h"
 #include "datapath.h"
 #include "log.h"

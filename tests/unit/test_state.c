@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 #include <CUnit/Basic.h>
+#include "addr.h"
 #include "../lib/cunit_run.h"
 #include "datapath.h"
 #include "log.h"

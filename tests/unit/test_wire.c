@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <CUnit/Basic.h>
+#include "addr.h"
 #include "../lib/cunit_run.h"
 #include "datapath.h"
 #include "log.h"
