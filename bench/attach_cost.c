@@ -122,15 +122,13 @@ static int tcx_attach(int prog, int ifindex, int *links, double *us)
 {
 	double t = now_us();
 
-	links[0] = bpf_link_create(prog, ifindex,
-				   (enum bpf_attach_type)ATTACH_TCX_INGRESS,
-				   NULL);
+	links[0] = bpf_link_create(
+		prog, ifindex, (enum bpf_attach_type)ATTACH_TCX_INGRESS, NULL);
 	t = timed_step(&us[ST_INGRESS], t);
 	if (links[0] < 0)
 		return links[0];
-	links[1] = bpf_link_create(prog, ifindex,
-				   (enum bpf_attach_type)ATTACH_TCX_EGRESS,
-				   NULL);
+	links[1] = bpf_link_create(
+		prog, ifindex, (enum bpf_attach_type)ATTACH_TCX_EGRESS, NULL);
 	timed_step(&us[ST_EGRESS], t);
 	return links[1] < 0 ? links[1] : 0;
 }
@@ -168,8 +166,7 @@ static int run_tcx(int prog, unsigned int n, struct way *w)
 	return err;
 }
 
-static void print_way(FILE *f, const struct way *w, unsigned int n,
-		      bool last)
+static void print_way(FILE *f, const struct way *w, unsigned int n, bool last)
 {
 	double total = w->us[ST_CLSACT] + w->us[ST_INGRESS] + w->us[ST_EGRESS];
 

@@ -199,7 +199,7 @@ static int map_cmd(const struct opts *o, bool add, const char *addr,
 {
 	char path[256], kw[16][4], vw[sizeof(*pi)][4];
 	char *argv[64] = { "bpftool", "map", add ? "update" : "delete",
-			   "pinned", path, "key" };
+			   "pinned",  path,  "key" };
 	struct addr_key k;
 	int at = 6;
 
@@ -244,14 +244,17 @@ static int tc_add(struct client *c, const struct opts *o, unsigned int i,
 {
 	char dev[IF_NAMESIZE], out[256], in[256], ip4[20], ip6[48];
 	struct pod_info pi = { 0 };
-	const char *qdisc[] = { "tc", "qdisc", "add", "dev", dev, "clsact",
-				NULL };
-	const char *f_in[] = { "tc", "filter", "add", "dev", dev, "ingress",
-			       "pref", o->pref, "handle", o->handle, "bpf",
-			       "da", "pinned", out, NULL };
-	const char *f_eg[] = { "tc", "filter", "add", "dev", dev, "egress",
-			       "pref", o->pref, "handle", o->handle, "bpf",
-			       "da", "pinned", in, NULL };
+	const char *qdisc[] = {
+		"tc", "qdisc", "add", "dev", dev, "clsact", NULL
+	};
+	const char *f_in[] = { "tc",	 "filter",  "add",  "dev",
+			       dev,	 "ingress", "pref", o->pref,
+			       "handle", o->handle, "bpf",  "da",
+			       "pinned", out,	    NULL };
+	const char *f_eg[] = { "tc",	 "filter",  "add",  "dev",
+			       dev,	 "egress",  "pref", o->pref,
+			       "handle", o->handle, "bpf",  "da",
+			       "pinned", in,	    NULL };
 
 	snprintf(dev, sizeof(dev), "cp%u", i);
 	snprintf(out, sizeof(out), "%s/app_outbound", o->pins);
@@ -268,8 +271,7 @@ static int tc_add(struct client *c, const struct opts *o, unsigned int i,
 	t0 = now_us();
 	err = tc_cmd(qdisc) ?: tc_cmd(f_in) ?: tc_cmd(f_eg);
 	*tc_us = now_us() - t0;
-	return err ?: map_cmd(o, true, ip4, &pi) ?:
-		      map_cmd(o, true, ip6, &pi);
+	return err ?: map_cmd(o, true, ip4, &pi) ?: map_cmd(o, true, ip6, &pi);
 }
 
 /* tc qdisc del dev cp<i> clsact (both filters go with it); map deletes */
@@ -277,8 +279,9 @@ static int tc_del(struct client *c, const struct opts *o, unsigned int i,
 		  double *tc_us)
 {
 	char dev[IF_NAMESIZE], ip4[20], ip6[48];
-	const char *qdisc[] = { "tc", "qdisc", "del", "dev", dev, "clsact",
-				NULL };
+	const char *qdisc[] = {
+		"tc", "qdisc", "del", "dev", dev, "clsact", NULL
+	};
 
 	double t0 = now_us();
 	int err;
@@ -288,15 +291,17 @@ static int tc_del(struct client *c, const struct opts *o, unsigned int i,
 	pod_ip6(i, ip6, sizeof(ip6));
 	err = tc_cmd(qdisc);
 	*tc_us = now_us() - t0;
-	return err ?: map_cmd(o, false, ip4, NULL) ?:
-		      map_cmd(o, false, ip6, NULL);
+	return err				    ?:
+		       map_cmd(o, false, ip4, NULL) ?:
+		       map_cmd(o, false, ip6, NULL);
 }
 
 /* --- pinning our programs for the baseline --- */
 
 static int pin_progs(const char *dir, __u32 capacity)
 {
-	struct datapath_opts dopts = { .sz = sizeof(dopts), .pin_dir = dir,
+	struct datapath_opts dopts = { .sz = sizeof(dopts),
+				       .pin_dir = dir,
 				       .pod_addrs = capacity };
 	struct datapath dp;
 	char path[256];

@@ -78,9 +78,14 @@ struct bench_case {
 	enum redirect_counter counter;
 };
 
-#define SPEC(fam, l4, s, sp, d, dp)                                    \
-	.spec = { .family = fam, .proto = l4, .saddr = s, .daddr = d, \
-		  .sport = sp, .dport = dp, .payload_len = 64 }
+#define SPEC(fam, l4, s, sp, d, dp) \
+	.spec = { .family = fam,    \
+		  .proto = l4,      \
+		  .saddr = s,       \
+		  .daddr = d,       \
+		  .sport = sp,      \
+		  .dport = dp,      \
+		  .payload_len = 64 }
 #define V4_TCP(s, sp, d, dp) SPEC(AF_INET, IPPROTO_TCP, s, sp, d, dp)
 #define V6_TCP(s, sp, d, dp) SPEC(AF_INET6, IPPROTO_TCP, s, sp, d, dp)
 #define V4_UDP(s, sp, d, dp) SPEC(AF_INET, IPPROTO_UDP, s, sp, d, dp)
@@ -148,9 +153,8 @@ static struct bench_case cases[] = {
 	 */
 	{ ZI(.decision = "assign_established",
 	     .packet = "IPv4 TCP tagged, flow's own socket",
-	     V4_TCP(LO4, 0, LO4, 0), .established = true,
-	     .mark = TAG_OUTBOUND, .retval = TC_ACT_SHOT,
-	     .counter = CNT_ZI_ASSIGN_ESTABLISHED) },
+	     V4_TCP(LO4, 0, LO4, 0), .established = true, .mark = TAG_OUTBOUND,
+	     .retval = TC_ACT_SHOT, .counter = CNT_ZI_ASSIGN_ESTABLISHED) },
 	{ ZI(.decision = "assign_outbound_listener",
 	     .packet = "IPv4 TCP tagged, new flow -> 15001",
 	     V4_TCP(POD_A4, 40000, REMOTE4, 80), .mark = TAG_OUTBOUND,
@@ -195,8 +199,8 @@ static int make_if(const char *name)
 	char cmd[128];
 
 	/* ip link add NAME type veth peer name NAME-p */
-	snprintf(cmd, sizeof(cmd),
-		 "ip link add %s type veth peer name %s-p", name, name);
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %s-p",
+		 name, name);
 	if (system(cmd))
 		return -1;
 	return (int)if_nametoindex(name);
@@ -234,10 +238,12 @@ static int fill_maps(void)
 	memcpy(pi.mac, MAC_POD_A, 6);
 	memcpy(zt.mac, MAC_ZT, 6);
 	/* As redirectd fills them: the set, then the list scanned first. */
-	return put_addr(POD_A4, &pi) ?: put_addr(POD_A6, &pi) ?:
-	       node_addr(NODE4, &node[0]) ?: node_addr(NODE6, &node[1]) ?:
-	       dp_node_addr_list_set(&B.dp, node, 2) ?:
-	       dp_ztunnel_set(&B.dp, &zt);
+	return put_addr(POD_A4, &pi)			     ?:
+		       put_addr(POD_A6, &pi)		     ?:
+		       node_addr(NODE4, &node[0])	     ?:
+		       node_addr(NODE6, &node[1])	     ?:
+		       dp_node_addr_list_set(&B.dp, node, 2) ?:
+		       dp_ztunnel_set(&B.dp, &zt);
 }
 
 static int keep_fd(int fd)
@@ -442,7 +448,8 @@ static int check_case(size_t i)
 		return pr_ret(-1, "case %zu: test run failed", i);
 	if (o.retval != c->retval ||
 	    after[c->counter].packets != before[c->counter].packets + 1)
-		return pr_ret(-1, "%s %s (%s): verdict %u, expected %u, or "
+		return pr_ret(-1,
+			      "%s %s (%s): verdict %u, expected %u, or "
 			      "its counter did not move",
 			      datapath_prog_name(c->prog), c->decision,
 			      c->packet, o.retval, c->retval);
@@ -542,9 +549,8 @@ static void write_case(FILE *f, size_t i, bool comma)
 		"\"ns\": %.1f, \"floor_ns\": %.1f, \"ratio\": %.2f, "
 		"\"over_floor_ns\": %.1f, \"wall_ns\": %.2f}",
 		comma ? "," : "", datapath_prog_name(c->prog), c->decision,
-		c->packet, family_of(c), is_redirect(c) ? "true" : "false",
-		ns, fl, case_median(i, ST_RATIO), ns - fl,
-		case_median(i, ST_WALL));
+		c->packet, family_of(c), is_redirect(c) ? "true" : "false", ns,
+		fl, case_median(i, ST_RATIO), ns - fl, case_median(i, ST_WALL));
 }
 
 /* The target: a redirect decision costs at most 1.5x the floor. */
@@ -634,7 +640,7 @@ int main(int argc, char **argv)
 {
 	if (parse_args(argc, argv)) {
 		fprintf(stderr, "usage: prog_cost [--repeat N] [--rounds R] "
-			"[--json FILE]\n");
+				"[--json FILE]\n");
 		return 2;
 	}
 	if (geteuid() != 0 || unshare(CLONE_NEWNET)) {

@@ -378,8 +378,11 @@ static void parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .port = 7000, .conns = 1, .size = 64,
-			  .seconds_ms = 5000, .warmup_ms = 200 };
+	struct opts o = { .port = 7000,
+			  .conns = 1,
+			  .size = 64,
+			  .seconds_ms = 5000,
+			  .warmup_ms = 200 };
 
 	if (argc < 2)
 		usage();

@@ -115,8 +115,8 @@ static bool conn_header(struct conn *c, const uint8_t *p, size_t n,
 			continue;
 		c->hdr[c->hdr_len] = '\0';
 		c->header_done = true;
-		c->rr = sscanf(c->hdr, "rr %u", &c->size) == 1 &&
-			c->size && c->size <= MAX_SIZE;
+		c->rr = sscanf(c->hdr, "rr %u", &c->size) == 1 && c->size &&
+			c->size <= MAX_SIZE;
 		*used = i + 1;
 		return true;
 	}
@@ -252,7 +252,8 @@ static int client_connect(const struct opts *o)
 			  &((struct sockaddr_in6 *)&ss)->sin6_addr);
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(o->port);
 	} else {
-		inet_pton(AF_INET, o->to, &((struct sockaddr_in *)&ss)->sin_addr);
+		inet_pton(AF_INET, o->to,
+			  &((struct sockaddr_in *)&ss)->sin_addr);
 		((struct sockaddr_in *)&ss)->sin_port = htons(o->port);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -346,7 +347,8 @@ static int run_rr(const struct opts *o)
 			ssize_t k = read_some(fd, buf, o->size - got);
 
 			if (k <= 0) {
-				fprintf(stderr, "sockmap_load: rr read failed\n");
+				fprintf(stderr,
+					"sockmap_load: rr read failed\n");
 				return 1;
 			}
 			got += (size_t)k;

@@ -200,8 +200,9 @@ static int daemon_pod_add(struct plugin *p, const PodAdd *add, int fd,
 				p->conf.socket_path, strerror(-err));
 	if (reply->code) {
 		err = cni_fail(&p->err, -EREMOTEIO, CNI_ERR_INTERNAL,
-			       "redirectd refused the request", "pod_add %s: %s",
-			       wire_error_name(reply->code), reply->message);
+			       "redirectd refused the request",
+			       "pod_add %s: %s", wire_error_name(reply->code),
+			       reply->message);
 		client_reply_free(reply);
 		return err;
 	}
@@ -231,8 +232,9 @@ static int find_enrolled(struct plugin *p, Reply **reply, const PodInfo **pod)
 				p->conf.socket_path, strerror(-err));
 	if (r->code && r->code != EC(NOT_FOUND)) {
 		err = cni_fail(&p->err, -EREMOTEIO, CNI_ERR_INTERNAL,
-			       "redirectd refused the request", "pod_get %s: %s",
-			       wire_error_name(r->code), r->message);
+			       "redirectd refused the request",
+			       "pod_get %s: %s", wire_error_name(r->code),
+			       r->message);
 		client_reply_free(r);
 		return err;
 	}

@@ -75,8 +75,8 @@ void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
 	hook_detach(nl, &hs, ifindex, dir, prog);
 }
 
-int attach_filter(struct daemon *d, struct nl *nl, int ifindex,
-		  enum tc_dir dir, enum dp_prog prog)
+int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir,
+		  enum dp_prog prog)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
@@ -222,8 +222,8 @@ void daemon_reply_release(Reply *reply)
  * each unpacks its body and calls the part of redirectd that does it.
  */
 typedef ErrorCode (*handler_fn)(struct daemon *d, struct conn_ctx *c,
-				const Request *req, int netns_fd,
-				Reply *reply, char *msg, size_t len);
+				const Request *req, int netns_fd, Reply *reply,
+				char *msg, size_t len);
 
 static ErrorCode r_hello(struct daemon *d, struct conn_ctx *c,
 			 const Request *req, int fd, Reply *reply, char *msg,
@@ -250,8 +250,8 @@ static ErrorCode r_pod_delete(struct daemon *d, struct conn_ctx *c,
 }
 
 static ErrorCode r_pod_keep(struct daemon *d, struct conn_ctx *c,
-			    const Request *req, int fd, Reply *reply,
-			    char *msg, size_t len)
+			    const Request *req, int fd, Reply *reply, char *msg,
+			    size_t len)
 {
 	(void)fd, (void)reply;
 	return h_pod_keep(d, c, req->pod_keep->uid, msg, len);
@@ -357,11 +357,10 @@ static ErrorCode check_role(const struct conn_ctx *c, const Request *req,
 	return fail(msg, len, EC(PERMISSION),
 		    "%s needs %s, which uid %u was not granted (redirectd "
 		    "--allow-%s)",
-		    def->name, wire_role_name(def->role),
-		    (unsigned int)c->uid,
-		    def->role == WIRE_ROLE_POD_WRITE ? "pod-writes" :
+		    def->name, wire_role_name(def->role), (unsigned int)c->uid,
+		    def->role == WIRE_ROLE_POD_WRITE	 ? "pod-writes" :
 		    def->role == WIRE_ROLE_ZTUNNEL_WRITE ? "ztunnel-writes" :
-							    "uid");
+							   "uid");
 }
 
 void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,

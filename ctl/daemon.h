@@ -101,9 +101,8 @@ int daemon_sync_node_addrs(struct daemon *d);
  * (whose allocated parts are released by daemon_reply_release). netns_fd
  * is consumed (closed) in every case. truncated: the packet did not fit.
  */
-void daemon_handle(struct daemon *d, struct conn_ctx *conn,
-		   const uint8_t *buf, size_t len, bool truncated,
-		   int netns_fd, Reply *reply);
+void daemon_handle(struct daemon *d, struct conn_ctx *conn, const uint8_t *buf,
+		   size_t len, bool truncated, int netns_fd, Reply *reply);
 void daemon_reply_release(Reply *reply);
 void daemon_conn_close(struct daemon *d, struct conn_ctx *conn);
 

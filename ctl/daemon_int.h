@@ -18,8 +18,10 @@ ErrorCode kernel_error(int err);
 struct hook_slot hook_slot_of(const struct daemon *d);
 struct tc_slot slot_of(const struct daemon *d, int ifindex, enum tc_dir dir);
 void remove_qdisc_if_empty(struct nl *nl, int ifindex);
-void detach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir, enum dp_prog prog);
-int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir, enum dp_prog prog);
+void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
+		   enum tc_dir dir, enum dp_prog prog);
+int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir,
+		  enum dp_prog prog);
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
 void detach_pod_filters_tc(struct daemon *d, int ifindex);
@@ -31,30 +33,41 @@ bool veth_alive(struct daemon *d, int ifindex, const char *name);
 
 /* daemon_pods.c */
 __u64 netns_cookie_of(struct daemon *d, int netns_fd);
-void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n, __u64 cookie);
+void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n,
+		   __u64 cookie);
 void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt);
 int remove_pod(struct daemon *d, struct pod *pod);
 int open_netns(const char *path, int given_fd, int *opened);
 const char *netns_error(int err);
 const char *netns_name(const char *path);
 int publish_addrs(struct daemon *d, const struct pod *pod);
-ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a, int netns_fd, char *msg, size_t len);
-ErrorCode h_pod_delete(struct daemon *d, const AmbientRedirect__V1__PodDelete *del, char *msg, size_t len);
+ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
+		    int netns_fd, char *msg, size_t len);
+ErrorCode h_pod_delete(struct daemon *d,
+		       const AmbientRedirect__V1__PodDelete *del, char *msg,
+		       size_t len);
 void snapshot_end(struct daemon *d, struct conn_ctx *c);
-ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c, const char *uid, char *msg, size_t len);
-ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg, size_t len);
+ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c, const char *uid,
+		     char *msg, size_t len);
+ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
+			  size_t len);
 
 /* daemon_ztunnel.c */
 int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt);
-ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt, struct zt_saved *was, bool *touched, char *msg, size_t len);
-ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd, char *msg, size_t len);
-ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg, size_t len);
+ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
+			struct zt_saved *was, bool *touched, char *msg,
+			size_t len);
+ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
+			char *msg, size_t len);
+ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
+			   size_t len);
 
 /* daemon_query.c */
 ErrorCode h_status(struct daemon *d, Reply *reply);
 ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply);
-ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg, size_t len);
+ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
+		    size_t len);
 void release_list(PodList *pl);
 ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg, size_t len);
 

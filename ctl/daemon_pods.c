@@ -45,12 +45,13 @@ __u64 netns_cookie_of(struct daemon *d, int netns_fd)
 	err = netns_cookie(netns_fd, &cookie);
 	if (err)
 		pr_warn("sockmap: netns cookie: %s; its connections are not "
-			"accelerated", strerror(-err));
+			"accelerated",
+			strerror(-err));
 	return err ? 0 : cookie;
 }
 
-void publish_netns(struct daemon *d, const struct addr_key *addrs,
-			  size_t n, __u64 cookie)
+void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n,
+		   __u64 cookie)
 {
 	int err = 0;
 
@@ -58,7 +59,8 @@ void publish_netns(struct daemon *d, const struct addr_key *addrs,
 		err = sockmap_netns_set(&d->sm, &addrs[i], cookie);
 	if (err)
 		pr_warn("sockmap: sk_netns update: %s; some connections are "
-			"not accelerated", strerror(-err));
+			"not accelerated",
+			strerror(-err));
 }
 
 /*
@@ -142,7 +144,8 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 	    host.link_netnsid != nsid)
 		return fail(msg, len, EC(INTERFACE),
 			    "the peer of %s (ifindex %d) is not in redirectd's "
-			    "network namespace", ifname, pod.peer_ifindex);
+			    "network namespace",
+			    ifname, pod.peer_ifindex);
 	if (want_host && want_host[0] && strcmp(want_host, host.name))
 		return fail(msg, len, EC(INTERFACE),
 			    "host_veth %s does not match the peer of %s, %s",
@@ -162,8 +165,7 @@ struct addr_check {
 	bool found[WIRE_MAX_IPS];
 };
 
-static int note_pod_addr(int family, const void *addr, int ifindex,
-			 void *arg)
+static int note_pod_addr(int family, const void *addr, int ifindex, void *arg)
 {
 	struct addr_check *c = arg;
 	struct addr_key k;
@@ -187,7 +189,8 @@ static ErrorCode verify_pod_addrs(struct daemon *d, const struct veth_target *t,
 				  const struct addr_key *addrs, size_t n,
 				  char *msg, size_t len)
 {
-	struct addr_check c = { .want = addrs, .n = n,
+	struct addr_check c = { .want = addrs,
+				.n = n,
 				.ifindex = t->pod_ifindex };
 	char text[INET6_ADDRSTRLEN];
 	int err = addr_for_each_in_netns(d->nl, t->nsid, t->pod_ifindex,
@@ -378,8 +381,7 @@ static void match_veth(struct pod *pod, void *arg)
  * when the first is deleted.
  */
 static ErrorCode claim_veth(struct daemon *d, const char *uid,
-			    const struct veth_target *t, char *msg,
-			    size_t len)
+			    const struct veth_target *t, char *msg, size_t len)
 {
 	struct veth_owner o = { .ifindex = t->host_ifindex, .uid = uid };
 
@@ -463,9 +465,8 @@ static struct pod *pod_from_add(const PodAdd *a, const struct veth_target *t)
 static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 			    const PodAdd *a, int fd, char *msg, size_t len);
 
-ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c,
-			   const PodAdd *a, int netns_fd, char *msg,
-			   size_t len)
+ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
+		    int netns_fd, char *msg, size_t len)
 {
 	int opened, fd;
 	ErrorCode ec;
@@ -531,16 +532,17 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	old = state_pod_find(&d->st, a->uid);
 	err = publish_addrs(d, pod);
 	if (err) {
-		ec = fail(msg, len, kernel_error(err),
-			  "pods map update: %s", strerror(-err));
+		ec = fail(msg, len, kernel_error(err), "pods map update: %s",
+			  strerror(-err));
 		goto fail_pod;
 	}
 	err = attach_pod(d, pod, fd, t.pod_ifindex, &created);
 	if (err) {
-		ec = fail(msg, len, kernel_error(err),
-			  "attach to %s: %s%s", t.host_veth, strerror(-err),
+		ec = fail(msg, len, kernel_error(err), "attach to %s: %s%s",
+			  t.host_veth, strerror(-err),
 			  err == -EBUSY ? " (a foreign tc filter holds our "
-					  "priority/handle)" : "");
+					  "priority/handle)" :
+					  "");
 		if (!old || old->host_ifindex != pod->host_ifindex) {
 			unpublish_addrs(d, pod->addrs, pod->naddrs,
 					pod->host_ifindex);
@@ -574,8 +576,8 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	state_pod_put(&d->st, pod);
 	uid_set_add(&c->named, a->uid);
 	pr_info("pod %s/%s (%s) enrolled on %s ifindex %d, %zu addresses",
-		pod->ns, pod->name, pod->uid, pod->host_veth,
-		pod->host_ifindex, pod->naddrs);
+		pod->ns, pod->name, pod->uid, pod->host_veth, pod->host_ifindex,
+		pod->naddrs);
 	return fail(msg, len, EC(OK), "enrolled on %s", pod->host_veth);
 fail_pod:
 	pod_free(pod);
@@ -601,8 +603,8 @@ static const char *guard_mismatch(const struct pod *pod,
 }
 
 ErrorCode h_pod_delete(struct daemon *d,
-			      const AmbientRedirect__V1__PodDelete *del,
-			      char *msg, size_t len)
+		       const AmbientRedirect__V1__PodDelete *del, char *msg,
+		       size_t len)
 {
 	const char *uid = del->uid, *why;
 	struct pod *pod = state_pod_find(&d->st, uid);
@@ -613,18 +615,18 @@ ErrorCode h_pod_delete(struct daemon *d,
 	why = guard_mismatch(pod, del);
 	if (why) {
 		pr_info("pod %s: delete for container %s netns %s left alone "
-			"(enrolled by %s)", uid, del->container_id,
-			del->netns_path, why);
+			"(enrolled by %s)",
+			uid, del->container_id, del->netns_path, why);
 		return fail(msg, len, EC(OK),
 			    "left alone: enrolled from %s (container %s, "
-			    "netns %s)", why, pod->container_id,
-			    pod->netns_path);
+			    "netns %s)",
+			    why, pod->container_id, pod->netns_path);
 	}
 	err = remove_pod(d, pod);
 	if (err)
 		return fail(msg, len, EC(INTERNAL),
-			    "journal: %s; pod %s stays enrolled", strerror(-err),
-			    uid);
+			    "journal: %s; pod %s stays enrolled",
+			    strerror(-err), uid);
 	return EC(OK);
 }
 
@@ -632,8 +634,8 @@ ErrorCode h_pod_delete(struct daemon *d,
  * A snapshot runs from its first PodKeep (or a bare SnapshotDone) to its
  * SnapshotDone, one at a time: two would each remove the other's pods.
  */
-static ErrorCode snapshot_begin(struct daemon *d, struct conn_ctx *c,
-				char *msg, size_t len)
+static ErrorCode snapshot_begin(struct daemon *d, struct conn_ctx *c, char *msg,
+				size_t len)
 {
 	if (d->snapshot_conn && d->snapshot_conn != c)
 		return fail(msg, len, EC(CONFLICT),
@@ -655,8 +657,8 @@ void snapshot_end(struct daemon *d, struct conn_ctx *c)
 	uid_set_free(&c->named);
 }
 
-ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c,
-			    const char *uid, char *msg, size_t len)
+ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c, const char *uid,
+		     char *msg, size_t len)
 {
 	ErrorCode ec = snapshot_begin(d, c, msg, len);
 
@@ -675,8 +677,8 @@ ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c,
  * it began: a PodAdd that another connection made meanwhile is newer than
  * anything the snapshot's sender could have known.
  */
-ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c,
-				 char *msg, size_t len)
+ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
+			  size_t len)
 {
 	size_t n, removed = 0, kept = d->st.npods;
 	ErrorCode ec = snapshot_begin(d, c, msg, len);

@@ -45,8 +45,8 @@ static void status_node_addrs(struct daemon *d, struct status_block *b)
 	b->s.node_addresses = b->ptrs;
 	if (dp_node_addr_for_each(&d->dp, add_node_addr_text, b))
 		pr_warn("status: reading node_addrs failed");
-	b->s.node_addresses_inline =
-		!dp_node_addr_list_get(&d->dp, &l) && l.complete;
+	b->s.node_addresses_inline = !dp_node_addr_list_get(&d->dp, &l) &&
+				     l.complete;
 }
 
 ErrorCode h_status(struct daemon *d, Reply *reply)
@@ -158,7 +158,8 @@ static size_t list_ztunnels(struct daemon *d, struct list_block *b,
 		b->zptr[n] = &b->zts[n];
 		b->pl.n_ztunnels++;
 		used += ambient_redirect__v1__ztunnel_info__get_packed_size(
-				&b->zts[n]) + 6;
+				&b->zts[n]) +
+			6;
 	}
 	return used;
 }
@@ -217,14 +218,14 @@ ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply)
 }
 
 /* One pod's record, for CNI CHECK and the like: no list to page through. */
-ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply,
-			   char *msg, size_t len)
+ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
+		    size_t len)
 {
 	struct pod *pod = state_pod_find(&d->st, uid);
 	struct {
 		PodInfo pi; /* first: daemon_reply_release frees the block */
 		char mac[18];
-	} *b;
+	} * b;
 
 	if (!pod)
 		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
@@ -247,8 +248,7 @@ void release_list(PodList *pl)
 	free(pl); /* first member of its list_block */
 }
 
-ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg,
-			 size_t len)
+ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg, size_t len)
 {
 	struct counter_value vals[CNT_MAX];
 	StatsReply *sr = calloc(1, sizeof(*sr));

@@ -131,8 +131,7 @@ struct addr_sync {
 	size_t n, cap;
 };
 
-static int note_node_addr(int family, const void *addr, int ifindex,
-			  void *arg)
+static int note_node_addr(int family, const void *addr, int ifindex, void *arg)
 {
 	struct addr_sync *s = arg;
 	struct addr_key k = { 0 };
@@ -180,7 +179,8 @@ int daemon_sync_node_addrs(struct daemon *d)
 		err = dp_node_addr_for_each(&d->dp, drop_stale_node_addr, &s);
 	if (s.n == s.cap)
 		pr_warn("node has more than %d addresses; some are not known "
-			"to the datapath", NODE_ADDRS_MAX);
+			"to the datapath",
+			NODE_ADDRS_MAX);
 	free(s.seen);
 	return err;
 }
@@ -379,10 +379,10 @@ static void reconcile_ztunnels(struct daemon *d)
 			/* Known by fd only: its netns cannot be reopened, but
 			 * its filter there lives on; restore the node side. */
 			ec = veth_alive(d, zt->host_ifindex, zt->host_veth) &&
-					     !attach_filter(d, d->nl,
-							    zt->host_ifindex,
-							    TC_DIR_INGRESS,
-							    DP_ZTUNNEL_HOST_IN) ?
+					     !attach_filter(
+						     d, d->nl, zt->host_ifindex,
+						     TC_DIR_INGRESS,
+						     DP_ZTUNNEL_HOST_IN) ?
 				     EC(OK) :
 				     EC(INTERFACE);
 			snprintf(msg, sizeof(msg), "host veth %s missing",
@@ -401,8 +401,8 @@ static void reconcile_ztunnels(struct daemon *d)
 					 strerror(-zt->netns_fd));
 		}
 		if (ec) {
-			pr_warn("ztunnel %s is gone (%s); removing it",
-				zt->uid, msg);
+			pr_warn("ztunnel %s is gone (%s); removing it", zt->uid,
+				msg);
 			detach_ztunnel(d, zt);
 			state_zt_remove(&d->st, zt->uid);
 			state_journal_zt_delete(&d->st, zt->uid);
@@ -560,8 +560,7 @@ int daemon_reconcile(struct daemon *d)
 	drop_orphan_tcx(d);
 	daemon_watch_order(d, true);
 	drop_old_maps(d);
-	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s",
-		d->st.npods, d->st.naddrs,
-		state_zt_current(&d->st) ? "present" : "absent");
+	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s", d->st.npods,
+		d->st.naddrs, state_zt_current(&d->st) ? "present" : "absent");
 	return c.err;
 }

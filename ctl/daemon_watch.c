@@ -30,8 +30,7 @@ static __u32 prog_id_of(const struct daemon *d, enum dp_prog prog)
 	__u32 len = sizeof(info);
 
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(datapath_prog_fd(&d->dp, prog), &info,
-				   &len))
+	if (bpf_obj_get_info_by_fd(datapath_prog_fd(&d->dp, prog), &info, &len))
 		return 0;
 	return info.id;
 }
@@ -89,7 +88,8 @@ static void restore_tcx(struct daemon *d, struct pod *pod,
 			continue;
 		d->order_violations++;
 		pr_warn("pod %s: another TCX program runs before ours on %s; "
-			"ours goes back to the head", pod->uid, pod->host_veth);
+			"ours goes back to the head",
+			pod->uid, pod->host_veth);
 		if (!tcx_move_to_head(d->opts.bpffs, pod->host_ifindex, dir,
 				      fd))
 			d->order_restored++;
@@ -109,8 +109,8 @@ static void move_to_tcx(struct daemon *d, struct pod *pod, const char *what)
 	if (d->opts.attach != ATTACH_AUTO || !tcx_supported()) {
 		if (!pod->order_reported)
 			pr_warn("pod %s: %s on %s run before our tc filters "
-				"and may end the chain%s", pod->uid, what,
-				pod->host_veth,
+				"and may end the chain%s",
+				pod->uid, what, pod->host_veth,
 				d->opts.attach == ATTACH_AUTO ?
 					" (no TCX in this kernel to go first)" :
 					": run redirectd with --attach auto or "
@@ -156,7 +156,8 @@ void daemon_watch_order(struct daemon *d, bool all)
 	for (size_t k = 0; k < nb && (all || checked < WATCH_SLICE); k++) {
 		size_t b = all ? k : (d->watch_cursor + k) % nb;
 
-		for (struct pod *p = d->st.buckets[b]; p; p = p->next, checked++)
+		for (struct pod *p = d->st.buckets[b]; p;
+		     p = p->next, checked++)
 			watch_pod(d, p, &ids);
 		if (!all)
 			d->watch_next = (b + 1) % nb;

@@ -46,7 +46,8 @@ static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
 	if (id < 0) {
 		pr_warn("ztunnel %s: no netns id for its netns (%s): replies "
 			"to connections it makes from a node address will "
-			"pass uncaptured", zt->uid, strerror(-id));
+			"pass uncaptured",
+			zt->uid, strerror(-id));
 		return -1;
 	}
 	return id;
@@ -91,7 +92,8 @@ void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 		fd = opened = netns_open(zt->netns_path);
 	if (fd < 0 || nl_open_in_netns(fd, &znl)) {
 		pr_info("ztunnel %s: its netns is gone, nothing to detach "
-			"there", zt->uid);
+			"there",
+			zt->uid);
 		goto out;
 	}
 	detach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS, DP_ZTUNNEL_INGRESS);
@@ -129,7 +131,8 @@ static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
 	    host.link_netnsid != nsid)
 		return fail(msg, len, EC(INTERFACE),
 			    "the peer of ztunnel's %s is not in redirectd's "
-			    "network namespace", zt->ifname);
+			    "network namespace",
+			    zt->ifname);
 	zt->ifindex = li.ifindex;
 	memcpy(zt->mac, li.mac, 6);
 	zt->host_ifindex = host.ifindex;
@@ -191,14 +194,15 @@ static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
 			    "attach to ztunnel's %s: %s%s", zt->host_veth,
 			    strerror(-err),
 			    err == -EBUSY ? " (a foreign tc filter holds our "
-					    "priority/handle)" : "");
+					    "priority/handle)" :
+					    "");
 	return EC(OK);
 }
 
 /* All of ztunnel's side, checked first; *touched: something changed. */
 ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
-			       struct zt_saved *was, bool *touched,
-			       char *msg, size_t len)
+			struct zt_saved *was, bool *touched, char *msg,
+			size_t len)
 {
 	ErrorCode ec = check_ztunnel_links(d, zt, msg, len);
 
@@ -233,8 +237,8 @@ static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
 	return zt;
 }
 
-ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
-			       int netns_fd, char *msg, size_t len)
+ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
+			char *msg, size_t len)
 {
 	struct ztunnel *zt, *prev;
 	struct zt_saved was;
@@ -294,8 +298,8 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a,
 		    zt->host_veth);
 }
 
-ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid,
-				  char *msg, size_t len)
+ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
+			   size_t len)
 {
 	struct ztunnel *zt = state_zt_find(&d->st, uid);
 

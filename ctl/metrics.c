@@ -71,15 +71,19 @@ static void datapath_counters(struct out *o, struct daemon *d)
 	family(o, "datapath_packets_total", "counter",
 	       "Packets per BPF program and decision.");
 	for (int i = 0; i < CNT_MAX; i++)
-		emit(o, PREFIX "datapath_packets_total{program=\"%s\","
-		     "decision=\"%s\"} %llu\n", counter_prog(i),
-		     counter_decision(i), (unsigned long long)vals[i].packets);
+		emit(o,
+		     PREFIX "datapath_packets_total{program=\"%s\","
+			    "decision=\"%s\"} %llu\n",
+		     counter_prog(i), counter_decision(i),
+		     (unsigned long long)vals[i].packets);
 	family(o, "datapath_bytes_total", "counter",
 	       "Bytes per BPF program and decision.");
 	for (int i = 0; i < CNT_MAX; i++)
-		emit(o, PREFIX "datapath_bytes_total{program=\"%s\","
-		     "decision=\"%s\"} %llu\n", counter_prog(i),
-		     counter_decision(i), (unsigned long long)vals[i].bytes);
+		emit(o,
+		     PREFIX "datapath_bytes_total{program=\"%s\","
+			    "decision=\"%s\"} %llu\n",
+		     counter_prog(i), counter_decision(i),
+		     (unsigned long long)vals[i].bytes);
 }
 
 int metrics_render(struct daemon *d, char *buf, size_t cap)
@@ -92,23 +96,32 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	      dp_pod_capacity(&d->dp));
 	gauge(&o, "ztunnel_present",
 	      "1 when a ztunnel receives meshed traffic, 0 when pods fail "
-	      "closed.", state_zt_current(&d->st) != NULL);
+	      "closed.",
+	      state_zt_current(&d->st) != NULL);
 	gauge(&o, "sockmap_active", "1 when sockmap acceleration runs.",
 	      d->sm.active);
-	gauge(&o, "guard_enabled", "1 when pod_guard is attached inside "
-	      "enrolled pods.", d->guard_on);
+	gauge(&o, "guard_enabled",
+	      "1 when pod_guard is attached inside "
+	      "enrolled pods.",
+	      d->guard_on);
 	gauge(&o, "clients", "Connected API clients.", d->clients);
 	counter(&o, "requests_total", "API requests handled.", d->requests);
-	counter(&o, "request_errors_total", "API requests answered with an "
-		"error.", d->request_errors);
-	counter(&o, "journal_write_errors_total", "Journal writes that "
-		"failed.", d->st.journal_errors);
-	counter(&o, "order_violations_total", "Findings of another owner's "
+	counter(&o, "request_errors_total",
+		"API requests answered with an "
+		"error.",
+		d->request_errors);
+	counter(&o, "journal_write_errors_total",
+		"Journal writes that "
+		"failed.",
+		d->st.journal_errors);
+	counter(&o, "order_violations_total",
+		"Findings of another owner's "
 		"program running before ours on a pod's hook.",
 		d->order_violations);
 	counter(&o, "order_restored_total", "Times ours was put back first.",
 		d->order_restored);
-	gauge(&o, "journal_lagging", "1 while the journal file lags the "
+	gauge(&o, "journal_lagging",
+	      "1 while the journal file lags the "
 	      "daemon's state (a write failed; rewritten once writes work).",
 	      d->st.journal_dirty);
 	datapath_counters(&o, d);
@@ -133,7 +146,8 @@ static int reply_status(int fd, const char *status)
 	char head[128];
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.0 %s\r\nContent-Length: 0\r\n"
-			 "Connection: close\r\n\r\n", status);
+			 "Connection: close\r\n\r\n",
+			 status);
 
 	return send_all(fd, head, (size_t)n);
 }
@@ -145,7 +159,8 @@ int metrics_respond(struct daemon *d, int fd, const char *req, size_t len)
 
 	if (len < 4 || memcmp(req, "GET ", 4))
 		return reply_status(fd, "405 Method Not Allowed");
-	if (strncmp(req + 4, "/metrics ", 9) && strncmp(req + 4, "/metrics?", 9))
+	if (strncmp(req + 4, "/metrics ", 9) &&
+	    strncmp(req + 4, "/metrics?", 9))
 		return reply_status(fd, "404 Not Found");
 	body = malloc(BODY_MAX);
 	if (!body)
@@ -157,7 +172,8 @@ int metrics_respond(struct daemon *d, int fd, const char *req, size_t len)
 	}
 	snprintf(head, sizeof(head),
 		 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4"
-		 "\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", n);
+		 "\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		 n);
 	err = send_all(fd, head, strlen(head));
 	if (!err)
 		err = send_all(fd, body, (size_t)n);

@@ -100,12 +100,14 @@ static void json_kv_str(const char *k, const char *v, bool comma)
 static int connect_daemon(struct ctl *ctl)
 {
 	char msg[WIRE_MSG_LEN] = "";
-	int err = client_connect(&ctl->c, ctl->socket_path, "redirectctl",
-				 msg, sizeof(msg));
+	int err = client_connect(&ctl->c, ctl->socket_path, "redirectctl", msg,
+				 sizeof(msg));
 
 	if (err < 0) {
-		fprintf(stderr, "redirectctl: cannot reach redirectd at %s: "
-			"%s\n", ctl->socket_path, strerror(-err));
+		fprintf(stderr,
+			"redirectctl: cannot reach redirectd at %s: "
+			"%s\n",
+			ctl->socket_path, strerror(-err));
 		return EXIT_UNREACHABLE;
 	}
 	if (err > 0) {
@@ -228,12 +230,12 @@ static void print_status(const StatusReply *s, bool json)
 	       s->pod_addresses, s->pod_capacity);
 	printf("ztunnel:     %s%s%s%s\n",
 	       s->ztunnel_present ? "present" : "ABSENT (meshed pods ",
-	       s->ztunnel_present ? ", uid " : (s->fail_open ? "pass)" :
-							       "fail closed)"),
+	       s->ztunnel_present ? ", uid " :
+				    (s->fail_open ? "pass)" : "fail closed)"),
 	       s->ztunnel_present ? s->ztunnel_uid : "",
-	       !s->ztunnel_present  ? "" :
+	       !s->ztunnel_present    ? "" :
 	       s->ztunnel_capture_udp ? ", captures all UDP" :
-					 ", UDP: DNS only");
+					", UDP: DNS only");
 	printf("bpffs:       %s\n", s->bpffs);
 	printf("tc:          pref %u handle 0x%x\n", s->tc_priority,
 	       s->tc_handle);
@@ -268,8 +270,8 @@ static void print_status(const StatusReply *s, bool json)
 		       s->sockmap_pods_reason);
 	else
 		printf("sockmap:     on, cgroup %s, ztunnel's own loop only "
-		       "(pods: %s)\n", s->sockmap_cgroup,
-		       s->sockmap_pods_reason);
+		       "(pods: %s)\n",
+		       s->sockmap_cgroup, s->sockmap_pods_reason);
 }
 
 static int cmd_status(struct ctl *ctl)
@@ -375,9 +377,8 @@ static void print_ztunnels(const PodList *pl, bool json)
 	for (size_t i = 0; i < pl->n_ztunnels; i++) {
 		const ZtunnelInfo *z = pl->ztunnels[i];
 
-		printf("ztunnel %s on %s (host %s)%s%s\n", z->uid,
-		       z->interface, z->host_veth,
-		       z->current ? " current" : " replaced",
+		printf("ztunnel %s on %s (host %s)%s%s\n", z->uid, z->interface,
+		       z->host_veth, z->current ? " current" : " replaced",
 		       z->capture_udp ? ", all UDP captured" : "");
 	}
 }
@@ -541,8 +542,7 @@ static char *or_empty(const char *s)
 	return (char *)(s ? s : "");
 }
 
-static int cmd_pod_add(struct ctl *ctl, const char *uid, int argc,
-		       char **argv)
+static int cmd_pod_add(struct ctl *ctl, const char *uid, int argc, char **argv)
 {
 	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
@@ -550,7 +550,7 @@ static int cmd_pod_add(struct ctl *ctl, const char *uid, int argc,
 
 	if (parse_add_args(argc, argv, &a) || !a.n_ips) {
 		fprintf(stderr, "redirectctl: pod add needs UID, --netns and "
-			"at least one --ip\n");
+				"at least one --ip\n");
 		return EXIT_USAGE;
 	}
 	b.uid = (char *)uid;
@@ -576,7 +576,7 @@ static int cmd_ztunnel_add(struct ctl *ctl, const char *uid, int argc,
 
 	if (parse_add_args(argc, argv, &a)) {
 		fprintf(stderr, "redirectctl: ztunnel add needs UID and "
-			"--netns\n");
+				"--netns\n");
 		return EXIT_USAGE;
 	}
 	b.uid = (char *)uid;
@@ -625,7 +625,8 @@ static int cmd_log_level(struct ctl *ctl, const char *level)
 static int keep_one(struct ctl *ctl, const char *uid)
 {
 	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__PodKeep keep = AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
+	AmbientRedirect__V1__PodKeep keep =
+		AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
 	Reply *reply;
 	int err;
 
@@ -760,15 +761,18 @@ static int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!force && daemon_serving(ctl->socket_path)) {
-		fprintf(stderr, "redirectctl: redirectd serves %s; stop it "
-			"first (or --force)\n", ctl->socket_path);
+		fprintf(stderr,
+			"redirectctl: redirectd serves %s; stop it "
+			"first (or --force)\n",
+			ctl->socket_path);
 		return 5;
 	}
 	err = cleanup_run(&o, &r);
 	printf("cleanup: %u filters, %u qdiscs, %u pins, %u cgroup links, "
 	       "%u ztunnel routing tables removed; %u unknown files kept, "
-	       "%u errors\n", r.filters, r.qdiscs, r.pins, r.links, r.routing,
-	       r.unknown, r.errors);
+	       "%u errors\n",
+	       r.filters, r.qdiscs, r.pins, r.links, r.routing, r.unknown,
+	       r.errors);
 	return err ? 5 : 0;
 }
 

@@ -83,8 +83,15 @@ struct server {
 };
 
 /* epoll data: small tags for the fixed fds, pointers for clients. */
-enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_ADDR, TAG_TIMER, TAG_METRICS,
-       TAG_SWEEP, TAG_MAX };
+enum {
+	TAG_LISTEN = 1,
+	TAG_SIGNAL,
+	TAG_ADDR,
+	TAG_TIMER,
+	TAG_METRICS,
+	TAG_SWEEP,
+	TAG_MAX
+};
 /* Scrapes are tagged by their (aligned) pointer with the low bit set. */
 #define TAG_SCRAPE_BIT 1u
 
@@ -138,10 +145,29 @@ static int parse_u32(const char *s, unsigned long max, __u32 *out)
 
 static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
-	enum { O_SOCKET = 256, O_BPFFS, O_STATE, O_CGROUP, O_NO_SOCKMAP,
-	       O_SOCKMAP_PODS, O_PRIO, O_HANDLE, O_CAP, O_FAIL_OPEN,
-	       O_NODE_ADDR, O_UID, O_GID, O_LOG, O_HELP, O_PROBE, O_METRICS,
-	       O_ALLOW_POD, O_ALLOW_ZT, O_ATTACH, O_NO_GUARD };
+	enum {
+		O_SOCKET = 256,
+		O_BPFFS,
+		O_STATE,
+		O_CGROUP,
+		O_NO_SOCKMAP,
+		O_SOCKMAP_PODS,
+		O_PRIO,
+		O_HANDLE,
+		O_CAP,
+		O_FAIL_OPEN,
+		O_NODE_ADDR,
+		O_UID,
+		O_GID,
+		O_LOG,
+		O_HELP,
+		O_PROBE,
+		O_METRICS,
+		O_ALLOW_POD,
+		O_ALLOW_ZT,
+		O_ATTACH,
+		O_NO_GUARD
+	};
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
@@ -368,8 +394,7 @@ static int listen_socket(const char *path, const struct daemon_opts *o)
  * root everything; the --allow-uid/--allow-gid peer read-only queries
  * plus what --allow-pod-writes / --allow-ztunnel-writes grant.
  */
-static unsigned int peer_grants(int fd, const struct daemon_opts *o,
-				uid_t *uid)
+static unsigned int peer_grants(int fd, const struct daemon_opts *o, uid_t *uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -432,7 +457,8 @@ static void refused(struct server *s, const char *why, uid_t uid)
 	if (s->refused_logged_ms && now - s->refused_logged_ms < REFUSAL_LOG_MS)
 		return;
 	pr_warn("refusing connections: %s (uid %u); %u refused since the "
-		"last such line", why, (unsigned int)uid, s->refused);
+		"last such line",
+		why, (unsigned int)uid, s->refused);
 	s->refused = 0;
 	s->refused_logged_ms = now;
 }
@@ -597,13 +623,13 @@ static int open_addr_monitor(struct server *s)
 	unsigned int groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
 			      RTMGRP_LINK;
 
-	s->addr_mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK |
-							      SOCK_CLOEXEC);
+	s->addr_mon =
+		mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!s->addr_mon || mnl_socket_bind(s->addr_mon, groups, 0))
 		return -errno;
 	s->addr_fd = mnl_socket_get_fd(s->addr_mon);
-	s->timer_fd = timerfd_create(CLOCK_MONOTONIC,
-				     TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->timer_fd < 0)
 		return -errno;
 	return 0;
@@ -690,7 +716,8 @@ static void accept_scrapes(struct server *s)
 			slot = scrape_slot(s);
 		}
 		m = slot < 0 ? NULL : calloc(1, sizeof(*m));
-		if (!m || epoll_add(s->epfd, fd, (uintptr_t)m | TAG_SCRAPE_BIT)) {
+		if (!m ||
+		    epoll_add(s->epfd, fd, (uintptr_t)m | TAG_SCRAPE_BIT)) {
 			/* busy: scrapers retry; never let them pile up */
 			free(m);
 			close(fd);
@@ -753,8 +780,8 @@ static void on_sweep(struct server *s)
 	daemon_watch_order(&s->d, false);
 	if (silent || idle)
 		pr_info("closed %u connections without a Hello in %d ms and "
-			"%u idle for %d ms", silent, HELLO_DEADLINE_MS, idle,
-			IDLE_MS);
+			"%u idle for %d ms",
+			silent, HELLO_DEADLINE_MS, idle, IDLE_MS);
 }
 
 static int setup_sweep(struct server *s)
@@ -764,8 +791,8 @@ static int setup_sweep(struct server *s)
 		.it_interval = { .tv_sec = SWEEP_MS / 1000 },
 	};
 
-	s->sweep_fd = timerfd_create(CLOCK_MONOTONIC,
-				     TFD_NONBLOCK | TFD_CLOEXEC);
+	s->sweep_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->sweep_fd < 0 || timerfd_settime(s->sweep_fd, 0, &its, NULL))
 		return -errno;
 	return epoll_add(s->epfd, s->sweep_fd, TAG_SWEEP);
@@ -843,10 +870,16 @@ static int run(struct server *s)
 			else if (tag == TAG_SWEEP)
 				on_sweep(s);
 			else if (tag & TAG_SCRAPE_BIT)
-				serve_scrape(s, (struct metrics_conn *)(uintptr_t)(
-							tag & ~(uint64_t)TAG_SCRAPE_BIT));
+				serve_scrape(
+					s,
+					(struct metrics_conn
+						 *)(uintptr_t)(tag &
+							       ~(uint64_t)
+								       TAG_SCRAPE_BIT));
 			else
-				serve_client(s, (struct client_conn *)(uintptr_t)tag);
+				serve_client(
+					s,
+					(struct client_conn *)(uintptr_t)tag);
 		}
 	}
 	return 0;

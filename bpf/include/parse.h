@@ -11,7 +11,6 @@
 #include "redirect_abi.h"
 #include "kernel_defs.h"
 
-
 #define IP6_MAX_EXT_HDRS 6
 /* Enough for Ethernet + IPv6 + 6 extension headers of common size + TCP. */
 #define PARSE_PULL_LEN 256
@@ -151,8 +150,7 @@ static __always_inline int parse_ipv6(struct packet *p, void *data,
 
 	if ((void *)(ip6 + 1) > data_end)
 		return PARSE_MALFORMED;
-	if (ip6->version != 6 ||
-	    bpf_ntohs(ip6->payload_len) + off > p->len)
+	if (ip6->version != 6 || bpf_ntohs(ip6->payload_len) + off > p->len)
 		return PARSE_MALFORMED;
 	__builtin_memcpy(&p->saddr, &ip6->saddr, sizeof(p->saddr));
 	__builtin_memcpy(&p->daddr, &ip6->daddr, sizeof(p->daddr));
@@ -198,8 +196,7 @@ static __always_inline bool is_vlan_proto(__u16 proto)
  * packet, so a tagged frame is never "not IP"; pods have no use for tags,
  * and the callers drop them rather than follow every stacking of them.
  */
-static __always_inline int parse_packet(struct __sk_buff *skb,
-					struct packet *p)
+static __always_inline int parse_packet(struct __sk_buff *skb, struct packet *p)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;

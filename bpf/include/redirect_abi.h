@@ -153,7 +153,8 @@ struct frag_value {
 	X(OUT_DROP_MALFORMED, "app_outbound", "drop_malformed")              \
 	X(OUT_DROP_TAGGED, "app_outbound", "drop_vlan_tagged")               \
 	X(OUT_DROP_FRAG_UNKNOWN, "app_outbound", "drop_fragment_unknown")    \
-	X(OUT_RETURNED_TO_ZTUNNEL, "app_outbound", "redirect_ztunnel_returned") \
+	X(OUT_RETURNED_TO_ZTUNNEL, "app_outbound",                           \
+	  "redirect_ztunnel_returned")                                       \
 	X(OUT_DROP_RETURNED, "app_outbound", "drop_returned_not_pod")        \
 	X(IN_TO_ZTUNNEL, "app_inbound", "redirect_ztunnel")                  \
 	X(IN_PASS_NON_IP, "app_inbound", "pass_non_ip")                      \

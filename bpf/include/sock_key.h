@@ -58,31 +58,31 @@ struct sock_tuple {
  * so a 32-bit ntohl gives the port on both. IPv4 becomes ::ffff:a.b.c.d,
  * so an IPv4 socket and an IPv6 socket using a mapped address agree.
  */
-#define SOCK_TUPLE_READ(ctx, t)                                              \
-	do {                                                                 \
-		__u32 l4_ = (ctx)->local_ip4, r4_ = (ctx)->remote_ip4;       \
+#define SOCK_TUPLE_READ(ctx, t)                                                 \
+	do {                                                                    \
+		__u32 l4_ = (ctx)->local_ip4, r4_ = (ctx)->remote_ip4;          \
 		/* else the compiler may merge the v4 and v6 loads into one   \
 		 * load at a computed ctx offset, which the verifier refuses */ \
-		barrier_var(l4_);                                            \
-		barrier_var(r4_);                                            \
-		__builtin_memset((t), 0, sizeof(*(t)));                      \
-		if ((ctx)->family == SK_AF_INET) {                           \
-			(t)->local.addr[2] = bpf_htonl(0xffff);              \
-			(t)->local.addr[3] = l4_;                            \
-			(t)->remote.addr[2] = bpf_htonl(0xffff);             \
-			(t)->remote.addr[3] = r4_;                           \
-		} else {                                                     \
-			(t)->local.addr[0] = (ctx)->local_ip6[0];            \
-			(t)->local.addr[1] = (ctx)->local_ip6[1];            \
-			(t)->local.addr[2] = (ctx)->local_ip6[2];            \
-			(t)->local.addr[3] = (ctx)->local_ip6[3];            \
-			(t)->remote.addr[0] = (ctx)->remote_ip6[0];          \
-			(t)->remote.addr[1] = (ctx)->remote_ip6[1];          \
-			(t)->remote.addr[2] = (ctx)->remote_ip6[2];          \
-			(t)->remote.addr[3] = (ctx)->remote_ip6[3];          \
-		}                                                            \
-		(t)->local_port = (__u16)(ctx)->local_port;                  \
-		(t)->remote_port = (__u16)bpf_ntohl((ctx)->remote_port);     \
+		barrier_var(l4_);                                               \
+		barrier_var(r4_);                                               \
+		__builtin_memset((t), 0, sizeof(*(t)));                         \
+		if ((ctx)->family == SK_AF_INET) {                              \
+			(t)->local.addr[2] = bpf_htonl(0xffff);                 \
+			(t)->local.addr[3] = l4_;                               \
+			(t)->remote.addr[2] = bpf_htonl(0xffff);                \
+			(t)->remote.addr[3] = r4_;                              \
+		} else {                                                        \
+			(t)->local.addr[0] = (ctx)->local_ip6[0];               \
+			(t)->local.addr[1] = (ctx)->local_ip6[1];               \
+			(t)->local.addr[2] = (ctx)->local_ip6[2];               \
+			(t)->local.addr[3] = (ctx)->local_ip6[3];               \
+			(t)->remote.addr[0] = (ctx)->remote_ip6[0];             \
+			(t)->remote.addr[1] = (ctx)->remote_ip6[1];             \
+			(t)->remote.addr[2] = (ctx)->remote_ip6[2];             \
+			(t)->remote.addr[3] = (ctx)->remote_ip6[3];             \
+		}                                                               \
+		(t)->local_port = (__u16)(ctx)->local_port;                     \
+		(t)->remote_port = (__u16)bpf_ntohl((ctx)->remote_port);        \
 	} while (0)
 
 enum sock_key_view {

@@ -118,7 +118,6 @@ static __always_inline __u64 netns_of(const struct addr_key *a)
 	return c ? *c : 0;
 }
 
-
 /*
  * Would the tc programs send this pod connection through ztunnel? The one
  * capture rule (capture.h) answers, as app_outbound asks it. A connection
@@ -135,10 +134,9 @@ static __always_inline bool pod_conn_captured(__u64 netns,
 	if (is_loopback(&t->remote) || netns_of(&t->remote) == netns)
 		return false;
 	pod = bpf_map_lookup_elem(&pods, &t->local);
-	return rule_captures(capture_outbound(IPPROTO_TCP,
-					      bpf_htons(t->remote_port),
-					      is_node_addr(&t->remote),
-					      pod ? pod->flags : 0, 0));
+	return rule_captures(capture_outbound(
+		IPPROTO_TCP, bpf_htons(t->remote_port),
+		is_node_addr(&t->remote), pod ? pod->flags : 0, 0));
 }
 
 /*
@@ -218,7 +216,7 @@ static __always_inline __u32 target_backlog(struct sk_msg_md *msg)
 		return 0;
 	ud = (__u64)sk->sk_user_data;
 	psock = bpf_rdonly_cast((void *)(ud & SK_USER_DATA_PTRMASK_),
-			       bpf_core_type_id_kernel(struct sk_psock));
+				bpf_core_type_id_kernel(struct sk_psock));
 	return psock->msg_tot_len;
 }
 
@@ -247,8 +245,9 @@ int msg_redirect(struct sk_msg_md *msg)
 	if (bpf_msg_redirect_hash(msg, &sock_hash, &k, BPF_F_INGRESS) ==
 	    SK_PASS) {
 		/* This one goes; after it, TCP if the peer fell behind. */
-		st->path = target_backlog(msg) > backlog_max ? PATH_TCP_BACKLOG :
-							       PATH_REDIRECT;
+		st->path = target_backlog(msg) > backlog_max ?
+				   PATH_TCP_BACKLOG :
+				   PATH_REDIRECT;
 		count(CNT_MSG_REDIRECT, len);
 		return SK_PASS;
 	}

@@ -92,8 +92,7 @@ static __always_inline void count(__u32 id, const struct packet *p)
 	count_add(id, p->len);
 }
 
-static __always_inline int count_ret(__u32 id, const struct packet *p,
-				     int ret)
+static __always_inline int count_ret(__u32 id, const struct packet *p, int ret)
 {
 	count(id, p);
 	return ret;
@@ -119,8 +118,7 @@ static __always_inline bool fail_open(void)
  * A direct write, not bpf_skb_store_bytes: parse_packet left the Ethernet
  * header linear, and the verifier's prologue unclones a cloned skb first.
  */
-static __always_inline void set_dst_mac(struct __sk_buff *skb,
-					const __u8 *mac)
+static __always_inline void set_dst_mac(struct __sk_buff *skb, const __u8 *mac)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -273,8 +271,8 @@ static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
 					       enum capture_kind kind,
 					       __u32 cnt_ok)
 {
-	return to_ztunnel(skb, p, zt, kind, cnt_ok,
-			  CNT_OUT_PASS_FAIL_OPEN, CNT_OUT_DROP_NO_ZTUNNEL);
+	return to_ztunnel(skb, p, zt, kind, cnt_ok, CNT_OUT_PASS_FAIL_OPEN,
+			  CNT_OUT_DROP_NO_ZTUNNEL);
 }
 
 static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
@@ -309,8 +307,8 @@ static __always_inline int returned_inbound(struct __sk_buff *skb,
 	if (!pod || pod->host_ifindex != skb->ifindex)
 		return count_ret(CNT_OUT_DROP_RETURNED, p, TC_ACT_SHOT);
 	bpf_set_hash_invalid(skb); /* the guard's loop marker: taken */
-	return outbound_to_ztunnel(skb, p, current_ztunnel(),
-				   CAPTURE_INBOUND, CNT_OUT_RETURNED_TO_ZTUNNEL);
+	return outbound_to_ztunnel(skb, p, current_ztunnel(), CAPTURE_INBOUND,
+				   CNT_OUT_RETURNED_TO_ZTUNNEL);
 }
 
 SEC("tc")
@@ -391,8 +389,7 @@ static __always_inline struct sock *ip_socket_of(struct sk_buff *kskb)
 	 * socket) has none.
 	 */
 	state = sk->__sk_common.skc_state;
-	if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV &&
-	    !sk->sk_type)
+	if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV && !sk->sk_type)
 		return NULL;
 	return sk;
 }
@@ -618,7 +615,8 @@ lookup_established_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 	struct bpf_sock *sk;
 
 	sk = bpf_skc_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
-	if (sk && (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_TIME_WAIT)) {
+	if (sk &&
+	    (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_TIME_WAIT)) {
 		bpf_sk_release(sk);
 		return NULL;
 	}
@@ -626,8 +624,7 @@ lookup_established_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 }
 
 static __always_inline struct bpf_sock *
-lookup_connected_udp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
-		     __u32 len)
+lookup_connected_udp(struct __sk_buff *skb, struct bpf_sock_tuple *t, __u32 len)
 {
 	struct bpf_sock *sk;
 

@@ -83,8 +83,7 @@ const char *addr_key_special(const struct addr_key *a)
 	return NULL;
 }
 
-bool addr_key_in(const struct addr_key *a, const struct addr_key *set,
-		 size_t n)
+bool addr_key_in(const struct addr_key *a, const struct addr_key *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!memcmp(a, &set[i], sizeof(*a)))

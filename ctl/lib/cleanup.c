@@ -66,7 +66,8 @@ static void drop_qdisc_if_empty(struct cleaner *c, struct nl *nl, int ifindex)
 
 	if (err == -EBUSY)
 		pr_info("ifindex %d: our clsact still holds foreign filters; "
-			"left in place", ifindex);
+			"left in place",
+			ifindex);
 	else if (!err)
 		c->r->qdiscs++;
 }

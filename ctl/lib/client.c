@@ -219,8 +219,8 @@ int client_pod_add(struct client *c, const PodAdd *add, int netns_fd,
 	return client_call(c, &req, netns_fd, reply);
 }
 
-int client_ztunnel_add(struct client *c, const ZtunnelAdd *add,
-		       int netns_fd, Reply **reply)
+int client_ztunnel_add(struct client *c, const ZtunnelAdd *add, int netns_fd,
+		       Reply **reply)
 {
 	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 

@@ -34,8 +34,8 @@ void client_close(struct client *c);
 /* PodAdd / ZtunnelAdd; netns_fd >= 0 travels with it (SCM_RIGHTS). */
 int client_pod_add(struct client *c, const PodAdd *add, int netns_fd,
 		   Reply **reply);
-int client_ztunnel_add(struct client *c, const ZtunnelAdd *add,
-		       int netns_fd, Reply **reply);
+int client_ztunnel_add(struct client *c, const ZtunnelAdd *add, int netns_fd,
+		       Reply **reply);
 /* One page of the pod list, uids after `after` ("" to start). */
 int client_list_page(struct client *c, const char *after, uint32_t limit,
 		     Reply **reply);

@@ -20,9 +20,8 @@
 #define COUNTER_PROG(id, prog, decision) [CNT_##id] = prog,
 #define COUNTER_DECISION(id, prog, decision) [CNT_##id] = decision,
 static const char *const counter_progs[] = { REDIRECT_COUNTERS(COUNTER_PROG) };
-static const char *const counter_decisions[] = {
-	REDIRECT_COUNTERS(COUNTER_DECISION)
-};
+static const char *const counter_decisions[] = { REDIRECT_COUNTERS(
+	COUNTER_DECISION) };
 
 static const char *const prog_names[DP_PROG_MAX] = {
 	[DP_APP_OUTBOUND] = "app_outbound",
@@ -121,8 +120,7 @@ static int take_over_pins(struct datapath *dp)
 	int err;
 
 	dp->layout_found = upgrade_pinned_version(dp->pin_dir);
-	if (dp->layout_found &&
-	    dp->layout_found != REDIRECT_LAYOUT_VERSION) {
+	if (dp->layout_found && dp->layout_found != REDIRECT_LAYOUT_VERSION) {
 		pr_warn("pinned maps of layout %u, this build's is %u: all are "
 			"replaced and refilled from redirectd's state",
 			dp->layout_found, REDIRECT_LAYOUT_VERSION);
@@ -192,8 +190,7 @@ void datapath_close(struct datapath *dp)
 	dp->skel = NULL;
 }
 
-static struct bpf_program *prog_of(const struct datapath *dp,
-				   enum dp_prog prog)
+static struct bpf_program *prog_of(const struct datapath *dp, enum dp_prog prog)
 {
 	switch (prog) {
 	case DP_APP_OUTBOUND:
@@ -291,8 +288,8 @@ int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr)
 
 int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr)
 {
-	int err = map_err(bpf_map__delete_elem(dp->skel->maps.node_addrs,
-					       addr, sizeof(*addr), 0));
+	int err = map_err(bpf_map__delete_elem(dp->skel->maps.node_addrs, addr,
+					       sizeof(*addr), 0));
 
 	return err == -ENOENT ? 0 : err;
 }
@@ -467,8 +464,8 @@ int dp_counters_read(const struct datapath *dp, struct counter_value *out)
 	if (!percpu)
 		return -ENOMEM;
 	for (__u32 id = 0; id < CNT_MAX && !err; id++) {
-		err = map_err(bpf_map__lookup_elem(dp->skel->maps.counters,
-						   &id, sizeof(id), percpu,
+		err = map_err(bpf_map__lookup_elem(dp->skel->maps.counters, &id,
+						   sizeof(id), percpu,
 						   sizeof(*percpu) * ncpu, 0));
 		out[id].packets = out[id].bytes = 0;
 		for (int c = 0; c < ncpu && !err; c++) {
@@ -492,10 +489,9 @@ int dp_counters_reset(const struct datapath *dp)
 	if (!zero)
 		return -ENOMEM;
 	for (__u32 id = 0; id < CNT_MAX && !err; id++)
-		err = map_err(bpf_map__update_elem(dp->skel->maps.counters,
-						   &id, sizeof(id), zero,
-						   sizeof(*zero) * ncpu,
-						   BPF_ANY));
+		err = map_err(bpf_map__update_elem(
+			dp->skel->maps.counters, &id, sizeof(id), zero,
+			sizeof(*zero) * ncpu, BPF_ANY));
 	free(zero);
 	return err;
 }

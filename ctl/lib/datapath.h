@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include "redirect_abi.h"
 
-
 struct datapath_opts {
 	size_t sz; /* sizeof(struct datapath_opts), for growth */
 	const char *pin_dir; /* bpffs folder the maps are pinned in */
@@ -87,7 +86,6 @@ int dp_counters_reset(const struct datapath *dp);
 
 const char *counter_prog(enum redirect_counter id);
 const char *counter_decision(enum redirect_counter id);
-
 
 /* libbpf's messages into our log (log.h), by level. */
 void log_route_libbpf(void);

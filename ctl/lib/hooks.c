@@ -81,7 +81,8 @@ int hook_pod_detach(struct nl *nl, const struct hook_slot *hs, int ifindex,
 		err = hook_qdisc_drop_if_empty(nl, ifindex);
 		if (err == -EBUSY)
 			pr_info("ifindex %d: our clsact still holds foreign "
-				"filters; left in place", ifindex);
+				"filters; left in place",
+				ifindex);
 	}
 	return first;
 }

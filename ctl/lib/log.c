@@ -87,4 +87,3 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	log_vmsg(lvl, fmt, ap);
 	va_end(ap);
 }
-

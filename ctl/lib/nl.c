@@ -736,7 +736,9 @@ int addr_for_each(struct nl *nl,
 static int strict_check(struct nl *nl, int on)
 {
 	return mnl_socket_setsockopt(nl->sock, NETLINK_GET_STRICT_CHK, &on,
-				     sizeof(on)) ? -errno : 0;
+				     sizeof(on)) ?
+		       -errno :
+		       0;
 }
 
 /*
@@ -746,8 +748,8 @@ static int strict_check(struct nl *nl, int on)
  * requests on this socket were written for the lenient parser.
  */
 int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
-			   int (*fn)(int family, const void *addr,
-				     int ifindex, void *arg),
+			   int (*fn)(int family, const void *addr, int ifindex,
+				     void *arg),
 			   void *arg)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETADDR, NLM_F_DUMP);
@@ -1069,9 +1071,8 @@ static void tc_filter_log(const struct tc_slot *slot, const char *name,
 {
 	log_msg(replace ? LOG_LVL_INFO : LOG_LVL_DEBUG,
 		"tc: %s '%s' (prog id %u) on ifindex %d %s pref %u handle %u",
-		replace ? "replaced" : "attached", name, prog_id,
-		slot->ifindex, tc_dir_name(slot->dir), slot->prio,
-		slot->handle);
+		replace ? "replaced" : "attached", name, prog_id, slot->ifindex,
+		tc_dir_name(slot->dir), slot->prio, slot->handle);
 }
 
 static int tc_filter_put(struct nl *nl, const struct tc_slot *slot, int prog_fd,

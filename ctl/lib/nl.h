@@ -72,9 +72,8 @@ int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
 			 struct link_info *li);
 /* Both return -ENODEV when there is no such link (kernel's answer). */
 /* Call fn for every link; a non-zero return from fn stops and is returned. */
-int link_for_each(struct nl *nl, int (*fn)(const struct link_info *li,
-					   void *arg),
-		  void *arg);
+int link_for_each(struct nl *nl,
+		  int (*fn)(const struct link_info *li, void *arg), void *arg);
 
 /* --- addresses --- */
 
@@ -86,8 +85,8 @@ int addr_for_each(struct nl *nl,
 
 /* The same, for one link of the netns nl's netns knows by id nsid. */
 int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
-			   int (*fn)(int family, const void *addr,
-				     int ifindex, void *arg),
+			   int (*fn)(int family, const void *addr, int ifindex,
+				     void *arg),
 			   void *arg);
 
 /* --- tc: clsact qdisc and cls_bpf filters --- */

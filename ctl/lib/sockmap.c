@@ -129,8 +129,10 @@ static int cgroup_open(struct sockmap *sm, const char *path, __u64 *id)
 	}
 	/* Only the root of a hierarchy has no cgroup.type. */
 	if (faccessat(fd, "cgroup.type", F_OK, 0)) {
-		set_reason(sm, "%s is the root cgroup: refused, it would "
-			   "touch every connection on the node", path);
+		set_reason(sm,
+			   "%s is the root cgroup: refused, it would "
+			   "touch every connection on the node",
+			   path);
 		goto fail;
 	}
 	if (name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH)) {
@@ -221,13 +223,12 @@ static int attach_cgroup(struct sockmap *sm, int cg_fd, __u64 cg_id)
  */
 static int size_maps(struct sockmap_bpf *skel, const struct datapath *dp)
 {
-	int err = bpf_map__set_max_entries(skel->maps.pods,
-					   dp_pod_capacity(dp));
+	int err =
+		bpf_map__set_max_entries(skel->maps.pods, dp_pod_capacity(dp));
 
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.sk_netns,
-					       dp_pod_capacity(dp) +
-						       NETNS_EXTRA);
+		err = bpf_map__set_max_entries(
+			skel->maps.sk_netns, dp_pod_capacity(dp) + NETNS_EXTRA);
 	return err;
 }
 
@@ -361,9 +362,10 @@ static int st_fionread(struct selftest *t, char *why, size_t len)
 		return -EPROTO;
 	}
 	if (ioctl(t->srv, FIONREAD, &inq) || inq != sizeof(buf)) {
-		snprintf(why, len, "the kernel's FIONREAD counts %d of %d "
-			 "redirected bytes (nginx would hang)", inq,
-			 SELFTEST_BYTES);
+		snprintf(why, len,
+			 "the kernel's FIONREAD counts %d of %d "
+			 "redirected bytes (nginx would hang)",
+			 inq, SELFTEST_BYTES);
 		return 1;
 	}
 	return recv(t->srv, buf, sizeof(buf), 0) == sizeof(buf) ? 0 : -EIO;
@@ -390,7 +392,8 @@ static int st_half_close(struct selftest *t, char *why, size_t len)
 	pthread_join(th, NULL);
 	if (r.n == 1)
 		return 0;
-	snprintf(why, len, "a blocked read on an accelerated socket returns "
+	snprintf(why, len,
+		 "a blocked read on an accelerated socket returns "
 		 "%s once its own FIN is acknowledged (kernel tcp_bpf_recvmsg)",
 		 r.n < 0 ? (r.err == EAGAIN ? "EAGAIN" : strerror(r.err)) :
 			   "EOF");
@@ -445,8 +448,9 @@ static void decide_pods(struct sockmap *sm, enum sockmap_pods policy)
 	snprintf(sm->pods_reason, sizeof(sm->pods_reason), "%s%s",
 		 sm->pods ? "on by --sockmap-pods on although " : "", why);
 	pr_warn("sockmap: %s%s", sm->pods_reason,
-		sm->pods ? "" : "; pods' connections are not accelerated "
-				"(--sockmap-pods on would)");
+		sm->pods ? "" :
+			   "; pods' connections are not accelerated "
+			   "(--sockmap-pods on would)");
 }
 
 /* Leave acceleration off, with the reason already set; never fails. */
@@ -480,8 +484,10 @@ int sockmap_start(struct sockmap *sm, const struct datapath *dp,
 		return turn_off(sm);
 	err = load(sm, dp);
 	if (err) {
-		set_reason(sm, "load: %s (a pinned map of another size or "
-			   "layout?)", strerror(-err));
+		set_reason(sm,
+			   "load: %s (a pinned map of another size or "
+			   "layout?)",
+			   strerror(-err));
 		goto off;
 	}
 	/* sk_msg first: a socket gets the programs present when it is filed. */

@@ -57,8 +57,7 @@ int sockmap_selftest(const struct sockmap *sm, char *why, size_t len);
  * attachment a previous daemon pinned in pin_dir, so no new connection is
  * accelerated; connections accelerated already go on until they close.
  */
-void sockmap_stop(struct sockmap *sm, const char *pin_dir,
-		  const char *reason);
+void sockmap_stop(struct sockmap *sm, const char *pin_dir, const char *reason);
 /* Release our handles; the pinned attachment stays. */
 void sockmap_close(struct sockmap *sm);
 

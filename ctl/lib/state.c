@@ -311,8 +311,7 @@ static void collect_not_in(struct pod *p, void *arg)
 		c->n++;
 }
 
-char **state_pods_not_in(const struct state *st, struct uid_set *set,
-			 size_t *n)
+char **state_pods_not_in(const struct state *st, struct uid_set *set, size_t *n)
 {
 	struct not_in c = { .set = set,
 			    .uids = calloc(st->npods + 1, sizeof(char *)) };
@@ -366,8 +365,7 @@ static int parse_mac(const char *s, __u8 *mac)
 }
 
 /* The strings point into pod; buf (>= 18 bytes) receives the MAC text. */
-void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
-		 size_t buflen)
+void pod_to_info(const struct pod *pod, PodInfo *info, char *buf, size_t buflen)
 {
 	ambient_redirect__v1__pod_info__init(info);
 	info->uid = pod->uid;
@@ -421,8 +419,8 @@ struct pod *pod_from_info(const PodInfo *info)
 	    copy_ifname(p->ifname, info->interface) ||
 	    copy_ifname(p->host_veth, info->host_veth) ||
 	    parse_mac(info->mac, p->mac) ||
-	    wire_parse_ips(info->ips, info->n_ips, p->addrs, WIRE_MAX_IPS,
-			   msg, sizeof(msg))) {
+	    wire_parse_ips(info->ips, info->n_ips, p->addrs, WIRE_MAX_IPS, msg,
+			   sizeof(msg))) {
 		pod_free(p);
 		return NULL;
 	}
@@ -464,8 +462,8 @@ struct ztunnel *zt_from_info(const ZtunnelInfo *info)
 	    copy_ifname(z->ifname, info->interface) ||
 	    copy_ifname(z->host_veth, info->host_veth) ||
 	    parse_mac(info->mac, z->mac) ||
-	    wire_parse_ips(info->ips, info->n_ips, z->addrs, WIRE_MAX_IPS,
-			   msg, sizeof(msg))) {
+	    wire_parse_ips(info->ips, info->n_ips, z->addrs, WIRE_MAX_IPS, msg,
+			   sizeof(msg))) {
 		zt_free(z);
 		return NULL;
 	}
@@ -692,8 +690,8 @@ static void replay_entry(struct state *st, const JournalEntry *e)
 /* One record's payload, whole and checked; false: not a record here. */
 static bool replay_one(struct state *st, const uint8_t *p, size_t len)
 {
-	JournalEntry *e = ambient_redirect__v1__journal_entry__unpack(NULL,
-								       len, p);
+	JournalEntry *e =
+		ambient_redirect__v1__journal_entry__unpack(NULL, len, p);
 
 	if (!e)
 		return false;
@@ -702,8 +700,7 @@ static bool replay_one(struct state *st, const uint8_t *p, size_t len)
 	return true;
 }
 
-static bool record_at(const uint8_t *buf, size_t size, size_t pos,
-		      size_t *len)
+static bool record_at(const uint8_t *buf, size_t size, size_t pos, size_t *len)
 {
 	size_t n;
 
@@ -734,8 +731,8 @@ static void replay_checked(struct state *st, const uint8_t *buf, size_t size)
 		    replay_one(st, buf + pos + JOURNAL_RECORD_HDR, len)) {
 			if (damaged)
 				pr_warn("journal: skipped %zu damaged bytes at "
-					"offset %zu", pos - damage_at,
-					damage_at);
+					"offset %zu",
+					pos - damage_at, damage_at);
 			damaged = false;
 			records++;
 			pos += JOURNAL_RECORD_HDR + len;
@@ -750,7 +747,8 @@ static void replay_checked(struct state *st, const uint8_t *buf, size_t size)
 	}
 	if (damaged)
 		pr_warn("journal: dropped %zu bytes at its end (a torn or "
-			"damaged last record)", size - damage_at);
+			"damaged last record)",
+			size - damage_at);
 	pr_debug("journal: replayed %zu records, %zu damaged stretches",
 		 records, skipped);
 	st->journal_damaged += skipped;
@@ -765,13 +763,15 @@ static void replay_legacy(struct state *st, const uint8_t *buf, size_t size)
 		len = get_le32(buf + pos);
 		if (len > WIRE_MAX_MSG || size - pos - 4 < len) {
 			pr_warn("journal: earlier format, unreadable from "
-				"offset %zu on", pos);
+				"offset %zu on",
+				pos);
 			st->journal_damaged++;
 			return;
 		}
 		if (!replay_one(st, buf + pos + 4, len)) {
 			pr_warn("journal: skipping an undecodable record at "
-				"offset %zu", pos);
+				"offset %zu",
+				pos);
 			st->journal_damaged++;
 		}
 		pos += 4 + len;
@@ -834,8 +834,8 @@ static int journal_keep_appending(struct state *st, int why)
 
 	pr_warn("journal: cannot rewrite %s (%s); appending to it as it is",
 		st->journal_path, strerror(-why));
-	fd = open(st->journal_path,
-		  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(st->journal_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
 	if (fd < 0 || fstat(fd, &sb) ||
 	    (sb.st_size >= JOURNAL_MAGIC_LEN &&
 	     (pread(fd, magic, sizeof(magic), 0) != sizeof(magic) ||
@@ -847,8 +847,9 @@ static int journal_keep_appending(struct state *st, int why)
 	}
 	st->journal_fd = fd;
 	st->journal_size = (size_t)sb.st_size;
-	if (!st->journal_size && journal_write(st, (const uint8_t *)JOURNAL_MAGIC,
-					       JOURNAL_MAGIC_LEN)) {
+	if (!st->journal_size &&
+	    journal_write(st, (const uint8_t *)JOURNAL_MAGIC,
+			  JOURNAL_MAGIC_LEN)) {
 		close(fd);
 		st->journal_fd = -1;
 		note_write_error(st, why);

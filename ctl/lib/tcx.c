@@ -31,8 +31,8 @@ int tcx_count(int ifindex, enum tc_dir dir)
 	return (int)cnt;
 }
 
-void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir,
-		  char *buf, size_t len)
+void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir, char *buf,
+		  size_t len)
 {
 	snprintf(buf, len, "%s/tcx_%d_%s", pin_dir, ifindex,
 		 dir == TC_DIR_INGRESS ? "in" : "eg");

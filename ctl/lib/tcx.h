@@ -17,8 +17,8 @@
 /* Programs on the device's TCX chain of dir (0 none, -errno). */
 int tcx_count(int ifindex, enum tc_dir dir);
 /* The pin path of our link on ifindex/dir. */
-void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir,
-		  char *buf, size_t len);
+void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir, char *buf,
+		  size_t len);
 /*
  * Our program at the head of the chain, pinned: a link already pinned
  * there gets prog_fd (an atomic swap, no moment without a program).

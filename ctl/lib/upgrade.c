@@ -149,8 +149,8 @@ static const char *incompatible(const struct bpf_map *m, const char *path,
 	return why;
 }
 
-int upgrade_set_aside_incompatible(struct bpf_object *obj,
-				   const char *pin_dir, unsigned int *moved)
+int upgrade_set_aside_incompatible(struct bpf_object *obj, const char *pin_dir,
+				   unsigned int *moved)
 {
 	struct bpf_map *m;
 	char why[160];
@@ -170,8 +170,8 @@ int upgrade_set_aside_incompatible(struct bpf_object *obj,
 	return 0;
 }
 
-static const char *old_path(const char *pin_dir, const char *name,
-			    char *buf, size_t len)
+static const char *old_path(const char *pin_dir, const char *name, char *buf,
+			    size_t len)
 {
 	snprintf(buf, len, "%s/%s/%s", pin_dir, UPGRADE_OLD_DIR, name);
 	return buf;
@@ -185,9 +185,9 @@ void upgrade_restore(struct bpf_object *obj, const char *pin_dir)
 	bpf_object__for_each_map(m, obj) {
 		const char *path = bpf_map__pin_path(m);
 
-		if (!path || access(old_path(pin_dir, base_name(path), old,
-					     sizeof(old)),
-				    F_OK) ||
+		if (!path ||
+		    access(old_path(pin_dir, base_name(path), old, sizeof(old)),
+			   F_OK) ||
 		    !access(path, F_OK))
 			continue;
 		if (rename(old, path))
@@ -260,7 +260,8 @@ int upgrade_copy_old(struct bpf_object *obj, const char *pin_dir,
 		    copyable(&info, m) &&
 		    !copy_entries(fd, bpf_map__fd(m), info.key_size,
 				  info.value_size)) {
-			pr_info("map %s: entries carried over", bpf_map__name(m));
+			pr_info("map %s: entries carried over",
+				bpf_map__name(m));
 			if (copied)
 				(*copied)++;
 		}

@@ -24,8 +24,8 @@ __u32 upgrade_pinned_version(const char *pin_dir);
 /* Another layout: every map pinned in pin_dir goes to pin_dir/old. */
 int upgrade_set_aside_all(const char *pin_dir, unsigned int *moved);
 /* Before obj's load: those of its pinned maps it cannot reuse. */
-int upgrade_set_aside_incompatible(struct bpf_object *obj,
-				   const char *pin_dir, unsigned int *moved);
+int upgrade_set_aside_incompatible(struct bpf_object *obj, const char *pin_dir,
+				   unsigned int *moved);
 /* A load that failed: what was set aside goes back where it was. */
 void upgrade_restore(struct bpf_object *obj, const char *pin_dir);
 /*

@@ -63,8 +63,10 @@ static ErrorCode check_text(const char *what, const char *s, size_t max,
 			    char *msg, size_t msglen)
 {
 	if (strlen(s) > max || !printable(s)) {
-		snprintf(msg, msglen, "%s must be at most %zu printable "
-			 "characters", what, max);
+		snprintf(msg, msglen,
+			 "%s must be at most %zu printable "
+			 "characters",
+			 what, max);
 		return EC(BAD_REQUEST);
 	}
 	return EC(OK);
@@ -80,8 +82,10 @@ static ErrorCode check_ifname(const char *what, const char *s, bool required,
 		return EC(OK);
 	if (len == 0 || len >= IF_NAMESIZE || !strcmp(s, ".") ||
 	    !strcmp(s, "..") || strpbrk(s, "/: \t\n")) {
-		snprintf(msg, msglen, "%s '%.*s' is not a valid interface "
-			 "name", what, IF_NAMESIZE, s);
+		snprintf(msg, msglen,
+			 "%s '%.*s' is not a valid interface "
+			 "name",
+			 what, IF_NAMESIZE, s);
 		return EC(BAD_REQUEST);
 	}
 	return EC(OK);
@@ -95,7 +99,8 @@ static ErrorCode check_netns(const char *path, bool has_fd, char *msg,
 		return EC(OK);
 	if (path[0] != '/' || strlen(path) > WIRE_MAX_PATH ||
 	    !printable(path)) {
-		snprintf(msg, msglen, "netns_path must be an absolute path "
+		snprintf(msg, msglen,
+			 "netns_path must be an absolute path "
 			 "(or attach the netns fd with SCM_RIGHTS)");
 		return EC(BAD_REQUEST);
 	}
@@ -112,14 +117,18 @@ ErrorCode wire_parse_ips(char *const *ips, size_t n, struct addr_key *out,
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (addr_key_parse(ips[i], &out[i])) {
-			snprintf(msg, msglen, "ips[%zu] '%.64s' is not an IPv4 "
-				 "or IPv6 address", i, ips[i]);
+			snprintf(msg, msglen,
+				 "ips[%zu] '%.64s' is not an IPv4 "
+				 "or IPv6 address",
+				 i, ips[i]);
 			return EC(BAD_REQUEST);
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (!memcmp(&out[i], &out[j], sizeof(out[i]))) {
-				snprintf(msg, msglen, "ips[%zu] '%.64s' is "
-					 "listed twice", i, ips[i]);
+				snprintf(msg, msglen,
+					 "ips[%zu] '%.64s' is "
+					 "listed twice",
+					 i, ips[i]);
 				return EC(BAD_REQUEST);
 			}
 		}
@@ -151,8 +160,10 @@ static ErrorCode check_pod_ips(char *const *ips, size_t n, char *msg,
 		const char *why = addr_key_special(&keys[i]);
 
 		if (why) {
-			snprintf(msg, msglen, "ips[%zu] '%.64s' is a %s "
-				 "address, never a pod's", i, ips[i], why);
+			snprintf(msg, msglen,
+				 "ips[%zu] '%.64s' is a %s "
+				 "address, never a pod's",
+				 i, ips[i], why);
 			return EC(BAD_REQUEST);
 		}
 	}
@@ -167,29 +178,27 @@ static ErrorCode check_pod_add(const PodAdd *a, bool has_fd, char *msg,
 	if ((ec = check_uid(a->uid, msg, msglen)) ||
 	    (ec = check_pod_ips(a->ips, a->n_ips, msg, msglen)) ||
 	    (ec = check_text("name", a->name, WIRE_MAX_NAME, msg, msglen)) ||
-	    (ec = check_text("container_id", a->container_id, WIRE_MAX_UID,
-			     msg, msglen)) ||
+	    (ec = check_text("container_id", a->container_id, WIRE_MAX_UID, msg,
+			     msglen)) ||
 	    (ec = check_text("namespace", a->namespace_, WIRE_MAX_NAME, msg,
 			     msglen)) ||
 	    (ec = check_netns(a->netns_path, has_fd, msg, msglen)) ||
 	    (ec = check_ifname("interface", a->interface, false, msg,
 			       msglen)) ||
-	    (ec = check_ifname("host_veth", a->host_veth, false, msg,
-			       msglen)))
+	    (ec = check_ifname("host_veth", a->host_veth, false, msg, msglen)))
 		return ec;
 	return EC(OK);
 }
 
-static ErrorCode check_ztunnel_add(const ZtunnelAdd *a, bool has_fd,
-				   char *msg, size_t msglen)
+static ErrorCode check_ztunnel_add(const ZtunnelAdd *a, bool has_fd, char *msg,
+				   size_t msglen)
 {
 	struct addr_key keys[WIRE_MAX_IPS];
 	ErrorCode ec;
 
 	if ((ec = check_uid(a->uid, msg, msglen)) ||
 	    (ec = check_netns(a->netns_path, has_fd, msg, msglen)) ||
-	    (ec = check_ifname("interface", a->interface, false, msg,
-			       msglen)))
+	    (ec = check_ifname("interface", a->interface, false, msg, msglen)))
 		return ec;
 	return check_ips(a->ips, a->n_ips, false, keys, msg, msglen);
 }
@@ -197,8 +206,10 @@ static ErrorCode check_ztunnel_add(const ZtunnelAdd *a, bool has_fd,
 static ErrorCode check_hello(const Hello *h, char *msg, size_t msglen)
 {
 	if (h->version != API_VERSION) {
-		snprintf(msg, msglen, "API version %u is not supported; this "
-			 "daemon speaks version %d", h->version, API_VERSION);
+		snprintf(msg, msglen,
+			 "API version %u is not supported; this "
+			 "daemon speaks version %d",
+			 h->version, API_VERSION);
 		return EC(UNSUPPORTED_VERSION);
 	}
 	return check_text("client", h->client, WIRE_MAX_NAME, msg, msglen);
@@ -207,15 +218,17 @@ static ErrorCode check_hello(const Hello *h, char *msg, size_t msglen)
 static ErrorCode check_log_level(const char *level, char *msg, size_t msglen)
 {
 	if (log_level_from_name(level) < 0) {
-		snprintf(msg, msglen, "unknown log level '%.32s' (error, warn, "
-			 "info, debug)", level);
+		snprintf(msg, msglen,
+			 "unknown log level '%.32s' (error, warn, "
+			 "info, debug)",
+			 level);
 		return EC(BAD_REQUEST);
 	}
 	return EC(OK);
 }
 
 static ErrorCode check_nothing(const Request *req, bool has_fd, char *msg,
-				size_t msglen)
+			       size_t msglen)
 {
 	(void)req, (void)has_fd, (void)msg, (void)msglen;
 	return EC(OK);
@@ -242,8 +255,8 @@ static ErrorCode v_pod_delete(const Request *req, bool has_fd, char *msg,
 
 	(void)has_fd;
 	if ((ec = check_uid(d->uid, msg, msglen)) ||
-	    (ec = check_text("container_id", d->container_id, WIRE_MAX_UID,
-			     msg, msglen)))
+	    (ec = check_text("container_id", d->container_id, WIRE_MAX_UID, msg,
+			     msglen)))
 		return ec;
 	return check_text("netns_path", d->netns_path, WIRE_MAX_PATH, msg,
 			  msglen);
@@ -295,9 +308,8 @@ static ErrorCode v_set_log_level(const Request *req, bool has_fd, char *msg,
 /* The codec's columns of ctl/lib/requests.h. */
 #define WIRE_ROW(body, name, fd, role, validate) \
 	{ REQ(body), #name, fd, validate, role },
-static const struct wire_request_def request_defs[] = {
-	REDIRECT_REQUESTS(WIRE_ROW)
-};
+static const struct wire_request_def request_defs[] = { REDIRECT_REQUESTS(
+	WIRE_ROW) };
 #undef WIRE_ROW
 
 const struct wire_request_def *wire_request_def(const Request *req)
@@ -319,7 +331,8 @@ ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
 		return EC(BAD_REQUEST);
 	}
 	if (has_fd && !def->takes_fd) {
-		snprintf(msg, msglen, "a netns fd may only come with pod_add "
+		snprintf(msg, msglen,
+			 "a netns fd may only come with pod_add "
 			 "or ztunnel_add");
 		return EC(BAD_REQUEST);
 	}

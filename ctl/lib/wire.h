@@ -58,7 +58,8 @@ enum wire_role {
 	WIRE_ROLE_ANY = 0, /* Hello */
 	WIRE_ROLE_READ = 1u << 0, /* queries */
 	WIRE_ROLE_POD_WRITE = 1u << 1, /* enrol, delete, snapshot pods */
-	WIRE_ROLE_ZTUNNEL_WRITE = 1u << 2, /* choose where meshed traffic goes */
+	WIRE_ROLE_ZTUNNEL_WRITE = 1u
+				  << 2, /* choose where meshed traffic goes */
 	WIRE_ROLE_ADMIN = 1u << 3, /* daemon settings: root only */
 };
 #define WIRE_ROLES_ALL 0xfu

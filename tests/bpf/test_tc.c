@@ -546,7 +546,7 @@ static struct expect drop(counter_set counters)
 }
 
 static struct expect redirect(__u32 mark, const __u8 *dmac,
-				      counter_set counters)
+			      counter_set counters)
 {
 	return (struct expect){ .retval = TC_ACT_REDIRECT,
 				.mark = mark,
@@ -861,7 +861,8 @@ static void out_frag_capture(int family)
 {
 	struct pkt p;
 
-	if (set_capture_udp() && build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
+	if (set_capture_udp() &&
+	    build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
 		       7) &&
 	    out_run(&p, fx.if_pod_a,
 		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))) &&
@@ -891,7 +892,8 @@ static void out_frag_unknown(int family)
 {
 	struct pkt p;
 
-	if (set_capture_udp() && build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
+	if (set_capture_udp() &&
+	    build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
 		       9) &&
 	    out_run(&p, fx.if_pod_a,
 		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))) &&
@@ -1344,7 +1346,8 @@ static void in_dns_reply_other_flow(int family)
 {
 	struct pkt p;
 
-	if (set_capture_udp() && build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
+	if (set_capture_udp() &&
+	    build_flow(&p, family, IPPROTO_UDP, POD_A, 40053, DNS_SERVER, 53) &&
 	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_DNS))) &&
 	    build_flow(&p, family, IPPROTO_UDP, DNS_SERVER, 53, POD_A, 40054) &&
 	    in_run(&p, fx.if_pod_a, in_captured()) &&
@@ -1357,7 +1360,8 @@ static void in_frag_capture(int family)
 {
 	struct pkt p;
 
-	if (set_capture_udp() && build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_FIRST,
+	if (set_capture_udp() &&
+	    build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_FIRST,
 		       21) &&
 	    in_run(&p, fx.if_pod_a, in_captured()) &&
 	    build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_LATER,
@@ -1899,8 +1903,8 @@ PER_FAMILY(gd_fragment_unknown)
 static void out_returned_captured(int family)
 {
 	struct pkt p;
-	struct expect e = redirect(TAG_INBOUND, MAC_ZT,
-				   C(OUT_RETURNED_TO_ZTUNNEL));
+	struct expect e =
+		redirect(TAG_INBOUND, MAC_ZT, C(OUT_RETURNED_TO_ZTUNNEL));
 
 	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
 		expect_run(DP_APP_OUTBOUND, &p, fx.if_pod_a, TAG_RETURNED, &e);
@@ -2213,7 +2217,8 @@ static int setup_maps(void)
 	return put_pod(POD_A, fx.if_pod_a, MAC_POD_A, 0) ?:
 		       put_pod(POD_B, fx.if_pod_b, MAC_POD_B, POD_F_DNS_CAPTURE) ?:
 		       dp_node_addr_add(&fx.dp, &node4) ?:
-		       dp_node_addr_add(&fx.dp, &node6) ?: set_node_list(NULL, 0);
+		       dp_node_addr_add(&fx.dp, &node6) ?:
+							  set_node_list(NULL, 0);
 }
 
 static int setup(void)

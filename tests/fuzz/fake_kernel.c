@@ -260,7 +260,8 @@ int link_get_by_name(struct nl *nl, const char *name, struct link_info *li)
 		if (strncmp(name, "veth", 4))
 			return -ENODEV;
 		i = (unsigned int)strtoul(name + 4, &end, 10);
-		if (*end || end == name + 4 || !host_alive(FK_HOST_BASE + (int)i))
+		if (*end || end == name + 4 ||
+		    !host_alive(FK_HOST_BASE + (int)i))
 			return -ENODEV;
 		host_link(FK_HOST_BASE + (int)i, li);
 		return 0;
@@ -313,8 +314,8 @@ int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
 	struct nl pnl;
 
 	(void)nl;
-	if (nsid < 1 || nsid > 32 || !w.nsids[nsid - 1][0] || !name ||
-	    !*name || strlen(name) >= IF_NAMESIZE)
+	if (nsid < 1 || nsid > 32 || !w.nsids[nsid - 1][0] || !name || !*name ||
+	    strlen(name) >= IF_NAMESIZE)
 		return -EINVAL;
 	snprintf(pnl.ns, sizeof(pnl.ns), "%s", w.nsids[nsid - 1]);
 	if (link_get_by_name(&pnl, name, li))
@@ -330,8 +331,8 @@ int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
  * fd00:244::2-9, 10.0.0.1-64, fd00::1-64), all on its eth0 (ifindex 2).
  */
 int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
-			   int (*fn)(int family, const void *addr,
-				     int ifindex, void *arg),
+			   int (*fn)(int family, const void *addr, int ifindex,
+				     void *arg),
 			   void *arg)
 {
 	char text[32];
@@ -375,9 +376,8 @@ int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li)
 	return 0;
 }
 
-int link_for_each(struct nl *nl, int (*fn)(const struct link_info *li,
-					   void *arg),
-		  void *arg)
+int link_for_each(struct nl *nl,
+		  int (*fn)(const struct link_info *li, void *arg), void *arg)
 {
 	struct link_info li;
 	int err;
@@ -490,8 +490,7 @@ static struct filter *filter_find(const char *ns, const struct tc_slot *s)
 	return NULL;
 }
 
-static int filter_put(const char *ns, const struct tc_slot *s,
-		      const char *name)
+static int filter_put(const char *ns, const struct tc_slot *s, const char *name)
 {
 	struct filter *f = filter_find(ns, s);
 
@@ -658,8 +657,7 @@ int __wrap_dp_node_addr_list_set(const struct datapath *dp,
 				 const struct addr_key *addrs, size_t n);
 int __wrap_dp_node_addr_list_get(const struct datapath *dp,
 				 struct node_addr_list *list);
-int __wrap_dp_settings_set(const struct datapath *dp,
-			   const struct settings *s);
+int __wrap_dp_settings_set(const struct datapath *dp, const struct settings *s);
 int __wrap_dp_pod_for_each(const struct datapath *dp,
 			   int (*fn)(const struct addr_key *addr,
 				     const struct pod_info *info, void *arg),
@@ -831,8 +829,7 @@ int __wrap_dp_node_addr_list_get(const struct datapath *dp,
 	return 0;
 }
 
-int __wrap_dp_settings_set(const struct datapath *dp,
-			   const struct settings *s)
+int __wrap_dp_settings_set(const struct datapath *dp, const struct settings *s)
 {
 	(void)dp;
 	(void)s;

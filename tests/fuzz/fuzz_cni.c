@@ -16,13 +16,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond)                                                        \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "fuzz_cni: %s:%d: %s\n", __FILE__,   \
-				__LINE__, #cond);                            \
-			abort();                                             \
-		}                                                            \
+#define REQUIRE(cond)                                                      \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "fuzz_cni: %s:%d: %s\n", __FILE__, \
+				__LINE__, #cond);                          \
+			abort();                                           \
+		}                                                          \
 	} while (0)
 
 /* Printed JSON must parse back to an object; returns it (caller puts). */
@@ -75,8 +75,8 @@ static void config(const char *json, size_t len, const char *ifname,
 				     ifname, &net, &e) == 0)
 			check_ips(&net);
 		else
-			json_object_put(reparse(cni_error_json(c.cni_version,
-							       &e)));
+			json_object_put(
+				reparse(cni_error_json(c.cni_version, &e)));
 	}
 	o = reparse(cni_result_json(c.prev_result, c.cni_version));
 	REQUIRE(json_object_object_get_ex(o, "cniVersion", &v));

@@ -43,13 +43,13 @@ static char workdir[256];
 static char journal[300];
 static uint8_t out[WIRE_MAX_MSG];
 
-#define REQUIRE(cond)                                                        \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "fuzz_request: %s:%d: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define REQUIRE(cond)                                                          \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "fuzz_request: %s:%d: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 static void remove_workdir(void)
@@ -170,8 +170,8 @@ static void check_pod(struct pod *pod, void *arg)
 			   "app_inbound"));
 }
 
-static int check_entry(const struct addr_key *addr,
-		       const struct pod_info *info, void *arg)
+static int check_entry(const struct addr_key *addr, const struct pod_info *info,
+		       void *arg)
 {
 	struct daemon *d = arg;
 	struct pod *owner = state_pod_by_addr(&d->st, addr);
@@ -254,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Mostly root; every 8th input a read-only peer, refused writes. */
 	struct conn_ctx conn = {
 		.grants = size && data[size - 1] % 8 == 7 ? WIRE_ROLE_READ :
-							   WIRE_ROLES_ALL,
+							    WIRE_ROLES_ALL,
 		.uid = 1000,
 	};
 	int fds = count_fds();

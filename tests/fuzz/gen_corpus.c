@@ -27,8 +27,8 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void write_file(const char *harness, const char *name,
-		       const void *buf, size_t len)
+static void write_file(const char *harness, const char *name, const void *buf,
+		       size_t len)
 {
 	char path[512];
 	FILE *f;
@@ -107,7 +107,8 @@ static void by_uid(struct script *s, int body, const char *uid)
 	Request r = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	AmbientRedirect__V1__PodDelete del =
 		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
-	AmbientRedirect__V1__PodKeep keep = AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
+	AmbientRedirect__V1__PodKeep keep =
+		AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
 	AmbientRedirect__V1__ZtunnelDelete zdel =
 		AMBIENT_REDIRECT__V1__ZTUNNEL_DELETE__INIT;
 
@@ -329,8 +330,9 @@ static void journal_seeds(void)
 
 /* --- fuzz_cni --- */
 
-#define ARGS "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;" \
-	     "K8S_POD_UID=0b4a5d1e-7c1f-4b7e-9d38-5f2c1e6a8b90\n"
+#define ARGS                                                          \
+	"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;" \
+	"K8S_POD_UID=0b4a5d1e-7c1f-4b7e-9d38-5f2c1e6a8b90\n"
 
 static void cni(const char *name, const char *text)
 {
@@ -339,39 +341,43 @@ static void cni(const char *name, const char *text)
 
 static void cni_seeds(void)
 {
-	cni("ptp_chain", ARGS "eth0\n"
-	    "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\","
-	    "\"type\":\"redirect-cni\",\"redirectMode\":\"ebpf\","
-	    "\"socketPath\":\"/var/run/ambient-redirect/redirect.sock\","
-	    "\"excludeNamespaces\":[\"kube-system\"],\"dnsCapture\":false,"
-	    "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":["
-	    "{\"name\":\"veth1a2b3c4d\",\"mac\":\"f6:2a:7e:10:93:0c\"},"
-	    "{\"name\":\"eth0\",\"mac\":\"2e:5c:0a:c4:11:7f\","
-	    "\"sandbox\":\"/var/run/netns/fuzz\"}],"
-	    "\"ips\":[{\"address\":\"10.244.0.5/24\",\"gateway\":"
-	    "\"10.244.0.1\",\"interface\":1},{\"address\":"
-	    "\"fd00:244::5/64\",\"interface\":1}],"
-	    "\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dns\":{}}}");
-	cni("bridge_040", ARGS "eth0\n"
-	    "{\"cniVersion\":\"0.4.0\",\"name\":\"cbr\","
-	    "\"type\":\"redirect-cni\",\"redirectMode\":\"ebpf\","
-	    "\"prevResult\":{\"cniVersion\":\"0.4.0\",\"interfaces\":["
-	    "{\"name\":\"cni0\",\"mac\":\"6a:11:2b:3c:4d:5e\"},"
-	    "{\"name\":\"veth99\",\"mac\":\"6a:11:2b:3c:4d:5f\"},"
-	    "{\"name\":\"eth0\",\"mac\":\"0a:58:0a:f4:00:07\","
-	    "\"sandbox\":\"/proc/4242/ns/net\"}],"
-	    "\"ips\":[{\"version\":\"4\",\"address\":\"10.244.0.7/24\","
-	    "\"interface\":2}]}}");
-	cni("pass_through", "K8S_POD_NAMESPACE=kube-system\n\n"
+	cni("ptp_chain",
+	    ARGS "eth0\n"
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\","
+		 "\"type\":\"redirect-cni\",\"redirectMode\":\"ebpf\","
+		 "\"socketPath\":\"/var/run/ambient-redirect/redirect.sock\","
+		 "\"excludeNamespaces\":[\"kube-system\"],\"dnsCapture\":false,"
+		 "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":["
+		 "{\"name\":\"veth1a2b3c4d\",\"mac\":\"f6:2a:7e:10:93:0c\"},"
+		 "{\"name\":\"eth0\",\"mac\":\"2e:5c:0a:c4:11:7f\","
+		 "\"sandbox\":\"/var/run/netns/fuzz\"}],"
+		 "\"ips\":[{\"address\":\"10.244.0.5/24\",\"gateway\":"
+		 "\"10.244.0.1\",\"interface\":1},{\"address\":"
+		 "\"fd00:244::5/64\",\"interface\":1}],"
+		 "\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dns\":{}}}");
+	cni("bridge_040",
+	    ARGS "eth0\n"
+		 "{\"cniVersion\":\"0.4.0\",\"name\":\"cbr\","
+		 "\"type\":\"redirect-cni\",\"redirectMode\":\"ebpf\","
+		 "\"prevResult\":{\"cniVersion\":\"0.4.0\",\"interfaces\":["
+		 "{\"name\":\"cni0\",\"mac\":\"6a:11:2b:3c:4d:5e\"},"
+		 "{\"name\":\"veth99\",\"mac\":\"6a:11:2b:3c:4d:5f\"},"
+		 "{\"name\":\"eth0\",\"mac\":\"0a:58:0a:f4:00:07\","
+		 "\"sandbox\":\"/proc/4242/ns/net\"}],"
+		 "\"ips\":[{\"version\":\"4\",\"address\":\"10.244.0.7/24\","
+		 "\"interface\":2}]}}");
+	cni("pass_through",
+	    "K8S_POD_NAMESPACE=kube-system\n\n"
 	    "{\"cniVersion\":\"1.0.0\",\"name\":\"net\","
 	    "\"type\":\"redirect-cni\",\"redirectMode\":\"none\"}");
-	cni("no_interfaces", ARGS "eth0\n"
-	    "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":"
-	    "\"redirect-cni\",\"redirectMode\":\"ebpf\",\"prevResult\":"
-	    "{\"ips\":[{\"address\":\"10.1.2.3/32\"},{\"address\":"
-	    "\"10.1.2.3/32\"}]}}");
+	cni("no_interfaces",
+	    ARGS "eth0\n"
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":"
+		 "\"redirect-cni\",\"redirectMode\":\"ebpf\",\"prevResult\":"
+		 "{\"ips\":[{\"address\":\"10.1.2.3/32\"},{\"address\":"
+		 "\"10.1.2.3/32\"}]}}");
 	cni("trailing_comma", "K8S_POD_UID=x;;bad\neth0\n"
-	    "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",}");
+			      "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",}");
 }
 
 int main(int argc, char **argv)

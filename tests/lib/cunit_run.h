@@ -42,8 +42,8 @@ static inline int cunit_add_suite(const struct suite_def *sd)
  * Run every suite. Returns how many tests failed (1 when CUnit could not
  * even start); *run: how many ran.
  */
-static inline unsigned int cunit_run(const struct suite_def *suites,
-				     size_t n, unsigned int *run)
+static inline unsigned int cunit_run(const struct suite_def *suites, size_t n,
+				     unsigned int *run)
 {
 	unsigned int failed;
 

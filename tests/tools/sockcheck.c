@@ -315,7 +315,8 @@ static void close_reset(int fd)
 static const char *log_path;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 static void log_line(const char *fmt, ...)
 {
 	va_list ap;
@@ -382,8 +383,9 @@ static void srv_fionread(int fd)
 		return;
 	sleep_ms(100);
 	if (ioctl(fd, FIONREAD, &first) == 0 && first > 0)
-		got = recv(fd, buf, (size_t)first < sizeof(buf) ?
-					    (size_t)first : sizeof(buf),
+		got = recv(fd, buf,
+			   (size_t)first < sizeof(buf) ? (size_t)first :
+							 sizeof(buf),
 			   MSG_DONTWAIT);
 	if (ioctl(fd, FIONREAD, &after))
 		after = -1;
@@ -531,9 +533,8 @@ static int serve(unsigned int port, const char *ready)
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0 &&
-			    pthread_create(&t, &attr, serve_conn,
-					   (void *)(intptr_t)fd))
+			if (fd >= 0 && pthread_create(&t, &attr, serve_conn,
+						      (void *)(intptr_t)fd))
 				close(fd);
 		}
 	}
@@ -661,9 +662,10 @@ static bool case_sink(const struct opts *o, uint64_t bytes, uint64_t seed,
 	hash_hex(&h, got);
 	data_hex(bytes + 1, o->reply, want);
 	if (err || h.n != o->reply || strcmp(got, want))
-		fail_res(r, "reply after our FIN: %" PRIu64 " of %" PRIu64
-			 " bytes, %s", h.n, o->reply,
-			 err ? strerror(-err) : "hash differs");
+		fail_res(r,
+			 "reply after our FIN: %" PRIu64 " of %" PRIu64
+			 " bytes, %s",
+			 h.n, o->reply, err ? strerror(-err) : "hash differs");
 	else
 		r->ok = true;
 out:
@@ -677,9 +679,8 @@ static bool case_source(const struct opts *o, struct result *r)
 	struct hash h;
 	int fd = client_connect(o, r), err;
 
-	if (fd < 0 ||
-	    send_header(fd, r, "source %" PRIu64 " %" PRIu64 "\n", o->bytes,
-			o->seed))
+	if (fd < 0 || send_header(fd, r, "source %" PRIu64 " %" PRIu64 "\n",
+				  o->bytes, o->seed))
 		goto out;
 	hash_init(&h);
 	err = read_hash(fd, &h, UINT64_MAX, 0);
@@ -905,8 +906,7 @@ static bool case_wake(const struct opts *o, struct result *r)
 		goto out;
 	}
 	snprintf(r->detail, sizeof(r->detail), "server: %s", line);
-	r->ok = sscanf(line, "woke %" SCNu64, &ms) == 1 &&
-		ms < o->delay + 1000;
+	r->ok = sscanf(line, "woke %" SCNu64, &ms) == 1 && ms < o->delay + 1000;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -920,8 +920,7 @@ static bool case_reset(const struct opts *o, struct result *r)
 	char buf[64];
 	ssize_t k;
 
-	if (fd < 0 || send_header(fd, r, "reset\n") ||
-	    write_all(fd, "x", 1))
+	if (fd < 0 || send_header(fd, r, "reset\n") || write_all(fd, "x", 1))
 		goto out;
 	k = xrecv(fd, buf, sizeof(buf), 0);
 	if (k < 0 && errno == ECONNRESET)
@@ -1042,8 +1041,8 @@ static bool case_many(const struct opts *o, struct result *r)
 		r->sent += m[i].r.sent;
 		r->received += m[i].r.received;
 		if (!m[i].r.ok && !r->detail[0])
-			snprintf(r->detail, sizeof(r->detail), "conn %u: %s",
-				 i, m[i].r.detail);
+			snprintf(r->detail, sizeof(r->detail), "conn %u: %s", i,
+				 m[i].r.detail);
 	}
 	r->ok = ok == o->conns;
 	if (r->ok)
@@ -1220,8 +1219,13 @@ static bool run_case(const char *name, const struct opts *o, struct result *r)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .count = 3, .delay = 300, .seed = 1, .timeout = 10,
-			  .conns = 50, .max_bytes = 200000, .id = "-" };
+	struct opts o = { .count = 3,
+			  .delay = 300,
+			  .seed = 1,
+			  .timeout = 10,
+			  .conns = 50,
+			  .max_bytes = 200000,
+			  .id = "-" };
 	const char *ready = NULL;
 	struct result r = { 0 };
 

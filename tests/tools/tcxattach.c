@@ -87,9 +87,8 @@ int main(int argc, char **argv)
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = (__u32)bpf_program__fd(prog);
 	attr.link_create.target_ifindex = (__u32)ifindex;
-	attr.link_create.attach_type = !strcmp(argv[3], "in") ?
-					       ATTACH_TCX_INGRESS :
-					       ATTACH_TCX_EGRESS;
+	attr.link_create.attach_type =
+		!strcmp(argv[3], "in") ? ATTACH_TCX_INGRESS : ATTACH_TCX_EGRESS;
 	if (argc == 6 && !strcmp(argv[5], "--head"))
 		attr.link_create.flags = 1U << 3; /* BPF_F_BEFORE: first */
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));

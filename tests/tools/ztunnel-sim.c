@@ -56,14 +56,22 @@
 #define ADDRSTR_LEN (INET6_ADDRSTRLEN + 8)
 
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Everything registered with epoll starts with one of these. */
 struct handler {
 	void (*fn)(struct handler *h, uint32_t events);
 };
 
-enum lid { L_TCP15001, L_TCP15006, L_TCP15008, L_UDP15001, L_UDP15006, L_DNS, L_MAX };
+enum lid {
+	L_TCP15001,
+	L_TCP15006,
+	L_TCP15008,
+	L_UDP15001,
+	L_UDP15006,
+	L_DNS,
+	L_MAX
+};
 
 static const char *const lid_name[L_MAX] = {
 	[L_TCP15001] = "tcp15001", [L_TCP15006] = "tcp15006",
@@ -231,8 +239,8 @@ static const char *sa_str(const struct sockaddr_storage *ss, char *out,
 
 	if (!inet_ntop(ss->ss_family, sa_addr(ss), ip, sizeof(ip)))
 		snprintf(ip, sizeof(ip), "?");
-	snprintf(out, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, sa_port(ss));
+	snprintf(out, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 sa_port(ss));
 	return out;
 }
 
@@ -458,8 +466,9 @@ static int relay_flush(struct relay *r, int from)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n < 0) {
-			relay_abort(r, to == &r->s[CLI] ? "write to client" :
-							  "write to server",
+			relay_abort(r,
+				    to == &r->s[CLI] ? "write to client" :
+						       "write to server",
 				    errno);
 			return -1;
 		}
@@ -554,8 +563,8 @@ static int relay_read(struct relay *r, int x)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		relay_abort(r, x == CLI ? "read from client" :
-					  "read from server",
+		relay_abort(r,
+			    x == CLI ? "read from client" : "read from server",
 			    errno);
 		return -1;
 	}
@@ -637,9 +646,10 @@ static void side_event(struct handler *h, uint32_t events)
 	if (events & EPOLLERR) {
 		err = sock_error(sd->fd);
 		if (err) {
-			relay_abort(r, sd->connecting ? "connect" :
-				       x == CLI  ? "client socket" :
-						   "server socket",
+			relay_abort(r,
+				    sd->connecting ? "connect" :
+				    x == CLI	   ? "client socket" :
+						     "server socket",
 				    err);
 			return;
 		}
@@ -838,7 +848,8 @@ static struct udp_flow *flow_new(const struct listener *l,
 	count(&stats[l->id].conns, 1);
 	if (verbose)
 		logmsg("%s %s -> %s: new flow", lid_name[l->id],
-		       sa_str(client, c, sizeof(c)), sa_str(orig, o, sizeof(o)));
+		       sa_str(client, c, sizeof(c)),
+		       sa_str(orig, o, sizeof(o)));
 	return f;
 }
 

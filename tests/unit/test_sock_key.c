@@ -98,7 +98,8 @@ static void test_tuple_mapped(void)
 {
 	struct sock_tuple t4 = tuple4("10.0.0.1", 1, "10.0.0.2", 2), t6;
 	struct bpf_sock_ops o = { .family = AF_INET6, .local_port = 1 };
-	struct addr_key l = addr("::ffff:10.0.0.1"), r = addr("::ffff:10.0.0.2");
+	struct addr_key l = addr("::ffff:10.0.0.1"),
+			r = addr("::ffff:10.0.0.2");
 
 	memcpy(o.local_ip6, l.addr, 16);
 	memcpy(o.remote_ip6, r.addr, 16);
@@ -182,12 +183,8 @@ static void test_padding(void)
 }
 
 static const struct test_def key_tests[] = {
-	T(test_tuple_v4),
-	T(test_tuple_v6_sk_msg),
-	T(test_tuple_mapped),
-	T(test_pairing),
-	T(test_same_tuple_two_netns),
-	T(test_padding),
+	T(test_tuple_v4), T(test_tuple_v6_sk_msg),	T(test_tuple_mapped),
+	T(test_pairing),  T(test_same_tuple_two_netns), T(test_padding),
 	{ NULL, NULL },
 };
 

@@ -853,9 +853,12 @@ static const struct test_def uid_tests[] = {
 };
 
 static const struct test_def journal_tests[] = {
-	T(test_journal_empty),	    T(test_journal_roundtrip),
-	T(test_journal_torn),	    T(test_journal_compaction),
-	T(test_journal_garbage),    T(test_journal_garbage_tail),
+	T(test_journal_empty),
+	T(test_journal_roundtrip),
+	T(test_journal_torn),
+	T(test_journal_compaction),
+	T(test_journal_garbage),
+	T(test_journal_garbage_tail),
 	T(test_journal_unwritable),
 	T(test_journal_damaged_middle),
 	T(test_journal_tmp_symlink),
