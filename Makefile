@@ -1,10 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # ambient-redirect: eBPF redirection control plane for an ambient mesh node.
 #
-#   make          build everything into build/
-#   make test     build and run every test suite (unit, BPF, whole-system)
-#   make demo     bring up a simulated node, send traffic, show, tear down
-#   make deps     install missing Debian packages (called by the above)
+#   make              build everything into build/ (never runs apt-get)
+#   make test         install what is missing, build, check the format, run
+#                     every test suite (unit, BPF, whole-system)
+#   make demo         install what is missing, build, bring up a simulated
+#                     node, send traffic, show, tear down
+#   make deps         install missing Debian packages (called by the two)
+#   make test-unit    the tests that need no root: codec, state, CNI logic
+#   make check-format / make format   the repo's .clang-format
+
+# A target whose recipe fails leaves no half-written file behind.
+.DELETE_ON_ERROR:
 
 BUILD     ?= build
 CC        ?= gcc
@@ -40,15 +47,15 @@ PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
 LIB       := $(BUILD)/libredirect.a
 
-TEST_BPF  := $(BUILD)/tests/test_tc
-TEST_NL   := $(BUILD)/tests/test_nl
-TEST_UNIT := $(BUILD)/tests/test_wire $(BUILD)/tests/test_state \
-             $(BUILD)/tests/test_sock_key
+CUNIT_RUN := tests/lib/cunit_run.h
+# Every tests/bpf/test_*.c and tests/unit/test_*.c is a suite binary.
+TEST_PRIV := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+TEST_UNIT := $(filter-out $(BUILD)/tests/test_cni, \
+             $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)))
 # The pure-logic objects the unit tests need (not nl.o, not client.o).
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
              $(BUILD)/ctl/lib/addr.o \
              $(BUILD)/ctl/lib/log.o $(BUILD)/proto/redirect.pb-c.o
-TEST_DP   := $(BUILD)/tests/test_datapath
 ZTSIM     := $(BUILD)/ztunnel-sim
 SOCKCHECK := $(BUILD)/sockcheck
 TCXATTACH := $(BUILD)/tcxattach
@@ -57,10 +64,10 @@ BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
 
-.PHONY: all deps test test-bpf clean demo format
+.PHONY: all deps test test-unit check-format clean demo format
 .PHONY: install uninstall cni-static asan fuzz fuzz-build fuzz-corpus
 
-all: deps $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_BPF) $(TEST_NL) $(TEST_DP) \
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_PRIV) \
      $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK) $(SOCKLOAD) \
      $(TCXATTACH) $(BUILD)/redirectd-alt-layout
 
@@ -138,40 +145,20 @@ $(BUILD)/redirectd-alt-layout: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o \
 $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_tc: tests/bpf/test_tc.c tests/lib/packet.c \
+# The privileged C suites (root, BPF, namespaces): one binary per
+# tests/bpf/test_*.c, with the packet builder of tests/lib.
+$(BUILD)/tests/test_%: tests/bpf/test_%.c tests/lib/packet.c \
 		tests/lib/packet.h $(LIB) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -o $@ tests/bpf/test_tc.c \
-		tests/lib/packet.c $(LIB) $(LDLIBS) -lcunit
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< tests/lib/packet.c $(LIB) \
+		$(LDLIBS) -lcunit
 
-# Real traffic between network namespaces through the loaded programs.
-$(BUILD)/tests/test_datapath: tests/bpf/test_datapath.c $(LIB) $(SKELS)
+# Pure logic, no privileges: one binary per tests/unit/test_*.c on the
+# objects that need no BPF (test_cni, below, builds on the CNI's logic).
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJS) $(CUNIT_RUN) \
+		$(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ tests/bpf/test_datapath.c $(LIB) $(LDLIBS) -lcunit
-
-# Netlink library against the kernel, in private network namespaces.
-$(BUILD)/tests/test_nl: tests/unit/test_nl.c $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ tests/unit/test_nl.c $(LIB) $(LDLIBS) -lcunit
-
-# Pure logic, no privileges: the codec and the state/journal.
-CUNIT_RUN := tests/lib/cunit_run.h
-$(BUILD)/tests/test_wire: tests/unit/test_wire.c $(UNIT_OBJS) $(CUNIT_RUN)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ tests/unit/test_wire.c $(UNIT_OBJS) \
-		$(LDLIBS_NOBPF) -lcunit
-
-$(BUILD)/tests/test_state: tests/unit/test_state.c $(UNIT_OBJS) $(CUNIT_RUN)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ tests/unit/test_state.c $(UNIT_OBJS) \
-		$(LDLIBS_NOBPF) -lcunit
-
-# The sockhash key helper both sockmap programs build their keys with.
-$(BUILD)/tests/test_sock_key: tests/unit/test_sock_key.c $(UNIT_OBJS) $(BPF_HDRS) \
-		$(CUNIT_RUN)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ tests/unit/test_sock_key.c $(UNIT_OBJS) \
-		$(LDLIBS_NOBPF) -lcunit
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_OBJS) $(LDLIBS_NOBPF) -lcunit
 
 # The chained CNI plugin; cni.c is its pure logic, unit tested alone.
 CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
@@ -203,11 +190,25 @@ $(SOCKLOAD): bench/sockmap_load.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
 
-test: all
+# The README's two commands set the machine up first; plain make does not.
+test: deps
+	$(MAKE) all
+	$(MAKE) check-format
 	sh tests/run.sh $(BUILD)
 
-demo: all
+demo: deps
+	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)
+
+test-unit: $(TEST_UNIT) $(TEST_CNI)
+	@for t in $^; do $$t || exit 1; done
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
+		find bpf ctl cni-hook tests bench -name '*.[ch]')
+
+check-format:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) || \
+		{ echo "check-format: run 'make format'" >&2; exit 1; }
 
 # Benchmarks (README, "Performance"): make bench [BENCH_SMOKE=1]
 BENCH_SMOKE ?= 0
@@ -219,29 +220,19 @@ all: $(BENCH_BINS)
 bench: all
 	BENCH_SMOKE=$(BENCH_SMOKE) sh bench/run.sh $(BUILD)
 
-$(BUILD)/bench/prog_cost: bench/prog_cost.c tests/lib/packet.c \
-		tests/lib/packet.h $(LIB) $(SKELS)
+# Every benchmark program links the library (and the packet builder);
+# what one does not use the linker leaves out.
+$(BUILD)/bench/%: bench/%.c tests/lib/packet.c tests/lib/packet.h $(LIB) \
+		$(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -o $@ bench/prog_cost.c \
-		tests/lib/packet.c $(LIB) $(LDLIBS)
-
-$(BUILD)/bench/ctlplane: bench/ctlplane.c $(LIB) $(SKELS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ bench/ctlplane.c $(LIB) $(LDLIBS)
-
-$(BUILD)/bench/attach_cost: bench/attach_cost.c $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ bench/attach_cost.c $(LIB) $(LDLIBS)
-
-$(BUILD)/bench/rr: bench/rr.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< tests/lib/packet.c $(LIB) \
+		$(LDLIBS)
 
 clean:
 	rm -rf $(BUILD)
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(FORMAT_SRCS)
 
 # --- hardening: sanitizers and fuzzing (README.md, "Hardening") -------------
 # make asan: everything again, built by clang with ASan and UBSan, into
