@@ -210,7 +210,7 @@ check-format:
 	@clang-format --dry-run --Werror $(FORMAT_SRCS) || \
 		{ echo "check-format: run 'make format'" >&2; exit 1; }
 
-# Benchmarks (README, "Performance"): make bench [BENCH_SMOKE=1]
+# Benchmarks (docs/performance.md): make bench [BENCH_SMOKE=1]
 BENCH_SMOKE ?= 0
 BENCH_BINS  := $(BUILD)/bench/prog_cost $(BUILD)/bench/rr \
                $(BUILD)/bench/ctlplane $(BUILD)/bench/attach_cost
@@ -234,7 +234,7 @@ clean:
 format:
 	clang-format -i $(FORMAT_SRCS)
 
-# --- hardening: sanitizers and fuzzing (README.md, "Hardening") -------------
+# --- hardening: sanitizers and fuzzing (docs/hacking.md, "Hardening") -------------
 # make asan: everything again, built by clang with ASan and UBSan, into
 # $(BUILD)/asan; tests/e2e/test_asan.sh runs suites against it.
 SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -10,7 +10,7 @@
  *
  * and what detaching costs (deleting the clsact; closing the links). It
  * decides how redirectd attaches, so the numbers behind that decision are
- * reproducible: README "Performance".
+ * reproducible: docs/performance.md.
  *
  * Runs in a private network namespace (unshare) holding N veth pairs, gone
  * when the program exits; the program is two raw instructions

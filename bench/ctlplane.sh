@@ -11,7 +11,7 @@
 # holding eth0, whose veth peer cp<i> sits in the node netns, as CNI
 # plugins leave them. Made in batches (ip -batch): at 10000 pods that
 # takes about 20 s and 3.3 GB of kernel memory on the 2-vCPU machine the
-# README's numbers come from, so redirectd does the real work per pod:
+# published numbers (docs/performance.md) come from, so redirectd does the real work per pod:
 # entering the pod's netns, finding eth0 and its peer.
 #
 #   sh bench/ctlplane.sh BUILD OUT_DIR     writes OUT_DIR/ctlplane.json
@@ -25,7 +25,7 @@
 #
 # Sizes: CTL_SIZES (default "100 1000 10000"), BENCH_SMOKE=1: "10".
 # CTL_ATTACH: redirectd's --attach (default auto: tc on these veths;
-# CTL_ATTACH=tcx measures TCX links, see README "Attach modes").
+# CTL_ATTACH=tcx measures TCX links, see docs/datapath.md, "Attach modes").
 # Rounds per size: CTL_ROUNDS (default 5, smoke 2); the median round is
 # reported, with every round's mean beside it.
 set -u

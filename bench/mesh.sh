@@ -16,7 +16,7 @@
 # A configuration this redirectd cannot run is reported "not available",
 # with the reason; a measurement that fails is reported as failed.
 #
-# All processes of the path run on one CPU (see the README) and in a per-run
+# All processes of the path run on one CPU (see docs/performance.md) and in a per-run
 # cgroup v2 folder: "plain", or "sockmap" (the one redirectd accelerates).
 # Before each measurement the run waits (up to a minute) for the machine to
 # be nearly idle; a measurement during which the path's processes got less
@@ -71,7 +71,7 @@ CG_PLAIN="" CG_SOCKMAP=""
 UNAVAIL='{}' # configuration -> why it cannot run here
 NOTES='{}' # configuration -> what redirectd's status said about sockmap
 BENCH_CG=""
-# All processes of the path on one CPU (the last): see the README.
+# All processes of the path on one CPU (the last): see docs/performance.md.
 CPUS=${MESH_CPUS-$(($(nproc) - 1))}
 [ "$CPUS" = 0 ] && [ "$(nproc)" = 1 ] && CPUS=""
 # cgexec CGROUP CPUS CMD...: CMD in that cgroup (if not empty), on those

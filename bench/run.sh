@@ -72,7 +72,7 @@ attach_cost() {
 
 # Both attach modes: tc (cls_bpf filters) at every size, then TCX links
 # at the smaller sizes (a TCX attach costs an RCU grace period on some
-# kernels: 24 ms per link measured on one, README "Attach modes").
+# kernels: 24 ms per link measured on one, docs/datapath.md, "Attach modes").
 ctlplane() {
 	CTL_ATTACH=tc sh bench/ctlplane.sh "$BUILD" "$OUT" || return 1
 	if ! uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'

@@ -18,7 +18,7 @@
 #define REDIRECT_VERSION "0.1.0"
 #define MAX_EXTRA_NODE_ADDRS 16
 
-/* Where pod programs go (--attach): see README, "Attach modes". */
+/* Where pod programs go (--attach): docs/datapath.md, "Attach modes". */
 enum attach_mode {
 	ATTACH_AUTO, /* TCX on a device that already has TCX programs */
 	ATTACH_TC, /* clsact + cls_bpf, passing with TC_ACT_PIPE */

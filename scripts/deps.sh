@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-libmnl-dev libnl-route-3-dev protobuf-c-compiler libprotobuf-c-dev
+libmnl-dev protobuf-c-compiler libprotobuf-c-dev
 libcunit1-dev libjson-c-dev libssl-dev iproute2 containernetworking-plugins iperf3 jq valgrind
 clang-format
 nftables

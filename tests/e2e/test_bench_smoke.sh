@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # make bench with tiny sizes: every benchmark runs end to end and writes
-# well-formed JSON with every key the README's tables are made from.
+# well-formed JSON with every key docs/performance.md's tables are made from.
 # Benchmarks are not tests: no number is judged here, only that there is
 # one. Results go to a temporary folder, never over bench/results/.
 set -u

@@ -316,7 +316,7 @@ if sc a blockedfin --bytes 1000 --delay 300; then
 else
 	check_contains "the self-test saw it too" "$SELFTEST_WHY" \
 		"$(jq -r .detail "$WORK/sc.json" | sed 's/.*returned //')"
-	echo "  kernel: $(jq -r .detail "$WORK/sc.json"); see README, Sockmap acceleration"
+	echo "  kernel: $(jq -r .detail "$WORK/sc.json"); see docs/sockmap.md"
 fi
 case_end
 
