@@ -300,12 +300,12 @@ static int tc_del(struct client *c, const struct opts *o, unsigned int i,
 
 static int pin_progs(const char *dir, __u32 capacity)
 {
-	struct datapath_opts dopts = { .sz = sizeof(dopts),
-				       .pin_dir = dir,
-				       .pod_addrs = capacity };
+	struct dp_opts dopts = { .sz = sizeof(dopts),
+				 .pin_dir = dir,
+				 .pod_addrs = capacity };
 	struct datapath dp;
 	char path[256];
-	int err = datapath_load(&dp, &dopts);
+	int err = dp_load(&dp, &dopts);
 
 	if (err)
 		return err;
@@ -314,7 +314,7 @@ static int pin_progs(const char *dir, __u32 capacity)
 	snprintf(path, sizeof(path), "%s/app_inbound", dir);
 	if (!err)
 		err = bpf_program__pin(dp.skel->progs.app_inbound, path);
-	datapath_close(&dp);
+	dp_close(&dp);
 	return err;
 }
 

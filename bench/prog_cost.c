@@ -354,7 +354,7 @@ static int setup(void)
 {
 	static const char *const names[IF_MAX] = { POD_A_IF, ZT_HOST_IF,
 						   ZT_IF };
-	struct datapath_opts opts = { .sz = sizeof(opts) };
+	struct dp_opts opts = { .sz = sizeof(opts) };
 	int err;
 
 	if (system("ip link set lo up"))
@@ -367,7 +367,7 @@ static int setup(void)
 	snprintf(B.pin_dir, sizeof(B.pin_dir), "/sys/fs/bpf/ar-bench-pc-%d",
 		 (int)getpid());
 	opts.pin_dir = B.pin_dir;
-	err = datapath_load(&B.dp, &opts);
+	err = dp_load(&B.dp, &opts);
 	if (err)
 		return err;
 	B.loaded = true;
@@ -384,8 +384,8 @@ static void cleanup(void)
 		close(B.floor_fd);
 	B.floor_fd = -1;
 	if (B.loaded) {
-		datapath_unpin(&B.dp);
-		datapath_close(&B.dp);
+		dp_unpin(&B.dp);
+		dp_close(&B.dp);
 		B.loaded = false;
 	}
 }
@@ -432,7 +432,7 @@ static int run_case(size_t i, unsigned int repeat, struct run_out *out)
 {
 	const struct bench_case *c = &cases[i];
 
-	return test_run(datapath_prog_fd(&B.dp, c->prog), &B.pkts[i],
+	return test_run(dp_prog_fd(&B.dp, c->prog), &B.pkts[i],
 			B.ifindex[c->iface], c->mark, repeat, out);
 }
 
@@ -451,8 +451,8 @@ static int check_case(size_t i)
 		return pr_ret(-1,
 			      "%s %s (%s): verdict %u, expected %u, or "
 			      "its counter did not move",
-			      datapath_prog_name(c->prog), c->decision,
-			      c->packet, o.retval, c->retval);
+			      dp_prog_name(c->prog), c->decision, c->packet,
+			      o.retval, c->retval);
 	return 0;
 }
 
@@ -548,9 +548,9 @@ static void write_case(FILE *f, size_t i, bool comma)
 		"\"packet\": \"%s\", \"family\": \"%s\", \"redirect\": %s, "
 		"\"ns\": %.1f, \"floor_ns\": %.1f, \"ratio\": %.2f, "
 		"\"over_floor_ns\": %.1f, \"wall_ns\": %.2f}",
-		comma ? "," : "", datapath_prog_name(c->prog), c->decision,
-		c->packet, family_of(c), is_redirect(c) ? "true" : "false", ns,
-		fl, case_median(i, ST_RATIO), ns - fl, case_median(i, ST_WALL));
+		comma ? "," : "", dp_prog_name(c->prog), c->decision, c->packet,
+		family_of(c), is_redirect(c) ? "true" : "false", ns, fl,
+		case_median(i, ST_RATIO), ns - fl, case_median(i, ST_WALL));
 }
 
 /* The target: a redirect decision costs at most 1.5x the floor. */

@@ -22,7 +22,7 @@
 #include "tcx.h"
 #include "log.h"
 
-ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
+ErrorCode answer(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -120,11 +120,11 @@ bool pod_wants_tcx(struct daemon *d, int ifindex)
 static int attach_pod_tcx(struct daemon *d, int ifindex)
 {
 	int err = tcx_attach_head(d->opts.bpffs, ifindex, TC_DIR_INGRESS,
-				  datapath_prog_fd(&d->dp, DP_APP_OUTBOUND));
+				  dp_prog_fd(&d->dp, DP_APP_OUTBOUND));
 
 	if (!err)
 		err = tcx_attach_head(d->opts.bpffs, ifindex, TC_DIR_EGRESS,
-				      datapath_prog_fd(&d->dp, DP_APP_INBOUND));
+				      dp_prog_fd(&d->dp, DP_APP_INBOUND));
 	if (err)
 		pr_warn("TCX attach to ifindex %d: %s", ifindex,
 			strerror(-err));
@@ -151,7 +151,7 @@ int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
 int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
 		     int host_ifindex)
 {
-	int fd = datapath_prog_fd(&d->dp, DP_POD_GUARD);
+	int fd = dp_prog_fd(&d->dp, DP_POD_GUARD);
 	char pin[512];
 	int saved, err, lerr;
 
@@ -319,8 +319,8 @@ static ErrorCode r_set_log_level(struct daemon *d, struct conn_ctx *c,
 {
 	(void)d, (void)c, (void)fd, (void)reply;
 	log_set_level(log_level_from_name(req->set_log_level->level));
-	return fail(msg, len, EC(OK), "log level %s",
-		    req->set_log_level->level);
+	return answer(msg, len, EC(OK), "log level %s",
+		      req->set_log_level->level);
 }
 
 /* redirectd's column of ctl/lib/requests.h. */
@@ -339,7 +339,7 @@ static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
 		if ((int)req->body_case == handlers[i].body_case)
 			return handlers[i].fn(d, c, req, netns_fd, reply, msg,
 					      len);
-	return fail(msg, len, EC(BAD_REQUEST), "unknown request");
+	return answer(msg, len, EC(BAD_REQUEST), "unknown request");
 }
 
 /* Root holds every role; other peers what redirectd's options grant. */
@@ -351,16 +351,17 @@ static ErrorCode check_role(const struct conn_ctx *c, const Request *req,
 	if (!def->role || (c->grants & def->role))
 		return EC(OK);
 	if (def->role == WIRE_ROLE_ADMIN)
-		return fail(msg, len, EC(PERMISSION),
-			    "%s is for root only (peer uid %u)", def->name,
-			    (unsigned int)c->uid);
-	return fail(msg, len, EC(PERMISSION),
-		    "%s needs %s, which uid %u was not granted (redirectd "
-		    "--allow-%s)",
-		    def->name, wire_role_name(def->role), (unsigned int)c->uid,
-		    def->role == WIRE_ROLE_POD_WRITE	 ? "pod-writes" :
-		    def->role == WIRE_ROLE_ZTUNNEL_WRITE ? "ztunnel-writes" :
-							   "uid");
+		return answer(msg, len, EC(PERMISSION),
+			      "%s is for root only (peer uid %u)", def->name,
+			      (unsigned int)c->uid);
+	return answer(msg, len, EC(PERMISSION),
+		      "%s needs %s, which uid %u was not granted (redirectd "
+		      "--allow-%s)",
+		      def->name, wire_role_name(def->role),
+		      (unsigned int)c->uid,
+		      def->role == WIRE_ROLE_POD_WRITE	   ? "pod-writes" :
+		      def->role == WIRE_ROLE_ZTUNNEL_WRITE ? "ztunnel-writes" :
+							     "uid");
 }
 
 void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
@@ -378,8 +379,8 @@ void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 		ec = wire_validate(req, netns_fd >= 0, msg, sizeof(msg));
 	}
 	if (!ec && !c->hello_done && req->body_case != REQ(HELLO))
-		ec = fail(msg, sizeof(msg), EC(HELLO_REQUIRED),
-			  "send a Hello (version %d) first", API_VERSION);
+		ec = answer(msg, sizeof(msg), EC(HELLO_REQUIRED),
+			    "send a Hello (version %d) first", API_VERSION);
 	if (!ec)
 		ec = check_role(c, req, msg, sizeof(msg));
 	if (!ec)

@@ -11,8 +11,8 @@
 #include "hooks.h"
 
 /* daemon.c */
-/* Fill msg (printf style) and return ec: the handlers' way to answer. */
-ErrorCode fail(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
+/* The reply: msg (printf style) and code ec, OK or an error. */
+ErrorCode answer(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 ErrorCode kernel_error(int err);
 struct hook_slot hook_slot_of(const struct daemon *d);

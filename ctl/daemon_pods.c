@@ -123,33 +123,34 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 	int nsid = netns_id_ensure(d->nl, netns_fd), err;
 
 	if (nsid < 0)
-		return fail(msg, len, EC(NETNS),
-			    "no id for the pod's network namespace: %s",
-			    strerror(-nsid));
+		return answer(msg, len, EC(NETNS),
+			      "no id for the pod's network namespace: %s",
+			      strerror(-nsid));
 	err = link_get_in_netns_id(d->nl, nsid, ifname, &pod);
 
 	if (err == -ENODEV || err == -ENOENT || err == -EINVAL)
-		return fail(msg, len, EC(INTERFACE),
-			    "interface %s not found in the network namespace",
-			    ifname);
+		return answer(msg, len, EC(INTERFACE),
+			      "interface %s not found in the network namespace",
+			      ifname);
 	if (err)
-		return fail(msg, len, EC(NETNS),
-			    "cannot enter the network namespace: %s",
-			    strerror(-err));
+		return answer(msg, len, EC(NETNS),
+			      "cannot enter the network namespace: %s",
+			      strerror(-err));
 	if (!pod.is_veth || pod.peer_ifindex <= 0 || !pod.has_mac)
-		return fail(msg, len, EC(INTERFACE),
-			    "interface %s is not a veth with a peer", ifname);
+		return answer(msg, len, EC(INTERFACE),
+			      "interface %s is not a veth with a peer", ifname);
 	err = link_get_by_index(d->nl, pod.peer_ifindex, &host);
 	if (err || !host.is_veth || host.peer_ifindex != pod.ifindex ||
 	    host.link_netnsid != nsid)
-		return fail(msg, len, EC(INTERFACE),
-			    "the peer of %s (ifindex %d) is not in redirectd's "
-			    "network namespace",
-			    ifname, pod.peer_ifindex);
+		return answer(
+			msg, len, EC(INTERFACE),
+			"the peer of %s (ifindex %d) is not in redirectd's "
+			"network namespace",
+			ifname, pod.peer_ifindex);
 	if (want_host && want_host[0] && strcmp(want_host, host.name))
-		return fail(msg, len, EC(INTERFACE),
-			    "host_veth %s does not match the peer of %s, %s",
-			    want_host, ifname, host.name);
+		return answer(msg, len, EC(INTERFACE),
+			      "host_veth %s does not match the peer of %s, %s",
+			      want_host, ifname, host.name);
 	t->host_ifindex = host.ifindex;
 	strcpy(t->host_veth, host.name);
 	memcpy(t->mac, pod.mac, 6);
@@ -197,16 +198,17 @@ static ErrorCode verify_pod_addrs(struct daemon *d, const struct veth_target *t,
 					 note_pod_addr, &c);
 
 	if (err)
-		return fail(msg, len, EC(NETNS),
-			    "reading the pod's addresses: %s", strerror(-err));
+		return answer(msg, len, EC(NETNS),
+			      "reading the pod's addresses: %s",
+			      strerror(-err));
 	for (size_t i = 0; i < n; i++)
 		if (!c.found[i])
-			return fail(msg, len, EC(BAD_REQUEST),
-				    "address %s is not configured on %s in "
-				    "the pod's network namespace",
-				    addr_key_format(&addrs[i], text,
-						    sizeof(text)),
-				    ifname);
+			return answer(msg, len, EC(BAD_REQUEST),
+				      "address %s is not configured on %s in "
+				      "the pod's network namespace",
+				      addr_key_format(&addrs[i], text,
+						      sizeof(text)),
+				      ifname);
 	return EC(OK);
 }
 
@@ -266,11 +268,11 @@ static ErrorCode refuse_infra_addrs(struct daemon *d,
 			whose = "a ztunnel";
 
 		if (whose)
-			return fail(msg, len, EC(CONFLICT),
-				    "address %s is %s's, never a pod's",
-				    addr_key_format(&addrs[i], text,
-						    sizeof(text)),
-				    whose);
+			return answer(msg, len, EC(CONFLICT),
+				      "address %s is %s's, never a pod's",
+				      addr_key_format(&addrs[i], text,
+						      sizeof(text)),
+				      whose);
 	}
 	return EC(OK);
 }
@@ -347,17 +349,17 @@ static ErrorCode claim_addrs(struct daemon *d, const char *uid,
 		if (!owner || !strcmp(owner->uid, uid))
 			continue;
 		if (veth_alive(d, owner->host_ifindex, owner->host_veth))
-			return fail(msg, len, EC(CONFLICT),
-				    "address %s belongs to pod %s/%s (uid %s)",
-				    addr_key_format(&addrs[i], text,
-						    sizeof(text)),
-				    owner->ns, owner->name, owner->uid);
+			return answer(
+				msg, len, EC(CONFLICT),
+				"address %s belongs to pod %s/%s (uid %s)",
+				addr_key_format(&addrs[i], text, sizeof(text)),
+				owner->ns, owner->name, owner->uid);
 		pr_warn("pod %s: its veth is gone, handing its address on",
 			owner->uid);
 		if (remove_pod(d, owner))
-			return fail(msg, len, EC(INTERNAL),
-				    "journal: cannot forget stale pod %s",
-				    owner->uid);
+			return answer(msg, len, EC(INTERNAL),
+				      "journal: cannot forget stale pod %s",
+				      owner->uid);
 	}
 	return EC(OK);
 }
@@ -392,14 +394,14 @@ static ErrorCode claim_veth(struct daemon *d, const char *uid,
 		pr_warn("pod %s: its veth is gone, its ifindex reused",
 			o.found->uid);
 		if (remove_pod(d, o.found))
-			return fail(msg, len, EC(INTERNAL),
-				    "journal: cannot forget stale pod %s",
-				    o.found->uid);
+			return answer(msg, len, EC(INTERNAL),
+				      "journal: cannot forget stale pod %s",
+				      o.found->uid);
 		return EC(OK);
 	}
-	return fail(msg, len, EC(CONFLICT),
-		    "%s is already enrolled as pod %s/%s (uid %s)",
-		    t->host_veth, o.found->ns, o.found->name, o.found->uid);
+	return answer(msg, len, EC(CONFLICT),
+		      "%s is already enrolled as pod %s/%s (uid %s)",
+		      t->host_veth, o.found->ns, o.found->name, o.found->uid);
 }
 
 int publish_addrs(struct daemon *d, const struct pod *pod)
@@ -473,8 +475,8 @@ ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
 
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
-		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
-			    netns_name(a->netns_path), netns_error(fd));
+		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
+			      netns_name(a->netns_path), netns_error(fd));
 	ec = pod_add_in(d, c, a, fd, msg, len);
 	if (opened >= 0)
 		close(opened);
@@ -520,7 +522,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 		return ec;
 	pod = pod_from_add(a, &t);
 	if (!pod)
-		return fail(msg, len, EC(INTERNAL), "out of memory");
+		return answer(msg, len, EC(INTERNAL), "out of memory");
 	ec = refuse_infra_addrs(d, pod->addrs, pod->naddrs, msg, len);
 	if (!ec)
 		ec = verify_pod_addrs(d, &t, ifname, pod->addrs, pod->naddrs,
@@ -532,17 +534,17 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	old = state_pod_find(&d->st, a->uid);
 	err = publish_addrs(d, pod);
 	if (err) {
-		ec = fail(msg, len, kernel_error(err), "pods map update: %s",
-			  strerror(-err));
+		ec = answer(msg, len, kernel_error(err), "pods map update: %s",
+			    strerror(-err));
 		goto fail_pod;
 	}
 	err = attach_pod(d, pod, fd, t.pod_ifindex, &created);
 	if (err) {
-		ec = fail(msg, len, kernel_error(err), "attach to %s: %s%s",
-			  t.host_veth, strerror(-err),
-			  err == -EBUSY ? " (a foreign tc filter holds our "
-					  "priority/handle)" :
-					  "");
+		ec = answer(msg, len, kernel_error(err), "attach to %s: %s%s",
+			    t.host_veth, strerror(-err),
+			    err == -EBUSY ? " (a foreign tc filter holds our "
+					    "priority/handle)" :
+					    "");
 		if (!old || old->host_ifindex != pod->host_ifindex) {
 			unpublish_addrs(d, pod->addrs, pod->naddrs,
 					pod->host_ifindex);
@@ -555,8 +557,8 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	 * the add and takes back what it did, as a failed attach does. */
 	err = state_journal_pod_put(&d->st, pod);
 	if (err) {
-		ec = fail(msg, len, EC(INTERNAL),
-			  "journal: %s; nothing enrolled", strerror(-err));
+		ec = answer(msg, len, EC(INTERNAL),
+			    "journal: %s; nothing enrolled", strerror(-err));
 		if (!old || old->host_ifindex != pod->host_ifindex) {
 			unpublish_addrs(d, pod->addrs, pod->naddrs,
 					pod->host_ifindex);
@@ -578,7 +580,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	pr_info("pod %s/%s (%s) enrolled on %s ifindex %d, %zu addresses",
 		pod->ns, pod->name, pod->uid, pod->host_veth, pod->host_ifindex,
 		pod->naddrs);
-	return fail(msg, len, EC(OK), "enrolled on %s", pod->host_veth);
+	return answer(msg, len, EC(OK), "enrolled on %s", pod->host_veth);
 fail_pod:
 	pod_free(pod);
 	return ec;
@@ -611,22 +613,22 @@ ErrorCode h_pod_delete(struct daemon *d,
 	int err;
 
 	if (!pod)
-		return fail(msg, len, EC(OK), "pod %s was not enrolled", uid);
+		return answer(msg, len, EC(OK), "pod %s was not enrolled", uid);
 	why = guard_mismatch(pod, del);
 	if (why) {
 		pr_info("pod %s: delete for container %s netns %s left alone "
 			"(enrolled by %s)",
 			uid, del->container_id, del->netns_path, why);
-		return fail(msg, len, EC(OK),
-			    "left alone: enrolled from %s (container %s, "
-			    "netns %s)",
-			    why, pod->container_id, pod->netns_path);
+		return answer(msg, len, EC(OK),
+			      "left alone: enrolled from %s (container %s, "
+			      "netns %s)",
+			      why, pod->container_id, pod->netns_path);
 	}
 	err = remove_pod(d, pod);
 	if (err)
-		return fail(msg, len, EC(INTERNAL),
-			    "journal: %s; pod %s stays enrolled",
-			    strerror(-err), uid);
+		return answer(msg, len, EC(INTERNAL),
+			      "journal: %s; pod %s stays enrolled",
+			      strerror(-err), uid);
 	return EC(OK);
 }
 
@@ -638,9 +640,10 @@ static ErrorCode snapshot_begin(struct daemon *d, struct conn_ctx *c, char *msg,
 				size_t len)
 {
 	if (d->snapshot_conn && d->snapshot_conn != c)
-		return fail(msg, len, EC(CONFLICT),
-			    "a snapshot is in progress on another connection; "
-			    "retry when it is done");
+		return answer(
+			msg, len, EC(CONFLICT),
+			"a snapshot is in progress on another connection; "
+			"retry when it is done");
 	if (!c->snapshot_active) {
 		c->snapshot_active = true;
 		c->snapshot_start = d->pod_seq;
@@ -665,10 +668,10 @@ ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c, const char *uid,
 	if (ec)
 		return ec;
 	if (!state_pod_find(&d->st, uid))
-		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
-			    uid);
+		return answer(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
+			      uid);
 	if (uid_set_add(&c->named, uid))
-		return fail(msg, len, EC(INTERNAL), "out of memory");
+		return answer(msg, len, EC(INTERNAL), "out of memory");
 	return EC(OK);
 }
 
@@ -689,7 +692,7 @@ ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
 	gone = state_pods_not_in(&d->st, &c->named, &n);
 	if (!gone) {
 		snapshot_end(d, c);
-		return fail(msg, len, EC(INTERNAL), "out of memory");
+		return answer(msg, len, EC(INTERNAL), "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pod *pod = state_pod_find(&d->st, gone[i]);
@@ -701,6 +704,6 @@ ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
 	}
 	free(gone);
 	snapshot_end(d, c);
-	return fail(msg, len, EC(OK), "snapshot: kept %zu, removed %zu",
-		    kept - removed, removed);
+	return answer(msg, len, EC(OK), "snapshot: kept %zu, removed %zu",
+		      kept - removed, removed);
 }

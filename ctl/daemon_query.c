@@ -228,8 +228,8 @@ ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
 	} * b;
 
 	if (!pod)
-		return fail(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
-			    uid);
+		return answer(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
+			      uid);
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return EC(INTERNAL);
@@ -269,8 +269,8 @@ ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg, size_t len)
 	err = dp_counters_read(&d->dp, vals);
 	if (err) {
 		free(cs);
-		return fail(msg, len, EC(KERNEL), "read counters: %s",
-			    strerror(-err));
+		return answer(msg, len, EC(KERNEL), "read counters: %s",
+			      strerror(-err));
 	}
 	for (int i = 0; i < CNT_MAX; i++) {
 		ambient_redirect__v1__counter__init(&cs[i]);

@@ -65,12 +65,12 @@ static void guard_decide(struct daemon *d, __u64 cookie)
 
 int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
-	struct datapath_opts dpo = { .sz = sizeof(dpo),
-				     .pin_dir = opts->bpffs,
-				     .pod_addrs = opts->pod_capacity,
-				     /* one build for both: TCX_NEXT also
+	struct dp_opts dpo = { .sz = sizeof(dpo),
+			       .pin_dir = opts->bpffs,
+			       .pod_addrs = opts->pod_capacity,
+			       /* one build for both: TCX_NEXT also
 				      * continues a cls_bpf chain */
-				     .tcx_next = opts->attach != ATTACH_TC };
+			       .tcx_next = opts->attach != ATTACH_TC };
 	struct settings set = { .flags = opts->fail_open ? SET_F_FAIL_OPEN :
 							   0 };
 	int err;
@@ -82,7 +82,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 		return err;
 	dpo.node_netns_cookie = node_netns_cookie();
 	guard_decide(d, dpo.node_netns_cookie);
-	err = datapath_load(&d->dp, &dpo);
+	err = dp_load(&d->dp, &dpo);
 	if (err)
 		goto fail_state;
 	start_sockmap(d);
@@ -102,7 +102,7 @@ fail_nl:
 	nl_close(d->nl);
 fail_dp:
 	sockmap_close(&d->sm);
-	datapath_close(&d->dp);
+	dp_close(&d->dp);
 fail_state:
 	state_free(&d->st);
 	return err;
@@ -112,7 +112,7 @@ void daemon_fini(struct daemon *d)
 {
 	nl_close(d->nl);
 	sockmap_close(&d->sm);
-	datapath_close(&d->dp);
+	dp_close(&d->dp);
 	state_free(&d->st);
 }
 
@@ -221,7 +221,7 @@ static void restore_guard(struct daemon *d, struct pod *pod)
 		return;
 	}
 	err = tcx_guard_update(d->opts.bpffs, pod->host_ifindex,
-			       datapath_prog_fd(&d->dp, DP_POD_GUARD));
+			       dp_prog_fd(&d->dp, DP_POD_GUARD));
 	if (err == -ENOENT)
 		err = guard_attach_by_path(d, pod);
 	if (err)

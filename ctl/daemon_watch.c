@@ -30,7 +30,7 @@ static __u32 prog_id_of(const struct daemon *d, enum dp_prog prog)
 	__u32 len = sizeof(info);
 
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(datapath_prog_fd(&d->dp, prog), &info, &len))
+	if (bpf_obj_get_info_by_fd(dp_prog_fd(&d->dp, prog), &info, &len))
 		return 0;
 	return info.id;
 }
@@ -82,7 +82,7 @@ static void restore_tcx(struct daemon *d, struct pod *pod,
 {
 	for (int i = 0; i < 2; i++) {
 		enum tc_dir dir = pod_hooks[i].dir;
-		int fd = datapath_prog_fd(&d->dp, pod_hooks[i].prog);
+		int fd = dp_prog_fd(&d->dp, pod_hooks[i].prog);
 
 		if (ours_first_tcx(pod->host_ifindex, dir, ids->id[i]))
 			continue;

@@ -118,21 +118,21 @@ static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
 	struct link_info li, host;
 
 	if (nsid < 0)
-		return fail(msg, len, EC(NETNS),
-			    "no id for ztunnel's network namespace: %s",
-			    strerror(-nsid));
+		return answer(msg, len, EC(NETNS),
+			      "no id for ztunnel's network namespace: %s",
+			      strerror(-nsid));
 	err = link_get_in_netns_id(d->nl, nsid, zt->ifname, &li);
 	if (err || !li.is_veth || li.peer_ifindex <= 0 || !li.has_mac)
-		return fail(msg, len, EC(INTERFACE),
-			    "interface %s in ztunnel's netns: %s", zt->ifname,
-			    err ? strerror(-err) : "not a veth with a peer");
+		return answer(msg, len, EC(INTERFACE),
+			      "interface %s in ztunnel's netns: %s", zt->ifname,
+			      err ? strerror(-err) : "not a veth with a peer");
 	err = link_get_by_index(d->nl, li.peer_ifindex, &host);
 	if (err || !host.is_veth || host.peer_ifindex != li.ifindex ||
 	    host.link_netnsid != nsid)
-		return fail(msg, len, EC(INTERFACE),
-			    "the peer of ztunnel's %s is not in redirectd's "
-			    "network namespace",
-			    zt->ifname);
+		return answer(msg, len, EC(INTERFACE),
+			      "the peer of ztunnel's %s is not in redirectd's "
+			      "network namespace",
+			      zt->ifname);
 	zt->ifindex = li.ifindex;
 	memcpy(zt->mac, li.mac, 6);
 	zt->host_ifindex = host.ifindex;
@@ -150,9 +150,9 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 	int err = nl_open_in_netns(zt->netns_fd, &znl);
 
 	if (err)
-		return fail(msg, len, EC(NETNS),
-			    "cannot enter ztunnel's network namespace: %s",
-			    strerror(-err));
+		return answer(msg, len, EC(NETNS),
+			      "cannot enter ztunnel's network namespace: %s",
+			      strerror(-err));
 	err = zt_routing_setup(znl, &r, was);
 	if (!err)
 		err = tc_clsact_ensure(znl, zt->ifindex, &zt->qdisc_created);
@@ -161,8 +161,8 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 				    DP_ZTUNNEL_INGRESS);
 	nl_close(znl);
 	if (err)
-		return fail(msg, len, kernel_error(err),
-			    "ztunnel netns setup: %s", strerror(-err));
+		return answer(msg, len, kernel_error(err),
+			      "ztunnel netns setup: %s", strerror(-err));
 	return EC(OK);
 }
 
@@ -190,12 +190,12 @@ static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
 		err = attach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
 				    DP_ZTUNNEL_HOST_IN);
 	if (err)
-		return fail(msg, len, kernel_error(err),
-			    "attach to ztunnel's %s: %s%s", zt->host_veth,
-			    strerror(-err),
-			    err == -EBUSY ? " (a foreign tc filter holds our "
-					    "priority/handle)" :
-					    "");
+		return answer(msg, len, kernel_error(err),
+			      "attach to ztunnel's %s: %s%s", zt->host_veth,
+			      strerror(-err),
+			      err == -EBUSY ? " (a foreign tc filter holds our "
+					      "priority/handle)" :
+					      "");
 	return EC(OK);
 }
 
@@ -248,13 +248,13 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 
 	fd = open_netns(a->netns_path, netns_fd, &opened);
 	if (fd < 0)
-		return fail(msg, len, EC(NETNS), "network namespace %s: %s",
-			    netns_name(a->netns_path), netns_error(fd));
+		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
+			      netns_name(a->netns_path), netns_error(fd));
 	zt = zt_from_add(a, fd);
 	if (opened >= 0)
 		close(opened);
 	if (!zt)
-		return fail(msg, len, EC(INTERNAL), "out of memory");
+		return answer(msg, len, EC(INTERNAL), "out of memory");
 	ec = setup_ztunnel(d, zt, &was, &touched, msg, len);
 	if (ec) {
 		if (touched && !state_zt_find(&d->st, a->uid)) {
@@ -269,8 +269,8 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 	if (err) {
 		detach_ztunnel(d, zt);
 		zt_free(zt);
-		return fail(msg, len, EC(KERNEL), "ztunnel map update: %s",
-			    strerror(-err));
+		return answer(msg, len, EC(KERNEL), "ztunnel map update: %s",
+			      strerror(-err));
 	}
 	prev = state_zt_current(&d->st);
 	if (prev && strcmp(prev->uid, zt->uid)) {
@@ -287,15 +287,15 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 		}
 		detach_ztunnel(d, zt);
 		zt_free(zt);
-		return fail(msg, len, EC(CAPACITY),
-			    "%d ztunnels known; delete replaced ones first",
-			    MAX_ZTUNNELS);
+		return answer(msg, len, EC(CAPACITY),
+			      "%d ztunnels known; delete replaced ones first",
+			      MAX_ZTUNNELS);
 	}
 	state_journal_zt_put(&d->st, zt);
 	pr_info("ztunnel %s active on %s (host %s ifindex %d)", zt->uid,
 		zt->ifname, zt->host_veth, zt->host_ifindex);
-	return fail(msg, len, EC(OK), "ztunnel active, host veth %s",
-		    zt->host_veth);
+	return answer(msg, len, EC(OK), "ztunnel active, host veth %s",
+		      zt->host_veth);
 }
 
 ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
@@ -304,7 +304,8 @@ ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
 	struct ztunnel *zt = state_zt_find(&d->st, uid);
 
 	if (!zt)
-		return fail(msg, len, EC(OK), "ztunnel %s was not known", uid);
+		return answer(msg, len, EC(OK), "ztunnel %s was not known",
+			      uid);
 	if (zt->current) {
 		/* Meshed pods now fail closed until a new ztunnel arrives. */
 		publish_ztunnel(d, NULL);

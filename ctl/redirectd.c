@@ -84,16 +84,16 @@ struct server {
 
 /* epoll data: small tags for the fixed fds, pointers for clients. */
 enum {
-	TAG_LISTEN = 1,
-	TAG_SIGNAL,
-	TAG_ADDR,
-	TAG_TIMER,
-	TAG_METRICS,
-	TAG_SWEEP,
-	TAG_MAX
+	EV_LISTEN = 1,
+	EV_SIGNAL,
+	EV_ADDR,
+	EV_TIMER,
+	EV_METRICS,
+	EV_SWEEP,
+	EV_MAX
 };
 /* Scrapes are tagged by their (aligned) pointer with the low bit set. */
-#define TAG_SCRAPE_BIT 1u
+#define EV_SCRAPE_BIT 1u
 
 static void usage(FILE *f)
 {
@@ -717,7 +717,7 @@ static void accept_scrapes(struct server *s)
 		}
 		m = slot < 0 ? NULL : calloc(1, sizeof(*m));
 		if (!m ||
-		    epoll_add(s->epfd, fd, (uintptr_t)m | TAG_SCRAPE_BIT)) {
+		    epoll_add(s->epfd, fd, (uintptr_t)m | EV_SCRAPE_BIT)) {
 			/* busy: scrapers retry; never let them pile up */
 			free(m);
 			close(fd);
@@ -795,7 +795,7 @@ static int setup_sweep(struct server *s)
 		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->sweep_fd < 0 || timerfd_settime(s->sweep_fd, 0, &its, NULL))
 		return -errno;
-	return epoll_add(s->epfd, s->sweep_fd, TAG_SWEEP);
+	return epoll_add(s->epfd, s->sweep_fd, EV_SWEEP);
 }
 
 static int setup_metrics(struct server *s)
@@ -809,7 +809,7 @@ static int setup_metrics(struct server *s)
 			      strerror(-s->metrics_fd));
 	s->metrics_addr_unix = !strncmp(metrics_addr, "unix:", 5);
 	pr_info("metrics at %s/metrics", metrics_addr);
-	return epoll_add(s->epfd, s->metrics_fd, TAG_METRICS);
+	return epoll_add(s->epfd, s->metrics_fd, EV_METRICS);
 }
 
 static int setup_signals(struct server *s)
@@ -857,25 +857,25 @@ static int run(struct server *s)
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
-			if (tag == TAG_LISTEN)
+			if (tag == EV_LISTEN)
 				accept_clients(s);
-			else if (tag == TAG_SIGNAL)
+			else if (tag == EV_SIGNAL)
 				on_signal(s);
-			else if (tag == TAG_ADDR)
+			else if (tag == EV_ADDR)
 				on_addr_event(s);
-			else if (tag == TAG_TIMER)
+			else if (tag == EV_TIMER)
 				on_timer(s);
-			else if (tag == TAG_METRICS)
+			else if (tag == EV_METRICS)
 				accept_scrapes(s);
-			else if (tag == TAG_SWEEP)
+			else if (tag == EV_SWEEP)
 				on_sweep(s);
-			else if (tag & TAG_SCRAPE_BIT)
+			else if (tag & EV_SCRAPE_BIT)
 				serve_scrape(
 					s,
 					(struct metrics_conn
 						 *)(uintptr_t)(tag &
 							       ~(uint64_t)
-								       TAG_SCRAPE_BIT));
+								       EV_SCRAPE_BIT));
 			else
 				serve_client(
 					s,
@@ -907,10 +907,10 @@ static int setup(struct server *s)
 	s->listen_fd = listen_socket(s->d.opts.socket_path, &s->d.opts);
 	if (s->listen_fd < 0)
 		return s->listen_fd;
-	if ((err = epoll_add(s->epfd, s->listen_fd, TAG_LISTEN)) ||
-	    (err = epoll_add(s->epfd, s->sig_fd, TAG_SIGNAL)) ||
-	    (err = epoll_add(s->epfd, s->addr_fd, TAG_ADDR)) ||
-	    (err = epoll_add(s->epfd, s->timer_fd, TAG_TIMER)) ||
+	if ((err = epoll_add(s->epfd, s->listen_fd, EV_LISTEN)) ||
+	    (err = epoll_add(s->epfd, s->sig_fd, EV_SIGNAL)) ||
+	    (err = epoll_add(s->epfd, s->addr_fd, EV_ADDR)) ||
+	    (err = epoll_add(s->epfd, s->timer_fd, EV_TIMER)) ||
 	    (err = setup_sweep(s)))
 		return err;
 	err = setup_metrics(s);

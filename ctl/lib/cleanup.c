@@ -52,7 +52,7 @@ static void detach(struct cleaner *c, struct nl *nl, int ifindex,
 
 	if (!err) {
 		c->r->filters++;
-		pr_info("removed %s from ifindex %d", datapath_prog_name(prog),
+		pr_info("removed %s from ifindex %d", dp_prog_name(prog),
 			ifindex);
 	} else if (err != -ENOENT && err != -ENODEV) {
 		c->r->errors++;
@@ -194,7 +194,7 @@ static void drop_orphans_on(struct cleaner *c, int ifindex, enum tc_dir dir)
 	if (tc_filter_get(c->nl, &s, &f))
 		return;
 	for (int p = 0; p < DP_PROG_MAX; p++)
-		if (!strcmp(f.name, datapath_prog_name(p)))
+		if (!strcmp(f.name, dp_prog_name(p)))
 			detach(c, c->nl, ifindex, dir, p);
 }
 

@@ -41,7 +41,7 @@ const char *counter_decision(enum redirect_counter id)
 	return id < CNT_MAX ? counter_decisions[id] : "?";
 }
 
-const char *datapath_prog_name(enum dp_prog prog)
+const char *dp_prog_name(enum dp_prog prog)
 {
 	return prog < DP_PROG_MAX ? prog_names[prog] : "?";
 }
@@ -91,7 +91,7 @@ int bpffs_prepare(const char *dir)
 	return 0;
 }
 
-static int set_sizes(struct redirect_bpf *skel, const struct datapath_opts *o)
+static int set_sizes(struct redirect_bpf *skel, const struct dp_opts *o)
 {
 	int err = 0;
 
@@ -146,7 +146,7 @@ static int after_load(struct datapath *dp)
 	return 0;
 }
 
-int datapath_load(struct datapath *dp, const struct datapath_opts *o)
+int dp_load(struct datapath *dp, const struct dp_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	bool made_dir;
@@ -175,7 +175,7 @@ int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 		pr_err("load BPF programs (pins in %s): %s", dp->pin_dir,
 		       strerror(-err));
 		upgrade_restore(dp->skel->obj, dp->pin_dir);
-		datapath_close(dp);
+		dp_close(dp);
 		/* libbpf unpinned what it pinned: a folder we made is empty. */
 		if (made_dir)
 			rmdir(dp->pin_dir);
@@ -184,7 +184,7 @@ int datapath_load(struct datapath *dp, const struct datapath_opts *o)
 	return after_load(dp);
 }
 
-void datapath_close(struct datapath *dp)
+void dp_close(struct datapath *dp)
 {
 	redirect_bpf__destroy(dp->skel);
 	dp->skel = NULL;
@@ -208,14 +208,14 @@ static struct bpf_program *prog_of(const struct datapath *dp, enum dp_prog prog)
 	}
 }
 
-int datapath_prog_fd(const struct datapath *dp, enum dp_prog prog)
+int dp_prog_fd(const struct datapath *dp, enum dp_prog prog)
 {
 	struct bpf_program *p = prog_of(dp, prog);
 
 	return p ? bpf_program__fd(p) : -EINVAL;
 }
 
-int datapath_unpin(const struct datapath *dp)
+int dp_unpin(const struct datapath *dp)
 {
 	struct bpf_map *m;
 	int err = 0;

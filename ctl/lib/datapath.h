@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include "redirect_abi.h"
 
-struct datapath_opts {
-	size_t sz; /* sizeof(struct datapath_opts), for growth */
+struct dp_opts {
+	size_t sz; /* sizeof(struct dp_opts), for growth */
 	const char *pin_dir; /* bpffs folder the maps are pinned in */
 	__u32 pod_addrs; /* capacity of the pods map; 0: default */
 	__u32 dns_flows; /* 0: default */
@@ -40,12 +40,12 @@ struct datapath {
 	unsigned int maps_set_aside, maps_copied;
 };
 
-int datapath_load(struct datapath *dp, const struct datapath_opts *opts);
-void datapath_close(struct datapath *dp);
-int datapath_prog_fd(const struct datapath *dp, enum dp_prog prog);
-const char *datapath_prog_name(enum dp_prog prog);
+int dp_load(struct datapath *dp, const struct dp_opts *opts);
+void dp_close(struct datapath *dp);
+int dp_prog_fd(const struct datapath *dp, enum dp_prog prog);
+const char *dp_prog_name(enum dp_prog prog);
 /* Remove every map pin we made (after the filters are gone). */
-int datapath_unpin(const struct datapath *dp);
+int dp_unpin(const struct datapath *dp);
 
 int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
 	       const struct pod_info *info);

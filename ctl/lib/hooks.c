@@ -20,19 +20,19 @@ int hook_attach(struct nl *nl, const struct hook_slot *hs, int ifindex,
 {
 	struct tc_slot s = hook_slot_on(hs, ifindex, dir);
 
-	return tc_filter_attach(nl, &s, datapath_prog_fd(dp, prog),
-				datapath_prog_name(prog));
+	return tc_filter_attach(nl, &s, dp_prog_fd(dp, prog),
+				dp_prog_name(prog));
 }
 
 int hook_detach(struct nl *nl, const struct hook_slot *hs, int ifindex,
 		enum tc_dir dir, enum dp_prog prog)
 {
 	struct tc_slot s = hook_slot_on(hs, ifindex, dir);
-	int err = tc_filter_detach(nl, &s, datapath_prog_name(prog));
+	int err = tc_filter_detach(nl, &s, dp_prog_name(prog));
 
 	if (err && err != -ENOENT && err != -ENODEV)
-		pr_warn("detach %s from ifindex %d: %s",
-			datapath_prog_name(prog), ifindex, strerror(-err));
+		pr_warn("detach %s from ifindex %d: %s", dp_prog_name(prog),
+			ifindex, strerror(-err));
 	return err;
 }
 

@@ -242,7 +242,7 @@ static int load(struct sockmap *sm, const struct datapath *dp)
 	if (!sm->skel)
 		return -errno;
 	err = size_maps(sm->skel, dp);
-	/* another layout's pins went aside in datapath_load already */
+	/* another layout's pins went aside in dp_load already */
 	if (!err)
 		err = upgrade_set_aside_incompatible(sm->skel->obj, sm->pin_dir,
 						     NULL);
@@ -287,7 +287,7 @@ struct selftest {
 };
 
 /* A connected pair over 127.0.0.1 in the caller's netns. */
-static int st_pair(struct selftest *t)
+static int selftest_pair(struct selftest *t)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -306,7 +306,7 @@ static int st_pair(struct selftest *t)
 }
 
 /* File a socket the way sockops_add does: under its peer's view. */
-static int st_file(const struct sockmap *sm, int fd, __u64 netns)
+static int selftest_file(const struct sockmap *sm, int fd, __u64 netns)
 {
 	struct sockaddr_in l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r);
@@ -334,7 +334,7 @@ struct st_read {
 	int err;
 };
 
-static void *st_blocked_read(void *arg)
+static void *selftest_blocked_read(void *arg)
 {
 	struct st_read *r = arg;
 	char c;
@@ -345,7 +345,7 @@ static void *st_blocked_read(void *arg)
 }
 
 /* Redirected, and counted by FIONREAD: how nginx sizes its reads. */
-static int st_fionread(struct selftest *t, char *why, size_t len)
+static int selftest_fionread(struct selftest *t, char *why, size_t len)
 {
 	struct pollfd pfd = { .fd = t->srv, .events = POLLIN };
 	char buf[SELFTEST_BYTES] = { 0 };
@@ -376,14 +376,14 @@ static int st_fionread(struct selftest *t, char *why, size_t len)
  * its own FIN being acknowledged after shutdown(SHUT_WR), as in a client
  * that half-closes and waits for the answer.
  */
-static int st_half_close(struct selftest *t, char *why, size_t len)
+static int selftest_half_close(struct selftest *t, char *why, size_t len)
 {
 	struct timeval tv = { .tv_sec = 2 };
 	struct st_read r = { .fd = t->cli };
 	pthread_t th;
 
 	if (setsockopt(t->cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    pthread_create(&th, NULL, st_blocked_read, &r))
+	    pthread_create(&th, NULL, selftest_blocked_read, &r))
 		return -EIO;
 	usleep(50000);
 	shutdown(t->cli, SHUT_WR);
@@ -405,18 +405,18 @@ int sockmap_selftest(const struct sockmap *sm, char *why, size_t len)
 	struct selftest t = { -1, -1, -1 };
 	socklen_t nl = sizeof(__u64);
 	__u64 netns;
-	int err = st_pair(&t);
+	int err = selftest_pair(&t);
 
 	if (!err && getsockopt(t.cli, SOL_SOCKET, SO_NETNS_COOKIE, &netns, &nl))
 		err = -errno;
 	if (!err)
-		err = st_file(sm, t.cli, netns);
+		err = selftest_file(sm, t.cli, netns);
 	if (!err)
-		err = st_file(sm, t.srv, netns);
+		err = selftest_file(sm, t.srv, netns);
 	if (!err)
-		err = st_fionread(&t, why, len);
+		err = selftest_fionread(&t, why, len);
 	if (!err)
-		err = st_half_close(&t, why, len);
+		err = selftest_half_close(&t, why, len);
 	if (err < 0 && err != -EPROTO)
 		snprintf(why, len, "self-test could not run: %s",
 			 strerror(-err));

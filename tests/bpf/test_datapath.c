@@ -1634,7 +1634,7 @@ static int tc_attach(int ifindex, enum bpf_tc_attach_point where,
 			    .attach_point = where);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OUR_PRIO,
 			    .priority = OUR_PRIO,
-			    .prog_fd = datapath_prog_fd(&T.dp, prog));
+			    .prog_fd = dp_prog_fd(&T.dp, prog));
 	int err = bpf_tc_hook_create(&hook);
 
 	if (err && err != -EEXIST)
@@ -1642,7 +1642,7 @@ static int tc_attach(int ifindex, enum bpf_tc_attach_point where,
 	err = bpf_tc_attach(&hook, &opts);
 	if (err)
 		fprintf(stderr, "attach %s to ifindex %d: %s\n",
-			datapath_prog_name(prog), ifindex, strerror(-err));
+			dp_prog_name(prog), ifindex, strerror(-err));
 	return err;
 }
 
@@ -1688,11 +1688,11 @@ static int attach_all(void)
 
 static int load_datapath(void)
 {
-	struct datapath_opts o = { .sz = sizeof(o), .pin_dir = T.pin_dir };
+	struct dp_opts o = { .sz = sizeof(o), .pin_dir = T.pin_dir };
 	int err;
 
 	snprintf(T.pin_dir, sizeof(T.pin_dir), PIN_DIR_FMT, (int)getpid());
-	err = datapath_load(&T.dp, &o);
+	err = dp_load(&T.dp, &o);
 	if (err)
 		return err;
 	T.dp_loaded = true;
@@ -1781,9 +1781,9 @@ static void cleanup(void)
 		T.ns_made[i] = false;
 	}
 	if (T.dp_loaded) {
-		if (datapath_unpin(&T.dp))
+		if (dp_unpin(&T.dp))
 			fprintf(stderr, "unpin %s failed\n", T.pin_dir);
-		datapath_close(&T.dp);
+		dp_close(&T.dp);
 		T.dp_loaded = false;
 	} else if (T.pin_dir[0]) {
 		rmdir(T.pin_dir);
@@ -1825,14 +1825,14 @@ static void init_state(void)
 static void test_failed_load(void)
 {
 	/* Buckets for 2^31 addresses: the kernel refuses the pods map. */
-	struct datapath_opts o = { .sz = sizeof(o), .pod_addrs = 0x7fffffff };
+	struct dp_opts o = { .sz = sizeof(o), .pod_addrs = 0x7fffffff };
 	struct datapath dp;
 	char dir[64];
 
 	snprintf(dir, sizeof(dir), PIN_DIR_FMT "-fail", (int)getpid());
 	o.pin_dir = dir;
 	EXPECT(access(dir, F_OK) != 0);
-	EXPECT(datapath_load(&dp, &o) < 0);
+	EXPECT(dp_load(&dp, &o) < 0);
 	EXPECT(access(dir, F_OK) != 0 && errno == ENOENT);
 	rmdir(dir); /* only if the check above failed */
 }

@@ -412,7 +412,7 @@ struct expect {
 
 static int prog_fd(enum dp_prog prog)
 {
-	return datapath_prog_fd(&fx.dp, prog);
+	return dp_prog_fd(&fx.dp, prog);
 }
 
 static bool run_prog(enum dp_prog prog, const struct pkt *in, int ifindex,
@@ -433,7 +433,7 @@ static bool run_prog(enum dp_prog prog, const struct pkt *in, int ifindex,
 	if (!CHECK(!dp_counters_read(&fx.dp, r->before), "read counters"))
 		return false;
 	err = bpf_prog_test_run_opts(prog_fd(prog), &opts);
-	if (!CHECK(!err, "test run of %s: %s", datapath_prog_name(prog),
+	if (!CHECK(!err, "test run of %s: %s", dp_prog_name(prog),
 		   strerror(errno)))
 		return false;
 	r->retval = opts.retval;
@@ -2087,8 +2087,8 @@ static void cleanup(void)
 {
 	close_fds();
 	if (fx.loaded) {
-		datapath_unpin(&fx.dp);
-		datapath_close(&fx.dp);
+		dp_unpin(&fx.dp);
+		dp_close(&fx.dp);
 		fx.loaded = false;
 	}
 }
@@ -2223,7 +2223,7 @@ static int setup_maps(void)
 
 static int setup(void)
 {
-	struct datapath_opts opts = { .sz = sizeof(opts) };
+	struct dp_opts opts = { .sz = sizeof(opts) };
 	int err;
 
 	if (system("ip link set lo up"))
@@ -2240,9 +2240,9 @@ static int setup(void)
 	snprintf(fx.pin_dir, sizeof(fx.pin_dir), "/sys/fs/bpf/ar-test-tc-%d",
 		 (int)getpid());
 	opts.pin_dir = fx.pin_dir;
-	err = datapath_load(&fx.dp, &opts);
+	err = dp_load(&fx.dp, &opts);
 	if (err) {
-		fprintf(stderr, "datapath_load: %s\n", strerror(-err));
+		fprintf(stderr, "dp_load: %s\n", strerror(-err));
 		return err;
 	}
 	fx.loaded = true;

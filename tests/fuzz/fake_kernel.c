@@ -637,10 +637,10 @@ void fk_foreign_filter(unsigned int i, bool egress, __u16 prio, __u32 handle)
 
 /* --- the BPF side of datapath.h, as --wrap targets --- */
 
-int __wrap_datapath_load(struct datapath *dp, const struct datapath_opts *o);
-void __wrap_datapath_close(struct datapath *dp);
-int __wrap_datapath_prog_fd(const struct datapath *dp, enum dp_prog prog);
-int __wrap_datapath_unpin(const struct datapath *dp);
+int __wrap_dp_load(struct datapath *dp, const struct dp_opts *o);
+void __wrap_dp_close(struct datapath *dp);
+int __wrap_dp_prog_fd(const struct datapath *dp, enum dp_prog prog);
+int __wrap_dp_unpin(const struct datapath *dp);
 int __wrap_dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
 		      const struct pod_info *info);
 int __wrap_dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
@@ -672,25 +672,25 @@ int __wrap_dp_counters_read(const struct datapath *dp,
 int __wrap_dp_counters_reset(const struct datapath *dp);
 int __wrap_bpffs_prepare(const char *dir);
 
-int __wrap_datapath_load(struct datapath *dp, const struct datapath_opts *o)
+int __wrap_dp_load(struct datapath *dp, const struct dp_opts *o)
 {
 	memset(dp, 0, sizeof(*dp));
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", o->pin_dir);
 	return 0;
 }
 
-void __wrap_datapath_close(struct datapath *dp)
+void __wrap_dp_close(struct datapath *dp)
 {
 	(void)dp;
 }
 
-int __wrap_datapath_prog_fd(const struct datapath *dp, enum dp_prog prog)
+int __wrap_dp_prog_fd(const struct datapath *dp, enum dp_prog prog)
 {
 	(void)dp;
 	return 100 + (int)prog;
 }
 
-int __wrap_datapath_unpin(const struct datapath *dp)
+int __wrap_dp_unpin(const struct datapath *dp)
 {
 	(void)dp;
 	return 0;
