@@ -195,7 +195,7 @@ static int hex_words(char **argv, int at, char (*words)[4], const void *buf,
 
 /* bpftool map update|delete pinned DIR/pods key hex ... [value hex ...] */
 static int map_cmd(const struct opts *o, bool add, const char *addr,
-		   const struct pod_info *pi)
+		   const struct pod_value *pi)
 {
 	char path[256], kw[16][4], vw[sizeof(*pi)][4];
 	char *argv[64] = { "bpftool", "map", add ? "update" : "delete",
@@ -243,7 +243,7 @@ static int tc_add(struct client *c, const struct opts *o, unsigned int i,
 		  double *tc_us)
 {
 	char dev[IF_NAMESIZE], out[256], in[256], ip4[20], ip6[48];
-	struct pod_info pi = { 0 };
+	struct pod_value pi = { 0 };
 	const char *qdisc[] = {
 		"tc", "qdisc", "add", "dev", dev, "clsact", NULL
 	};

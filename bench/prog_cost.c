@@ -206,7 +206,7 @@ static int make_if(const char *name)
 	return (int)if_nametoindex(name);
 }
 
-static int put_addr(const char *a, const struct pod_info *pi)
+static int put_addr(const char *a, const struct pod_value *pi)
 {
 	struct addr_key k;
 
@@ -220,14 +220,14 @@ static int node_addr(const char *a, struct addr_key *k)
 
 static int fill_maps(void)
 {
-	struct pod_info pi = { .host_ifindex = (__u32)B.ifindex[IF_POD_A] };
+	struct pod_value pi = { .host_ifindex = (__u32)B.ifindex[IF_POD_A] };
 	int self = netns_id_self();
 	/*
 	 * ztunnel's netns is this one, named by its id as redirectd publishes
 	 * it: a packet to a node address pays the lookup of ztunnel's sockets
 	 * (a miss here), as on a real node.
 	 */
-	struct ztunnel_info zt = {
+	struct ztunnel_value zt = {
 		.host_ifindex = (__u32)B.ifindex[IF_ZT_HOST],
 		.present = 1,
 		.generation = 1,

@@ -36,11 +36,11 @@ __u64 netns_cookie_of(struct daemon *d, int netns_fd);
 void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n,
 		   __u64 cookie);
 void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt);
-int remove_pod(struct daemon *d, struct pod *pod);
+int remove_pod(struct daemon *d, struct enrolled_pod *pod);
 int open_netns(const char *path, int given_fd, int *opened);
 const char *netns_error(int err);
 const char *netns_name(const char *path);
-int publish_addrs(struct daemon *d, const struct pod *pod);
+int publish_addrs(struct daemon *d, const struct enrolled_pod *pod);
 ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
 		    int netns_fd, char *msg, size_t len);
 ErrorCode h_pod_delete(struct daemon *d,

@@ -22,7 +22,7 @@
 static void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
 			    size_t n, int host_ifindex)
 {
-	struct pod_info pi;
+	struct pod_value pi;
 
 	for (size_t i = 0; i < n; i++)
 		if (!dp_pod_get(&d->dp, &addrs[i], &pi) &&
@@ -86,7 +86,7 @@ void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt)
  * Remove a pod entirely: the journal first (a pod it cannot forget stays
  * enrolled, whole), then the maps (its traffic fails closed), then tc.
  */
-int remove_pod(struct daemon *d, struct pod *pod)
+int remove_pod(struct daemon *d, struct enrolled_pod *pod)
 {
 	int err = state_journal_pod_delete(&d->st, pod->uid);
 
@@ -338,10 +338,10 @@ static ErrorCode claim_addrs(struct daemon *d, const char *uid,
 			     size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
-	struct pod_info pi;
+	struct pod_value pi;
 
 	for (size_t i = 0; i < n; i++) {
-		struct pod *owner;
+		struct enrolled_pod *owner;
 
 		if (dp_pod_get(&d->dp, &addrs[i], &pi))
 			continue;
@@ -367,10 +367,10 @@ static ErrorCode claim_addrs(struct daemon *d, const char *uid,
 struct veth_owner {
 	int ifindex;
 	const char *uid;
-	struct pod *found;
+	struct enrolled_pod *found;
 };
 
-static void match_veth(struct pod *pod, void *arg)
+static void match_veth(struct enrolled_pod *pod, void *arg)
 {
 	struct veth_owner *o = arg;
 
@@ -404,11 +404,11 @@ static ErrorCode claim_veth(struct daemon *d, const char *uid,
 		      t->host_veth, o.found->ns, o.found->name, o.found->uid);
 }
 
-int publish_addrs(struct daemon *d, const struct pod *pod)
+int publish_addrs(struct daemon *d, const struct enrolled_pod *pod)
 {
-	struct pod_info pi = { .host_ifindex = (__u32)pod->host_ifindex,
-			       .flags = pod->dns_capture ? POD_F_DNS_CAPTURE :
-							   0 };
+	struct pod_value pi = { .host_ifindex = (__u32)pod->host_ifindex,
+				.flags = pod->dns_capture ? POD_F_DNS_CAPTURE :
+							    0 };
 	int err = 0;
 	size_t i;
 
@@ -421,8 +421,8 @@ int publish_addrs(struct daemon *d, const struct pod *pod)
 }
 
 /* After a re-add: drop what the old record had and the new one has not. */
-static void retire_old(struct daemon *d, const struct pod *old,
-		       const struct pod *pod)
+static void retire_old(struct daemon *d, const struct enrolled_pod *old,
+		       const struct enrolled_pod *pod)
 {
 	for (size_t i = 0; i < old->naddrs; i++)
 		if (!addr_key_in(&old->addrs[i], pod->addrs, pod->naddrs))
@@ -433,9 +433,10 @@ static void retire_old(struct daemon *d, const struct pod *old,
 		detach_pod_filters(d, old->host_ifindex, old->qdisc_created);
 }
 
-static struct pod *pod_from_add(const PodAdd *a, const struct veth_target *t)
+static struct enrolled_pod *pod_from_add(const PodAdd *a,
+					 const struct veth_target *t)
 {
-	struct pod *p = pod_new(a->uid);
+	struct enrolled_pod *p = pod_new(a->uid);
 	char msg[WIRE_MSG_LEN];
 
 	if (!p)
@@ -484,7 +485,7 @@ ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
 }
 
 /* Our hooks on the host veth, then the guard inside the pod. */
-static int attach_pod(struct daemon *d, struct pod *pod, int netns_fd,
+static int attach_pod(struct daemon *d, struct enrolled_pod *pod, int netns_fd,
 		      int pod_ifindex, bool *created)
 {
 	int err;
@@ -507,7 +508,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 {
 	const char *ifname = a->interface[0] ? a->interface : "eth0";
 	struct veth_target t;
-	struct pod *pod, *old;
+	struct enrolled_pod *pod, *old;
 	bool created = false;
 	__u64 cookie;
 	int err;
@@ -591,7 +592,7 @@ fail_pod:
  * enrolment made by another sandbox, or one that cannot be told apart
  * (it recorded nothing to compare), is not its to remove.
  */
-static const char *guard_mismatch(const struct pod *pod,
+static const char *guard_mismatch(const struct enrolled_pod *pod,
 				  const AmbientRedirect__V1__PodDelete *del)
 {
 	if (del->container_id[0] &&
@@ -609,7 +610,7 @@ ErrorCode h_pod_delete(struct daemon *d,
 		       size_t len)
 {
 	const char *uid = del->uid, *why;
-	struct pod *pod = state_pod_find(&d->st, uid);
+	struct enrolled_pod *pod = state_pod_find(&d->st, uid);
 	int err;
 
 	if (!pod)
@@ -695,7 +696,7 @@ ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
 		return answer(msg, len, EC(INTERNAL), "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct pod *pod = state_pod_find(&d->st, gone[i]);
+		struct enrolled_pod *pod = state_pod_find(&d->st, gone[i]);
 
 		if (pod && pod->enrolled_seq <= c->snapshot_start &&
 		    !remove_pod(d, pod))

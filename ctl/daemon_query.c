@@ -125,7 +125,7 @@ struct uid_collect {
 	size_t n;
 };
 
-static void collect_after(struct pod *pod, void *arg)
+static void collect_after(struct enrolled_pod *pod, void *arg)
 {
 	struct uid_collect *c = arg;
 
@@ -221,7 +221,7 @@ ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply)
 ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
 		    size_t len)
 {
-	struct pod *pod = state_pod_find(&d->st, uid);
+	struct enrolled_pod *pod = state_pod_find(&d->st, uid);
 	struct {
 		PodInfo pi; /* first: daemon_reply_release frees the block */
 		char mac[18];

@@ -187,13 +187,14 @@ int daemon_sync_node_addrs(struct daemon *d)
 
 struct pod_check {
 	struct daemon *d;
-	struct pod **gone;
+	struct enrolled_pod **gone;
 	size_t ngone;
 	int err;
 };
 
 /* A guard for a pod enrolled without one (an older build, --no-guard). */
-static int guard_attach_by_path(struct daemon *d, const struct pod *pod)
+static int guard_attach_by_path(struct daemon *d,
+				const struct enrolled_pod *pod)
 {
 	struct link_info li;
 	int fd, err;
@@ -211,7 +212,7 @@ static int guard_attach_by_path(struct daemon *d, const struct pod *pod)
 }
 
 /* This build's pod_guard on the pod, or none when the guard is off. */
-static void restore_guard(struct daemon *d, struct pod *pod)
+static void restore_guard(struct daemon *d, struct enrolled_pod *pod)
 {
 	int err;
 
@@ -230,7 +231,7 @@ static void restore_guard(struct daemon *d, struct pod *pod)
 	pod->guard = !err;
 }
 
-static void check_pod(struct pod *pod, void *arg)
+static void check_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct pod_check *c = arg;
 	bool created = false;
@@ -255,10 +256,10 @@ static void check_pod(struct pod *pod, void *arg)
 }
 
 static int drop_unknown_entry(const struct addr_key *addr,
-			      const struct pod_info *info, void *arg)
+			      const struct pod_value *info, void *arg)
 {
 	struct daemon *d = arg;
-	struct pod *owner = state_pod_by_addr(&d->st, addr);
+	struct enrolled_pod *owner = state_pod_by_addr(&d->st, addr);
 	char text[INET6_ADDRSTRLEN];
 
 	if (owner && owner->host_ifindex == (int)info->host_ifindex)
@@ -272,7 +273,7 @@ static int drop_unknown_entry(const struct addr_key *addr,
 static bool ifindex_owned(struct daemon *d, int ifindex)
 {
 	for (size_t i = 0; i < d->st.nbuckets; i++)
-		for (struct pod *p = d->st.buckets[i]; p; p = p->next)
+		for (struct enrolled_pod *p = d->st.buckets[i]; p; p = p->next)
 			if (p->host_ifindex == ifindex)
 				return true;
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
@@ -420,7 +421,7 @@ static void reconcile_ztunnels(struct daemon *d)
 }
 
 /* Pods known by path get their netns cookie again (a netns may be new). */
-static void refresh_pod_netns(struct pod *pod, void *arg)
+static void refresh_pod_netns(struct enrolled_pod *pod, void *arg)
 {
 	struct daemon *d = arg;
 	int fd;
@@ -465,11 +466,11 @@ static void reconcile_sockmap(struct daemon *d)
 
 struct gone_pods {
 	struct daemon *d;
-	struct pod **gone;
+	struct enrolled_pod **gone;
 	size_t n;
 };
 
-static void collect_gone(struct pod *pod, void *arg)
+static void collect_gone(struct enrolled_pod *pod, void *arg)
 {
 	struct gone_pods *g = arg;
 
@@ -502,7 +503,7 @@ void daemon_prune_gone(struct daemon *d)
 }
 
 /* A pod's addresses into the pods map, its hooks untouched. */
-static void prefill_pod(struct pod *pod, void *arg)
+static void prefill_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct daemon *d = arg;
 

@@ -77,7 +77,7 @@ static const struct {
 } pod_hooks[] = { { TC_DIR_INGRESS, DP_APP_OUTBOUND },
 		  { TC_DIR_EGRESS, DP_APP_INBOUND } };
 
-static void restore_tcx(struct daemon *d, struct pod *pod,
+static void restore_tcx(struct daemon *d, struct enrolled_pod *pod,
 			const struct our_ids *ids)
 {
 	for (int i = 0; i < 2; i++) {
@@ -101,7 +101,8 @@ static void restore_tcx(struct daemon *d, struct pod *pod,
  * with --attach auto ours move to the head of the TCX chain, which runs
  * before every legacy filter; otherwise it is reported once.
  */
-static void move_to_tcx(struct daemon *d, struct pod *pod, const char *what)
+static void move_to_tcx(struct daemon *d, struct enrolled_pod *pod,
+			const char *what)
 {
 	bool created;
 
@@ -133,7 +134,7 @@ static void move_to_tcx(struct daemon *d, struct pod *pod, const char *what)
 	d->order_restored++;
 }
 
-static void watch_pod(struct daemon *d, struct pod *pod,
+static void watch_pod(struct daemon *d, struct enrolled_pod *pod,
 		      const struct our_ids *ids)
 {
 	if (!veth_alive(d, pod->host_ifindex, pod->host_veth))
@@ -156,7 +157,7 @@ void daemon_watch_order(struct daemon *d, bool all)
 	for (size_t k = 0; k < nb && (all || checked < WATCH_SLICE); k++) {
 		size_t b = all ? k : (d->watch_cursor + k) % nb;
 
-		for (struct pod *p = d->st.buckets[b]; p;
+		for (struct enrolled_pod *p = d->st.buckets[b]; p;
 		     p = p->next, checked++)
 			watch_pod(d, p, &ids);
 		if (!all)

@@ -55,7 +55,7 @@ static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
 
 int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 {
-	struct ztunnel_info zi = { 0 };
+	struct ztunnel_value zi = { 0 };
 	int err;
 
 	zi.netns_id = -1;

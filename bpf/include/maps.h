@@ -17,7 +17,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, POD_ADDRS_DEFAULT);
 	__type(key, struct addr_key);
-	__type(value, struct pod_info);
+	__type(value, struct pod_value);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pods SEC(".maps");

@@ -23,7 +23,7 @@ struct addr_key {
 /* pods: one entry per pod address. */
 #define POD_F_DNS_CAPTURE (1u << 0) /* send DNS (port 53) to ztunnel */
 
-struct pod_info {
+struct pod_value {
 	__u32 host_ifindex; /* host-side veth in the node netns */
 	__u8 mac[6]; /* the pod's own interface MAC */
 	__u16 flags; /* POD_F_* */
@@ -32,7 +32,7 @@ struct pod_info {
 /* ztunnel: a single slot (key 0); present == 0 means no ztunnel. */
 #define ZT_F_CAPTURE_UDP (1u << 0) /* all UDP to 15001/15006, not only DNS */
 
-struct ztunnel_info {
+struct ztunnel_value {
 	__u32 host_ifindex; /* ztunnel's host-side veth */
 	__u8 mac[6]; /* ztunnel's pod-side MAC */
 	__u8 present;
@@ -287,8 +287,8 @@ struct node_addr_list {
  * can take over in place). The asserts make such a change deliberate.
  */
 _Static_assert(sizeof(struct addr_key) == 16, "addr_key layout");
-_Static_assert(sizeof(struct pod_info) == 12, "pod_info layout");
-_Static_assert(sizeof(struct ztunnel_info) == 20, "ztunnel_info layout");
+_Static_assert(sizeof(struct pod_value) == 12, "pod_value layout");
+_Static_assert(sizeof(struct ztunnel_value) == 20, "ztunnel_value layout");
 _Static_assert(sizeof(struct settings) == 8, "settings layout");
 _Static_assert(sizeof(struct dns_flow_key) == 36, "dns_flow_key layout");
 _Static_assert(sizeof(struct frag_key) == 40, "frag_key layout");

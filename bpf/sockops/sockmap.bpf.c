@@ -129,7 +129,7 @@ static __always_inline __u64 netns_of(const struct addr_key *a)
 static __always_inline bool pod_conn_captured(__u64 netns,
 					      const struct sock_tuple *t)
 {
-	struct pod_info *pod;
+	struct pod_value *pod;
 
 	if (is_loopback(&t->remote) || netns_of(&t->remote) == netns)
 		return false;

@@ -59,7 +59,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ztunnel_info);
+	__type(value, struct ztunnel_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ztunnel SEC(".maps");
 
@@ -98,10 +98,10 @@ static __always_inline int count_ret(__u32 id, const struct packet *p, int ret)
 	return ret;
 }
 
-static __always_inline struct ztunnel_info *current_ztunnel(void)
+static __always_inline struct ztunnel_value *current_ztunnel(void)
 {
 	__u32 zero = 0;
-	struct ztunnel_info *zt = bpf_map_lookup_elem(&ztunnel, &zero);
+	struct ztunnel_value *zt = bpf_map_lookup_elem(&ztunnel, &zero);
 
 	return zt && zt->present ? zt : NULL;
 }
@@ -173,7 +173,7 @@ enum capture_kind { CAPTURE_OUTBOUND, CAPTURE_DNS, CAPTURE_INBOUND };
  */
 static __always_inline int to_ztunnel(struct __sk_buff *skb,
 				      const struct packet *p,
-				      const struct ztunnel_info *zt,
+				      const struct ztunnel_value *zt,
 				      enum capture_kind kind, __u32 cnt_ok,
 				      __u32 cnt_open, __u32 cnt_closed)
 {
@@ -233,7 +233,7 @@ static __always_inline void remember_dns_flow(const struct packet *p)
  */
 static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
 					      const struct packet *p,
-					      const struct ztunnel_info *zt)
+					      const struct ztunnel_value *zt)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -254,7 +254,7 @@ static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
 
 static __always_inline enum capture_rule
 outbound_rule(struct __sk_buff *skb, const struct packet *p,
-	      const struct pod_info *pod, const struct ztunnel_info *zt)
+	      const struct pod_value *pod, const struct ztunnel_value *zt)
 {
 	enum capture_rule r;
 
@@ -267,7 +267,7 @@ outbound_rule(struct __sk_buff *skb, const struct packet *p,
 
 static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
 					       const struct packet *p,
-					       const struct ztunnel_info *zt,
+					       const struct ztunnel_value *zt,
 					       enum capture_kind kind,
 					       __u32 cnt_ok)
 {
@@ -278,7 +278,7 @@ static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
 static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
 						   const struct packet *p)
 {
-	const struct ztunnel_info *zt;
+	const struct ztunnel_value *zt;
 	__u8 fv = frag_recall(p);
 
 	if (!fv)
@@ -299,7 +299,7 @@ static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
 static __always_inline int returned_inbound(struct __sk_buff *skb,
 					    struct packet *p, int res)
 {
-	struct pod_info *pod;
+	struct pod_value *pod;
 
 	if (res != PARSE_OK)
 		return count_ret(CNT_OUT_DROP_MALFORMED, p, TC_ACT_SHOT);
@@ -314,9 +314,9 @@ static __always_inline int returned_inbound(struct __sk_buff *skb,
 SEC("tc")
 int app_outbound(struct __sk_buff *skb)
 {
-	const struct ztunnel_info *zt;
+	const struct ztunnel_value *zt;
 	struct packet p;
-	struct pod_info *pod;
+	struct pod_value *pod;
 	enum capture_rule r;
 	int res = parse_packet(skb, &p);
 
@@ -420,7 +420,7 @@ static __always_inline bool is_dns_reply(const struct packet *p)
 /* Which counter passes this first packet uncaptured; 0: capture it. */
 static __always_inline __u32 inbound_pass(struct __sk_buff *skb,
 					  const struct packet *p,
-					  const struct ztunnel_info *zt)
+					  const struct ztunnel_value *zt)
 {
 	if (from_node_socket(skb))
 		return CNT_IN_PASS_NODE_LOCAL;
@@ -434,9 +434,9 @@ static __always_inline __u32 inbound_pass(struct __sk_buff *skb,
 SEC("tc")
 int app_inbound(struct __sk_buff *skb)
 {
-	const struct ztunnel_info *zt;
+	const struct ztunnel_value *zt;
 	struct packet p;
-	struct pod_info *pod;
+	struct pod_value *pod;
 	__u32 pass;
 	int res = parse_packet(skb, &p);
 
@@ -478,7 +478,7 @@ SEC("tc")
 int ztunnel_host_in(struct __sk_buff *skb)
 {
 	struct packet p;
-	struct pod_info *pod;
+	struct pod_value *pod;
 	int res;
 
 	if (skb->mark == TAG_INBOUND) {
@@ -526,7 +526,7 @@ static __always_inline bool from_node_netns_socket(struct __sk_buff *skb)
 /* Which counter lets this first packet in; 0: it must go to ztunnel. */
 static __always_inline __u32 guard_pass(struct __sk_buff *skb,
 					const struct packet *p,
-					const struct ztunnel_info *zt)
+					const struct ztunnel_value *zt)
 {
 	if (from_node_netns_socket(skb))
 		return CNT_GD_PASS_NODE_LOCAL;
@@ -540,7 +540,7 @@ static __always_inline __u32 guard_pass(struct __sk_buff *skb,
 /* Back out through the pod's veth, tagged, to app_outbound. */
 static __always_inline int guard_return(struct __sk_buff *skb,
 					const struct packet *p,
-					const struct ztunnel_info *zt)
+					const struct ztunnel_value *zt)
 {
 	if (!zt) {
 		if (fail_open())
@@ -562,7 +562,7 @@ static __always_inline int guard_return(struct __sk_buff *skb,
 SEC("tc")
 int pod_guard(struct __sk_buff *skb)
 {
-	const struct ztunnel_info *zt;
+	const struct ztunnel_value *zt;
 	struct packet p;
 	__u32 pass;
 	int res;

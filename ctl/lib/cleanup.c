@@ -77,7 +77,7 @@ static bool veth_alive(struct cleaner *c, int ifindex, const char *name)
 	return hook_veth_alive(c->nl, ifindex, name);
 }
 
-static void clean_pod(struct pod *pod, void *arg)
+static void clean_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct cleaner *c = arg;
 

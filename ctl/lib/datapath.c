@@ -237,7 +237,7 @@ static int map_err(int ret)
 }
 
 int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
-	       const struct pod_info *info)
+	       const struct pod_value *info)
 {
 	return map_err(bpf_map__update_elem(dp->skel->maps.pods, addr,
 					    sizeof(*addr), info, sizeof(*info),
@@ -245,7 +245,7 @@ int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
 }
 
 int dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
-	       struct pod_info *info)
+	       struct pod_value *info)
 {
 	return map_err(bpf_map__lookup_elem(dp->skel->maps.pods, addr,
 					    sizeof(*addr), info, sizeof(*info),
@@ -260,7 +260,7 @@ int dp_pod_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
-int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_info *zt)
+int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_value *zt)
 {
 	__u32 zero = 0;
 
@@ -269,7 +269,7 @@ int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_info *zt)
 					    BPF_ANY));
 }
 
-int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt)
+int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_value *zt)
 {
 	__u32 zero = 0;
 
@@ -418,11 +418,11 @@ static int map_keys(struct bpf_map *m, struct addr_key **keys, size_t *n)
 
 int dp_pod_for_each(const struct datapath *dp,
 		    int (*fn)(const struct addr_key *addr,
-			      const struct pod_info *info, void *arg),
+			      const struct pod_value *info, void *arg),
 		    void *arg)
 {
 	struct addr_key *keys;
-	struct pod_info info;
+	struct pod_value info;
 	size_t n;
 	int err = map_keys(dp->skel->maps.pods, &keys, &n);
 

@@ -48,12 +48,12 @@ const char *dp_prog_name(enum dp_prog prog);
 int dp_unpin(const struct datapath *dp);
 
 int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
-	       const struct pod_info *info);
+	       const struct pod_value *info);
 int dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
-	       struct pod_info *info);
+	       struct pod_value *info);
 int dp_pod_del(const struct datapath *dp, const struct addr_key *addr);
-int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_info *zt);
-int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt);
+int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_value *zt);
+int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_value *zt);
 int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr);
 int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
 /*
@@ -74,7 +74,7 @@ int dp_settings_set(const struct datapath *dp, const struct settings *s);
 /* Visit every entry of the pods / node_addrs maps (a snapshot of keys). */
 int dp_pod_for_each(const struct datapath *dp,
 		    int (*fn)(const struct addr_key *addr,
-			      const struct pod_info *info, void *arg),
+			      const struct pod_value *info, void *arg),
 		    void *arg);
 int dp_node_addr_for_each(const struct datapath *dp,
 			  int (*fn)(const struct addr_key *addr, void *arg),

@@ -38,7 +38,7 @@ int state_init(struct state *st)
 void state_free(struct state *st)
 {
 	for (size_t i = 0; i < st->nbuckets; i++) {
-		struct pod *p = st->buckets[i], *next;
+		struct enrolled_pod *p = st->buckets[i], *next;
 
 		for (; p; p = next) {
 			next = p->next;
@@ -55,9 +55,9 @@ void state_free(struct state *st)
 	st->journal_fd = -1;
 }
 
-struct pod *pod_new(const char *uid)
+struct enrolled_pod *pod_new(const char *uid)
 {
-	struct pod *p = calloc(1, sizeof(*p));
+	struct enrolled_pod *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
@@ -74,7 +74,7 @@ struct pod *pod_new(const char *uid)
 	return p;
 }
 
-void pod_free(struct pod *p)
+void pod_free(struct enrolled_pod *p)
 {
 	if (!p)
 		return;
@@ -86,9 +86,9 @@ void pod_free(struct pod *p)
 	free(p);
 }
 
-struct pod *state_pod_find(const struct state *st, const char *uid)
+struct enrolled_pod *state_pod_find(const struct state *st, const char *uid)
 {
-	struct pod *p = st->buckets[hash_uid(uid) % st->nbuckets];
+	struct enrolled_pod *p = st->buckets[hash_uid(uid) % st->nbuckets];
 
 	for (; p; p = p->next)
 		if (!strcmp(p->uid, uid))
@@ -99,12 +99,12 @@ struct pod *state_pod_find(const struct state *st, const char *uid)
 static void grow(struct state *st)
 {
 	size_t n = st->nbuckets * 2;
-	struct pod **b = calloc(n, sizeof(*b));
+	struct enrolled_pod **b = calloc(n, sizeof(*b));
 
 	if (!b)
 		return; /* keep the old table: slower, still correct */
 	for (size_t i = 0; i < st->nbuckets; i++) {
-		struct pod *p = st->buckets[i], *next;
+		struct enrolled_pod *p = st->buckets[i], *next;
 
 		for (; p; p = next) {
 			size_t h = hash_uid(p->uid) % n;
@@ -119,9 +119,9 @@ static void grow(struct state *st)
 	st->nbuckets = n;
 }
 
-void state_pod_put(struct state *st, struct pod *pod)
+void state_pod_put(struct state *st, struct enrolled_pod *pod)
 {
-	struct pod *old = state_pod_remove(st, pod->uid);
+	struct enrolled_pod *old = state_pod_remove(st, pod->uid);
 	size_t h;
 
 	pod_free(old);
@@ -134,12 +134,12 @@ void state_pod_put(struct state *st, struct pod *pod)
 	st->naddrs += pod->naddrs;
 }
 
-struct pod *state_pod_remove(struct state *st, const char *uid)
+struct enrolled_pod *state_pod_remove(struct state *st, const char *uid)
 {
-	struct pod **pp = &st->buckets[hash_uid(uid) % st->nbuckets];
+	struct enrolled_pod **pp = &st->buckets[hash_uid(uid) % st->nbuckets];
 
 	for (; *pp; pp = &(*pp)->next) {
-		struct pod *p = *pp;
+		struct enrolled_pod *p = *pp;
 
 		if (strcmp(p->uid, uid))
 			continue;
@@ -153,18 +153,19 @@ struct pod *state_pod_remove(struct state *st, const char *uid)
 }
 
 void state_pod_for_each(const struct state *st,
-			void (*fn)(struct pod *pod, void *arg), void *arg)
+			void (*fn)(struct enrolled_pod *pod, void *arg),
+			void *arg)
 {
 	for (size_t i = 0; i < st->nbuckets; i++)
-		for (struct pod *p = st->buckets[i]; p; p = p->next)
+		for (struct enrolled_pod *p = st->buckets[i]; p; p = p->next)
 			fn(p, arg);
 }
 
-struct pod *state_pod_by_addr(const struct state *st,
-			      const struct addr_key *addr)
+struct enrolled_pod *state_pod_by_addr(const struct state *st,
+				       const struct addr_key *addr)
 {
 	for (size_t i = 0; i < st->nbuckets; i++)
-		for (struct pod *p = st->buckets[i]; p; p = p->next)
+		for (struct enrolled_pod *p = st->buckets[i]; p; p = p->next)
 			for (size_t a = 0; a < p->naddrs; a++)
 				if (!memcmp(&p->addrs[a], addr, sizeof(*addr)))
 					return p;
@@ -298,7 +299,7 @@ struct not_in {
 	bool oom;
 };
 
-static void collect_not_in(struct pod *p, void *arg)
+static void collect_not_in(struct enrolled_pod *p, void *arg)
 {
 	struct not_in *c = arg;
 
@@ -365,7 +366,8 @@ static int parse_mac(const char *s, __u8 *mac)
 }
 
 /* The strings point into pod; buf (>= 18 bytes) receives the MAC text. */
-void pod_to_info(const struct pod *pod, PodInfo *info, char *buf, size_t buflen)
+void pod_to_info(const struct enrolled_pod *pod, PodInfo *info, char *buf,
+		 size_t buflen)
 {
 	ambient_redirect__v1__pod_info__init(info);
 	info->uid = pod->uid;
@@ -405,9 +407,9 @@ static int replace_str(char **dst, const char *src)
 	return 0;
 }
 
-struct pod *pod_from_info(const PodInfo *info)
+struct enrolled_pod *pod_from_info(const PodInfo *info)
 {
-	struct pod *p = pod_new(info->uid);
+	struct enrolled_pod *p = pod_new(info->uid);
 	char msg[WIRE_MSG_LEN];
 
 	if (!p)
@@ -604,7 +606,7 @@ int state_journal_tidy(struct state *st)
 	return 0;
 }
 
-int state_journal_pod_put(struct state *st, const struct pod *pod)
+int state_journal_pod_put(struct state *st, const struct enrolled_pod *pod)
 {
 	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
 	PodInfo info;
@@ -658,7 +660,7 @@ int state_journal_zt_delete(struct state *st, const char *uid)
 
 static void replay_entry(struct state *st, const JournalEntry *e)
 {
-	struct pod *p;
+	struct enrolled_pod *p;
 	struct ztunnel *z;
 
 	switch (e->op_case) {
@@ -883,7 +885,7 @@ struct compact_ctx {
 	int err;
 };
 
-static void put_pod_record(struct pod *p, void *arg)
+static void put_pod_record(struct enrolled_pod *p, void *arg)
 {
 	struct compact_ctx *c = arg;
 

@@ -14,7 +14,7 @@
 #include "redirect_abi.h"
 #include "wire.h"
 
-struct pod {
+struct enrolled_pod {
 	char *uid;
 	char *name;
 	char *ns;
@@ -34,7 +34,7 @@ struct pod {
 	__u64 enrolled_seq;
 	size_t naddrs;
 	struct addr_key addrs[WIRE_MAX_IPS];
-	struct pod *next; /* hash chain */
+	struct enrolled_pod *next; /* hash chain */
 };
 
 #define MAX_ZTUNNELS 4
@@ -57,7 +57,7 @@ struct ztunnel {
 };
 
 struct state {
-	struct pod **buckets;
+	struct enrolled_pod **buckets;
 	size_t nbuckets;
 	size_t npods;
 	size_t naddrs; /* pod addresses in total */
@@ -83,19 +83,20 @@ struct state {
 int state_init(struct state *st);
 void state_free(struct state *st);
 
-struct pod *state_pod_find(const struct state *st, const char *uid);
+struct enrolled_pod *state_pod_find(const struct state *st, const char *uid);
 /* Insert or replace (same uid); takes ownership of pod. */
-void state_pod_put(struct state *st, struct pod *pod);
+void state_pod_put(struct state *st, struct enrolled_pod *pod);
 /* Unlink and return the pod (caller frees), or NULL. */
-struct pod *state_pod_remove(struct state *st, const char *uid);
+struct enrolled_pod *state_pod_remove(struct state *st, const char *uid);
 /* The enrolled pod that owns addr, or NULL. */
-struct pod *state_pod_by_addr(const struct state *st,
-			      const struct addr_key *addr);
+struct enrolled_pod *state_pod_by_addr(const struct state *st,
+				       const struct addr_key *addr);
 /* Visit every pod; fn may not add or remove pods. */
 void state_pod_for_each(const struct state *st,
-			void (*fn)(struct pod *pod, void *arg), void *arg);
-struct pod *pod_new(const char *uid);
-void pod_free(struct pod *pod);
+			void (*fn)(struct enrolled_pod *pod, void *arg),
+			void *arg);
+struct enrolled_pod *pod_new(const char *uid);
+void pod_free(struct enrolled_pod *pod);
 
 struct ztunnel *state_zt_find(const struct state *st, const char *uid);
 struct ztunnel *state_zt_current(const struct state *st);
@@ -124,9 +125,9 @@ char **state_pods_not_in(const struct state *st, struct uid_set *set,
 			 size_t *n);
 
 /* Conversions to and from the wire's PodInfo/ZtunnelInfo. */
-void pod_to_info(const struct pod *pod, PodInfo *info, char *buf,
+void pod_to_info(const struct enrolled_pod *pod, PodInfo *info, char *buf,
 		 size_t buflen);
-struct pod *pod_from_info(const PodInfo *info);
+struct enrolled_pod *pod_from_info(const PodInfo *info);
 void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
 		size_t buflen);
 struct ztunnel *zt_from_info(const ZtunnelInfo *info);
@@ -140,7 +141,7 @@ void info_release_ips(char **ips, size_t n);
 int state_journal_open(struct state *st, const char *path);
 /* Replay path into st without writing anything (st->journal stays NULL). */
 int state_journal_read(struct state *st, const char *path);
-int state_journal_pod_put(struct state *st, const struct pod *pod);
+int state_journal_pod_put(struct state *st, const struct enrolled_pod *pod);
 int state_journal_pod_delete(struct state *st, const char *uid);
 int state_journal_zt_put(struct state *st, const struct ztunnel *zt);
 int state_journal_zt_delete(struct state *st, const char *uid);

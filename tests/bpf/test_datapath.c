@@ -1042,7 +1042,7 @@ out:
 static void test_no_ztunnel(void)
 {
 	struct settings closed = { 0 };
-	struct ztunnel_info zt, gone;
+	struct ztunnel_value zt, gone;
 
 	if (!EXPECT_OK(dp_ztunnel_get(&T.dp, &zt), "read ztunnel slot"))
 		return;
@@ -1205,7 +1205,7 @@ out:
 
 static int set_pod_flags(enum ns_id id, enum fam f, __u16 flags)
 {
-	struct pod_info info;
+	struct pod_value info;
 	struct addr_key k;
 	int err = addr_key_parse(eps[id].addr[f], &k);
 
@@ -1424,7 +1424,7 @@ static void test_udp_flow_v6(void)
 
 static int set_ztunnel_flags(__u8 flags)
 {
-	struct ztunnel_info zt;
+	struct ztunnel_value zt;
 	int err = dp_ztunnel_get(&T.dp, &zt);
 
 	if (err)
@@ -1595,12 +1595,12 @@ static int fill_maps(void)
 	 * All-UDP capture, so cases 6, 10 and 11 exercise the UDP paths into
 	 * ztunnel; case 13 turns it off (the default of a real enrolment).
 	 */
-	struct ztunnel_info zt = { .host_ifindex = T.host_ifindex[NS_ZT],
-				   .present = 1,
-				   .flags = ZT_F_CAPTURE_UDP,
-				   .generation = 1,
-				   .netns_id = -1 };
-	struct pod_info info;
+	struct ztunnel_value zt = { .host_ifindex = T.host_ifindex[NS_ZT],
+				    .present = 1,
+				    .flags = ZT_F_CAPTURE_UDP,
+				    .generation = 1,
+				    .netns_id = -1 };
+	struct pod_value info;
 	struct addr_key k;
 	int err;
 

@@ -324,7 +324,7 @@ static bool udp_connected(int family, enum host local, __u16 lport,
  */
 static bool set_ztunnel_as(bool present, __u8 flags, __s32 netns_id)
 {
-	struct ztunnel_info zt = {
+	struct ztunnel_value zt = {
 		.host_ifindex = (__u32)fx.if_zt_host,
 		.present = present,
 		.flags = flags,
@@ -2188,8 +2188,8 @@ static int ifindex_of(const char *name)
 
 static int put_pod(enum host h, int ifindex, const __u8 *mac, __u16 flags)
 {
-	struct pod_info info = { .host_ifindex = (__u32)ifindex,
-				 .flags = flags };
+	struct pod_value info = { .host_ifindex = (__u32)ifindex,
+				  .flags = flags };
 	struct addr_key k4 = key_of(AF_INET, h), k6 = key_of(AF_INET6, h);
 
 	memcpy(info.mac, mac, 6);

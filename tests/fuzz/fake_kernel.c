@@ -44,7 +44,7 @@ struct filter {
 struct pod_entry {
 	bool used;
 	struct addr_key key;
-	struct pod_info info;
+	struct pod_value info;
 };
 
 static struct {
@@ -52,7 +52,7 @@ static struct {
 	struct qdisc qdiscs[MAX_QDISCS];
 	struct filter filters[MAX_FILTERS];
 	struct pod_entry pods[FK_POD_CAPACITY];
-	struct ztunnel_info zt;
+	struct ztunnel_value zt;
 	struct addr_key node_addrs[MAX_NODE_ADDRS];
 	size_t n_node_addrs;
 	int handles; /* nl handles open */
@@ -642,13 +642,13 @@ void __wrap_dp_close(struct datapath *dp);
 int __wrap_dp_prog_fd(const struct datapath *dp, enum dp_prog prog);
 int __wrap_dp_unpin(const struct datapath *dp);
 int __wrap_dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
-		      const struct pod_info *info);
+		      const struct pod_value *info);
 int __wrap_dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
-		      struct pod_info *info);
+		      struct pod_value *info);
 int __wrap_dp_pod_del(const struct datapath *dp, const struct addr_key *addr);
 int __wrap_dp_ztunnel_set(const struct datapath *dp,
-			  const struct ztunnel_info *zt);
-int __wrap_dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt);
+			  const struct ztunnel_value *zt);
+int __wrap_dp_ztunnel_get(const struct datapath *dp, struct ztunnel_value *zt);
 int __wrap_dp_node_addr_add(const struct datapath *dp,
 			    const struct addr_key *addr);
 int __wrap_dp_node_addr_del(const struct datapath *dp,
@@ -660,7 +660,7 @@ int __wrap_dp_node_addr_list_get(const struct datapath *dp,
 int __wrap_dp_settings_set(const struct datapath *dp, const struct settings *s);
 int __wrap_dp_pod_for_each(const struct datapath *dp,
 			   int (*fn)(const struct addr_key *addr,
-				     const struct pod_info *info, void *arg),
+				     const struct pod_value *info, void *arg),
 			   void *arg);
 int __wrap_dp_node_addr_for_each(const struct datapath *dp,
 				 int (*fn)(const struct addr_key *addr,
@@ -705,7 +705,7 @@ static struct pod_entry *pod_find(const struct addr_key *addr)
 	return NULL;
 }
 
-bool fk_pod_entry(const struct addr_key *addr, struct pod_info *out)
+bool fk_pod_entry(const struct addr_key *addr, struct pod_value *out)
 {
 	struct pod_entry *e = pod_find(addr);
 
@@ -724,7 +724,7 @@ size_t fk_pod_entries(void)
 }
 
 int __wrap_dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
-		      const struct pod_info *info)
+		      const struct pod_value *info)
 {
 	struct pod_entry *e = pod_find(addr);
 
@@ -741,7 +741,7 @@ int __wrap_dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
 }
 
 int __wrap_dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
-		      struct pod_info *info)
+		      struct pod_value *info)
 {
 	(void)dp;
 	return fk_pod_entry(addr, info) ? 0 : -ENOENT;
@@ -759,14 +759,14 @@ int __wrap_dp_pod_del(const struct datapath *dp, const struct addr_key *addr)
 }
 
 int __wrap_dp_ztunnel_set(const struct datapath *dp,
-			  const struct ztunnel_info *zt)
+			  const struct ztunnel_value *zt)
 {
 	(void)dp;
 	w.zt = *zt;
 	return 0;
 }
 
-int __wrap_dp_ztunnel_get(const struct datapath *dp, struct ztunnel_info *zt)
+int __wrap_dp_ztunnel_get(const struct datapath *dp, struct ztunnel_value *zt)
 {
 	(void)dp;
 	*zt = w.zt;
@@ -839,7 +839,7 @@ int __wrap_dp_settings_set(const struct datapath *dp, const struct settings *s)
 /* Like the real one: visit a snapshot of the keys; fn may delete. */
 int __wrap_dp_pod_for_each(const struct datapath *dp,
 			   int (*fn)(const struct addr_key *addr,
-				     const struct pod_info *info, void *arg),
+				     const struct pod_value *info, void *arg),
 			   void *arg)
 {
 	struct addr_key keys[FK_POD_CAPACITY];
@@ -852,7 +852,7 @@ int __wrap_dp_pod_for_each(const struct datapath *dp,
 			keys[n++] = w.pods[i].key;
 	for (size_t i = 0; i < n && !err; i++) {
 		struct pod_entry *e = pod_find(&keys[i]);
-		struct pod_info info;
+		struct pod_value info;
 
 		if (!e)
 			continue;

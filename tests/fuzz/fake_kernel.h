@@ -37,7 +37,7 @@ void fk_remove_host_link(unsigned int i);
 /* Another owner's filter takes our slot on host veth 1000 + i. */
 void fk_foreign_filter(unsigned int i, bool egress, __u16 prio, __u32 handle);
 /* The pods map entry of addr, or false. */
-bool fk_pod_entry(const struct addr_key *addr, struct pod_info *out);
+bool fk_pod_entry(const struct addr_key *addr, struct pod_value *out);
 size_t fk_pod_entries(void);
 /* Netlink handles and netns fds of the fake still open (leak check). */
 int fk_open_handles(void);

@@ -58,10 +58,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void same_pod(struct pod *a, void *arg)
+static void same_pod(struct enrolled_pod *a, void *arg)
 {
 	const struct state *other = arg;
-	struct pod *b = state_pod_find(other, a->uid);
+	struct enrolled_pod *b = state_pod_find(other, a->uid);
 
 	REQUIRE(b != NULL);
 	REQUIRE(!strcmp(a->name, b->name));

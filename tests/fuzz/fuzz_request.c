@@ -151,11 +151,11 @@ static bool has_filter(struct nl *nl, int ifindex, enum tc_dir dir,
 	return !tc_filter_get(nl, &s, &f) && !strcmp(f.name, name);
 }
 
-static void check_pod(struct pod *pod, void *arg)
+static void check_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct daemon *d = arg;
 	struct link_info li;
-	struct pod_info pi;
+	struct pod_value pi;
 
 	if (link_get_by_index(d->nl, pod->host_ifindex, &li) ||
 	    strcmp(li.name, pod->host_veth))
@@ -170,11 +170,11 @@ static void check_pod(struct pod *pod, void *arg)
 			   "app_inbound"));
 }
 
-static int check_entry(const struct addr_key *addr, const struct pod_info *info,
-		       void *arg)
+static int check_entry(const struct addr_key *addr,
+		       const struct pod_value *info, void *arg)
 {
 	struct daemon *d = arg;
-	struct pod *owner = state_pod_by_addr(&d->st, addr);
+	struct enrolled_pod *owner = state_pod_by_addr(&d->st, addr);
 
 	REQUIRE(owner != NULL);
 	REQUIRE(owner->host_ifindex == (int)info->host_ifindex);
@@ -184,14 +184,14 @@ static int check_entry(const struct addr_key *addr, const struct pod_info *info,
 /* What the daemon holds, to compare with a replay of its journal. */
 struct held {
 	size_t n;
-	struct pod *pods[FK_POD_CAPACITY * 2];
+	struct enrolled_pod *pods[FK_POD_CAPACITY * 2];
 	bool overflow;
 };
 
-static void hold_pod(struct pod *pod, void *arg)
+static void hold_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct held *h = arg;
-	struct pod *copy;
+	struct enrolled_pod *copy;
 
 	if (h->n == sizeof(h->pods) / sizeof(h->pods[0])) {
 		h->overflow = true;
@@ -227,7 +227,7 @@ static void check_replay(struct daemon *d)
 	REQUIRE(state_journal_open(&st, journal) == 0);
 	REQUIRE(h.overflow || st.npods == h.n);
 	for (size_t i = 0; i < h.n; i++) {
-		struct pod *p = state_pod_find(&st, h.pods[i]->uid);
+		struct enrolled_pod *p = state_pod_find(&st, h.pods[i]->uid);
 
 		REQUIRE(p != NULL);
 		REQUIRE(p->host_ifindex == h.pods[i]->host_ifindex);

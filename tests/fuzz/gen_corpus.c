@@ -254,9 +254,10 @@ static void request_seeds(void)
 
 /* --- fuzz_journal --- */
 
-static struct pod *make_pod(const char *uid, const char *ip, int ifindex)
+static struct enrolled_pod *make_pod(const char *uid, const char *ip,
+				     int ifindex)
 {
-	struct pod *p = pod_new(uid);
+	struct enrolled_pod *p = pod_new(uid);
 
 	if (!p)
 		exit(2);
@@ -297,7 +298,7 @@ static void journal_seeds(void)
 		exit(2);
 	for (int i = 0; i < 4; i++) {
 		char uid[16], ip[32];
-		struct pod *p;
+		struct enrolled_pod *p;
 
 		snprintf(uid, sizeof(uid), "pod-%d", i);
 		snprintf(ip, sizeof(ip), i % 2 ? "fd00::%d" : "10.0.0.%d",

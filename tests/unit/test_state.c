@@ -57,10 +57,10 @@ static void pod_addr(int pod, size_t i, struct addr_key *k)
 }
 
 /* A pod whose every field derives from i, so pod_matches can check it. */
-static struct pod *make_pod(int i)
+static struct enrolled_pod *make_pod(int i)
 {
 	char s[128];
-	struct pod *p;
+	struct enrolled_pod *p;
 
 	snprintf(s, sizeof(s), "pod-%d", i);
 	p = pod_new(s);
@@ -89,9 +89,9 @@ static struct pod *make_pod(int i)
 }
 
 /* Every field of p is what make_pod(i) put there. */
-static bool pod_matches(const struct pod *p, int i)
+static bool pod_matches(const struct enrolled_pod *p, int i)
 {
-	struct pod *want = make_pod(i);
+	struct enrolled_pod *want = make_pod(i);
 	bool ok;
 
 	ok = p && !strcmp(p->uid, want->uid) && !strcmp(p->name, want->name) &&
@@ -160,7 +160,7 @@ static bool zt_matches(const struct ztunnel *z, int i, bool current)
 	return ok;
 }
 
-static struct pod *find_pod(const struct state *st, int i)
+static struct enrolled_pod *find_pod(const struct state *st, int i)
 {
 	char uid[32];
 
@@ -168,7 +168,7 @@ static struct pod *find_pod(const struct state *st, int i)
 	return state_pod_find(st, uid);
 }
 
-static void count_pod(struct pod *pod, void *arg)
+static void count_pod(struct enrolled_pod *pod, void *arg)
 {
 	(*(size_t *)arg)++;
 }
@@ -186,7 +186,7 @@ static size_t pods_visited(const struct state *st)
 static void test_pod_put_find_remove(void)
 {
 	struct state st;
-	struct pod *p, *q;
+	struct enrolled_pod *p, *q;
 
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
 	CU_ASSERT_PTR_NULL(find_pod(&st, 1));
@@ -215,7 +215,8 @@ static void test_pod_put_find_remove(void)
 static void test_pod_replace(void)
 {
 	struct state st;
-	struct pod *a1 = make_pod(1), *a2 = make_pod(1), *b = make_pod(4);
+	struct enrolled_pod *a1 = make_pod(1), *a2 = make_pod(1),
+			    *b = make_pod(4);
 	struct addr_key k;
 
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
@@ -252,7 +253,7 @@ static void test_pod_many(void)
 	CU_ASSERT(st.nbuckets >= N); /* the table grew */
 	CU_ASSERT_EQUAL(pods_visited(&st), N);
 	for (int i = 0; i < N; i++) {
-		struct pod *p = find_pod(&st, i);
+		struct enrolled_pod *p = find_pod(&st, i);
 
 		if (!pod_matches(p, i))
 			missing++;
@@ -278,7 +279,7 @@ static void test_pod_many(void)
 static void test_pod_by_addr(void)
 {
 	struct state st;
-	struct pod *a = make_pod(3), *b = make_pod(8);
+	struct enrolled_pod *a = make_pod(3), *b = make_pod(8);
 	struct addr_key k;
 
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
@@ -473,7 +474,7 @@ static int journal_open(struct state *st, const char *path)
 
 static void put_pod(struct state *st, int i)
 {
-	struct pod *p = make_pod(i);
+	struct enrolled_pod *p = make_pod(i);
 
 	state_pod_put(st, p);
 	CU_ASSERT_EQUAL(state_journal_pod_put(st, p), 0);
@@ -482,7 +483,7 @@ static void put_pod(struct state *st, int i)
 
 static void delete_pod(struct state *st, int i)
 {
-	struct pod *p = find_pod(st, i);
+	struct enrolled_pod *p = find_pod(st, i);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	state_pod_remove(st, p->uid);
@@ -535,7 +536,7 @@ static void test_journal_roundtrip(void)
 {
 	char path[256];
 	struct state st;
-	struct pod *p;
+	struct enrolled_pod *p;
 
 	tmp_path(path, sizeof(path), "roundtrip.journal");
 	if (journal_open(&st, path))
@@ -720,7 +721,7 @@ static void test_journal_unwritable(void)
 {
 	char path[256];
 	struct state st;
-	struct pod *p = make_pod(1);
+	struct enrolled_pod *p = make_pod(1);
 
 	tmp_path(path, sizeof(path), "no/such/dir/state.journal");
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
