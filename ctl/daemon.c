@@ -67,12 +67,26 @@ void remove_qdisc_if_empty(struct nl *nl, int ifindex)
 	hook_qdisc_drop_if_empty(nl, ifindex);
 }
 
+/*
+ * A kernel operation whose failure nothing can refuse or undo (a detach,
+ * a cleanup, a rollback, a resync): logged and counted (status and
+ * metrics: kernel_errors). "Nothing there" (-ENOENT, -ENODEV) is success.
+ */
+void note_kernel_error(struct daemon *d, int err, const char *what, int ifindex)
+{
+	if (!err || err == -ENOENT || err == -ENODEV)
+		return;
+	d->kernel_errors++;
+	pr_warn("%s (ifindex %d): %s", what, ifindex, strerror(-err));
+}
+
 void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
 		   enum tc_dir dir, enum dp_prog prog)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
-	hook_detach(nl, &hs, ifindex, dir, prog);
+	note_kernel_error(d, hook_detach(nl, &hs, ifindex, dir, prog),
+			  "detach a filter", ifindex);
 }
 
 int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir,
@@ -88,7 +102,8 @@ void detach_pod_filters_tc(struct daemon *d, int ifindex)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
-	hook_pod_detach(d->nl, &hs, ifindex, false, NULL);
+	note_kernel_error(d, hook_pod_detach(d->nl, &hs, ifindex, false, NULL),
+			  "detach a pod's tc filters", ifindex);
 }
 
 /* Both kinds: whichever the pod had, nothing of ours stays. */
@@ -96,10 +111,15 @@ void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {
 	struct hook_slot hs = hook_slot_of(d);
 
-	tcx_guard_detach(d->opts.bpffs, ifindex);
-	tcx_detach(d->opts.bpffs, ifindex, TC_DIR_INGRESS);
-	tcx_detach(d->opts.bpffs, ifindex, TC_DIR_EGRESS);
-	hook_pod_detach(d->nl, &hs, ifindex, qdisc_ours, NULL);
+	note_kernel_error(d, tcx_guard_detach(d->opts.bpffs, ifindex),
+			  "unpin the guard's link", ifindex);
+	note_kernel_error(d, tcx_detach(d->opts.bpffs, ifindex, TC_DIR_INGRESS),
+			  "unpin a TCX link", ifindex);
+	note_kernel_error(d, tcx_detach(d->opts.bpffs, ifindex, TC_DIR_EGRESS),
+			  "unpin a TCX link", ifindex);
+	note_kernel_error(
+		d, hook_pod_detach(d->nl, &hs, ifindex, qdisc_ours, NULL),
+		"detach a pod's tc filters", ifindex);
 }
 
 /*

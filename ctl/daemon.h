@@ -69,6 +69,7 @@ struct daemon {
 	__u64 pod_seq; /* PodAdds that succeeded, for snapshots */
 	/* the order watch (daemon_watch.c) */
 	__u64 order_checks, order_violations, order_restored;
+	__u64 kernel_errors; /* note_kernel_error: failures nothing refused */
 	size_t watch_cursor, watch_next;
 	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
 	__u32 zt_generation;

@@ -9,12 +9,24 @@
 
 #include "daemon.h"
 #include "hooks.h"
+#include "compiler.h"
 
 /* daemon.c */
 /* The reply: msg (printf style) and code ec, OK or an error. */
 ErrorCode answer(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 ErrorCode kernel_error(int err);
+void note_kernel_error(struct daemon *d, int err, const char *what,
+		       int ifindex);
+/*
+ * A journal write whose failure fails nothing (bookkeeping at start, a
+ * vanished veth): the journal logged and counted it and rewrites the
+ * whole file once writes work (status: journal LAGGING).
+ */
+static inline void journal_lag_tolerated(int err)
+{
+	(void)err;
+}
 struct hook_slot hook_slot_of(const struct daemon *d);
 struct tc_slot slot_of(const struct daemon *d, int ifindex, enum tc_dir dir);
 void remove_qdisc_if_empty(struct nl *nl, int ifindex);
@@ -25,10 +37,11 @@ int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir,
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
 void detach_pod_filters_tc(struct daemon *d, int ifindex);
-int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created);
+MUST_CHECK int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx,
+				bool *created);
 bool foreign_filter_before_ours(struct daemon *d, int ifindex);
-int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
-		     int host_ifindex);
+MUST_CHECK int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
+				int host_ifindex);
 bool veth_alive(struct daemon *d, int ifindex, const char *name);
 
 /* daemon_pods.c */
@@ -40,7 +53,7 @@ int remove_pod(struct daemon *d, struct enrolled_pod *pod);
 int open_netns(const char *path, int given_fd, int *opened);
 const char *netns_error(int err);
 const char *netns_name(const char *path);
-int publish_addrs(struct daemon *d, const struct enrolled_pod *pod);
+MUST_CHECK int publish_addrs(struct daemon *d, const struct enrolled_pod *pod);
 ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
 		    int netns_fd, char *msg, size_t len);
 ErrorCode h_pod_delete(struct daemon *d,
@@ -53,7 +66,7 @@ ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
 			  size_t len);
 
 /* daemon_ztunnel.c */
-int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
+MUST_CHECK int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt);
 ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
 			struct zt_saved *was, bool *touched, char *msg,

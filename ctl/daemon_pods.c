@@ -27,7 +27,9 @@ static void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
 	for (size_t i = 0; i < n; i++)
 		if (!dp_pod_get(&d->dp, &addrs[i], &pi) &&
 		    (int)pi.host_ifindex == host_ifindex) {
-			dp_pod_del(&d->dp, &addrs[i]);
+			note_kernel_error(d, dp_pod_del(&d->dp, &addrs[i]),
+					  "delete a pods map entry",
+					  host_ifindex);
 			sockmap_netns_del(&d->sm, &addrs[i]);
 		}
 }
@@ -565,7 +567,9 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 					pod->host_ifindex);
 			detach_pod_filters(d, pod->host_ifindex, created);
 		} else {
-			publish_addrs(d, old);
+			note_kernel_error(d, publish_addrs(d, old),
+					  "put the previous entries back",
+					  old->host_ifindex);
 		}
 		goto fail_pod;
 	}

@@ -86,6 +86,7 @@ ErrorCode h_status(struct daemon *d, Reply *reply)
 			 d->opts.attach == ATTACH_TCX ? "tcx" :
 							"auto";
 	s->guard = d->guard_on ? "on" : (char *)d->guard_off;
+	s->kernel_errors = d->kernel_errors;
 	s->clients = d->clients;
 	s->log_level = (char *)log_level_name(log_get_level());
 	s->sockmap_active = d->sm.active;

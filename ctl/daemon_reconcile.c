@@ -153,7 +153,8 @@ static int drop_stale_node_addr(const struct addr_key *addr, void *arg)
 	struct addr_sync *s = arg;
 
 	if (!addr_key_in(addr, s->seen, s->n))
-		dp_node_addr_del(&s->d->dp, addr);
+		note_kernel_error(s->d, dp_node_addr_del(&s->d->dp, addr),
+				  "delete a node address entry", 0);
 	return 0;
 }
 
@@ -218,7 +219,9 @@ static void restore_guard(struct daemon *d, struct enrolled_pod *pod)
 
 	pod->guard = false;
 	if (!d->guard_on) {
-		tcx_guard_detach(d->opts.bpffs, pod->host_ifindex);
+		note_kernel_error(
+			d, tcx_guard_detach(d->opts.bpffs, pod->host_ifindex),
+			"unpin the guard's link", pod->host_ifindex);
 		return;
 	}
 	err = tcx_guard_update(d->opts.bpffs, pod->host_ifindex,
@@ -266,7 +269,8 @@ static int drop_unknown_entry(const struct addr_key *addr,
 		return 0;
 	pr_info("reconcile: removing map entry %s of no enrolled pod",
 		addr_key_format(addr, text, sizeof(text)));
-	dp_pod_del(&d->dp, addr);
+	note_kernel_error(d, dp_pod_del(&d->dp, addr),
+			  "delete a pods map entry", (int)info->host_ifindex);
 	return 0;
 }
 
@@ -320,12 +324,16 @@ static void drop_orphan_tcx(struct daemon *d)
 		    !ifindex_owned(d, ifindex)) {
 			pr_info("reconcile: removing orphan TCX link %s",
 				de->d_name);
-			tcx_detach(d->opts.bpffs, ifindex, td);
+			note_kernel_error(
+				d, tcx_detach(d->opts.bpffs, ifindex, td),
+				"unpin an orphan TCX link", ifindex);
 		} else if (tcx_guard_pin_parse(de->d_name, &ifindex) &&
 			   !ifindex_owned(d, ifindex)) {
 			pr_info("reconcile: removing orphan guard link %s",
 				de->d_name);
-			tcx_guard_detach(d->opts.bpffs, ifindex);
+			note_kernel_error(
+				d, tcx_guard_detach(d->opts.bpffs, ifindex),
+				"unpin an orphan guard link", ifindex);
 		}
 	closedir(dir);
 }
@@ -406,18 +414,22 @@ static void reconcile_ztunnels(struct daemon *d)
 				msg);
 			detach_ztunnel(d, zt);
 			state_zt_remove(&d->st, zt->uid);
-			state_journal_zt_delete(&d->st, zt->uid);
+			journal_lag_tolerated(
+				state_journal_zt_delete(&d->st, zt->uid));
 			zt_free(zt);
 			continue;
 		}
-		state_journal_zt_put(&d->st, zt);
+		journal_lag_tolerated(state_journal_zt_put(&d->st, zt));
 		if (zt->current) {
-			publish_ztunnel(d, zt);
+			note_kernel_error(d, publish_ztunnel(d, zt),
+					  "publish the current ztunnel",
+					  zt->host_ifindex);
 			have_current = true;
 		}
 	}
 	if (!have_current)
-		publish_ztunnel(d, NULL);
+		note_kernel_error(d, publish_ztunnel(d, NULL),
+				  "clear the ztunnel slot", 0);
 }
 
 /* Pods known by path get their netns cookie again (a netns may be new). */
@@ -496,9 +508,10 @@ void daemon_prune_gone(struct daemon *d)
 	if (zt && !veth_alive(d, zt->host_ifindex, zt->host_veth)) {
 		pr_warn("ztunnel %s: veth %s is gone; meshed pods fail closed",
 			zt->uid, zt->host_veth);
-		publish_ztunnel(d, NULL);
+		note_kernel_error(d, publish_ztunnel(d, NULL),
+				  "clear the ztunnel slot", zt->host_ifindex);
 		zt->current = false;
-		state_journal_zt_put(&d->st, zt);
+		journal_lag_tolerated(state_journal_zt_put(&d->st, zt));
 	}
 }
 
@@ -508,7 +521,9 @@ static void prefill_pod(struct enrolled_pod *pod, void *arg)
 	struct daemon *d = arg;
 
 	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
-		publish_addrs(d, pod);
+		note_kernel_error(d, publish_addrs(d, pod),
+				  "prefill a pod's map entries",
+				  pod->host_ifindex);
 }
 
 /*

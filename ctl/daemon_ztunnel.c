@@ -272,18 +272,28 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 		return answer(msg, len, EC(KERNEL), "ztunnel map update: %s",
 			      strerror(-err));
 	}
+	/*
+	 * The journal records of a ztunnel add are bookkeeping its failure
+	 * does not refuse: refusing would leave meshed pods with no ztunnel
+	 * now, while a record lost costs, at worst, a re-add after a restart
+	 * that comes before the journal is rewritten (pods fail closed
+	 * meanwhile, never open). A delete is journaled first (below).
+	 */
 	prev = state_zt_current(&d->st);
 	if (prev && strcmp(prev->uid, zt->uid)) {
 		prev->current = false;
-		state_journal_zt_put(&d->st, prev);
+		journal_lag_tolerated(state_journal_zt_put(&d->st, prev));
 	}
 	zt->current = true;
 	if (state_zt_put(&d->st, zt)) {
 		/* Full: the oldest replaced ones linger; refuse politely. */
-		publish_ztunnel(d, prev);
+		note_kernel_error(d, publish_ztunnel(d, prev),
+				  "put the previous ztunnel back",
+				  prev ? prev->host_ifindex : 0);
 		if (prev) {
 			prev->current = true;
-			state_journal_zt_put(&d->st, prev);
+			journal_lag_tolerated(
+				state_journal_zt_put(&d->st, prev));
 		}
 		detach_ztunnel(d, zt);
 		zt_free(zt);
@@ -291,7 +301,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 			      "%d ztunnels known; delete replaced ones first",
 			      MAX_ZTUNNELS);
 	}
-	state_journal_zt_put(&d->st, zt);
+	journal_lag_tolerated(state_journal_zt_put(&d->st, zt));
 	pr_info("ztunnel %s active on %s (host %s ifindex %d)", zt->uid,
 		zt->ifname, zt->host_veth, zt->host_ifindex);
 	return answer(msg, len, EC(OK), "ztunnel active, host veth %s",
@@ -302,17 +312,25 @@ ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
 			   size_t len)
 {
 	struct ztunnel *zt = state_zt_find(&d->st, uid);
+	int err;
 
 	if (!zt)
 		return answer(msg, len, EC(OK), "ztunnel %s was not known",
 			      uid);
+	/* Journaled first: a record left behind would bring it back at the
+	 * next start while its netns lives on. */
+	err = state_journal_zt_delete(&d->st, uid);
+	if (err)
+		return answer(msg, len, EC(INTERNAL),
+			      "journal: %s; ztunnel %s not removed",
+			      strerror(-err), uid);
 	if (zt->current) {
 		/* Meshed pods now fail closed until a new ztunnel arrives. */
-		publish_ztunnel(d, NULL);
+		note_kernel_error(d, publish_ztunnel(d, NULL),
+				  "clear the ztunnel slot", zt->host_ifindex);
 	}
 	detach_ztunnel(d, zt);
 	state_zt_remove(&d->st, uid);
-	state_journal_zt_delete(&d->st, uid);
 	pr_info("ztunnel %s removed%s", uid,
 		zt->current ? "; meshed pods fail closed" : "");
 	zt_free(zt);

@@ -120,6 +120,10 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 		d->order_violations);
 	counter(&o, "order_restored_total", "Times ours was put back first.",
 		d->order_restored);
+	counter(&o, "kernel_errors_total",
+		"Kernel operations that failed "
+		"where nothing could refuse or undo them (each is logged).",
+		d->kernel_errors);
 	gauge(&o, "journal_lagging",
 	      "1 while the journal file lags the "
 	      "daemon's state (a write failed; rewritten once writes work).",

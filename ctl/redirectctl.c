@@ -221,6 +221,8 @@ static void print_status(const StatusReply *s, bool json)
 		       (unsigned long long)s->order_restored);
 		json_kv_str("attach_mode", s->attach_mode, true);
 		json_kv_str("guard", s->guard, true);
+		printf(",\"kernel_errors\":%llu",
+		       (unsigned long long)s->kernel_errors);
 		json_kv_str("journal_error", s->journal_error, true);
 		printf("}\n");
 		return;
@@ -249,6 +251,10 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->order_violations,
 	       (unsigned long long)s->order_restored);
 	printf("guard:       %s\n", s->guard);
+	if (s->kernel_errors)
+		printf("kernel:      %llu operations failed that nothing could "
+		       "refuse (see the log)\n",
+		       (unsigned long long)s->kernel_errors);
 	if (s->journal_error[0])
 		printf("journal:     LAGGING (%s): state is in memory; the file "
 		       "is rewritten once writes work; %llu writes failed\n",

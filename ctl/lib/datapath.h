@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include "redirect_abi.h"
+#include "compiler.h"
 
 struct dp_opts {
 	size_t sz; /* sizeof(struct dp_opts), for growth */
@@ -47,22 +48,27 @@ const char *dp_prog_name(enum dp_prog prog);
 /* Remove every map pin we made (after the filters are gone). */
 int dp_unpin(const struct datapath *dp);
 
-int dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
-	       const struct pod_value *info);
+MUST_CHECK int dp_pod_put(const struct datapath *dp,
+			  const struct addr_key *addr,
+			  const struct pod_value *info);
 int dp_pod_get(const struct datapath *dp, const struct addr_key *addr,
 	       struct pod_value *info);
-int dp_pod_del(const struct datapath *dp, const struct addr_key *addr);
-int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_value *zt);
+MUST_CHECK int dp_pod_del(const struct datapath *dp,
+			  const struct addr_key *addr);
+MUST_CHECK int dp_ztunnel_set(const struct datapath *dp,
+			      const struct ztunnel_value *zt);
 int dp_ztunnel_get(const struct datapath *dp, struct ztunnel_value *zt);
-int dp_node_addr_add(const struct datapath *dp, const struct addr_key *addr);
-int dp_node_addr_del(const struct datapath *dp, const struct addr_key *addr);
+MUST_CHECK int dp_node_addr_add(const struct datapath *dp,
+				const struct addr_key *addr);
+MUST_CHECK int dp_node_addr_del(const struct datapath *dp,
+				const struct addr_key *addr);
 /*
  * Write the node's addresses (distinct; the same set node_addrs holds) into
  * node_addr_list, keeping each remaining address in its slot. More than
  * NODE_ADDRS_INLINE: the list says incomplete and programs use node_addrs.
  */
-int dp_node_addr_list_set(const struct datapath *dp,
-			  const struct addr_key *addrs, size_t n);
+MUST_CHECK int dp_node_addr_list_set(const struct datapath *dp,
+				     const struct addr_key *addrs, size_t n);
 /* node_addr_list as the programs see it. */
 int dp_node_addr_list_get(const struct datapath *dp,
 			  struct node_addr_list *list);
@@ -70,7 +76,8 @@ int dp_node_addr_list_get(const struct datapath *dp,
 void node_addr_list_build(const struct node_addr_list *cur,
 			  const struct addr_key *addrs, size_t n,
 			  struct node_addr_list *next);
-int dp_settings_set(const struct datapath *dp, const struct settings *s);
+MUST_CHECK int dp_settings_set(const struct datapath *dp,
+			       const struct settings *s);
 /* Visit every entry of the pods / node_addrs maps (a snapshot of keys). */
 int dp_pod_for_each(const struct datapath *dp,
 		    int (*fn)(const struct addr_key *addr,

@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include "redirect_abi.h"
 #include "wire.h"
+#include "compiler.h"
 
 struct enrolled_pod {
 	char *uid;
@@ -141,10 +142,11 @@ void info_release_ips(char **ips, size_t n);
 int state_journal_open(struct state *st, const char *path);
 /* Replay path into st without writing anything (st->journal stays NULL). */
 int state_journal_read(struct state *st, const char *path);
-int state_journal_pod_put(struct state *st, const struct enrolled_pod *pod);
-int state_journal_pod_delete(struct state *st, const char *uid);
-int state_journal_zt_put(struct state *st, const struct ztunnel *zt);
-int state_journal_zt_delete(struct state *st, const char *uid);
+MUST_CHECK int state_journal_pod_put(struct state *st,
+				     const struct enrolled_pod *pod);
+MUST_CHECK int state_journal_pod_delete(struct state *st, const char *uid);
+MUST_CHECK int state_journal_zt_put(struct state *st, const struct ztunnel *zt);
+MUST_CHECK int state_journal_zt_delete(struct state *st, const char *uid);
 /* Rewrite the journal as one put per live object. */
 int state_journal_compact(struct state *st);
 /* Compact when the file holds far more records than live objects. */

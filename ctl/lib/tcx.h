@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "nl.h"
+#include "compiler.h"
 
 /* Programs on the device's TCX chain of dir (0 none, -errno). */
 int tcx_count(int ifindex, enum tc_dir dir);
@@ -23,8 +24,8 @@ void tcx_pin_path(const char *pin_dir, int ifindex, enum tc_dir dir, char *buf,
  * Our program at the head of the chain, pinned: a link already pinned
  * there gets prog_fd (an atomic swap, no moment without a program).
  */
-int tcx_attach_head(const char *pin_dir, int ifindex, enum tc_dir dir,
-		    int prog_fd);
+MUST_CHECK int tcx_attach_head(const char *pin_dir, int ifindex,
+			       enum tc_dir dir, int prog_fd);
 /*
  * The ids of the programs on the chain, in run order: 0 and *n set, or
  * -errno. ids has room for max.
@@ -35,11 +36,11 @@ int tcx_list(int ifindex, enum tc_dir dir, __u32 *ids, __u32 max, __u32 *n);
  * the head and pinned in its place (a chain holds a program only once,
  * so ours is absent for the time of one syscall).
  */
-int tcx_move_to_head(const char *pin_dir, int ifindex, enum tc_dir dir,
-		     int prog_fd);
+MUST_CHECK int tcx_move_to_head(const char *pin_dir, int ifindex,
+				enum tc_dir dir, int prog_fd);
 /* The same at an explicit pin path (ifindex in the caller's netns). */
-int tcx_attach_head_at(const char *pin, int ifindex, enum tc_dir dir,
-		       int prog_fd);
+MUST_CHECK int tcx_attach_head_at(const char *pin, int ifindex, enum tc_dir dir,
+				  int prog_fd);
 /* The kernel has TCX (6.6+). */
 bool tcx_supported(void);
 /*
@@ -52,10 +53,11 @@ void tcx_guard_pin_path(const char *pin_dir, int host_ifindex, char *buf,
 bool tcx_guard_pin_parse(const char *name, int *host_ifindex);
 bool tcx_guard_present(const char *pin_dir, int host_ifindex);
 /* This build's program on the pinned guard link: 0, -ENOENT, -errno. */
-int tcx_guard_update(const char *pin_dir, int host_ifindex, int prog_fd);
-int tcx_guard_detach(const char *pin_dir, int host_ifindex);
+MUST_CHECK int tcx_guard_update(const char *pin_dir, int host_ifindex,
+				int prog_fd);
+MUST_CHECK int tcx_guard_detach(const char *pin_dir, int host_ifindex);
 /* Unpin ours: the link, and so the program, goes. 0, or -ENOENT. */
-int tcx_detach(const char *pin_dir, int ifindex, enum tc_dir dir);
+MUST_CHECK int tcx_detach(const char *pin_dir, int ifindex, enum tc_dir dir);
 /* Our pin names: true and the ifindex/dir for tcx_<ifindex>_<in|eg>. */
 bool tcx_pin_parse(const char *name, int *ifindex, enum tc_dir *dir);
 

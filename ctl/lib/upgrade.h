@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "compiler.h"
 
 struct bpf_object;
 
@@ -37,6 +38,6 @@ int upgrade_copy_old(struct bpf_object *obj, const char *pin_dir,
 		     unsigned int *copied);
 /* Anything set aside, once no program of the old build runs. */
 bool upgrade_old_present(const char *pin_dir);
-int upgrade_drop_old(const char *pin_dir, unsigned int *dropped);
+MUST_CHECK int upgrade_drop_old(const char *pin_dir, unsigned int *dropped);
 
 #endif
