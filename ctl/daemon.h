@@ -72,7 +72,7 @@ struct daemon {
 	__u64 kernel_errors; /* note_kernel_error: failures nothing refused */
 	size_t watch_cursor, watch_next;
 	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
-	__u32 zt_generation;
+	__u32 ztunnel_generation;
 	char features[160]; /* the start-up probe, for status */
 	/* pod_guard attached inside pods; else guard_off says why */
 	bool guard_on;

@@ -69,7 +69,7 @@ ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
 MUST_CHECK int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt);
 ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
-			struct zt_saved *was, bool *touched, char *msg,
+			struct ztunnel_saved *was, bool *touched, char *msg,
 			size_t len);
 ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 			char *msg, size_t len);

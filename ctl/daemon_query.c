@@ -52,7 +52,7 @@ static void status_node_addrs(struct daemon *d, struct status_block *b)
 ErrorCode h_status(struct daemon *d, Reply *reply)
 {
 	struct status_block *b = calloc(1, sizeof(*b));
-	struct ztunnel *zt = state_zt_current(&d->st);
+	struct ztunnel *zt = state_ztunnel_current(&d->st);
 	StatusReply *s;
 
 	if (!b)
@@ -155,7 +155,7 @@ static size_t list_ztunnels(struct daemon *d, struct list_block *b,
 
 		if (!d->st.zts[i])
 			continue;
-		zt_to_info(d->st.zts[i], &b->zts[n], macs[n], 18);
+		ztunnel_to_info(d->st.zts[i], &b->zts[n], macs[n], 18);
 		b->zptr[n] = &b->zts[n];
 		b->pl.n_ztunnels++;
 		used += ambient_redirect__v1__ztunnel_info__get_packed_size(

@@ -379,7 +379,7 @@ static void reconcile_ztunnels(struct daemon *d)
 	for (int i = 0; i < MAX_ZTUNNELS; i++) {
 		struct ztunnel *zt = d->st.zts[i];
 		ErrorCode ec = EC(NETNS);
-		struct zt_saved was;
+		struct ztunnel_saved was;
 		bool touched;
 
 		if (!zt)
@@ -413,10 +413,10 @@ static void reconcile_ztunnels(struct daemon *d)
 			pr_warn("ztunnel %s is gone (%s); removing it", zt->uid,
 				msg);
 			detach_ztunnel(d, zt);
-			state_zt_remove(&d->st, zt->uid);
+			state_ztunnel_remove(&d->st, zt->uid);
 			journal_lag_tolerated(
 				state_journal_zt_delete(&d->st, zt->uid));
-			zt_free(zt);
+			ztunnel_free(zt);
 			continue;
 		}
 		journal_lag_tolerated(state_journal_zt_put(&d->st, zt));
@@ -447,7 +447,7 @@ static void refresh_pod_netns(struct enrolled_pod *pod, void *arg)
 	close(fd);
 }
 
-static bool zt_owns(struct daemon *d, const struct addr_key *addr)
+static bool ztunnel_owns(struct daemon *d, const struct addr_key *addr)
 {
 	for (int i = 0; i < MAX_ZTUNNELS; i++) {
 		const struct ztunnel *zt = d->st.zts[i];
@@ -462,7 +462,7 @@ static int drop_unowned_netns(const struct addr_key *addr, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (!state_pod_by_addr(&d->st, addr) && !zt_owns(d, addr))
+	if (!state_pod_by_addr(&d->st, addr) && !ztunnel_owns(d, addr))
 		sockmap_netns_del(&d->sm, addr);
 	return 0;
 }
@@ -493,7 +493,7 @@ static void collect_gone(struct enrolled_pod *pod, void *arg)
 void daemon_prune_gone(struct daemon *d)
 {
 	struct gone_pods g = { .d = d };
-	struct ztunnel *zt = state_zt_current(&d->st);
+	struct ztunnel *zt = state_ztunnel_current(&d->st);
 
 	g.gone = calloc(d->st.npods + 1, sizeof(*g.gone));
 	if (!g.gone)
@@ -577,6 +577,7 @@ int daemon_reconcile(struct daemon *d)
 	daemon_watch_order(d, true);
 	drop_old_maps(d);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s", d->st.npods,
-		d->st.naddrs, state_zt_current(&d->st) ? "present" : "absent");
+		d->st.naddrs,
+		state_ztunnel_current(&d->st) ? "present" : "absent");
 	return c.err;
 }

@@ -18,12 +18,12 @@
 
 /* --- ztunnel --- */
 
-static struct zt_routing zt_routing_of(const struct daemon *d)
+static struct ztunnel_routing ztunnel_routing_of(const struct daemon *d)
 {
-	struct zt_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
-				.mask = ZT_ROUTE_MASK_DEFAULT,
-				.table = ZT_ROUTE_TABLE_DEFAULT,
-				.rule_prio = DEFAULT_ZT_RULE_PRIO };
+	struct ztunnel_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
+				     .mask = ZT_ROUTE_MASK_DEFAULT,
+				     .table = ZT_ROUTE_TABLE_DEFAULT,
+				     .rule_prio = DEFAULT_ZT_RULE_PRIO };
 	(void)d;
 	return r;
 }
@@ -66,7 +66,7 @@ int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 		zi.flags = zt->capture_udp ? ZT_F_CAPTURE_UDP : 0;
 		zi.netns_id = ztunnel_netns_id(d, zt);
 	}
-	zi.generation = ++d->zt_generation;
+	zi.generation = ++d->ztunnel_generation;
 	err = dp_ztunnel_set(&d->dp, &zi);
 	if (!err)
 		publish_ztunnel_netns(d, zt);
@@ -75,7 +75,7 @@ int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 {
-	struct zt_routing r = zt_routing_of(d);
+	struct ztunnel_routing r = ztunnel_routing_of(d);
 	struct nl *znl;
 	int fd = zt->netns_fd, opened = -1;
 
@@ -99,7 +99,7 @@ void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 	detach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS, DP_ZTUNNEL_INGRESS);
 	if (zt->qdisc_created)
 		remove_qdisc_if_empty(znl, zt->ifindex);
-	zt_routing_teardown(znl, &r);
+	ztunnel_routing_teardown(znl, &r);
 	nl_close(znl);
 out:
 	if (opened >= 0)
@@ -142,10 +142,10 @@ static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
 
 /* Routing and ztunnel_ingress inside its netns; *was: what it was. */
 static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
-				     struct zt_saved *was, char *msg,
+				     struct ztunnel_saved *was, char *msg,
 				     size_t len)
 {
-	struct zt_routing r = zt_routing_of(d);
+	struct ztunnel_routing r = ztunnel_routing_of(d);
 	struct nl *znl;
 	int err = nl_open_in_netns(zt->netns_fd, &znl);
 
@@ -153,7 +153,7 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 		return answer(msg, len, EC(NETNS),
 			      "cannot enter ztunnel's network namespace: %s",
 			      strerror(-err));
-	err = zt_routing_setup(znl, &r, was);
+	err = ztunnel_routing_setup(znl, &r, was);
 	if (!err)
 		err = tc_clsact_ensure(znl, zt->ifindex, &zt->qdisc_created);
 	if (!err)
@@ -168,14 +168,14 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 
 /* A refused add leaves ztunnel's netns as the add found it. */
 static void restore_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
-				  const struct zt_saved *was)
+				  const struct ztunnel_saved *was)
 {
-	struct zt_routing r = zt_routing_of(d);
+	struct ztunnel_routing r = ztunnel_routing_of(d);
 	struct nl *znl;
 
 	if (nl_open_in_netns(zt->netns_fd, &znl))
 		return;
-	if (zt_routing_restore(znl, &r, was))
+	if (ztunnel_routing_restore(znl, &r, was))
 		pr_warn("ztunnel %s: restoring its netns failed", zt->uid);
 	nl_close(znl);
 }
@@ -201,7 +201,7 @@ static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
 
 /* All of ztunnel's side, checked first; *touched: something changed. */
 ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
-			struct zt_saved *was, bool *touched, char *msg,
+			struct ztunnel_saved *was, bool *touched, char *msg,
 			size_t len)
 {
 	ErrorCode ec = check_ztunnel_links(d, zt, msg, len);
@@ -214,9 +214,9 @@ ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
 	return ec ? ec : setup_ztunnel_host(d, zt, msg, len);
 }
 
-static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
+static struct ztunnel *ztunnel_from_add(const ZtunnelAdd *a, int fd)
 {
-	struct ztunnel *zt = zt_new(a->uid);
+	struct ztunnel *zt = ztunnel_new(a->uid);
 	char msg[WIRE_MSG_LEN];
 
 	if (!zt)
@@ -225,7 +225,7 @@ static struct ztunnel *zt_from_add(const ZtunnelAdd *a, int fd)
 	zt->netns_path = strdup(a->netns_path);
 	zt->netns_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (!zt->netns_path || zt->netns_fd < 0) {
-		zt_free(zt);
+		ztunnel_free(zt);
 		return NULL;
 	}
 	snprintf(zt->ifname, sizeof(zt->ifname), "%s",
@@ -241,7 +241,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 			char *msg, size_t len)
 {
 	struct ztunnel *zt, *prev;
-	struct zt_saved was;
+	struct ztunnel_saved was;
 	int opened, fd, err;
 	bool touched;
 	ErrorCode ec;
@@ -250,25 +250,25 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 	if (fd < 0)
 		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
 			      netns_name(a->netns_path), netns_error(fd));
-	zt = zt_from_add(a, fd);
+	zt = ztunnel_from_add(a, fd);
 	if (opened >= 0)
 		close(opened);
 	if (!zt)
 		return answer(msg, len, EC(INTERNAL), "out of memory");
 	ec = setup_ztunnel(d, zt, &was, &touched, msg, len);
 	if (ec) {
-		if (touched && !state_zt_find(&d->st, a->uid)) {
+		if (touched && !state_ztunnel_find(&d->st, a->uid)) {
 			detach_ztunnel(d, zt);
 			restore_ztunnel_netns(d, zt, &was);
 		}
-		zt_free(zt);
+		ztunnel_free(zt);
 		return ec;
 	}
 	/* One map write switches new traffic to this ztunnel. */
 	err = publish_ztunnel(d, zt);
 	if (err) {
 		detach_ztunnel(d, zt);
-		zt_free(zt);
+		ztunnel_free(zt);
 		return answer(msg, len, EC(KERNEL), "ztunnel map update: %s",
 			      strerror(-err));
 	}
@@ -279,13 +279,13 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 	 * that comes before the journal is rewritten (pods fail closed
 	 * meanwhile, never open). A delete is journaled first (below).
 	 */
-	prev = state_zt_current(&d->st);
+	prev = state_ztunnel_current(&d->st);
 	if (prev && strcmp(prev->uid, zt->uid)) {
 		prev->current = false;
 		journal_lag_tolerated(state_journal_zt_put(&d->st, prev));
 	}
 	zt->current = true;
-	if (state_zt_put(&d->st, zt)) {
+	if (state_ztunnel_put(&d->st, zt)) {
 		/* Full: the oldest replaced ones linger; refuse politely. */
 		note_kernel_error(d, publish_ztunnel(d, prev),
 				  "put the previous ztunnel back",
@@ -296,7 +296,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 				state_journal_zt_put(&d->st, prev));
 		}
 		detach_ztunnel(d, zt);
-		zt_free(zt);
+		ztunnel_free(zt);
 		return answer(msg, len, EC(CAPACITY),
 			      "%d ztunnels known; delete replaced ones first",
 			      MAX_ZTUNNELS);
@@ -311,7 +311,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
 			   size_t len)
 {
-	struct ztunnel *zt = state_zt_find(&d->st, uid);
+	struct ztunnel *zt = state_ztunnel_find(&d->st, uid);
 	int err;
 
 	if (!zt)
@@ -330,9 +330,9 @@ ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
 				  "clear the ztunnel slot", zt->host_ifindex);
 	}
 	detach_ztunnel(d, zt);
-	state_zt_remove(&d->st, uid);
+	state_ztunnel_remove(&d->st, uid);
 	pr_info("ztunnel %s removed%s", uid,
 		zt->current ? "; meshed pods fail closed" : "");
-	zt_free(zt);
+	ztunnel_free(zt);
 	return EC(OK);
 }

@@ -97,7 +97,7 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	gauge(&o, "ztunnel_present",
 	      "1 when a ztunnel receives meshed traffic, 0 when pods fail "
 	      "closed.",
-	      state_zt_current(&d->st) != NULL);
+	      state_ztunnel_current(&d->st) != NULL);
 	gauge(&o, "sockmap_active", "1 when sockmap acceleration runs.",
 	      d->sm.active);
 	gauge(&o, "guard_enabled",

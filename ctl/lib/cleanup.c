@@ -92,10 +92,10 @@ static void clean_pod(struct enrolled_pod *pod, void *arg)
 /* Inside ztunnel's netns: its filter, our clsact, the rules and routes. */
 static void clean_zt_netns(struct cleaner *c, const struct ztunnel *zt)
 {
-	struct zt_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
-				.mask = ZT_ROUTE_MASK_DEFAULT,
-				.table = ZT_ROUTE_TABLE_DEFAULT,
-				.rule_prio = DEFAULT_ZT_RULE_PRIO };
+	struct ztunnel_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
+				     .mask = ZT_ROUTE_MASK_DEFAULT,
+				     .table = ZT_ROUTE_TABLE_DEFAULT,
+				     .rule_prio = DEFAULT_ZT_RULE_PRIO };
 	struct link_info li;
 	struct nl *znl;
 	int fd, err;
@@ -116,7 +116,7 @@ static void clean_zt_netns(struct cleaner *c, const struct ztunnel *zt)
 			drop_qdisc_if_empty(c, znl, li.ifindex);
 	}
 	/* ip rule del fwmark M/K lookup T pref P; ip route del local ... */
-	err = zt_routing_teardown(znl, &r);
+	err = ztunnel_routing_teardown(znl, &r);
 	if (err) {
 		c->r->errors++;
 		pr_warn("ztunnel %s: routing teardown: %s", zt->uid,

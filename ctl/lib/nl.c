@@ -1226,8 +1226,8 @@ int tc_filter_list(struct nl *nl, int ifindex, enum tc_dir dir,
 /* --- policy routing for socket-assign delivery --- */
 
 /* ip [-6] rule add|del fwmark MARK/MASK lookup TABLE pref PRIO */
-static int zt_rule(struct nl *nl, int family, const struct zt_routing *r,
-		   bool add)
+static int ztunnel_rule(struct nl *nl, int family,
+			const struct ztunnel_routing *r, bool add)
 {
 	struct nlmsghdr *nlh;
 	struct fib_rule_hdr *frh;
@@ -1260,7 +1260,8 @@ static int zt_rule(struct nl *nl, int family, const struct zt_routing *r,
 }
 
 /* ip [-6] route add|del local 0.0.0.0/0 (::/0) dev lo table TABLE */
-static int zt_route(struct nl *nl, int family, int lo, __u32 table, bool add)
+static int ztunnel_route(struct nl *nl, int family, int lo, __u32 table,
+			 bool add)
 {
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
@@ -1335,8 +1336,8 @@ static int read_small_file(const char *path, char *buf, size_t len)
  * Write vals[i] (NULL: leave it) to each rp_filter sysctl in the handle's
  * netns, reading the old values into old[] first when asked.
  */
-static int zt_rp_filter_set(struct nl *nl, const char *const *vals,
-			    char (*old)[8])
+static int ztunnel_rp_filter_set(struct nl *nl, const char *const *vals,
+				 char (*old)[8])
 {
 	int saved, err, lerr;
 
@@ -1353,16 +1354,16 @@ static int zt_rp_filter_set(struct nl *nl, const char *const *vals,
 	return err ? err : lerr;
 }
 
-static int zt_rp_filter_off(struct nl *nl, struct zt_saved *was)
+static int ztunnel_rp_filter_off(struct nl *nl, struct ztunnel_saved *was)
 {
 	static const char *const zeros[ZT_RP_FILTERS] = { "0", "0" };
-	int err = zt_rp_filter_set(nl, zeros, was->rp_filter);
+	int err = ztunnel_rp_filter_set(nl, zeros, was->rp_filter);
 
 	was->rp_filter_read = !err;
 	return err;
 }
 
-static int zt_lo(struct nl *nl, int *lo)
+static int ztunnel_lo(struct nl *nl, int *lo)
 {
 	struct link_info li;
 	int err;
@@ -1374,8 +1375,8 @@ static int zt_lo(struct nl *nl, int *lo)
 	return 0;
 }
 
-int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
-		     struct zt_saved *was)
+int ztunnel_routing_setup(struct nl *nl, const struct ztunnel_routing *r,
+			  struct ztunnel_saved *was)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct link_info li;
@@ -1383,15 +1384,16 @@ int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
 	int lo = 0, err;
 
 	memset(was, 0, sizeof(*was));
-	err = zt_lo(nl, &lo);
+	err = ztunnel_lo(nl, &lo);
 	if (!err && !link_get_by_index(nl, lo, &li))
 		was->lo_was_down = !li.up;
 	if (!err)
 		err = link_set_up(nl, lo);
 	for (size_t i = 0; !err && i < 2; i++) {
-		err = zt_rule(nl, families[i], r, true);
+		err = ztunnel_rule(nl, families[i], r, true);
 		if (!err)
-			err = zt_route(nl, families[i], lo, r->table, true);
+			err = ztunnel_route(nl, families[i], lo, r->table,
+					    true);
 		if (err == -EAFNOSUPPORT && families[i] == AF_INET6) {
 			pr_warn("route: no IPv6 in this kernel; IPv4 only");
 			v6 = false;
@@ -1399,7 +1401,7 @@ int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
 		}
 	}
 	if (!err)
-		err = zt_rp_filter_off(nl, was);
+		err = ztunnel_rp_filter_off(nl, was);
 	if (err)
 		return err;
 	pr_info("route: fwmark 0x%x/0x%x lookup %u pref %u, local default dev lo (%s)",
@@ -1420,19 +1422,19 @@ static int link_set_down(struct nl *nl, int ifindex)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
-		       const struct zt_saved *was)
+int ztunnel_routing_restore(struct nl *nl, const struct ztunnel_routing *r,
+			    const struct ztunnel_saved *was)
 {
 	const char *vals[ZT_RP_FILTERS] = { NULL, NULL };
-	int err = zt_routing_teardown(nl, r), lo = 0, e2;
+	int err = ztunnel_routing_teardown(nl, r), lo = 0, e2;
 
 	if (was->rp_filter_read) {
 		for (size_t i = 0; i < ZT_RP_FILTERS; i++)
 			vals[i] = was->rp_filter[i];
-		e2 = zt_rp_filter_set(nl, vals, NULL);
+		e2 = ztunnel_rp_filter_set(nl, vals, NULL);
 		err = err ?: e2;
 	}
-	if (was->lo_was_down && !zt_lo(nl, &lo)) {
+	if (was->lo_was_down && !ztunnel_lo(nl, &lo)) {
 		e2 = link_set_down(nl, lo);
 		err = err ?: e2;
 	}
@@ -1443,20 +1445,20 @@ int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
  * Loopback stays up and rp_filter stays off: we do not know what they were
  * before, and neither harms a netns that no longer gets our traffic.
  */
-int zt_routing_teardown(struct nl *nl, const struct zt_routing *r)
+int ztunnel_routing_teardown(struct nl *nl, const struct ztunnel_routing *r)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	int lo = 0, err, first = 0;
 
-	err = zt_lo(nl, &lo);
+	err = ztunnel_lo(nl, &lo);
 	if (err)
 		return err;
 	/* Best effort: remove all we can, report the first failure. */
 	for (size_t i = 0; i < 2; i++) {
-		err = zt_rule(nl, families[i], r, false);
+		err = ztunnel_rule(nl, families[i], r, false);
 		if (err && err != -EAFNOSUPPORT && !first)
 			first = err;
-		err = zt_route(nl, families[i], lo, r->table, false);
+		err = ztunnel_route(nl, families[i], lo, r->table, false);
 		if (err && err != -EAFNOSUPPORT && !first)
 			first = err;
 	}

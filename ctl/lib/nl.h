@@ -144,7 +144,7 @@ int tc_filter_list(struct nl *nl, int ifindex, enum tc_dir dir,
 
 /* --- policy routing for socket-assign delivery (in ztunnel's netns) --- */
 
-struct zt_routing {
+struct ztunnel_routing {
 	__u32 mark;
 	__u32 mask;
 	__u32 table;
@@ -156,20 +156,20 @@ struct zt_routing {
  * "ip route add local 0.0.0.0/0 dev lo table TABLE", the same for IPv6,
  * loopback up, and rp_filter off (all, default) for IPv4.
  */
-/* What zt_routing_setup found before it changed anything. */
+/* What ztunnel_routing_setup found before it changed anything. */
 #define ZT_RP_FILTERS 2 /* all, default */
-struct zt_saved {
+struct ztunnel_saved {
 	bool lo_was_down;
 	bool rp_filter_read;
 	char rp_filter[ZT_RP_FILTERS][8];
 };
 
-int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
-		     struct zt_saved *was);
-int zt_routing_teardown(struct nl *nl, const struct zt_routing *r);
+int ztunnel_routing_setup(struct nl *nl, const struct ztunnel_routing *r,
+			  struct ztunnel_saved *was);
+int ztunnel_routing_teardown(struct nl *nl, const struct ztunnel_routing *r);
 /* Teardown, then lo and rp_filter back as setup found them. */
-int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
-		       const struct zt_saved *was);
+int ztunnel_routing_restore(struct nl *nl, const struct ztunnel_routing *r,
+			    const struct ztunnel_saved *was);
 /*
  * Setup: an existing rule/route counts as done. Teardown deletes the rules
  * and routes (absent ones count as done) but leaves lo up and rp_filter off.

@@ -47,7 +47,7 @@ void state_free(struct state *st)
 	}
 	free(st->buckets);
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
-		zt_free(st->zts[i]);
+		ztunnel_free(st->zts[i]);
 	if (st->journal_fd >= 0)
 		close(st->journal_fd);
 	free(st->journal_path);
@@ -172,7 +172,7 @@ struct enrolled_pod *state_pod_by_addr(const struct state *st,
 	return NULL;
 }
 
-struct ztunnel *zt_new(const char *uid)
+struct ztunnel *ztunnel_new(const char *uid)
 {
 	struct ztunnel *z = calloc(1, sizeof(*z));
 
@@ -182,13 +182,13 @@ struct ztunnel *zt_new(const char *uid)
 	z->uid = strdup(uid);
 	z->netns_path = strdup("");
 	if (!z->uid || !z->netns_path) {
-		zt_free(z);
+		ztunnel_free(z);
 		return NULL;
 	}
 	return z;
 }
 
-void zt_free(struct ztunnel *z)
+void ztunnel_free(struct ztunnel *z)
 {
 	if (!z)
 		return;
@@ -199,7 +199,7 @@ void zt_free(struct ztunnel *z)
 	free(z);
 }
 
-struct ztunnel *state_zt_find(const struct state *st, const char *uid)
+struct ztunnel *state_ztunnel_find(const struct state *st, const char *uid)
 {
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
 		if (st->zts[i] && !strcmp(st->zts[i]->uid, uid))
@@ -207,7 +207,7 @@ struct ztunnel *state_zt_find(const struct state *st, const char *uid)
 	return NULL;
 }
 
-struct ztunnel *state_zt_current(const struct state *st)
+struct ztunnel *state_ztunnel_current(const struct state *st)
 {
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
 		if (st->zts[i] && st->zts[i]->current)
@@ -215,13 +215,13 @@ struct ztunnel *state_zt_current(const struct state *st)
 	return NULL;
 }
 
-int state_zt_put(struct state *st, struct ztunnel *zt)
+int state_ztunnel_put(struct state *st, struct ztunnel *zt)
 {
 	int free_slot = -1;
 
 	for (int i = 0; i < MAX_ZTUNNELS; i++) {
 		if (st->zts[i] && !strcmp(st->zts[i]->uid, zt->uid)) {
-			zt_free(st->zts[i]);
+			ztunnel_free(st->zts[i]);
 			st->zts[i] = zt;
 			return 0;
 		}
@@ -234,7 +234,7 @@ int state_zt_put(struct state *st, struct ztunnel *zt)
 	return 0;
 }
 
-struct ztunnel *state_zt_remove(struct state *st, const char *uid)
+struct ztunnel *state_ztunnel_remove(struct state *st, const char *uid)
 {
 	for (int i = 0; i < MAX_ZTUNNELS; i++) {
 		struct ztunnel *z = st->zts[i];
@@ -434,8 +434,8 @@ struct enrolled_pod *pod_from_info(const PodInfo *info)
 	return p;
 }
 
-void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
-		size_t buflen)
+void ztunnel_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
+		     size_t buflen)
 {
 	ambient_redirect__v1__ztunnel_info__init(info);
 	info->uid = zt->uid;
@@ -453,9 +453,9 @@ void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
 	info->n_ips = info->ips ? zt->naddrs : 0;
 }
 
-struct ztunnel *zt_from_info(const ZtunnelInfo *info)
+struct ztunnel *ztunnel_from_info(const ZtunnelInfo *info)
 {
-	struct ztunnel *z = zt_new(info->uid);
+	struct ztunnel *z = ztunnel_new(info->uid);
 	char msg[WIRE_MSG_LEN];
 
 	if (!z)
@@ -466,7 +466,7 @@ struct ztunnel *zt_from_info(const ZtunnelInfo *info)
 	    parse_mac(info->mac, z->mac) ||
 	    wire_parse_ips(info->ips, info->n_ips, z->addrs, WIRE_MAX_IPS, msg,
 			   sizeof(msg))) {
-		zt_free(z);
+		ztunnel_free(z);
 		return NULL;
 	}
 	z->naddrs = info->n_ips;
@@ -639,7 +639,7 @@ int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
 	char mac[18];
 	int err;
 
-	zt_to_info(zt, &info, mac, sizeof(mac));
+	ztunnel_to_info(zt, &info, mac, sizeof(mac));
 	if (zt->naddrs && !info.ips)
 		return -ENOMEM;
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_PUT;
@@ -675,14 +675,14 @@ static void replay_entry(struct state *st, const JournalEntry *e)
 		pod_free(state_pod_remove(st, e->pod_delete));
 		break;
 	case AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_PUT:
-		z = zt_from_info(e->ztunnel_put);
-		if (!z || state_zt_put(st, z)) {
+		z = ztunnel_from_info(e->ztunnel_put);
+		if (!z || state_ztunnel_put(st, z)) {
 			pr_warn("journal: skipping a ztunnel record");
-			zt_free(z);
+			ztunnel_free(z);
 		}
 		break;
 	case AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_DELETE:
-		zt_free(state_zt_remove(st, e->ztunnel_delete));
+		ztunnel_free(state_ztunnel_remove(st, e->ztunnel_delete));
 		break;
 	default:
 		break;

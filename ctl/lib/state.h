@@ -99,13 +99,13 @@ void state_pod_for_each(const struct state *st,
 struct enrolled_pod *pod_new(const char *uid);
 void pod_free(struct enrolled_pod *pod);
 
-struct ztunnel *state_zt_find(const struct state *st, const char *uid);
-struct ztunnel *state_zt_current(const struct state *st);
+struct ztunnel *state_ztunnel_find(const struct state *st, const char *uid);
+struct ztunnel *state_ztunnel_current(const struct state *st);
 /* Add; -ENOSPC when MAX_ZTUNNELS are known. Takes ownership. */
-int state_zt_put(struct state *st, struct ztunnel *zt);
-struct ztunnel *state_zt_remove(struct state *st, const char *uid);
-struct ztunnel *zt_new(const char *uid);
-void zt_free(struct ztunnel *zt);
+int state_ztunnel_put(struct state *st, struct ztunnel *zt);
+struct ztunnel *state_ztunnel_remove(struct state *st, const char *uid);
+struct ztunnel *ztunnel_new(const char *uid);
+void ztunnel_free(struct ztunnel *zt);
 
 /*
  * The uids one connection named during a snapshot exchange. Kept per
@@ -129,10 +129,10 @@ char **state_pods_not_in(const struct state *st, struct uid_set *set,
 void pod_to_info(const struct enrolled_pod *pod, PodInfo *info, char *buf,
 		 size_t buflen);
 struct enrolled_pod *pod_from_info(const PodInfo *info);
-void zt_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
-		size_t buflen);
-struct ztunnel *zt_from_info(const ZtunnelInfo *info);
-/* Free what pod_to_info/zt_to_info allocated (the ips array). */
+void ztunnel_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
+		     size_t buflen);
+struct ztunnel *ztunnel_from_info(const ZtunnelInfo *info);
+/* Free what pod_to_info/ztunnel_to_info allocated (the ips array). */
 void info_release_ips(char **ips, size_t n);
 
 /*

@@ -672,13 +672,13 @@ cleanup:
 
 static void test_zt_routing(void)
 {
-	const struct zt_routing r = {
+	const struct ztunnel_routing r = {
 		.mark = 0x400, .mask = 0xfff, .table = 100, .rule_prio = 101
 	};
 	const char *rule = "101:\tfrom all fwmark 0x400/0xfff lookup 100";
 	const char *own_rpf = "/proc/sys/net/ipv4/conf/all/rp_filter";
 	struct nl *zn = NULL;
-	struct zt_saved was, again;
+	struct ztunnel_saved was, again;
 	struct link_info lo;
 	int fd;
 
@@ -693,10 +693,10 @@ static void test_zt_routing(void)
 
 	/* lo down first, so restore has something to give back */
 	OK(!sh("ip -n %s link set lo down", ns_name));
-	EQ(zt_routing_setup(zn, &r, &was), 0);
+	EQ(ztunnel_routing_setup(zn, &r, &was), 0);
 	OK(was.lo_was_down && was.rp_filter_read);
 	OK(!strcmp(was.rp_filter[0], "1") && !strcmp(was.rp_filter[1], "1"));
-	EQ(zt_routing_setup(zn, &r, &again), 0); /* idempotent */
+	EQ(ztunnel_routing_setup(zn, &r, &again), 0); /* idempotent */
 	EQ(count_lines(rule, "ip -n %s rule show", ns_name), 1);
 	EQ(count_lines(rule, "ip -n %s -6 rule show", ns_name), 1);
 	EQ(count_lines("lookup main", "ip -n %s rule show", ns_name), 1);
@@ -718,18 +718,18 @@ static void test_zt_routing(void)
 	EQ(cmd_long("cat %s", own_rpf), 2);
 	EQ(count_lines("fwmark", "ip rule show"), 0);
 
-	EQ(zt_routing_teardown(zn, &r), 0);
+	EQ(ztunnel_routing_teardown(zn, &r), 0);
 	EQ(count_lines("fwmark", "ip -n %s rule show", ns_name), 0);
 	EQ(count_lines("fwmark", "ip -n %s -6 rule show", ns_name), 0);
 	EQ(count_lines("lookup main", "ip -n %s rule show", ns_name), 1);
 	EQ(count_lines("local", "ip -n %s route show table 100", ns_name), 0);
 	EQ(count_lines("local", "ip -n %s -6 route show table 100", ns_name),
 	   0);
-	EQ(zt_routing_teardown(zn, &r), 0); /* nothing left: still fine */
+	EQ(ztunnel_routing_teardown(zn, &r), 0); /* nothing left: still fine */
 
 	/* A refused ztunnel add restores what setup found: lo, rp_filter. */
-	EQ(zt_routing_setup(zn, &r, &again), 0);
-	EQ(zt_routing_restore(zn, &r, &was), 0);
+	EQ(ztunnel_routing_setup(zn, &r, &again), 0);
+	EQ(ztunnel_routing_restore(zn, &r, &was), 0);
 	EQ(count_lines("fwmark", "ip -n %s rule show", ns_name), 0);
 	if (OK(!link_get_by_name(zn, "lo", &lo)))
 		OK(!lo.up);
@@ -762,7 +762,7 @@ static const struct {
 	{ "filter_lifecycle", test_filter_lifecycle },
 	{ "filter_foreign_slot", test_filter_foreign_slot },
 	{ "filter_chaining", test_filter_chaining },
-	{ "zt_routing", test_zt_routing },
+	{ "ztunnel_routing", test_zt_routing },
 };
 
 #define N_TESTS ((int)(sizeof(tests) / sizeof(tests[0])))

@@ -581,16 +581,16 @@ int tc_filter_list(struct nl *nl, int ifindex, enum tc_dir dir,
 	return n;
 }
 
-int zt_routing_setup(struct nl *nl, const struct zt_routing *r,
-		     struct zt_saved *was)
+int ztunnel_routing_setup(struct nl *nl, const struct ztunnel_routing *r,
+			  struct ztunnel_saved *was)
 {
 	(void)r;
 	memset(was, 0, sizeof(*was));
 	return strncmp(nl->ns, "norule", 6) ? 0 : -EPERM;
 }
 
-int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
-		       const struct zt_saved *was)
+int ztunnel_routing_restore(struct nl *nl, const struct ztunnel_routing *r,
+			    const struct ztunnel_saved *was)
 {
 	(void)nl;
 	(void)r;
@@ -598,7 +598,7 @@ int zt_routing_restore(struct nl *nl, const struct zt_routing *r,
 	return 0;
 }
 
-int zt_routing_teardown(struct nl *nl, const struct zt_routing *r)
+int ztunnel_routing_teardown(struct nl *nl, const struct ztunnel_routing *r)
 {
 	(void)nl;
 	(void)r;

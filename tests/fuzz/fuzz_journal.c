@@ -92,7 +92,7 @@ static void same_zt(const struct ztunnel *a, const struct state *other)
 
 	if (!a)
 		return;
-	b = state_zt_find(other, a->uid);
+	b = state_ztunnel_find(other, a->uid);
 	REQUIRE(b != NULL);
 	REQUIRE(!strcmp(a->netns_path, b->netns_path));
 	REQUIRE(!strcmp(a->ifname, b->ifname));

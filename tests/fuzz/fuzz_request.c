@@ -237,7 +237,7 @@ static void check_replay(struct daemon *d)
 		pod_free(h.pods[i]);
 	}
 	for (size_t i = 0; i < nzt; i++) {
-		struct ztunnel *z = state_zt_find(&st, zt_uids[i]);
+		struct ztunnel *z = state_ztunnel_find(&st, zt_uids[i]);
 
 		REQUIRE(z != NULL);
 		REQUIRE(z->current == zt_current[i]);

@@ -309,20 +309,20 @@ static void journal_seeds(void)
 	}
 	state_pod_remove(&st, "pod-1");
 	state_journal_pod_delete(&st, "pod-1");
-	z = zt_new("zt-1");
+	z = ztunnel_new("zt-1");
 	if (!z)
 		exit(2);
 	snprintf(z->ifname, sizeof(z->ifname), "eth0");
 	snprintf(z->host_veth, sizeof(z->host_veth), "vethzt");
 	z->host_ifindex = 42;
 	z->current = true;
-	state_zt_put(&st, z);
+	state_ztunnel_put(&st, z);
 	state_journal_zt_put(&st, z);
 	copy_journal(file, "pods_and_ztunnel", 0);
 	copy_journal(file, "torn_last_record", 3);
 	state_journal_zt_delete(&st, "zt-1");
-	state_zt_remove(&st, "zt-1");
-	zt_free(z);
+	state_ztunnel_remove(&st, "zt-1");
+	ztunnel_free(z);
 	copy_journal(file, "ztunnel_deleted", 0);
 	state_free(&st);
 	unlink(file);

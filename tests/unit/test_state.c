@@ -115,7 +115,7 @@ static struct ztunnel *make_zt(int i, bool current)
 	struct ztunnel *z;
 
 	snprintf(s, sizeof(s), "ztunnel-%d", i);
-	z = zt_new(s);
+	z = ztunnel_new(s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
 	free(z->netns_path);
 	snprintf(s, sizeof(s), "/proc/%d/ns/net", 4000 + i);
@@ -156,7 +156,7 @@ static bool zt_matches(const struct ztunnel *z, int i, bool current)
 	     z->host_qdisc_created == want->host_qdisc_created &&
 	     z->naddrs == want->naddrs &&
 	     !memcmp(z->addrs, want->addrs, z->naddrs * sizeof(z->addrs[0]));
-	zt_free(want);
+	ztunnel_free(want);
 	return ok;
 }
 
@@ -312,21 +312,21 @@ static void test_zt_put_find_remove(void)
 	struct ztunnel *a = make_zt(1, false), *b = make_zt(2, true), *z;
 
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
-	CU_ASSERT_PTR_NULL(state_zt_current(&st));
-	CU_ASSERT_EQUAL(state_zt_put(&st, a), 0);
-	CU_ASSERT_PTR_NULL(state_zt_current(&st));
-	CU_ASSERT_EQUAL(state_zt_put(&st, b), 0);
-	CU_ASSERT_PTR_EQUAL(state_zt_find(&st, "ztunnel-1"), a);
-	CU_ASSERT_PTR_EQUAL(state_zt_find(&st, "ztunnel-2"), b);
-	CU_ASSERT_PTR_NULL(state_zt_find(&st, "ztunnel-3"));
-	CU_ASSERT_PTR_EQUAL(state_zt_current(&st), b);
+	CU_ASSERT_PTR_NULL(state_ztunnel_current(&st));
+	CU_ASSERT_EQUAL(state_ztunnel_put(&st, a), 0);
+	CU_ASSERT_PTR_NULL(state_ztunnel_current(&st));
+	CU_ASSERT_EQUAL(state_ztunnel_put(&st, b), 0);
+	CU_ASSERT_PTR_EQUAL(state_ztunnel_find(&st, "ztunnel-1"), a);
+	CU_ASSERT_PTR_EQUAL(state_ztunnel_find(&st, "ztunnel-2"), b);
+	CU_ASSERT_PTR_NULL(state_ztunnel_find(&st, "ztunnel-3"));
+	CU_ASSERT_PTR_EQUAL(state_ztunnel_current(&st), b);
 
-	z = state_zt_remove(&st, "ztunnel-2");
+	z = state_ztunnel_remove(&st, "ztunnel-2");
 	CU_ASSERT_PTR_EQUAL(z, b);
-	CU_ASSERT_PTR_NULL(state_zt_find(&st, "ztunnel-2"));
-	CU_ASSERT_PTR_NULL(state_zt_current(&st));
-	CU_ASSERT_PTR_NULL(state_zt_remove(&st, "ztunnel-2"));
-	zt_free(z);
+	CU_ASSERT_PTR_NULL(state_ztunnel_find(&st, "ztunnel-2"));
+	CU_ASSERT_PTR_NULL(state_ztunnel_current(&st));
+	CU_ASSERT_PTR_NULL(state_ztunnel_remove(&st, "ztunnel-2"));
+	ztunnel_free(z);
 	state_free(&st);
 }
 
@@ -339,25 +339,25 @@ static void test_zt_limit(void)
 	for (int i = 0; i <= MAX_ZTUNNELS; i++)
 		zts[i] = make_zt(i, false);
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
-		CU_ASSERT_EQUAL(state_zt_put(&st, zts[i]), 0);
-	CU_ASSERT_EQUAL(state_zt_put(&st, zts[MAX_ZTUNNELS]), -ENOSPC);
-	CU_ASSERT_PTR_NULL(state_zt_find(&st, zts[MAX_ZTUNNELS]->uid));
+		CU_ASSERT_EQUAL(state_ztunnel_put(&st, zts[i]), 0);
+	CU_ASSERT_EQUAL(state_ztunnel_put(&st, zts[MAX_ZTUNNELS]), -ENOSPC);
+	CU_ASSERT_PTR_NULL(state_ztunnel_find(&st, zts[MAX_ZTUNNELS]->uid));
 
 	/* replacing a known uid needs no new slot */
 	again = make_zt(0, true);
-	CU_ASSERT_EQUAL(state_zt_put(&st, again), 0);
-	CU_ASSERT_PTR_EQUAL(state_zt_find(&st, "ztunnel-0"), again);
-	CU_ASSERT_PTR_EQUAL(state_zt_current(&st), again);
+	CU_ASSERT_EQUAL(state_ztunnel_put(&st, again), 0);
+	CU_ASSERT_PTR_EQUAL(state_ztunnel_find(&st, "ztunnel-0"), again);
+	CU_ASSERT_PTR_EQUAL(state_ztunnel_current(&st), again);
 
 	/* a freed slot is reused */
-	zt_free(state_zt_remove(&st, "ztunnel-1"));
-	CU_ASSERT_EQUAL(state_zt_put(&st, zts[MAX_ZTUNNELS]), 0);
-	CU_ASSERT_PTR_EQUAL(state_zt_find(&st, zts[MAX_ZTUNNELS]->uid),
+	ztunnel_free(state_ztunnel_remove(&st, "ztunnel-1"));
+	CU_ASSERT_EQUAL(state_ztunnel_put(&st, zts[MAX_ZTUNNELS]), 0);
+	CU_ASSERT_PTR_EQUAL(state_ztunnel_find(&st, zts[MAX_ZTUNNELS]->uid),
 			    zts[MAX_ZTUNNELS]);
 	state_free(&st);
 }
 
-/* zt_free closes the netns fd the ztunnel kept open. */
+/* ztunnel_free closes the netns fd the ztunnel kept open. */
 static void test_zt_free_closes_fd(void)
 {
 	struct ztunnel *z = make_zt(0, false);
@@ -365,7 +365,7 @@ static void test_zt_free_closes_fd(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	z->netns_fd = fd;
-	zt_free(z);
+	ztunnel_free(z);
 	CU_ASSERT_EQUAL(fcntl(fd, F_GETFD), -1);
 	CU_ASSERT_EQUAL(errno, EBADF);
 }
@@ -496,7 +496,7 @@ static void put_zt(struct state *st, int i, bool current)
 {
 	struct ztunnel *z = make_zt(i, current);
 
-	CU_ASSERT_EQUAL_FATAL(state_zt_put(st, z), 0);
+	CU_ASSERT_EQUAL_FATAL(state_ztunnel_put(st, z), 0);
 	CU_ASSERT_EQUAL(state_journal_zt_put(st, z), 0);
 }
 
@@ -512,7 +512,7 @@ static void test_journal_empty(void)
 	state_free(&st);
 	journal_open(&st, path);
 	CU_ASSERT_EQUAL(st.npods, 0);
-	CU_ASSERT_PTR_NULL(state_zt_current(&st));
+	CU_ASSERT_PTR_NULL(state_ztunnel_current(&st));
 	state_free(&st);
 }
 
@@ -526,10 +526,12 @@ static void check_roundtrip_state(const struct state *st)
 	CU_ASSERT_TRUE(pod_matches(find_pod(st, 2), 2));
 	CU_ASSERT_TRUE(pod_matches(find_pod(st, 3), 3));
 	CU_ASSERT_TRUE(pod_matches(find_pod(st, 4), 4));
-	CU_ASSERT_PTR_NULL(state_zt_find(st, "ztunnel-1"));
-	CU_ASSERT_TRUE(zt_matches(state_zt_find(st, "ztunnel-2"), 2, true));
-	CU_ASSERT_TRUE(zt_matches(state_zt_current(st), 2, true));
-	CU_ASSERT_TRUE(zt_matches(state_zt_find(st, "ztunnel-3"), 3, false));
+	CU_ASSERT_PTR_NULL(state_ztunnel_find(st, "ztunnel-1"));
+	CU_ASSERT_TRUE(
+		zt_matches(state_ztunnel_find(st, "ztunnel-2"), 2, true));
+	CU_ASSERT_TRUE(zt_matches(state_ztunnel_current(st), 2, true));
+	CU_ASSERT_TRUE(
+		zt_matches(state_ztunnel_find(st, "ztunnel-3"), 3, false));
 }
 
 static void test_journal_roundtrip(void)
@@ -554,7 +556,7 @@ static void test_journal_roundtrip(void)
 	CU_ASSERT_EQUAL(state_journal_pod_put(&st, p), 0);
 	put_pod(&st, 3);
 	/* ztunnel 1 leaves, 2 takes over */
-	zt_free(state_zt_remove(&st, "ztunnel-1"));
+	ztunnel_free(state_ztunnel_remove(&st, "ztunnel-1"));
 	CU_ASSERT_EQUAL(state_journal_zt_delete(&st, "ztunnel-1"), 0);
 	put_zt(&st, 2, true);
 	check_roundtrip_state(&st);
