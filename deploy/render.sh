@@ -186,6 +186,8 @@ abs_path() {
 one_of cni.ambient.redirectMode ebpf iptables none
 one_of cni.ambient.dnsCapture true false
 one_of redirectd.failOpen true false
+one_of redirectd.attach auto tc tcx
+one_of redirectd.guard true false
 one_of redirectd.sockmap.enabled true false
 one_of createNamespace true false
 one_of redirectd.logLevel error warn info debug
@@ -231,6 +233,8 @@ args="$args --log-level $(get redirectd.logLevel)"
 args="$args --tc-priority $(get redirectd.tcPriority)"
 args="$args --pod-capacity $(get redirectd.podCapacity)"
 [ "$(get redirectd.failOpen)" = true ] && args="$args --fail-open"
+args="$args --attach $(get redirectd.attach)"
+[ "$(get redirectd.guard)" = false ] && args="$args --no-guard"
 if [ "$(get redirectd.sockmap.enabled)" = true ]; then
 	args="$args --cgroup /host/sys/fs/cgroup/$cg"
 else

@@ -50,6 +50,16 @@ check_contains "-f applied" "$args" "--fail-open"
 check_contains "sockmap off" "$args" "--no-sockmap"
 check_contains "--set applied" "$args" "--log-level debug"
 check_contains "default kept" "$args" "--pod-capacity 16384"
+check_contains "attach mode by default" "$args" "--attach auto"
+case $args in
+*--no-guard*) fail "guard on by default: --no-guard found in: $args" ;;
+esac
+args=$(sh deploy/render.sh --set redirectd.attach=tcx \
+	--set redirectd.guard=false 2>&1 | grep 'REDIRECTD_ARGS:')
+check_contains "attach set" "$args" "--attach tcx"
+check_contains "guard off" "$args" "--no-guard"
+check_not "a bad attach mode refused" sh deploy/render.sh \
+	--set redirectd.attach=xdp
 checksum() {
 	sed -n 's/.*config-checksum: "\([0-9]*\)"/\1/p' "$1"
 }
