@@ -21,6 +21,7 @@
 #include "redirect.skel.h"
 #include "sockmap.skel.h"
 #include "sockmap.h"
+#include "addr.h"
 #include "upgrade.h"
 #include "sock_key.h"
 #include "nl.h"
@@ -317,9 +318,8 @@ static int selftest_file(const struct sockmap *sm, int fd, __u64 netns)
 	if (getsockname(fd, (struct sockaddr *)&l, &ll) ||
 	    getpeername(fd, (struct sockaddr *)&r, &rl))
 		return -errno;
-	t.local.addr[2] = t.remote.addr[2] = htonl(0xffff);
-	t.local.addr[3] = l.sin_addr.s_addr;
-	t.remote.addr[3] = r.sin_addr.s_addr;
+	addr_key_from_v4(l.sin_addr.s_addr, &t.local);
+	addr_key_from_v4(r.sin_addr.s_addr, &t.remote);
 	t.local_port = ntohs(l.sin_port);
 	t.remote_port = ntohs(r.sin_port);
 	sock_key_build(&k, netns, &t, KEY_PEER_VIEW);
