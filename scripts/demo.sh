@@ -56,6 +56,8 @@ say "The filters on pod a's host veth: ours, at its own priority and handle"
 VA=$(pod_host_veth a)
 show in_node tc filter show dev "$VA" ingress
 show in_node tc filter show dev "$VA" egress
+echo "and inside pod a, the inbound guard on eth0 (a TCX link, pinned as guard_<ifindex>):"
+show in_pod a "$BUILD/tcxattach" --list eth0 in
 
 say "Real traffic (echo servers in b and on the node; bytes checked by SHA-256)"
 pod_serve b --port 8080
@@ -79,6 +81,8 @@ echo "    a -> node address $GW: not captured (ztunnel saw no connection for it)
 echo "    a -> c UDP 5353: passed untouched, like Istio's ztunnel only DNS is UDP"
 echo "    it serves (app_outbound pass_udp: $(dp_count app_outbound pass_udp) datagrams;"
 echo "    app_inbound pass_udp on the way back: $(dp_count app_inbound pass_udp))"
+echo "    inside b, pod_guard let in $(dp_count pod_guard pass_from_ztunnel) packets ztunnel delivered and"
+echo "    sent $(dp_count pod_guard return_to_ztunnel) back (none came around app_inbound)"
 
 say "What the datapath decided (per-program counters, non-zero rows)"
 "$BUILD/redirectctl" --socket "$SOCK" stats | awk 'NR == 1 || $3 > 0' | sed 's/^/    /'
