@@ -184,8 +184,20 @@ check "f -> b intact" pod_send f --to "$B4" --port 8080 --bytes 20000
 check_eq "through ztunnel, the pref-1 filter notwithstanding" $((n + 1)) \
 	"$(zt tcp15001)"
 in_node tc filter del dev "$(pod_host_veth f)" ingress pref 1 handle 7 bpf
-rm -f "$PIN-cni-f-prog"
 check "f deleted" ctl pod del "uid-$RUN-f"
+# the same filter already there when a pod is enrolled: TCX from the start
+pod_create g || fail "pod g"
+in_node tc qdisc add dev "$(pod_host_veth g)" clsact
+in_node tc filter add dev "$(pod_host_veth g)" ingress pref 1 handle 7 bpf \
+	da pinned "$PIN-cni-f-prog"
+check "g enrolled" pod_enrol g
+check_eq "g attached with tcx at once" tcx "$(attach_of g)"
+n=$(zt tcp15001)
+check "g -> b intact" pod_send g --to "$B4" --port 8080 --bytes 20000
+check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
+in_node tc filter del dev "$(pod_host_veth g)" ingress pref 1 handle 7 bpf
+rm -f "$PIN-cni-f-prog"
+check "g deleted" ctl pod del "uid-$RUN-g"
 case_end
 
 case_begin "links survive a restart, and delete removes them"
