@@ -93,6 +93,8 @@ struct bench_case {
 #define IN(...) .prog = DP_APP_INBOUND, .iface = IF_POD_A, __VA_ARGS__
 #define ZH(...) .prog = DP_ZTUNNEL_HOST_IN, .iface = IF_ZT_HOST, __VA_ARGS__
 #define ZI(...) .prog = DP_ZTUNNEL_INGRESS, .iface = IF_ZT, __VA_ARGS__
+#define GD(...) .prog = DP_POD_GUARD, .iface = IF_POD_A, __VA_ARGS__
+#define TCX_NEXT_RET ((__u32)-1) /* pod_guard passes with TCX_NEXT */
 
 static struct bench_case cases[] = {
 	{ OUT(.decision = "redirect_ztunnel",
@@ -132,6 +134,23 @@ static struct bench_case cases[] = {
 	     .packet = "IPv4 TCP to another address",
 	     V4_TCP(REMOTE4, 40000, OTHER4, 8080), .retval = TC_ACT_PIPE,
 	     .counter = CNT_IN_PASS_NOT_POD) },
+	{ OUT(.decision = "redirect_ztunnel_returned",
+	      .packet = "IPv4 TCP returned by pod_guard",
+	      V4_TCP(REMOTE4, 40000, POD_A4, 8080), .mark = TAG_RETURNED,
+	      .retval = TC_ACT_REDIRECT,
+	      .counter = CNT_OUT_RETURNED_TO_ZTUNNEL) },
+	{ GD(.decision = "pass_from_ztunnel",
+	     .packet = "IPv4 TCP ztunnel -> pod, tagged",
+	     V4_TCP(REMOTE4, 15008, POD_A4, 8080), .mark = TAG_FROM_ZTUNNEL,
+	     .retval = TCX_NEXT_RET, .counter = CNT_GD_PASS_ZTUNNEL) },
+	{ GD(.decision = "pass_not_captured",
+	     .packet = "IPv4 UDP remote -> pod, untagged",
+	     V4_UDP(REMOTE4, 40000, POD_A4, 5353), .retval = TCX_NEXT_RET,
+	     .counter = CNT_GD_PASS_NOT_CAPTURED) },
+	{ GD(.decision = "return_to_ztunnel",
+	     .packet = "IPv4 TCP remote -> pod, untagged",
+	     V4_TCP(REMOTE4, 40000, POD_A4, 8080), .retval = TC_ACT_REDIRECT,
+	     .counter = CNT_GD_RETURN_TO_ZTUNNEL) },
 	{ ZH(.decision = "redirect_pod", .packet = "IPv4 TCP ztunnel -> pod",
 	     V4_TCP(REMOTE4, 40000, POD_A4, 8080), .retval = TC_ACT_REDIRECT,
 	     .counter = CNT_ZH_TO_POD) },

@@ -44,7 +44,8 @@ check "cases" has "$f" '.cases | length >= 10'
 check "case keys" has "$f" '[.cases[] | has("program", "decision", "packet",
 	"ns", "floor_ns", "ratio", "over_floor_ns")] | all'
 check "every program" has "$f" '[.cases[].program] | unique ==
-	["app_inbound", "app_outbound", "ztunnel_host_in", "ztunnel_ingress"]'
+	["app_inbound", "app_outbound", "pod_guard", "ztunnel_host_in",
+	 "ztunnel_ingress"]'
 check "target" has "$f" '.target | has("redirect_max_ratio",
 	"worst_redirect_ratio", "met")'
 case_end
