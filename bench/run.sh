@@ -14,6 +14,7 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
+. tests/lib/kernel.sh
 SMOKE=${BENCH_SMOKE:-0}
 # A smoke run never writes over the committed results.
 if [ "$SMOKE" = 1 ]; then
@@ -72,10 +73,11 @@ attach_cost() {
 
 # Both attach modes: tc (cls_bpf filters) at every size, then TCX links
 # at the smaller sizes (a TCX attach costs an RCU grace period on some
-# kernels: 24 ms per link measured on one, docs/datapath.md, "Attach modes").
+# kernels: 24 ms per pod, two links, measured on one; docs/datapath.md,
+# "Attach modes").
 ctlplane() {
 	CTL_ATTACH=tc sh bench/ctlplane.sh "$BUILD" "$OUT" || return 1
-	if ! uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'
+	if ! kernel_has_tcx
 	then
 		echo "bench: ctlplane with TCX skipped (needs Linux 6.6+)" >&2
 	elif [ "$SMOKE" = 1 ]; then

@@ -132,9 +132,11 @@ bool pod_wants_tcx(struct daemon *d, int ifindex)
 {
 	if (d->opts.attach != ATTACH_AUTO)
 		return d->opts.attach == ATTACH_TCX;
+	if (!d->tcx_ok)
+		return false;
 	return tcx_count(ifindex, TC_DIR_INGRESS) > 0 ||
 	       tcx_count(ifindex, TC_DIR_EGRESS) > 0 ||
-	       (foreign_filter_before_ours(d, ifindex) && tcx_supported());
+	       foreign_filter_before_ours(d, ifindex);
 }
 
 static int attach_pod_tcx(struct daemon *d, int ifindex)

@@ -74,6 +74,7 @@ struct daemon {
 	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
 	__u32 ztunnel_generation;
 	char features[160]; /* the start-up probe, for status */
+	bool tcx_ok; /* the kernel has TCX (probed once at start) */
 	/* pod_guard attached inside pods; else guard_off says why */
 	bool guard_on;
 	const char *guard_off;

@@ -53,7 +53,7 @@ static void guard_decide(struct daemon *d, __u64 cookie)
 {
 	if (d->opts.no_guard)
 		d->guard_off = "turned off with --no-guard";
-	else if (!tcx_supported())
+	else if (!d->tcx_ok)
 		d->guard_off = "the kernel has no TCX (Linux 6.6+)";
 	else if (!cookie)
 		d->guard_off = "the node netns cookie is unknown (Linux 5.14+)";
@@ -81,6 +81,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	if (err)
 		return err;
 	dpo.node_netns_cookie = node_netns_cookie();
+	d->tcx_ok = tcx_supported();
 	guard_decide(d, dpo.node_netns_cookie);
 	err = dp_load(&d->dp, &dpo);
 	if (err)
@@ -188,8 +189,9 @@ int daemon_sync_node_addrs(struct daemon *d)
 
 struct pod_check {
 	struct daemon *d;
-	struct enrolled_pod **gone;
-	size_t ngone;
+	struct enrolled_pod **gone; /* veth vanished: to be removed */
+	struct enrolled_pod **ready; /* published: to get this build's hooks */
+	size_t ngone, nready;
 	int err;
 };
 
@@ -234,28 +236,41 @@ static void restore_guard(struct daemon *d, struct enrolled_pod *pod)
 	pod->guard = !err;
 }
 
-static void check_pod(struct enrolled_pod *pod, void *arg)
+static void restore_failed(struct pod_check *c, const struct enrolled_pod *pod,
+			   int err)
+{
+	pr_err("pod %s: restore on %s failed: %s", pod->uid, pod->host_veth,
+	       strerror(-err));
+	c->err = err;
+}
+
+/* Pass 1: a pod's map entries (its hooks untouched), or it is gone. */
+static void publish_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct pod_check *c = arg;
-	bool created = false;
 	int err;
 
 	if (!veth_alive(c->d, pod->host_ifindex, pod->host_veth)) {
 		c->gone[c->ngone++] = pod;
 		return;
 	}
-	/* Re-publish and re-attach: the filters then run this build's code. */
 	err = publish_addrs(c->d, pod);
-	if (!err)
-		err = attach_pod_hooks(c->d, pod->host_ifindex, pod->tcx,
-				       &created);
-	if (err) {
-		pr_err("pod %s: restore on %s failed: %s", pod->uid,
-		       pod->host_veth, strerror(-err));
-		c->err = err;
-		return;
-	}
-	restore_guard(c->d, pod);
+	if (err)
+		restore_failed(c, pod, err);
+	else
+		c->ready[c->nready++] = pod;
+}
+
+/* Pass 2: this build's programs on the pod's hooks, swapped in place. */
+static void reattach_pod(struct pod_check *c, struct enrolled_pod *pod)
+{
+	bool created = false;
+	int err = attach_pod_hooks(c->d, pod->host_ifindex, pod->tcx, &created);
+
+	if (err)
+		restore_failed(c, pod, err);
+	else
+		restore_guard(c->d, pod);
 }
 
 static int drop_unknown_entry(const struct addr_key *addr,
@@ -515,17 +530,6 @@ void daemon_prune_gone(struct daemon *d)
 	}
 }
 
-/* A pod's addresses into the pods map, its hooks untouched. */
-static void prefill_pod(struct enrolled_pod *pod, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
-		note_kernel_error(d, publish_addrs(d, pod),
-				  "prefill a pod's map entries",
-				  pod->host_ifindex);
-}
-
 /*
  * Maps an upgrade set aside, once every hook runs this build's programs:
  * unpinned, they go with the last old program that holds them.
@@ -553,17 +557,23 @@ int daemon_reconcile(struct daemon *d)
 	if (err)
 		pr_warn("node addresses: %s", strerror(-err));
 	c.gone = calloc(d->st.npods + 1, sizeof(*c.gone));
-	if (!c.gone)
+	c.ready = calloc(d->st.npods + 1, sizeof(*c.ready));
+	if (!c.gone || !c.ready) {
+		free(c.gone);
+		free(c.ready);
 		return -ENOMEM;
+	}
 	/*
 	 * Maps first, programs after: after an upgrade the maps are new and
 	 * our programs of this build must find every pod and ztunnel there
 	 * from their first packet. The old build's programs, until replaced,
 	 * keep using the old maps, which stay whole.
 	 */
-	state_pod_for_each(&d->st, prefill_pod, d);
+	state_pod_for_each(&d->st, publish_pod, &c);
 	reconcile_ztunnels(d);
-	state_pod_for_each(&d->st, check_pod, &c);
+	for (size_t i = 0; i < c.nready; i++)
+		reattach_pod(&c, c.ready[i]);
+	free(c.ready);
 	for (size_t i = 0; i < c.ngone; i++) {
 		pr_info("reconcile: pod %s lost its veth %s", c.gone[i]->uid,
 			c.gone[i]->host_veth);

@@ -107,7 +107,7 @@ static void move_to_tcx(struct daemon *d, struct enrolled_pod *pod,
 	bool created;
 
 	d->order_violations++;
-	if (d->opts.attach != ATTACH_AUTO || !tcx_supported()) {
+	if (d->opts.attach != ATTACH_AUTO || !d->tcx_ok) {
 		if (!pod->order_reported)
 			pr_warn("pod %s: %s on %s run before our tc filters "
 				"and may end the chain%s",

@@ -7,6 +7,7 @@
 # printing that line counts as one failure.
 set -u
 BUILD=${1:-build}
+. tests/lib/kernel.sh
 pass=0 fail=0 skip=0 bad=""
 
 run_suite() {
@@ -48,7 +49,7 @@ done
 # test_tcx asks the same questions of TCX links.
 TCX_SUITES="test_mesh test_mesh_bridge test_boundary test_boundary_bridge
 test_escape test_sockmap test_probe test_upgrade"
-if uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'; then
+if kernel_has_tcx; then
 	for s in $TCX_SUITES; do
 		run_suite "$s[tcx]" env ATTACH=tcx REDIRECTD_ARGS="--attach tcx" \
 			sh "tests/e2e/$s.sh" "$BUILD"

@@ -177,14 +177,6 @@ bool tcx_guard_pin_parse(const char *name, int *host_ifindex)
 	return true;
 }
 
-bool tcx_guard_present(const char *pin_dir, int host_ifindex)
-{
-	char pin[512];
-
-	tcx_guard_pin_path(pin_dir, host_ifindex, pin, sizeof(pin));
-	return access(pin, F_OK) == 0;
-}
-
 int tcx_guard_update(const char *pin_dir, int host_ifindex, int prog_fd)
 {
 	char pin[512];

@@ -51,7 +51,6 @@ bool tcx_supported(void);
 void tcx_guard_pin_path(const char *pin_dir, int host_ifindex, char *buf,
 			size_t len);
 bool tcx_guard_pin_parse(const char *name, int *host_ifindex);
-bool tcx_guard_present(const char *pin_dir, int host_ifindex);
 /* This build's program on the pinned guard link: 0, -ENOENT, -errno. */
 MUST_CHECK int tcx_guard_update(const char *pin_dir, int host_ifindex,
 				int prog_fd);

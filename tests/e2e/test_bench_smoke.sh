@@ -8,6 +8,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
+. tests/lib/kernel.sh
 
 need_root
 need_built redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
@@ -97,7 +98,7 @@ check "rounds" has "$f" '[.sizes[] | .add.rounds_mean_us | length >= 2] | all'
 case_end
 
 case_begin "ctlplane_tcx.json: the same with redirectd --attach tcx"
-if uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'; then
+if kernel_has_tcx; then
 	f=$OUT/ctlplane_tcx.json
 	check "attach mode recorded" has "$f" '.attach == "tcx"'
 	check "no errors" has "$f" '[.sizes[] | .add.errors, .del.errors] |

@@ -11,13 +11,14 @@ TOPOLOGY=${TOPOLOGY:-ptp}
 NODE_TOPOLOGY=$TOPOLOGY
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
+. tests/lib/kernel.sh
 . tests/lib/node.sh
 
 need_root
 need_built redirectd redirectctl redirect-cni ztunnel-sim
 if [ "${ATTACH:-}" = tcx ]; then
 	need_built tcxattach
-	uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }' ||
+	kernel_has_tcx ||
 		skip_suite "TCX needs Linux 6.6+"
 fi
 [ -x "$CNI_PLUGIN_DIR/$TOPOLOGY" ] || skip_suite "no $TOPOLOGY CNI plugin"

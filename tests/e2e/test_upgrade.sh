@@ -13,12 +13,13 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
+. tests/lib/kernel.sh
 . tests/lib/node.sh
 
 need_root
 need_built redirectd redirectd-alt-layout redirectctl ztunnel-sim
 if [ "${ATTACH:-}" = tcx ]; then
-	uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }' ||
+	kernel_has_tcx ||
 		skip_suite "TCX needs Linux 6.6+"
 fi
 [ -x "$CNI_PLUGIN_DIR/ptp" ] || skip_suite "no ptp CNI plugin"
@@ -36,19 +37,11 @@ zt() {
 }
 # restart_as BINARY [ARGS]: stop redirectd, start BINARY in its place
 restart_as() {
-	_bin=$1
+	REDIRECTD_BIN=$1
 	shift
 	kill "$REDIRECTD_PID"
 	wait "$REDIRECTD_PID" 2>/dev/null
-	# shellcheck disable=SC2086
-	node_bg "$NODE_NS" "$BUILD/$_bin" --socket "$SOCK" --bpffs "$PIN" \
-		--state "$STATE" --log-level info ${REDIRECTD_ARGS:-} "$@"
-	REDIRECTD_PID=$LAST_PID
-	for _ in $(seq 200); do
-		ctl status >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
+	node_start_redirectd "$@"
 }
 node_log_has() {
 	grep -q "$1" "$WORK/$NODE_NS.log"

@@ -277,10 +277,11 @@ pod_delete_chain() {
 }
 
 # REDIRECTD_ARGS: more options for every start (a suite run in another
-# attach mode, say).
+# attach mode, say); REDIRECTD_BIN: another binary of BUILD to start
+# (test_upgrade.sh starts a build of another map layout).
 node_start_redirectd() {
 	# shellcheck disable=SC2086
-	node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
+	node_bg "$NODE_NS" "$BUILD/${REDIRECTD_BIN:-redirectd}" --socket "$SOCK" --bpffs "$PIN" \
 		--state "$STATE" --log-level info ${REDIRECTD_ARGS:-} "$@"
 	REDIRECTD_PID=$LAST_PID
 	# A socket file may be left by a killed daemon: wait for an answer.
