@@ -14,10 +14,9 @@
 enum capture_rule {
 	RULE_CAPTURE, /* to ztunnel's outbound listener (15001) */
 	RULE_CAPTURE_DNS, /* DNS, DNS capture on: ztunnel's DNS port (15053) */
-	RULE_PASS_NODE, /* to a node address (tc: unless ztunnel owns it) */
+	RULE_PASS_NODE_REPLY, /* a reply on a connection a node socket opened */
 	RULE_PASS_UDP, /* UDP that ztunnel does not serve */
 	RULE_PASS_DNS, /* UDP DNS, DNS capture off, all-UDP capture on */
-	RULE_CAPTURE_ZT_FLOW, /* tc only: to a node address, ztunnel's flow */
 };
 
 static __always_inline bool addr_eq(const struct addr_key *x,
@@ -48,20 +47,25 @@ static __always_inline bool is_node_addr(const struct addr_key *a)
 
 /*
  * Istio ambient's rule: every TCP connection goes to ztunnel (port 53
- * too); UDP only for DNS and only with DNS capture, because ztunnel has no
- * other UDP listener: capturing the rest would black-hole it. A ztunnel
- * enrolled with all-UDP capture (ZT_F_CAPTURE_UDP) serves UDP on its
- * listeners and gets all of it, DNS without DNS capture excepted.
+ * too), whatever its destination: a node address is no exemption, since
+ * Service addresses (kube-ipvs0), hostPorts and NodePorts are node
+ * addresses behind which the node's NAT picks a pod. UDP only for DNS and
+ * only with DNS capture, because ztunnel has no other UDP listener:
+ * capturing the rest would black-hole it. A ztunnel enrolled with all-UDP
+ * capture (ZT_F_CAPTURE_UDP) serves UDP on its listeners and gets all of
+ * it, DNS without DNS capture excepted. node_reply: the flow belongs to a
+ * connection a socket of the node opened into the pod (kubelet probes),
+ * which was never captured inbound, so its replies are not either.
  * dport is in network order.
  */
 static __always_inline enum capture_rule
-capture_outbound(__u8 proto, __u16 dport, bool to_node, __u16 pod_flags,
+capture_outbound(__u8 proto, __u16 dport, bool node_reply, __u16 pod_flags,
 		 __u8 zt_flags)
 {
 	bool dns = dport == bpf_htons(DNS_PORT);
 
-	if (to_node)
-		return RULE_PASS_NODE;
+	if (node_reply)
+		return RULE_PASS_NODE_REPLY;
 	if (dns && (pod_flags & POD_F_DNS_CAPTURE))
 		return RULE_CAPTURE_DNS;
 	if (proto == IPPROTO_TCP)
@@ -73,8 +77,7 @@ capture_outbound(__u8 proto, __u16 dport, bool to_node, __u16 pod_flags,
 
 static __always_inline bool rule_captures(enum capture_rule r)
 {
-	return r == RULE_CAPTURE || r == RULE_CAPTURE_DNS ||
-	       r == RULE_CAPTURE_ZT_FLOW;
+	return r == RULE_CAPTURE || r == RULE_CAPTURE_DNS;
 }
 
 #endif /* REDIRECT_CAPTURE_H */

@@ -120,23 +120,27 @@ static __always_inline __u64 netns_of(const struct addr_key *a)
 
 /*
  * Would the tc programs send this pod connection through ztunnel? The one
- * capture rule (capture.h) answers, as app_outbound asks it. A connection
- * to a node address counts as not captured even when ztunnel made it (tc
- * finds ztunnel's socket for those; sock_ops has no such lookup): it is
- * then merely not accelerated. The pod's own addresses and loopback never
- * leave the pod.
+ * capture rule (capture.h) answers, as app_outbound asks it. A node
+ * address is no exemption there; only a connection a node socket opened
+ * into the pod (a probe) is not captured, which tc tells by the node's
+ * socket for the flow. sock_ops has no socket lookup: a connection the pod
+ * accepted from a node address counts as such, even when ztunnel made it
+ * (a NodePort hop it captured inbound); it is then merely not
+ * accelerated. The pod's own addresses and loopback never leave the pod.
  */
-static __always_inline bool pod_conn_captured(__u64 netns,
-					      const struct sock_tuple *t)
+static __always_inline bool
+pod_conn_captured(__u64 netns, const struct sock_tuple *t, bool passive)
 {
 	struct pod_value *pod;
+	bool node_reply;
 
 	if (is_loopback(&t->remote) || netns_of(&t->remote) == netns)
 		return false;
 	pod = bpf_map_lookup_elem(&pods, &t->local);
-	return rule_captures(capture_outbound(
-		IPPROTO_TCP, bpf_htons(t->remote_port),
-		is_node_addr(&t->remote), pod ? pod->flags : 0, 0));
+	node_reply = passive && is_node_addr(&t->remote);
+	return rule_captures(
+		capture_outbound(IPPROTO_TCP, bpf_htons(t->remote_port),
+				 node_reply, pod ? pod->flags : 0, 0));
 }
 
 /*
@@ -145,7 +149,7 @@ static __always_inline bool pod_conn_captured(__u64 netns,
  */
 static __always_inline __u32 choose_peer(__u64 netns,
 					 const struct sock_tuple *t,
-					 __u64 *peer)
+					 bool passive, __u64 *peer)
 {
 	__u32 zero = 0;
 	struct sockmap_config *cfg = bpf_map_lookup_elem(&sk_config, &zero);
@@ -167,7 +171,7 @@ static __always_inline __u32 choose_peer(__u64 netns,
 		return CNT_SO_SKIP_NOT_MESHED;
 	if (!zt)
 		return CNT_SO_SKIP_NO_ZTUNNEL;
-	if (!pod_conn_captured(netns, t))
+	if (!pod_conn_captured(netns, t, passive))
 		return CNT_SO_SKIP_NOT_CAPTURED;
 	*peer = zt;
 	return pods ? CNT_SO_ADD_POD : CNT_SO_SKIP_PODS_OFF;
@@ -187,7 +191,9 @@ int sockops_add(struct bpf_sock_ops *skops)
 	if (skops->family != SK_AF_INET && skops->family != AF_INET6)
 		return 1;
 	SOCK_TUPLE_READ(skops, &t);
-	id = choose_peer(bpf_get_netns_cookie(skops), &t, &peer);
+	id = choose_peer(bpf_get_netns_cookie(skops), &t,
+			 skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB,
+			 &peer);
 	if (id == CNT_SO_ADD_POD || id == CNT_SO_ADD_ZT_POD ||
 	    id == CNT_SO_ADD_ZT_LOOP) {
 		sock_key_build(&k, peer, &t, KEY_PEER_VIEW);

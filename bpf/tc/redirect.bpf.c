@@ -87,6 +87,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } frags SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NAT_FLOWS_DEFAULT);
+	__type(key, struct nat_flow_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NAT_HINT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_pods SEC(".maps");
+
 static __always_inline void count(__u32 id, const struct packet *p)
 {
 	count_add(id, p->len);
@@ -131,6 +147,21 @@ static __always_inline void set_dst_mac(struct __sk_buff *skb, const __u8 *mac)
 
 /* --- fragments: later fragments follow the verdict of their first one --- */
 
+/*
+ * What a fragment gets when nothing else is known: TCP is captured, UDP
+ * passes unless the ztunnel serves UDP. Only a first fragment that was
+ * decided otherwise is remembered (see struct frag_key). A later fragment
+ * sent the wrong way cannot escape the mesh: no datagram is reassembled
+ * without its first fragment, which was classified with its ports.
+ */
+static __always_inline __u8 frag_default(const struct packet *p,
+					 const struct ztunnel_value *zt)
+{
+	if (p->proto == IPPROTO_TCP)
+		return FRAG_CAPTURE;
+	return zt && (zt->flags & ZT_F_CAPTURE_UDP) ? FRAG_CAPTURE : FRAG_PASS;
+}
+
 static __always_inline void frag_key_of(const struct packet *p,
 					struct frag_key *k)
 {
@@ -141,7 +172,9 @@ static __always_inline void frag_key_of(const struct packet *p,
 	k->proto = p->proto;
 }
 
-static __always_inline void frag_remember(const struct packet *p, __u8 verdict)
+/* A first fragment's verdict, kept only when it is not the default. */
+static __always_inline void frag_remember(const struct packet *p, __u8 verdict,
+					  const struct ztunnel_value *zt)
 {
 	struct frag_key k;
 	struct frag_value v = { .verdict = verdict };
@@ -149,17 +182,62 @@ static __always_inline void frag_remember(const struct packet *p, __u8 verdict)
 	if (p->frag != FRAG_FIRST)
 		return;
 	frag_key_of(p, &k);
-	bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
+	if (verdict == frag_default(p, zt))
+		bpf_map_delete_elem(&frags, &k); /* an older datagram's id */
+	else
+		bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
 }
 
-static __always_inline __u8 frag_recall(const struct packet *p)
+static __always_inline __u8 frag_recall(const struct packet *p,
+					const struct ztunnel_value *zt)
 {
 	struct frag_key k;
 	struct frag_value *v;
 
 	frag_key_of(p, &k);
 	v = bpf_map_lookup_elem(&frags, &k);
-	return v ? v->verdict : 0;
+	return v ? v->verdict : frag_default(p, zt);
+}
+
+/* --- ztunnel's flows that the node NATed into a meshed pod --- */
+
+static __always_inline void nat_key_of(const struct packet *p, bool from_pod,
+				       struct nat_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->pod = from_pod ? p->saddr : p->daddr;
+	k->peer = from_pod ? p->daddr : p->saddr;
+	k->pod_port = from_pod ? p->sport : p->dport;
+	k->peer_port = from_pod ? p->dport : p->sport;
+	k->proto = p->proto;
+}
+
+static __always_inline __u8 *nat_hint(__u32 ifindex)
+{
+	__u32 slot = ifindex & (NAT_HINT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&nat_pods, &slot);
+}
+
+/* app_inbound: ztunnel's flow, NATed by the node into the pod behind ifindex. */
+static __always_inline void nat_remember(const struct packet *p, __u32 ifindex)
+{
+	struct nat_flow_key k;
+	__u8 one = 1, *hint = nat_hint(ifindex);
+
+	nat_key_of(p, false, &k);
+	bpf_map_update_elem(&nat_flows, &k, &one, BPF_ANY);
+	if (hint && !*hint)
+		*hint = 1;
+}
+
+/* Is this packet of (from_pod) or to the pod one of those flows? */
+static __always_inline bool nat_known(const struct packet *p, bool from_pod)
+{
+	struct nat_flow_key k;
+
+	nat_key_of(p, from_pod, &k);
+	return bpf_map_lookup_elem(&nat_flows, &k) != NULL;
 }
 
 /* --- the way into ztunnel --- */
@@ -209,6 +287,42 @@ static __always_inline __u32 tuple_of(const struct packet *p,
 	return sizeof(t->ipv6);
 }
 
+/*
+ * The flow's own socket in netns (an id, or BPF_F_CURRENT_NETNS):
+ * established TCP (also a connecting or pending request socket, never
+ * TIME_WAIT or a listener) or connected UDP. TCP and UDP stay in
+ * separate functions: the verifier will not let one load instruction read
+ * from both a sock_common and a full sock pointer.
+ */
+static __always_inline struct bpf_sock *
+lookup_established_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
+		       __u32 len, __u32 netns)
+{
+	struct bpf_sock *sk;
+
+	sk = bpf_skc_lookup_tcp(skb, t, len, netns, 0);
+	if (sk &&
+	    (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_TIME_WAIT)) {
+		bpf_sk_release(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+static __always_inline struct bpf_sock *
+lookup_connected_udp(struct __sk_buff *skb, struct bpf_sock_tuple *t, __u32 len,
+		     __u32 netns)
+{
+	struct bpf_sock *sk;
+
+	sk = bpf_sk_lookup_udp(skb, t, len, netns, 0);
+	if (sk && sk->state != BPF_TCP_ESTABLISHED) {
+		bpf_sk_release(sk);
+		return NULL;
+	}
+	return sk;
+}
+
 /* --- app_outbound --- */
 
 static __always_inline void remember_dns_flow(const struct packet *p)
@@ -225,11 +339,11 @@ static __always_inline void remember_dns_flow(const struct packet *p)
 }
 
 /*
- * A pod's packet to a node address that belongs to a connection ztunnel
- * made (inbound capture of a NodePort-style hop arrives with a node
- * source, and ztunnel connects to the pod from it): ztunnel's netns holds
- * the flow's socket. Looked up there by the netns id the control plane
- * published; everything else to a node address passes.
+ * The flow's socket in ztunnel's netns, by the netns id the control plane
+ * published: an established (or connecting) TCP socket, a connected UDP
+ * one. ztunnel connects with the client pod's address, so a node server's
+ * answer to one of ztunnel's connections is addressed to a pod, and a
+ * pod's packet can belong to a connection ztunnel made to it.
  */
 static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
 					      const struct packet *p,
@@ -243,26 +357,88 @@ static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
 		return false;
 	len = tuple_of(p, &t, p->dport);
 	if (p->proto == IPPROTO_TCP)
-		sk = bpf_skc_lookup_tcp(skb, &t, len, (__u32)zt->netns_id, 0);
+		sk = lookup_established_tcp(skb, &t, len, (__u32)zt->netns_id);
 	else
-		sk = bpf_sk_lookup_udp(skb, &t, len, (__u32)zt->netns_id, 0);
+		sk = lookup_connected_udp(skb, &t, len, (__u32)zt->netns_id);
 	if (!sk)
 		return false;
 	bpf_sk_release(sk);
 	return true;
 }
 
+/*
+ * A socket of the node's netns (this device's) that opened the connection
+ * this packet answers: any state but a listener (a listener means a new
+ * connection to a node server: captured); TIME_WAIT too, for the last
+ * segments of a probe the node closed. Two functions, as for ztunnel's.
+ */
+static __always_inline bool node_tcp_socket_opened(struct __sk_buff *skb,
+						   struct bpf_sock_tuple *t,
+						   __u32 len)
+{
+	struct bpf_sock *sk;
+	bool opened;
+
+	sk = bpf_skc_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	opened = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return opened;
+}
+
+static __always_inline bool node_udp_socket_opened(struct __sk_buff *skb,
+						   struct bpf_sock_tuple *t,
+						   __u32 len)
+{
+	struct bpf_sock *sk =
+		lookup_connected_udp(skb, t, len, BPF_F_CURRENT_NETNS);
+
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+/*
+ * A pod's reply on a connection a node socket opened into it (kubelet
+ * probes: the pod's SYN-ACK goes to a node address). Only to a node
+ * address, and not when ztunnel holds the flow (ztunnel's connection to
+ * a node server may share the pod's port with one of the node's).
+ */
+static __always_inline bool node_reply(struct __sk_buff *skb,
+				       const struct packet *p,
+				       const struct ztunnel_value *zt)
+{
+	struct bpf_sock_tuple t = {};
+	__u32 len;
+	bool opened;
+
+	if (!is_node_addr(&p->daddr))
+		return false;
+	len = tuple_of(p, &t, p->dport);
+	if (p->proto == IPPROTO_TCP)
+		opened = node_tcp_socket_opened(skb, &t, len);
+	else
+		opened = node_udp_socket_opened(skb, &t, len);
+	return opened && !ztunnel_owns_flow(skb, p, zt);
+}
+
+/* A reply on one of ztunnel's flows that the node NATed into this pod. */
+static __always_inline bool nat_reply(struct __sk_buff *skb,
+				      const struct packet *p)
+{
+	__u8 *hint = nat_hint(skb->ifindex);
+
+	return hint && *hint && nat_known(p, true);
+}
+
 static __always_inline enum capture_rule
 outbound_rule(struct __sk_buff *skb, const struct packet *p,
 	      const struct pod_value *pod, const struct ztunnel_value *zt)
 {
-	enum capture_rule r;
-
-	r = capture_outbound(p->proto, p->dport, is_node_addr(&p->daddr),
-			     pod->flags, zt ? zt->flags : 0);
-	if (r == RULE_PASS_NODE && ztunnel_owns_flow(skb, p, zt))
-		return RULE_CAPTURE_ZT_FLOW;
-	return r;
+	return capture_outbound(p->proto, p->dport, node_reply(skb, p, zt),
+				pod->flags, zt ? zt->flags : 0);
 }
 
 static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
@@ -275,17 +451,12 @@ static __always_inline int outbound_to_ztunnel(struct __sk_buff *skb,
 			  CNT_OUT_DROP_NO_ZTUNNEL);
 }
 
-static __always_inline int outbound_later_fragment(struct __sk_buff *skb,
-						   const struct packet *p)
+static __always_inline int
+outbound_later_fragment(struct __sk_buff *skb, const struct packet *p,
+			const struct ztunnel_value *zt)
 {
-	const struct ztunnel_value *zt;
-	__u8 fv = frag_recall(p);
-
-	if (!fv)
-		return count_ret(CNT_OUT_DROP_FRAG_UNKNOWN, p, TC_ACT_SHOT);
-	if (fv == FRAG_PASS)
+	if (frag_recall(p, zt) == FRAG_PASS)
 		return count_ret(CNT_OUT_PASS_FRAG, p, PASS);
-	zt = current_ztunnel();
 	return outbound_to_ztunnel(skb, p, zt, CAPTURE_OUTBOUND,
 				   CNT_OUT_TO_ZTUNNEL);
 }
@@ -335,15 +506,19 @@ int app_outbound(struct __sk_buff *skb)
 	pod = bpf_map_lookup_elem(&pods, &p.saddr);
 	if (!pod || pod->host_ifindex != skb->ifindex)
 		return count_ret(CNT_OUT_DROP_SPOOFED, &p, TC_ACT_SHOT);
-	if (p.frag == FRAG_LATER)
-		return outbound_later_fragment(skb, &p);
-
 	zt = current_ztunnel();
+	if (p.frag == FRAG_LATER)
+		return outbound_later_fragment(skb, &p, zt);
+	if (nat_reply(skb, &p)) {
+		frag_remember(&p, FRAG_PASS, zt);
+		return count_ret(CNT_OUT_PASS_ZT_NAT, &p, PASS);
+	}
+
 	r = outbound_rule(skb, &p, pod, zt);
-	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS);
+	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS, zt);
 	switch (r) {
-	case RULE_PASS_NODE:
-		return count_ret(CNT_OUT_PASS_NODE_ADDR, &p, PASS);
+	case RULE_PASS_NODE_REPLY:
+		return count_ret(CNT_OUT_PASS_NODE_REPLY, &p, PASS);
 	case RULE_PASS_UDP:
 		return count_ret(CNT_OUT_PASS_UDP, &p, PASS);
 	case RULE_PASS_DNS:
@@ -352,9 +527,6 @@ int app_outbound(struct __sk_buff *skb)
 	case RULE_CAPTURE_DNS:
 		return outbound_to_ztunnel(skb, &p, zt, CAPTURE_DNS,
 					   CNT_OUT_DNS_TO_ZTUNNEL);
-	case RULE_CAPTURE_ZT_FLOW:
-		return outbound_to_ztunnel(skb, &p, zt, CAPTURE_OUTBOUND,
-					   CNT_OUT_ZT_FLOW_TO_ZTUNNEL);
 	default:
 		return outbound_to_ztunnel(skb, &p, zt, CAPTURE_OUTBOUND,
 					   CNT_OUT_TO_ZTUNNEL);
@@ -417,18 +589,50 @@ static __always_inline bool is_dns_reply(const struct packet *p)
 	return bpf_map_lookup_elem(&dns_flows, &k) != NULL;
 }
 
-/* Which counter passes this first packet uncaptured; 0: capture it. */
-static __always_inline __u32 inbound_pass(struct __sk_buff *skb,
-					  const struct packet *p,
-					  const struct ztunnel_value *zt)
+/*
+ * The counter of this first packet's decision: a pass_* one lets it in,
+ * CNT_IN_TO_ZTUNNEL or CNT_IN_ZT_FLOW_TO_ZTUNNEL captures it.
+ * - It came in from ztunnel's veth: ztunnel dialled a Service or node
+ *   address and the node's NAT sent it on to this pod. ztunnel already
+ *   handled it; let it in and remember the flow for the pod's replies.
+ * - A node socket sent it: in, unless it answers one of ztunnel's
+ *   connections (made with this pod's address) to a node server.
+ */
+static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
+					    const struct packet *p,
+					    const struct ztunnel_value *zt)
 {
+	if (zt && skb->ingress_ifindex == zt->host_ifindex) {
+		nat_remember(p, skb->ifindex);
+		return CNT_IN_PASS_ZT_NAT;
+	}
 	if (from_node_socket(skb))
-		return CNT_IN_PASS_NODE_LOCAL;
+		return ztunnel_owns_flow(skb, p, zt) ?
+			       CNT_IN_ZT_FLOW_TO_ZTUNNEL :
+			       CNT_IN_PASS_NODE_LOCAL;
 	if (p->proto != IPPROTO_UDP)
-		return 0;
+		return CNT_IN_TO_ZTUNNEL;
 	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP))
 		return CNT_IN_PASS_UDP;
-	return is_dns_reply(p) ? CNT_IN_PASS_DNS_REPLY : 0;
+	return is_dns_reply(p) ? CNT_IN_PASS_DNS_REPLY : CNT_IN_TO_ZTUNNEL;
+}
+
+static __always_inline bool inbound_captures(__u32 cnt)
+{
+	return cnt == CNT_IN_TO_ZTUNNEL || cnt == CNT_IN_ZT_FLOW_TO_ZTUNNEL;
+}
+
+/*
+ * Broadcast and multicast frames (the group bit of the destination MAC):
+ * addressed to no one pod, never captured.
+ */
+static __always_inline bool group_frame(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	return (void *)(eth + 1) <= data_end && (eth->h_dest[0] & 1);
 }
 
 SEC("tc")
@@ -437,7 +641,7 @@ int app_inbound(struct __sk_buff *skb)
 	const struct ztunnel_value *zt;
 	struct packet p;
 	struct pod_value *pod;
-	__u32 pass;
+	__u32 cnt;
 	int res = parse_packet(skb, &p);
 
 	if (res == PARSE_NON_IP)
@@ -449,26 +653,33 @@ int app_inbound(struct __sk_buff *skb)
 	if (res == PARSE_OTHER_PROTO)
 		return count_ret(CNT_IN_PASS_OTHER_PROTO, &p, PASS);
 
+	/*
+	 * Only enrolled veths carry this program: TCP or UDP to an address
+	 * the pod was not enrolled with (a secondary address, SLAAC) would
+	 * reach it uncaptured, so it is refused, as its packets from such an
+	 * address are (drop_spoofed_source).
+	 */
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
-	if (!pod || pod->host_ifindex != skb->ifindex)
-		return count_ret(CNT_IN_PASS_NOT_POD, &p, PASS);
+	if (!pod || pod->host_ifindex != skb->ifindex) {
+		if (group_frame(skb))
+			return count_ret(CNT_IN_PASS_MULTICAST, &p, PASS);
+		return count_ret(CNT_IN_DROP_NOT_ENROLLED, &p, TC_ACT_SHOT);
+	}
 
 	zt = current_ztunnel();
 	if (p.frag == FRAG_LATER) {
-		__u8 fv = frag_recall(&p);
-
-		if (!fv)
-			return count_ret(CNT_IN_DROP_FRAG_UNKNOWN, &p,
-					 TC_ACT_SHOT);
-		if (fv == FRAG_PASS)
+		if (frag_recall(&p, zt) == FRAG_PASS)
 			return count_ret(CNT_IN_PASS_FRAG, &p, PASS);
+		cnt = CNT_IN_TO_ZTUNNEL;
 	} else {
-		pass = inbound_pass(skb, &p, zt);
-		frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE);
-		if (pass)
-			return count_ret(pass, &p, PASS);
+		cnt = inbound_decide(skb, &p, zt);
+		frag_remember(&p,
+			      inbound_captures(cnt) ? FRAG_CAPTURE : FRAG_PASS,
+			      zt);
+		if (!inbound_captures(cnt))
+			return count_ret(cnt, &p, PASS);
 	}
-	return to_ztunnel(skb, &p, zt, CAPTURE_INBOUND, CNT_IN_TO_ZTUNNEL,
+	return to_ztunnel(skb, &p, zt, CAPTURE_INBOUND, cnt,
 			  CNT_IN_PASS_FAIL_OPEN, CNT_IN_DROP_NO_ZTUNNEL);
 }
 
@@ -530,10 +741,12 @@ static __always_inline __u32 guard_pass(struct __sk_buff *skb,
 {
 	if (from_node_netns_socket(skb))
 		return CNT_GD_PASS_NODE_LOCAL;
-	if (p->proto != IPPROTO_UDP)
-		return 0;
-	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP) || is_dns_reply(p))
+	if (p->proto == IPPROTO_UDP &&
+	    (!zt || !(zt->flags & ZT_F_CAPTURE_UDP) || is_dns_reply(p)))
 		return CNT_GD_PASS_NOT_CAPTURED;
+	/* app_inbound let it in and remembered it: ztunnel's, NATed here. */
+	if (nat_known(p, false))
+		return CNT_GD_PASS_ZT_NAT;
 	return 0;
 }
 
@@ -577,64 +790,30 @@ int pod_guard(struct __sk_buff *skb)
 	if (res == PARSE_NON_IP || res == PARSE_OTHER_PROTO)
 		return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p, TCX_NEXT);
 	if (res != PARSE_OK)
-		return count_ret(CNT_GD_DROP_UNVERIFIABLE, &p, TC_ACT_SHOT);
-	if (!bpf_map_lookup_elem(&pods, &p.daddr))
-		return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p, TCX_NEXT);
+		return count_ret(CNT_GD_DROP_MALFORMED, &p, TC_ACT_SHOT);
+	/* As app_inbound: an address the pod was not enrolled with. */
+	if (!bpf_map_lookup_elem(&pods, &p.daddr)) {
+		if (group_frame(skb))
+			return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p,
+					 TCX_NEXT);
+		return count_ret(CNT_GD_DROP_NOT_ENROLLED, &p, TC_ACT_SHOT);
+	}
 
 	zt = current_ztunnel();
 	if (p.frag == FRAG_LATER) {
-		__u8 fv = frag_recall(&p);
-
-		if (!fv)
-			return count_ret(CNT_GD_DROP_UNVERIFIABLE, &p,
-					 TC_ACT_SHOT);
-		if (fv == FRAG_PASS)
+		if (frag_recall(&p, zt) == FRAG_PASS)
 			return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p,
 					 TCX_NEXT);
 		return guard_return(skb, &p, zt);
 	}
 	pass = guard_pass(skb, &p, zt);
-	frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE);
+	frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE, zt);
 	if (pass)
 		return count_ret(pass, &p, TCX_NEXT);
 	return guard_return(skb, &p, zt);
 }
 
 /* --- ztunnel_ingress (inside ztunnel's netns) --- */
-
-/*
- * The flow's own socket: established TCP (also a pending request socket,
- * never TIME_WAIT or a listener) or connected UDP. TCP and UDP stay in
- * separate functions: the verifier will not let one load instruction read
- * from both a sock_common and a full sock pointer.
- */
-static __always_inline struct bpf_sock *
-lookup_established_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *t,
-		       __u32 len)
-{
-	struct bpf_sock *sk;
-
-	sk = bpf_skc_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
-	if (sk &&
-	    (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_TIME_WAIT)) {
-		bpf_sk_release(sk);
-		return NULL;
-	}
-	return sk;
-}
-
-static __always_inline struct bpf_sock *
-lookup_connected_udp(struct __sk_buff *skb, struct bpf_sock_tuple *t, __u32 len)
-{
-	struct bpf_sock *sk;
-
-	sk = bpf_sk_lookup_udp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
-	if (sk && sk->state != BPF_TCP_ESTABLISHED) {
-		bpf_sk_release(sk);
-		return NULL;
-	}
-	return sk;
-}
 
 static __always_inline struct bpf_sock *
 lookup_established(struct __sk_buff *skb, const struct packet *p)
@@ -643,8 +822,9 @@ lookup_established(struct __sk_buff *skb, const struct packet *p)
 	__u32 len = tuple_of(p, &t, p->dport);
 
 	if (p->proto == IPPROTO_TCP)
-		return lookup_established_tcp(skb, &t, len);
-	return lookup_connected_udp(skb, &t, len);
+		return lookup_established_tcp(skb, &t, len,
+					      BPF_F_CURRENT_NETNS);
+	return lookup_connected_udp(skb, &t, len, BPF_F_CURRENT_NETNS);
 }
 
 static __always_inline struct bpf_sock *

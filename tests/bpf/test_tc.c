@@ -97,6 +97,7 @@ static struct {
 	bool short_ip_frames[2];
 	unsigned int skipped;
 	int self_nsid; /* the id this netns has for itself */
+	__u32 ingress_ifindex; /* where the next run's packet came in (0) */
 } fx;
 
 /* --- assertions that return bool, so a test can stop at the first miss --- */
@@ -383,9 +384,11 @@ static bool dns_flow_known(int family, enum host pod, __u16 pod_port,
 /* Before each test: ztunnel present, fail closed, no flow state. */
 static void test_setup(void)
 {
+	fx.ingress_ifindex = 0;
 	fx.reset_ok = set_ztunnel(true) && set_fail_open(false) &&
 		      !clear_map(fx.dp.skel->maps.dns_flows) &&
-		      !clear_map(fx.dp.skel->maps.frags);
+		      !clear_map(fx.dp.skel->maps.frags) &&
+		      !clear_map(fx.dp.skel->maps.nat_flows);
 }
 
 static void test_teardown(void)
@@ -418,7 +421,9 @@ static int prog_fd(enum dp_prog prog)
 static bool run_prog(enum dp_prog prog, const struct pkt *in, int ifindex,
 		     __u32 mark, struct run *r)
 {
-	struct __sk_buff ctx_in = { .ifindex = (__u32)ifindex, .mark = mark };
+	struct __sk_buff ctx_in = { .ifindex = (__u32)ifindex,
+				    .ingress_ifindex = fx.ingress_ifindex,
+				    .mark = mark };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
 		    .data_size_in = (__u32)in->len, .data_out = r->out.data,
 		    .data_size_out = sizeof(r->out.data), .ctx_in = &ctx_in,
@@ -845,15 +850,22 @@ static void out_ipv6_truncated_ext_header(void)
 	out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_MALFORMED)));
 }
 
-static bool build_frag(struct pkt *p, int family, __u8 proto, enum host src,
-		       enum host dst, enum pkt_frag frag, __u32 id)
+static bool build_frag_to(struct pkt *p, int family, __u8 proto, enum host src,
+			  enum host dst, __u16 dport, enum pkt_frag frag,
+			  __u32 id)
 {
-	struct pkt_spec s = flow(family, proto, src, 40000, dst, 80);
+	struct pkt_spec s = flow(family, proto, src, 40000, dst, dport);
 
 	s.frag = frag;
 	s.frag_id = id;
 	s.frag_offset = frag == PKT_FRAG_LATER ? 40 : 0;
 	return build(p, &s);
+}
+
+static bool build_frag(struct pkt *p, int family, __u8 proto, enum host src,
+		       enum host dst, enum pkt_frag frag, __u32 id)
+{
+	return build_frag_to(p, family, proto, src, dst, 80, frag, id);
 }
 
 /* A datagram's later fragment follows its first one into ztunnel. */
@@ -887,21 +899,89 @@ static void out_frag_pass(int family)
 }
 PER_FAMILY(out_frag_pass)
 
-/* A later fragment whose first one was never seen has no verdict. */
-static void out_frag_unknown(int family)
+static unsigned int frags_held(void)
+{
+	struct frag_key k, next;
+	unsigned int n = 0;
+	int fd = bpf_map__fd(fx.dp.skel->maps.frags);
+
+	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A later fragment whose first one is not remembered (never seen, or
+ * evicted by another pod's flood) follows its protocol's default: TCP
+ * captured, UDP passed (captured by a capture_udp ztunnel). No datagram is
+ * reassembled without its first fragment, so none escapes this way.
+ */
+static void out_frag_unknown(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (set_capture_udp() &&
-	    build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
-		       9) &&
-	    out_run(&p, fx.if_pod_a,
-		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))) &&
-	    build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_LATER,
-		       10))
-		out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_FRAG_UNKNOWN)));
+	if (!build_frag(&p, family, proto, POD_A, REMOTE, PKT_FRAG_LATER, 10))
+		return;
+	if (proto == IPPROTO_TCP)
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
+	else
+		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_FRAG)));
+	if (proto == IPPROTO_UDP && set_capture_udp())
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
 }
-PER_FAMILY(out_frag_unknown)
+PER_FAMILY_PROTO(out_frag_unknown)
+
+/* Default verdicts are never written: a flood of them takes no room. */
+static void out_frag_default_not_kept(int family)
+{
+	struct pkt p;
+
+	if (build_frag(&p, family, IPPROTO_UDP, POD_A, REMOTE, PKT_FRAG_FIRST,
+		       12) &&
+	    out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_UDP))) &&
+	    build_frag(&p, family, IPPROTO_TCP, POD_A, REMOTE, PKT_FRAG_FIRST,
+		       13) &&
+	    out_run(&p, fx.if_pod_a,
+		    redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))))
+		CHECK(frags_held() == 0, "%u default verdicts kept",
+		      frags_held());
+}
+PER_FAMILY(out_frag_default_not_kept)
+
+/*
+ * Pod B's DNS (DNS capture on) is captured, unlike UDP's default, so its
+ * verdict is kept for the later fragments. Once it is gone (evicted by a
+ * flood of other kept verdicts) the rest of the datagram takes the
+ * default way: that one datagram is lost, nothing escapes.
+ */
+static void out_frag_kept_and_flooded(int family)
+{
+	struct frag_key k;
+	struct pkt first, later;
+	int fd = bpf_map__fd(fx.dp.skel->maps.frags);
+
+	if (!build_frag_to(&first, family, IPPROTO_UDP, POD_B, DNS_SERVER, 53,
+			   PKT_FRAG_FIRST, 14) ||
+	    !build_frag_to(&later, family, IPPROTO_UDP, POD_B, DNS_SERVER, 53,
+			   PKT_FRAG_LATER, 14))
+		return;
+	if (!out_run(&first, fx.if_pod_b,
+		     redirect(TAG_DNS, MAC_ZT, C(OUT_DNS_TO_ZTUNNEL))) ||
+	    !CHECK(frags_held() == 1, "DNS verdict not kept") ||
+	    !out_run(&later, fx.if_pod_b,
+		     redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))) ||
+	    !CHECK(!bpf_map_get_next_key(fd, NULL, &k), "no key"))
+		return;
+	/* As an eviction would. */
+	bpf_map_delete_elem(fd, &k);
+	out_run(&later, fx.if_pod_b, pass(C(OUT_PASS_FRAG)));
+}
+PER_FAMILY(out_frag_kept_and_flooded)
 
 /* Later fragments of ICMP are not ours to judge. */
 static void out_frag_later_other_proto(int family)
@@ -934,21 +1014,31 @@ static void out_other_pods_source(int family)
 }
 PER_FAMILY(out_other_pods_source)
 
+/*
+ * A node address is no exemption: Service addresses (kube-ipvs0),
+ * hostPorts and NodePorts live there. TCP is captured, UDP passes as all
+ * UDP does.
+ */
 static void out_node_addr(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, proto, POD_A, 40000, NODE, 10250))
-		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
+	if (!build_flow(&p, family, proto, POD_A, 40000, NODE, 10250))
+		return;
+	if (proto == IPPROTO_TCP)
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
+	else
+		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_UDP)));
 }
 PER_FAMILY_PROTO(out_node_addr)
 
-/* A TCP socket bound to an address that is not local, as ztunnel's are. */
-static int transparent_socket(int family, const char *ip, __u16 port)
+/* A socket bound to an address that is not local, as ztunnel's are. */
+static int transparent_socket(int family, int type, const char *ip, __u16 port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sockaddr_of(family, ip, port, &ss);
-	int one = 1, fd = track_fd(socket(family, SOCK_STREAM, 0));
+	int one = 1, fd = track_fd(socket(family, type, 0));
 
 	if (!CHECK(fd >= 0, "socket: %s", strerror(errno)))
 		return -1;
@@ -964,23 +1054,17 @@ static int transparent_socket(int family, const char *ip, __u16 port)
 }
 
 /*
- * A reply to a connection ztunnel made to the pod from a node address
- * (inbound capture of a NodePort hop): ztunnel's netns holds the socket,
- * so the reply goes to ztunnel. The socket: NODE:10250 connected to
- * POD_A:40000, here in the test's netns, which plays ztunnel's.
+ * A socket of this netns (the node's, and ztunnel's when its id is
+ * published) at NODE:10250 that opened a connection to POD_A:40000, as a
+ * kubelet probe does: SYN_SENT (the SYN is lost) for TCP, connected for
+ * UDP.
  */
-static void out_node_addr_ztunnel_flow(int family)
+static bool node_opened_to_pod_a(int family, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sockaddr_of(family, addr_of(family, POD_A), 40000, &ss);
-	struct pkt p;
 	int fd;
 
-	if (!CHECK(fx.self_nsid >= 0, "no netns id") ||
-	    !build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) ||
-	    !set_ztunnel_as(true, 0, fx.self_nsid) ||
-	    !out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR))))
-		return;
 	/* A route to the pod, so connect() sends a SYN (lost, unanswered). */
 	if (!CHECK(!system(family == AF_INET ?
 				   "ip link set " IF_POD_A " up && "
@@ -988,21 +1072,61 @@ static void out_node_addr_ztunnel_flow(int family)
 				   "ip link set " IF_POD_A " up && "
 				   "ip -6 route replace fd00::2/128 dev " IF_POD_A),
 		   "route to pod A"))
-		return;
-	fd = transparent_socket(family, addr_of(family, NODE), 10250);
+		return false;
+	fd = transparent_socket(family, type, addr_of(family, NODE), 10250);
 	if (fd < 0)
-		return;
-	/* Non-blocking: the SYN goes nowhere; SYN_SENT is enough. */
+		return false;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if (!CHECK(!connect(fd, (struct sockaddr *)&ss, len) ||
-			   errno == EINPROGRESS,
-		   "connect: %s", strerror(errno)))
+	return CHECK(!connect(fd, (struct sockaddr *)&ss, len) ||
+			     errno == EINPROGRESS,
+		     "connect: %s", strerror(errno));
+}
+
+/* A node server's listener: the pod's connection to it is captured. */
+static void out_node_listener_captured(int family)
+{
+	struct pkt p;
+	int fd;
+
+	if (!build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250))
 		return;
-	out_run(&p, fx.if_pod_a,
-		redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_ZT_FLOW_TO_ZTUNNEL)));
-	/* Without the id no lookup: the same packet passes. */
-	if (set_ztunnel_as(true, 0, -1))
-		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
+	fd = transparent_socket(family, SOCK_STREAM, addr_of(family, NODE),
+				10250);
+	if (fd >= 0 && CHECK(!listen(fd, 4), "listen: %s", strerror(errno)))
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
+}
+PER_FAMILY(out_node_listener_captured)
+
+/* The pod's answer to a connection a node socket opened: straight. */
+static void out_node_reply(int family, __u8 proto)
+{
+	struct pkt p;
+
+	if (proto == IPPROTO_UDP && !set_capture_udp())
+		return;
+	if (build_flow(&p, family, proto, POD_A, 40000, NODE, 10250) &&
+	    node_opened_to_pod_a(family, proto == IPPROTO_TCP ? SOCK_STREAM :
+								SOCK_DGRAM))
+		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_REPLY)));
+}
+PER_FAMILY_PROTO(out_node_reply)
+
+/*
+ * The same flow when ztunnel's netns holds it (here the test's netns
+ * plays both): ztunnel connected with the pod's address to a node
+ * server, so the flow is ztunnel's, captured.
+ */
+static void out_node_addr_ztunnel_flow(int family)
+{
+	struct pkt p;
+
+	if (CHECK(fx.self_nsid >= 0, "no netns id") &&
+	    build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) &&
+	    set_ztunnel_as(true, 0, fx.self_nsid) &&
+	    node_opened_to_pod_a(family, SOCK_STREAM))
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
 }
 PER_FAMILY(out_node_addr_ztunnel_flow)
 
@@ -1197,24 +1321,117 @@ static void in_ipv6_ext_headers(void)
 		in_run(&p, fx.if_pod_a, in_captured());
 }
 
-static void in_not_pod(int family)
+/*
+ * An address the pod was not enrolled with (a secondary address, SLAAC)
+ * is refused, TCP and UDP, as its packets from one are: it would reach
+ * the pod uncaptured.
+ */
+static void in_not_enrolled(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, NOT_POD, 8080))
-		in_run(&p, fx.if_pod_a, pass(C(IN_PASS_NOT_POD)));
+	if (build_flow(&p, family, proto, REMOTE, 40000, NOT_POD, 8080))
+		in_run(&p, fx.if_pod_a, drop(C(IN_DROP_NOT_ENROLLED)));
 }
-PER_FAMILY(in_not_pod)
+PER_FAMILY_PROTO(in_not_enrolled)
 
-/* Pod A's address on pod B's veth is not B's traffic to capture. */
+/* Pod A's address on pod B's veth (a bridge's flood): not B's, refused. */
 static void in_other_pods_veth(int family)
 {
 	struct pkt p;
 
 	if (build_flow(&p, family, IPPROTO_TCP, REMOTE, 40000, POD_A, 8080))
-		in_run(&p, fx.if_pod_b, pass(C(IN_PASS_NOT_POD)));
+		in_run(&p, fx.if_pod_b, drop(C(IN_DROP_NOT_ENROLLED)));
 }
 PER_FAMILY(in_other_pods_veth)
+
+/* Broadcast and multicast frames are addressed to no one pod: they pass. */
+static void in_multicast(int family)
+{
+	static const __u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const __u8 mcast[2][6] = {
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0xfb },
+	};
+	struct pkt_spec sp =
+		flow(family, IPPROTO_UDP, REMOTE, 5353, NOT_POD, 5353);
+	struct pkt p;
+
+	sp.daddr = family == AF_INET ? "224.0.0.251" : "ff02::fb";
+	memcpy(sp.dmac, mcast[family == AF_INET6], 6);
+	if (!build(&p, &sp) ||
+	    !in_run(&p, fx.if_pod_a, pass(C(IN_PASS_MULTICAST))))
+		return;
+	if (family == AF_INET) {
+		sp.daddr = "10.0.0.255";
+		memcpy(sp.dmac, bcast, 6);
+		if (build(&p, &sp))
+			in_run(&p, fx.if_pod_a, pass(C(IN_PASS_MULTICAST)));
+	}
+}
+PER_FAMILY(in_multicast)
+
+static bool nat_flow_known(int family, enum host pod, __u16 pod_port,
+			   enum host peer, __u16 peer_port)
+{
+	struct nat_flow_key k = {
+		.pod = key_of(family, pod),
+		.peer = key_of(family, peer),
+		.pod_port = htons(pod_port),
+		.peer_port = htons(peer_port),
+		.proto = IPPROTO_TCP,
+	};
+	__u8 v;
+
+	return !bpf_map__lookup_elem(fx.dp.skel->maps.nat_flows, &k, sizeof(k),
+				     &v, sizeof(v), 0);
+}
+
+static bool gd_run(const struct pkt *p, __u32 mark, struct expect e);
+static struct expect guard_pass(counter_set counters);
+
+/*
+ * ztunnel dialled a Service address with pod B's address and the node's
+ * NAT sent it on to pod A: it arrives on A's veth having come in through
+ * ztunnel's veth. ztunnel already handled it: in, and remembered, so A's
+ * replies go back to the node's stack for the reverse NAT (not to
+ * ztunnel's listener, which holds no socket for them) and pod_guard lets
+ * the flow's packets in.
+ */
+static void in_ztunnel_nat(int family)
+{
+	struct pkt in, reply;
+
+	if (!build_flow(&in, family, IPPROTO_TCP, POD_B, 41000, POD_A, 8080) ||
+	    !build_flow(&reply, family, IPPROTO_TCP, POD_A, 8080, POD_B, 41000))
+		return;
+	/* Before: A's reply is an ordinary capture. */
+	if (!out_run(&reply, fx.if_pod_a,
+		     redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))))
+		return;
+	fx.ingress_ifindex = (__u32)fx.if_zt_host;
+	if (!in_run(&in, fx.if_pod_a, pass(C(IN_PASS_ZT_NAT))) ||
+	    !CHECK(nat_flow_known(family, POD_A, 8080, POD_B, 41000),
+		   "NAT flow not remembered"))
+		return;
+	fx.ingress_ifindex = 0;
+	if (out_run(&reply, fx.if_pod_a, pass(C(OUT_PASS_ZT_NAT))))
+		gd_run(&in, 0, guard_pass(C(GD_PASS_ZT_NAT)));
+}
+PER_FAMILY(in_ztunnel_nat)
+
+/* In through another device (the uplink, another pod): captured. */
+static void in_forwarded_not_from_ztunnel(int family)
+{
+	struct pkt p;
+
+	fx.ingress_ifindex = (__u32)fx.if_pod_b;
+	if (build_flow(&p, family, IPPROTO_TCP, POD_B, 41000, POD_A, 8080) &&
+	    in_run(&p, fx.if_pod_a, in_captured()))
+		CHECK(!nat_flow_known(family, POD_A, 8080, POD_B, 41000),
+		      "a flow not from ztunnel remembered");
+}
+PER_FAMILY(in_forwarded_not_from_ztunnel)
 
 /*
  * A node source address alone is no exemption: only packets of a node
@@ -1301,15 +1518,17 @@ static void node_list_decides(int family)
 
 	for (__u32 i = 0; i < ARRAY_LEN(many); i++)
 		many[i] = nth_addr(i + 1);
-	if (!build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 8080))
+	/* A probe's reply passes only if NODE is known as a node address. */
+	if (!build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) ||
+	    !node_opened_to_pod_a(family, SOCK_STREAM))
 		return;
 	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, 1));
 	out_run(&p, fx.if_pod_a,
 		redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
 	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, ARRAY_LEN(many)));
-	out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
+	out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_REPLY)));
 	CU_ASSERT(!set_node_list(many, 5));
-	out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_ADDR)));
+	out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_REPLY)));
 	CU_ASSERT(!set_node_list(NULL, 0));
 }
 PER_FAMILY(node_list_decides)
@@ -1383,15 +1602,19 @@ static void in_frag_pass(int family)
 }
 PER_FAMILY(in_frag_pass)
 
-static void in_frag_unknown(int family)
+/* As outbound: a later fragment with no kept verdict takes the default. */
+static void in_frag_unknown(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_LATER,
-		       23))
-		in_run(&p, fx.if_pod_a, drop(C(IN_DROP_FRAG_UNKNOWN)));
+	if (!build_frag(&p, family, proto, REMOTE, POD_A, PKT_FRAG_LATER, 23))
+		return;
+	if (proto == IPPROTO_TCP)
+		in_run(&p, fx.if_pod_a, in_captured());
+	else
+		in_run(&p, fx.if_pod_a, pass(C(IN_PASS_FRAG)));
 }
-PER_FAMILY(in_frag_unknown)
+PER_FAMILY_PROTO(in_frag_unknown)
 
 static void in_no_ztunnel_fail_closed(int family)
 {
@@ -1850,14 +2073,32 @@ static void gd_udp_captured_returned(int family)
 }
 PER_FAMILY(gd_udp_captured_returned)
 
-static void gd_not_pod(int family)
+/* As app_inbound: an address the pod was not enrolled with, refused. */
+static void gd_not_enrolled(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, REMOTE, 8080))
+	if (build_flow(&p, family, proto, REMOTE, 40000, NOT_POD, 8080))
+		gd_run(&p, 0, drop(C(GD_DROP_NOT_ENROLLED)));
+}
+PER_FAMILY_PROTO(gd_not_enrolled)
+
+static void gd_multicast(int family)
+{
+	static const __u8 mcast[2][6] = {
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0xfb },
+	};
+	struct pkt_spec sp =
+		flow(family, IPPROTO_UDP, REMOTE, 5353, NOT_POD, 5353);
+	struct pkt p;
+
+	sp.daddr = family == AF_INET ? "224.0.0.251" : "ff02::fb";
+	memcpy(sp.dmac, mcast[family == AF_INET6], 6);
+	if (build(&p, &sp))
 		gd_run(&p, 0, guard_pass(C(GD_PASS_NOT_CAPTURED)));
 }
-PER_FAMILY(gd_not_pod)
+PER_FAMILY(gd_multicast)
 
 static void gd_other_proto(int family)
 {
@@ -1888,16 +2129,20 @@ static void gd_no_ztunnel_fail_open(int family)
 }
 PER_FAMILY(gd_no_ztunnel_fail_open)
 
-/* A later fragment whose first one the guard never saw. */
-static void gd_fragment_unknown(int family)
+/* A later fragment whose first one the guard never saw: the default. */
+static void gd_fragment_unknown(int family, __u8 proto)
 {
 	struct pkt p;
 
-	if (build_frag(&p, family, IPPROTO_UDP, REMOTE, POD_A, PKT_FRAG_LATER,
-		       9))
-		gd_run(&p, 0, drop(C(GD_DROP_UNVERIFIABLE)));
+	if (!build_frag(&p, family, proto, REMOTE, POD_A, PKT_FRAG_LATER, 9))
+		return;
+	if (proto == IPPROTO_TCP)
+		gd_run(&p, 0,
+		       redirect(TAG_RETURNED, NULL, C(GD_RETURN_TO_ZTUNNEL)));
+	else
+		gd_run(&p, 0, guard_pass(C(GD_PASS_NOT_CAPTURED)));
 }
-PER_FAMILY(gd_fragment_unknown)
+PER_FAMILY_PROTO(gd_fragment_unknown)
 
 /* Returned by the guard behind this veth: captured inbound. */
 static void out_returned_captured(int family)
@@ -1952,11 +2197,15 @@ static const struct test_def outbound_tests[] = {
 	T(out_ipv6_truncated_ext_header),
 	T_FAMILY(out_frag_capture),
 	T_FAMILY(out_frag_pass),
-	T_FAMILY(out_frag_unknown),
+	T_FAMILY_PROTO(out_frag_unknown),
+	T_FAMILY(out_frag_default_not_kept),
+	T_FAMILY(out_frag_kept_and_flooded),
 	T_FAMILY(out_frag_later_other_proto),
 	T_FAMILY(out_spoofed_source),
 	T_FAMILY(out_other_pods_source),
 	T_FAMILY_PROTO(out_node_addr),
+	T_FAMILY(out_node_listener_captured),
+	T_FAMILY_PROTO(out_node_reply),
 	T_FAMILY(out_node_addr_ztunnel_flow),
 	T_FAMILY(out_dns_udp_pass),
 	T_FAMILY(out_dns_tcp_captured),
@@ -1977,15 +2226,18 @@ static const struct test_def inbound_tests[] = {
 	T_FAMILY(in_udp_capture_all),
 	T_FAMILY(in_vlan_tagged),
 	T(in_ipv6_ext_headers),
-	T_FAMILY(in_not_pod),
+	T_FAMILY_PROTO(in_not_enrolled),
 	T_FAMILY(in_other_pods_veth),
+	T_FAMILY(in_multicast),
+	T_FAMILY(in_ztunnel_nat),
+	T_FAMILY(in_forwarded_not_from_ztunnel),
 	T_FAMILY(in_node_source_captured),
 	T_FAMILY(in_dns_reply_known),
 	T_FAMILY_PROTO(in_dns_reply_unknown),
 	T_FAMILY(in_dns_reply_other_flow),
 	T_FAMILY(in_frag_capture),
 	T_FAMILY(in_frag_pass),
-	T_FAMILY(in_frag_unknown),
+	T_FAMILY_PROTO(in_frag_unknown),
 	T_FAMILY(in_no_ztunnel_fail_closed),
 	T_FAMILY(in_no_ztunnel_fail_open),
 };
@@ -2008,17 +2260,12 @@ static const struct test_def host_in_tests[] = {
 };
 
 static const struct test_def guard_tests[] = {
-	T_FAMILY_PROTO(gd_from_ztunnel),
-	T_FAMILY(gd_tcp_returned),
-	T_FAMILY(gd_udp_not_captured),
-	T_FAMILY(gd_udp_captured_returned),
-	T_FAMILY(gd_not_pod),
-	T_FAMILY(gd_other_proto),
-	T_FAMILY(gd_no_ztunnel),
-	T_FAMILY(gd_no_ztunnel_fail_open),
-	T_FAMILY(gd_fragment_unknown),
-	T_FAMILY(out_returned_captured),
-	T_FAMILY(out_returned_other_pod),
+	T_FAMILY_PROTO(gd_from_ztunnel),   T_FAMILY(gd_tcp_returned),
+	T_FAMILY(gd_udp_not_captured),	   T_FAMILY(gd_udp_captured_returned),
+	T_FAMILY_PROTO(gd_not_enrolled),   T_FAMILY(gd_multicast),
+	T_FAMILY(gd_other_proto),	   T_FAMILY(gd_no_ztunnel),
+	T_FAMILY(gd_no_ztunnel_fail_open), T_FAMILY_PROTO(gd_fragment_unknown),
+	T_FAMILY(out_returned_captured),   T_FAMILY(out_returned_other_pod),
 };
 
 static const struct test_def ingress_tests[] = {

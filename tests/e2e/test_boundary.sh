@@ -79,11 +79,11 @@ table ip $RUN-nodeport {
 }
 NFT
 n=$(zt tcp15006)
-f=$(dp_count app_outbound redirect_ztunnel_flow)
+r=$(dp_count app_outbound pass_node_socket_reply)
 check "c -> node:30080 -> b intact" pod_send c --to "$GW4" --port 30080 --bytes 200000
 check_eq "captured entering b" $((n + 1)) "$(zt tcp15006)"
-check_gt "b's replies went back to ztunnel" \
-	"$(dp_count app_outbound redirect_ztunnel_flow)" "$f"
+check_eq "b's replies to the node address went back to ztunnel" \
+	"$r" "$(dp_count app_outbound pass_node_socket_reply)"
 check_eq "b saw the node address (masquerade)" "$GW4" "$(tail -n 1 "$WORK/b.conns")"
 in_node nft delete table ip "$RUN-nodeport"
 case_end
@@ -137,12 +137,15 @@ case_end
 case_begin "kubelet-style probes from a node process stay exempt"
 n=$(zt tcp15006)
 s=$(dp_count app_inbound pass_node_socket)
+r=$(dp_count app_outbound pass_node_socket_reply)
 check "node -> b IPv4 intact" in_node python3 tests/tools/traffic.py send \
 	--to "$B4" --port 8080 --bytes 5000
 check "node -> b IPv6 intact" in_node python3 tests/tools/traffic.py send \
 	--to "$B6" --port 8080 --bytes 5000
 check_eq "ztunnel saw none" "$n" "$(zt tcp15006)"
 check_gt "passed as a node socket's" "$(dp_count app_inbound pass_node_socket)" "$s"
+check_gt "b's replies to the node passed too" \
+	"$(dp_count app_outbound pass_node_socket_reply)" "$r"
 case_end
 
 case_begin "a ztunnel enrolled with --capture-udp gets all UDP (opt-in)"

@@ -100,15 +100,15 @@ check "attach before ours" in_node tc filter add dev "$VA" ingress pref 100 \
 	handle 7 bpf da pinned "$PIN/first"
 check "attach after ours" in_node tc filter add dev "$VA" ingress pref 40000 \
 	handle 7 bpf da pinned "$PIN/last"
-# pass-through traffic (to the node's address) reaches the last filter
-check "serve on the node" true
-node_bg "$NODE_NS" python3 tests/tools/traffic.py serve --port 9090 --ready "$WORK/node.ready"
-for _ in $(seq 50); do [ -f "$WORK/node.ready" ] && break; sleep 0.05; done
+# pass-through traffic (a's answers to a node socket's probe) reaches the
+# last filter (which counts TCP segments)
+check "serve in a" pod_serve a --port 9090
 ctl pod add "uid-$RUN-a" --netns "/var/run/netns/$RUN-a" --ip "$(pod_ip a 4)" \
 	--ip "$(pod_ip a 6)" >/dev/null
 first0=$(foreign_hits first)
 last0=$(foreign_hits last)
-check "a -> node address" pod_send a --to "$NODE4" --port 9090 --bytes 10000
+check "node -> a (a probe)" in_node python3 tests/tools/traffic.py send \
+	--to "$(pod_ip a 4)" --port 9090 --bytes 10000
 first1=$(foreign_hits first)
 last1=$(foreign_hits last)
 check_gt "filter before ours saw it" "$first1" "$first0"
@@ -303,12 +303,14 @@ seq 100 139 | sed 's|^|addr add 192.0.2.|; s|$|/32 dev lo|' >"$WORK/addrs.batch"
 check "40 addresses on the node" in_node ip -batch "$WORK/addrs.batch"
 check "no longer inline" settle node_list_inline false
 check "the last one is known" has_node_addr 192.0.2.139
-n1=$(zt_count zt tcp15001 conns)
-p0=$(dp_count app_outbound pass_node_address)
-# nothing listens there: the SYN is refused, but it must pass uncaptured
-pod_send a --to 192.0.2.139 --port 9 --bytes 10 --timeout 1 >/dev/null 2>&1
-check_gt "passed as a node address" "$(dp_count app_outbound pass_node_address)" "$p0"
-check_eq "ztunnel saw nothing" "$n1" "$(zt_count zt tcp15001 conns)"
+n6=$(zt_count zt tcp15006 conns)
+p0=$(dp_count app_outbound pass_node_socket_reply)
+# a probe from that address: b's replies to it are known as a node's
+check "node (192.0.2.139) -> b intact" in_node python3 tests/tools/traffic.py \
+	send --to "$B4" --port 8080 --bytes 5000 --bind-src 192.0.2.139
+check_gt "b's replies passed to the node" \
+	"$(dp_count app_outbound pass_node_socket_reply)" "$p0"
+check_eq "ztunnel saw nothing" "$n6" "$(zt_count zt tcp15006 conns)"
 sed -i 's|^addr add|addr del|' "$WORK/addrs.batch"
 check "removed" in_node ip -batch "$WORK/addrs.batch"
 check "inline again" settle node_list_inline true
