@@ -47,7 +47,8 @@ done
 # control-plane suites (test_daemon, test_cni, test_cleanup, test_faults)
 # check where cls_bpf filters and clsact qdiscs sit and stay tc-only;
 # test_tcx asks the same questions of TCX links.
-TCX_SUITES="test_mesh test_mesh_bridge test_boundary test_boundary_bridge
+TCX_SUITES="test_mesh test_mesh_bridge test_services test_services_bridge
+test_boundary test_boundary_bridge
 test_escape test_sockmap test_probe test_upgrade"
 if kernel_has_tcx; then
 	for s in $TCX_SUITES; do

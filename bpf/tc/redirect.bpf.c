@@ -33,6 +33,17 @@
 #include "capture.h"
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+/*
+ * The node's conntrack (Linux 5.18+, nf_conntrack loaded when the object
+ * is): weak, so a kernel without it loads the programs and only loses the
+ * NAT check behind a bridge (see ztunnel_dialled_before_nat).
+ */
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb,
+					 struct bpf_sock_tuple *tuple,
+					 __u32 tuple_len,
+					 struct bpf_ct_opts *opts,
+					 __u32 opts_len) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
 /* Set before load by the loader (rodata). */
 const volatile __u32 route_mark = ZT_ROUTE_MARK_DEFAULT;
@@ -590,11 +601,93 @@ static __always_inline bool is_dns_reply(const struct packet *p)
 }
 
 /*
+ * The address and port a connection was first sent to, before the node's
+ * NAT, from its conntrack entry: false when there is none, when this packet
+ * does not travel the original direction, or when nothing was translated.
+ */
+static __always_inline bool dst_before_nat(struct __sk_buff *skb,
+					   const struct packet *p,
+					   struct bpf_sock_tuple *t, __u32 len,
+					   struct addr_key *orig, __u16 *port)
+{
+	struct bpf_ct_opts opts = { .netns_id = -1, .l4proto = p->proto };
+	struct nf_conntrack_tuple *o;
+	struct nf_conn *ct;
+	bool natted;
+
+	if (!bpf_skb_ct_lookup)
+		return false;
+	ct = bpf_skb_ct_lookup(skb, t, len, &opts, sizeof(opts));
+	if (!ct)
+		return false;
+	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	if (p->is_v6) {
+		__builtin_memcpy(orig->addr, o->dst.u3.all, 16);
+	} else {
+		addr_from_v4(orig, o->dst.u3.ip);
+	}
+	*port = o->dst.u.all;
+	natted = o->src.u.all == p->sport && !addr_eq(orig, &p->daddr) &&
+		 (p->is_v6 ?
+			  !__builtin_memcmp(o->src.u3.all, p->saddr.addr, 16) :
+			  o->src.u3.ip == p->saddr.addr[3]);
+	bpf_ct_release(ct);
+	return natted;
+}
+
+/*
+ * Behind a bridge the packet came in through the bridge, not ztunnel's
+ * veth. A meshed pod's address as its source (ztunnel connects with its
+ * client's) and a socket of ztunnel's netns for the connection as it was
+ * before the node's NAT prove it: a pod's own packet is captured on its
+ * veth, so it never gets here with its address, unless the pod was let
+ * out uncaptured, and then ztunnel holds no such socket.
+ */
+static __always_inline bool
+ztunnel_dialled_before_nat(struct __sk_buff *skb, const struct packet *p,
+			   const struct ztunnel_value *zt)
+{
+	struct bpf_sock_tuple t = {};
+	struct addr_key dst;
+	struct packet before;
+	__u16 dport;
+	__u32 len;
+
+	if (zt->netns_id < 0 || p->frag == FRAG_LATER ||
+	    !bpf_map_lookup_elem(&pods, &p->saddr))
+		return false;
+	len = tuple_of(p, &t, p->dport);
+	if (!dst_before_nat(skb, p, &t, len, &dst, &dport))
+		return false;
+	/* As ztunnel's socket sees its peer: from dst:dport to the client. */
+	before = *p;
+	before.saddr = dst;
+	before.sport = dport;
+	before.daddr = p->saddr;
+	before.dport = p->sport;
+	return ztunnel_owns_flow(skb, &before, zt);
+}
+
+/*
+ * ztunnel dialled a Service or node address (a ClusterIP on kube-ipvs0, a
+ * hostPort, a NodePort) and the node's NAT sent it on to this pod.
+ * Routed: it came in through ztunnel's veth; bridged: see above.
+ */
+static __always_inline bool from_ztunnel_via_nat(struct __sk_buff *skb,
+						 const struct packet *p,
+						 const struct ztunnel_value *zt)
+{
+	if (!zt)
+		return false;
+	return skb->ingress_ifindex == zt->host_ifindex ||
+	       ztunnel_dialled_before_nat(skb, p, zt);
+}
+
+/*
  * The counter of this first packet's decision: a pass_* one lets it in,
  * CNT_IN_TO_ZTUNNEL or CNT_IN_ZT_FLOW_TO_ZTUNNEL captures it.
- * - It came in from ztunnel's veth: ztunnel dialled a Service or node
- *   address and the node's NAT sent it on to this pod. ztunnel already
- *   handled it; let it in and remember the flow for the pod's replies.
+ * - ztunnel's own connection, NATed into this pod: ztunnel already
+ *   handled it; in, and remembered for the pod's replies and its guard.
  * - A node socket sent it: in, unless it answers one of ztunnel's
  *   connections (made with this pod's address) to a node server.
  */
@@ -602,14 +695,14 @@ static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
 					    const struct packet *p,
 					    const struct ztunnel_value *zt)
 {
-	if (zt && skb->ingress_ifindex == zt->host_ifindex) {
-		nat_remember(p, skb->ifindex);
-		return CNT_IN_PASS_ZT_NAT;
-	}
 	if (from_node_socket(skb))
 		return ztunnel_owns_flow(skb, p, zt) ?
 			       CNT_IN_ZT_FLOW_TO_ZTUNNEL :
 			       CNT_IN_PASS_NODE_LOCAL;
+	if (from_ztunnel_via_nat(skb, p, zt)) {
+		nat_remember(p, skb->ifindex);
+		return CNT_IN_PASS_ZT_NAT;
+	}
 	if (p->proto != IPPROTO_UDP)
 		return CNT_IN_TO_ZTUNNEL;
 	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP))
