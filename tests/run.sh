@@ -48,7 +48,7 @@ done
 # check where cls_bpf filters and clsact qdiscs sit and stay tc-only;
 # test_tcx asks the same questions of TCX links.
 TCX_SUITES="test_mesh test_mesh_bridge test_services test_services_bridge
-test_boundary test_boundary_bridge
+test_boundary test_boundary_bridge test_coverage
 test_escape test_sockmap test_probe test_upgrade"
 if kernel_has_tcx; then
 	for s in $TCX_SUITES; do

@@ -115,8 +115,9 @@ def send_udp(args, payload):
     prepare(s, args)
     s.connect((args.to, args.port))
     got = bytearray()
-    for i in range(0, len(payload), 1000):
-        s.send(payload[i:i + 1000])
+    n = args.datagram
+    for i in range(0, len(payload), n):
+        s.send(payload[i:i + n])
         got += s.recv(65536)
     return len(payload), bytes(got)
 
@@ -143,6 +144,8 @@ def main():
     p.add_argument("--to")
     p.add_argument("--bytes", type=int, default=100000)
     p.add_argument("--udp", action="store_true")
+    p.add_argument("--datagram", type=int, default=1000,
+                   help="UDP bytes per datagram (above the MTU: fragmented)")
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--rate", type=float, default=0, help="bytes per second, 0: unlimited")
     p.add_argument("--ready")
