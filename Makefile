@@ -110,9 +110,9 @@ $(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(PROTO_H) $(wildcard ctl/*.h ctl/lib/*.h) $(
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-DAEMON_SRCS := ctl/daemon.c ctl/daemon_pods.c ctl/daemon_ztunnel.c \
-               ctl/daemon_query.c ctl/daemon_reconcile.c \
-               ctl/daemon_watch.c
+DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
+               ctl/daemon_ztunnel.c ctl/daemon_query.c \
+               ctl/daemon_reconcile.c ctl/daemon_watch.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
 $(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)
