@@ -77,6 +77,22 @@ cni_zt() {
 status_of() {
 	ctl -j status | jq -r ".$1"
 }
+# metric NAME: its value from redirectd --metrics unix:$WORK/metrics.sock
+metric() {
+	python3 - "$WORK/metrics.sock" <<'PY' | awk -v m="ambient_redirect_$1" '$1 == m { print $2 }'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+sys.stdout.write(data.partition(b"\r\n\r\n")[2].decode())
+PY
+}
 
 node_start_redirectd --attach tc || setup_failed redirectd
 ztunnel_start zt || setup_failed ztunnel
@@ -250,7 +266,8 @@ case_end
 case_begin "--attach tc: a CNI's TCX program on ztunnel's host veth loses meshed traffic, and status says so"
 kill "$REDIRECTD_PID"
 wait "$REDIRECTD_PID" 2>/dev/null
-check "restart, tc" node_start_redirectd --attach tc
+check "restart, tc" node_start_redirectd --attach tc \
+	--metrics "unix:$WORK/metrics.sock"
 pod_create m || fail "pod m"
 check "m enrolled" pod_enrol m
 pod_create zc || fail "ztunnel pod zc"
@@ -275,6 +292,8 @@ zc_reported() {
 check "status: a foreign program before ztunnel's" settle_long zc_reported
 check_gt "counted in the order watch" "$(status_of order_violations)" "$v0"
 check_contains "status text" "$(ctl status)" "ANOTHER OWNER'S PROGRAM RUNS BEFORE THEM"
+check_eq "and the metric" 1 "$(metric ztunnel_foreign_first)"
+check_eq "its hooks are not TCX links" 0 "$(metric ztunnel_tcx)"
 check_contains "logged" "$(cat "$WORK/$NODE_NS.log")" \
 	"ztunnel uid-$RUN-zc: TCX programs on $(pod_host_veth zc) run before our tc filters"
 check_eq "still tc (nothing safe to do)" tc "$(zt_attach_of zc)"
@@ -293,6 +312,8 @@ check "za is ztunnel" ztunnel_start za
 ZA=$(pod_host_veth za)
 check_eq "its hooks are TCX links" tcx "$(zt_attach_of za)"
 check_eq "status: ztunnel's hooks" tcx "$(status_of ztunnel_attach)"
+check_contains "status text" "$(ctl status)" "hooks tcx"
+check_contains "pods" "$(ctl pods)" "ztunnel uid-$RUN-za on eth0 (host $(pod_host_veth za)) current (tcx)"
 check_eq "ours first on its host veth, the CNI's after" \
 	"ztunnel_host_in foreign_ok" "$(chain "$ZA")"
 check_eq "ztunnel_ingress first inside its netns" ztunnel_ingress \
