@@ -159,16 +159,16 @@ check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
 case_end
 
 case_begin "the order watch: a program inserted before ours is put back behind it"
-in_node "$BUILD/tcxattach" "$BUILD/bpf/tests/foreign_ok.bpf.o" \
-	"$(pod_host_veth c)" in "$PIN-cni-c-head" --head
-check_eq "the newcomer took the head" foreign_ok \
-	"$(in_node "$BUILD/tcxattach" --list "$(pod_host_veth c)" in | head -n 1)"
+r0=$(status_of order_restored)
+check "a program at the head" in_node "$BUILD/tcxattach" \
+	"$BUILD/bpf/tests/foreign_ok.bpf.o" "$(pod_host_veth c)" in \
+	"$PIN-cni-c-head" --head
 ours_first_c() {
 	[ "$(in_node "$BUILD/tcxattach" --list "$(pod_host_veth c)" in |
 		head -n 1)" = app_outbound ]
 }
 check "ours first again within seconds" settle_long ours_first_c
-check_gt "counted as restored" "$(ctl -j status | jq .order_restored)" 0
+check_gt "counted as restored" "$(status_of order_restored)" "$r0"
 n=$(zt tcp15001)
 check "c -> b intact" pod_send c --to "$B4" --port 8080 --bytes 20000
 check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
@@ -438,8 +438,19 @@ wait "$REDIRECTD_PID" 2>/dev/null
 n=$(zt_count zx tcp15001 conns)
 check "m -> b while redirectd is down" pod_send m --to "$B4" --port 8080 --bytes 20000
 check_eq "through ztunnel zx" $((n + 1)) "$(zt_count zx tcp15001 conns)"
+# what a move cut short between its pin and its rename leaves: a second
+# link at the head, pinned beside ours as tcx_<ifindex>_in_new
+ZXIDX=$(in_node ip -j link show "$ZX" | jq '.[0].ifindex')
+check "a link at the head" in_node "$BUILD/tcxattach" \
+	"$BUILD/bpf/tests/foreign_ok.bpf.o" "$ZX" in "$PIN-cni-zx-left" --head
+check "pinned as a move's leftover" mv "$PIN-cni-zx-left/link" \
+	"$PIN/tcx_${ZXIDX}_in_new"
 check "restart" node_start_redirectd --attach tcx
 check_eq "still tcx" tcx "$(zt_attach_of zx)"
+check_not "the leftover unpinned" test -e "$PIN/tcx_${ZXIDX}_in_new"
+check_contains "logged" "$(cat "$WORK/$NODE_NS.log")" \
+	"removing a move's leftover TCX link tcx_${ZXIDX}_in_new"
+check "and its link gone" settle_long zx_chain_is "ztunnel_host_in foreign_ok"
 host1=$(zx_ids host)
 own1=$(zx_ids own)
 check_eq "the same link on its host veth" "${host0%% *}" "${host1%% *}"
