@@ -324,7 +324,9 @@ int hook_dev_restore_head(const struct hooks *h, const struct hook_dev *dev,
 	char pin[PIN_LEN];
 	int saved, first = 0, err = enter(dev, &saved);
 
-	for (size_t i = 0; i < dev->n && !err; i++) {
+	if (err)
+		return err;
+	for (size_t i = 0; i < dev->n; i++) {
 		enum dp_prog prog = dev->hook[i].prog;
 
 		if (ours_first(dev, i, ids))
@@ -338,7 +340,6 @@ int hook_dev_restore_head(const struct hooks *h, const struct hook_dev *dev,
 			(*moved)++;
 		else if (!first)
 			first = err;
-		err = 0;
 	}
-	return leave(saved, err ? err : first);
+	return leave(saved, first);
 }

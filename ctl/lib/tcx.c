@@ -218,18 +218,18 @@ static __u32 link_prog_id(int link_fd)
 int tcx_move_to_head(const char *pin, int ifindex, enum tc_dir dir, int prog_fd,
 		     int spare_fd)
 {
-	int old, fd, first, err = 0;
+	int old, fd, stand_in, err = 0;
 
 	if (spare_fd < 0)
 		return -ENOENT;
 	old = bpf_obj_get(pin);
 	/* the instance the old link does not run: the chain refuses a
 	 * program it already holds */
-	first = old >= 0 && link_prog_id(old) == prog_id_of(spare_fd) ?
-			prog_fd :
-			spare_fd;
+	stand_in = old >= 0 && link_prog_id(old) == prog_id_of(spare_fd) ?
+			   prog_fd :
+			   spare_fd;
 	/* 1. ours twice: at the head, and wherever the old link is */
-	fd = link_create_head(first, ifindex, dir);
+	fd = link_create_head(stand_in, ifindex, dir);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -242,8 +242,8 @@ int tcx_move_to_head(const char *pin, int ifindex, enum tc_dir dir, int prog_fd,
 	if (old >= 0 && bpf_link_detach(old))
 		pr_warn("TCX: detach our old link on ifindex %d: %s", ifindex,
 			strerror(errno));
-	/* 4. the first instance again, in place */
-	if (first != prog_fd && bpf_link_update(fd, prog_fd, NULL))
+	/* 4. the new link runs prog_fd from now on, in place */
+	if (stand_in != prog_fd && bpf_link_update(fd, prog_fd, NULL))
 		err = -errno;
 out:
 	if (fd >= 0)
