@@ -110,9 +110,9 @@ $(BUILD)/ctl/%.o: ctl/%.c $(SKELS) $(PROTO_H) $(wildcard ctl/*.h ctl/lib/*.h) $(
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-DAEMON_SRCS := ctl/daemon.c ctl/daemon_pods.c ctl/daemon_ztunnel.c \
-               ctl/daemon_query.c ctl/daemon_reconcile.c \
-               ctl/daemon_watch.c
+DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
+               ctl/daemon_ztunnel.c ctl/daemon_query.c \
+               ctl/daemon_reconcile.c ctl/daemon_watch.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
 $(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)
@@ -262,7 +262,7 @@ FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
 # tests/fuzz/fake_kernel.h: nl.c is left out (the fake defines nl.h), and
 # datapath.c's BPF functions are wrapped at link time; sockmap.c is left
 # out too (tests/fuzz/fake_sockmap.c: acceleration off).
-FUZZ_WRAP   := dp_load dp_close dp_prog_fd dp_unpin \
+FUZZ_WRAP   := dp_load dp_close dp_prog_fd dp_spare_fd dp_unpin \
                dp_pod_put dp_pod_get dp_pod_del dp_ztunnel_set \
                dp_ztunnel_get dp_node_addr_add dp_node_addr_del \
                dp_settings_set dp_pod_for_each dp_node_addr_for_each \

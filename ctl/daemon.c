@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * redirectd's core: the request path (decode, validate, roles, dispatch),
- * and what the handlers share (tc attach/detach, publishing). The
- * handlers are in daemon_pods.c, daemon_ztunnel.c, daemon_query.c;
+ * and what the handlers share. The handlers are in daemon_pods.c,
+ * daemon_ztunnel.c, daemon_query.c; our hooks in daemon_hooks.c;
  * start-up and reconciliation in daemon_reconcile.c. Every change follows
  * one order:
  * check everything that can be checked, change the kernel (rolling back
@@ -46,27 +46,6 @@ ErrorCode kernel_error(int err)
 	}
 }
 
-/* --- tc attach / detach: ctl/lib/hooks.c, at our slot --- */
-
-struct hook_slot hook_slot_of(const struct daemon *d)
-{
-	struct hook_slot hs = { .prio = d->opts.tc_priority,
-				.handle = d->opts.tc_handle };
-	return hs;
-}
-
-struct tc_slot slot_of(const struct daemon *d, int ifindex, enum tc_dir dir)
-{
-	struct hook_slot hs = hook_slot_of(d);
-
-	return hook_slot_on(&hs, ifindex, dir);
-}
-
-void remove_qdisc_if_empty(struct nl *nl, int ifindex)
-{
-	hook_qdisc_drop_if_empty(nl, ifindex);
-}
-
 /*
  * A kernel operation whose failure nothing can refuse or undo (a detach,
  * a cleanup, a rollback, a resync): logged and counted (status and
@@ -78,119 +57,6 @@ void note_kernel_error(struct daemon *d, int err, const char *what, int ifindex)
 		return;
 	d->kernel_errors++;
 	pr_warn("%s (ifindex %d): %s", what, ifindex, strerror(-err));
-}
-
-void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
-		   enum tc_dir dir, enum dp_prog prog)
-{
-	struct hook_slot hs = hook_slot_of(d);
-
-	note_kernel_error(d, hook_detach(nl, &hs, ifindex, dir, prog),
-			  "detach a filter", ifindex);
-}
-
-int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir,
-		  enum dp_prog prog)
-{
-	struct hook_slot hs = hook_slot_of(d);
-
-	return hook_attach(nl, &hs, ifindex, dir, &d->dp, prog);
-}
-
-/* Our cls_bpf filters only (the clsact stays: a pod moving to TCX). */
-void detach_pod_filters_tc(struct daemon *d, int ifindex)
-{
-	struct hook_slot hs = hook_slot_of(d);
-
-	note_kernel_error(d, hook_pod_detach(d->nl, &hs, ifindex, false, NULL),
-			  "detach a pod's tc filters", ifindex);
-}
-
-/* Both kinds: whichever the pod had, nothing of ours stays. */
-void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
-{
-	struct hook_slot hs = hook_slot_of(d);
-
-	note_kernel_error(d, tcx_guard_detach(d->opts.bpffs, ifindex),
-			  "unpin the guard's link", ifindex);
-	note_kernel_error(d, tcx_detach(d->opts.bpffs, ifindex, TC_DIR_INGRESS),
-			  "unpin a TCX link", ifindex);
-	note_kernel_error(d, tcx_detach(d->opts.bpffs, ifindex, TC_DIR_EGRESS),
-			  "unpin a TCX link", ifindex);
-	note_kernel_error(
-		d, hook_pod_detach(d->nl, &hs, ifindex, qdisc_ours, NULL),
-		"detach a pod's tc filters", ifindex);
-}
-
-/*
- * --attach auto: TCX where the device already runs TCX programs (a CNI
- * such as Cilium 1.16+), whose verdict would otherwise end the chain
- * before any legacy filter of ours runs, or a foreign legacy filter at a
- * lower pref than ours, which could end it the same way.
- */
-bool pod_wants_tcx(struct daemon *d, int ifindex)
-{
-	if (d->opts.attach != ATTACH_AUTO)
-		return d->opts.attach == ATTACH_TCX;
-	if (!d->tcx_ok)
-		return false;
-	return tcx_count(ifindex, TC_DIR_INGRESS) > 0 ||
-	       tcx_count(ifindex, TC_DIR_EGRESS) > 0 ||
-	       foreign_filter_before_ours(d, ifindex);
-}
-
-static int attach_pod_tcx(struct daemon *d, int ifindex)
-{
-	int err = tcx_attach_head(d->opts.bpffs, ifindex, TC_DIR_INGRESS,
-				  dp_prog_fd(&d->dp, DP_APP_OUTBOUND));
-
-	if (!err)
-		err = tcx_attach_head(d->opts.bpffs, ifindex, TC_DIR_EGRESS,
-				      dp_prog_fd(&d->dp, DP_APP_INBOUND));
-	if (err)
-		pr_warn("TCX attach to ifindex %d: %s", ifindex,
-			strerror(-err));
-	return err;
-}
-
-/* tc qdisc add dev V clsact; tc filter add ... (or the TCX links) */
-int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
-{
-	struct hook_slot hs = hook_slot_of(d);
-
-	*created = false;
-	if (tcx)
-		return attach_pod_tcx(d, ifindex);
-	return hook_pod_attach(d->nl, &hs, &d->dp, ifindex, created);
-}
-
-/*
- * pod_guard on the pod's own interface (tc ingress inside its netns), as
- * a TCX link made from in there and pinned in our folder: replacing or
- * removing it later takes only the pin. Alone on that hook, it is TCX in
- * every attach mode (see docs/datapath.md, "The inbound guard").
- */
-int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
-		     int host_ifindex)
-{
-	int fd = dp_prog_fd(&d->dp, DP_POD_GUARD);
-	char pin[512];
-	int saved, err, lerr;
-
-	if (!d->guard_on)
-		return 0;
-	tcx_guard_pin_path(d->opts.bpffs, host_ifindex, pin, sizeof(pin));
-	err = netns_enter(netns_fd, &saved);
-	if (err)
-		return err;
-	err = tcx_attach_head_at(pin, pod_ifindex, TC_DIR_INGRESS, fd);
-	lerr = netns_leave(saved);
-	return err ? err : lerr;
-}
-
-bool veth_alive(struct daemon *d, int ifindex, const char *name)
-{
-	return hook_veth_alive(d->nl, ifindex, name);
 }
 
 static ErrorCode h_hello(struct conn_ctx *c, Reply *reply)

@@ -91,8 +91,9 @@ int daemon_reconcile(struct daemon *d);
  */
 void daemon_prune_gone(struct daemon *d);
 /*
- * Check that our programs still run first on pods' hooks, a slice of the
- * pods per call (all: every pod), and put them back where that is safe.
+ * Check that our programs still run first on ztunnels' and pods' hooks,
+ * a slice of the pods per call (all: every pod), and put them back where
+ * that is safe.
  */
 void daemon_watch_order(struct daemon *d, bool all);
 /* Re-read the node's addresses into the node_addrs map. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the parts of redirectd's core share (ctl/daemon*.c): not an API,
- * only the seams between daemon.c (the request path and tc attach),
- * daemon_pods.c, daemon_ztunnel.c, daemon_query.c and daemon_reconcile.c.
+ * only the seams between daemon.c (the request path), daemon_hooks.c,
+ * daemon_pods.c, daemon_ztunnel.c, daemon_query.c, daemon_reconcile.c
+ * and daemon_watch.c.
  */
 #ifndef REDIRECT_DAEMON_INT_H
 #define REDIRECT_DAEMON_INT_H
@@ -27,22 +28,40 @@ static inline void journal_lag_tolerated(int err)
 {
 	(void)err;
 }
-struct hook_slot hook_slot_of(const struct daemon *d);
+
+/* daemon_hooks.c: our programs on pods' and ztunnels' hooks */
+struct hooks hooks_of(const struct daemon *d);
 struct tc_slot slot_of(const struct daemon *d, int ifindex, enum tc_dir dir);
-void remove_qdisc_if_empty(struct nl *nl, int ifindex);
-void detach_filter(struct daemon *d, struct nl *nl, int ifindex,
-		   enum tc_dir dir, enum dp_prog prog);
-int attach_filter(struct daemon *d, struct nl *nl, int ifindex, enum tc_dir dir,
-		  enum dp_prog prog);
-void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
+bool veth_alive(struct daemon *d, int ifindex, const char *name);
+/* The attach mode (--attach) for an owner of these devices' hooks. */
+bool wants_tcx(struct daemon *d, const struct hook_dev *devs, size_t n);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
-void detach_pod_filters_tc(struct daemon *d, int ifindex);
 MUST_CHECK int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx,
 				bool *created);
-bool foreign_filter_before_ours(struct daemon *d, int ifindex);
+void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 MUST_CHECK int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
 				int host_ifindex);
-bool veth_alive(struct daemon *d, int ifindex, const char *name);
+/*
+ * ztunnel's two devices: dev[0] its own interface, inside its netns
+ * (reach[0]: that netns could be entered and the interface found),
+ * dev[1] its host veth (reach[1]: still there).
+ */
+struct ztunnel_devs {
+	struct hook_dev dev[2];
+	bool reach[2];
+	struct nl *znl; /* netlink in ztunnel's netns, or NULL */
+	int opened; /* a netns fd opened for this, or -1 */
+};
+/* 0, or why its own interface cannot be reached (dev[1] is set anyway). */
+int ztunnel_devs_open(struct daemon *d, const struct ztunnel *zt,
+		      struct ztunnel_devs *zd);
+void ztunnel_devs_close(struct ztunnel_devs *zd);
+MUST_CHECK int attach_ztunnel_hooks(struct daemon *d, struct ztunnel *zt,
+				    const struct ztunnel_devs *zd, bool only);
+void detach_ztunnel_hooks(struct daemon *d, struct ztunnel *zt,
+			  const struct ztunnel_devs *zd);
+/* After a restart, for one whose netns is known by fd only: 0, -errno. */
+int restore_ztunnel_known_by_fd(struct daemon *d, struct ztunnel *zt);
 
 /* daemon_pods.c */
 __u64 netns_cookie_of(struct daemon *d, int netns_fd);
@@ -68,7 +87,8 @@ ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
 /* daemon_ztunnel.c */
 MUST_CHECK int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt);
-ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
+/* fresh: a ZtunnelAdd, whose attach mode is decided now (else kept) */
+ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt, bool fresh,
 			struct ztunnel_saved *was, bool *touched, char *msg,
 			size_t len);
 ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,

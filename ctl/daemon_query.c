@@ -68,6 +68,8 @@ ErrorCode h_status(struct daemon *d, Reply *reply)
 	s->ztunnel_present = zt != NULL;
 	s->ztunnel_uid = zt ? zt->uid : "";
 	s->ztunnel_capture_udp = zt && zt->capture_udp;
+	s->ztunnel_attach = !zt ? "" : zt->tcx ? "tcx" : "tc";
+	s->ztunnel_foreign_first = zt && zt->order_reported;
 	s->bpffs = (char *)d->opts.bpffs;
 	s->tc_priority = d->opts.tc_priority;
 	s->tc_handle = d->opts.tc_handle;

@@ -82,6 +82,10 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 		return err;
 	dpo.node_netns_cookie = node_netns_cookie();
 	d->tcx_ok = tcx_supported();
+	/* a TCX link of ours moves to the head through the spare, in any
+	 * mode: journaled pods and ztunnels may have links from an earlier
+	 * run */
+	dpo.spare = d->tcx_ok;
 	guard_decide(d, dpo.node_netns_cookie);
 	err = dp_load(&d->dp, &dpo);
 	if (err)
@@ -323,36 +327,34 @@ static int collect_link(const struct link_info *li, void *arg)
 	return 0;
 }
 
-/* Filters of ours on links we do not know: left by an unacknowledged add. */
-/* TCX links of ours pinned for a device no pod owns any more. */
+/*
+ * TCX links of ours pinned for a device no pod or ztunnel owns any more,
+ * and what a move cut short left beside a pin (tcx.h).
+ */
 static void drop_orphan_tcx(struct daemon *d)
 {
 	DIR *dir = opendir(d->opts.bpffs);
+	char pin[512];
 	struct dirent *de;
-	enum tc_dir td;
+	bool leftover;
 	int ifindex;
 
 	if (!dir)
 		return;
-	while ((de = readdir(dir)))
-		if (tcx_pin_parse(de->d_name, &ifindex, &td) &&
-		    !ifindex_owned(d, ifindex)) {
-			pr_info("reconcile: removing orphan TCX link %s",
-				de->d_name);
-			note_kernel_error(
-				d, tcx_detach(d->opts.bpffs, ifindex, td),
-				"unpin an orphan TCX link", ifindex);
-		} else if (tcx_guard_pin_parse(de->d_name, &ifindex) &&
-			   !ifindex_owned(d, ifindex)) {
-			pr_info("reconcile: removing orphan guard link %s",
-				de->d_name);
-			note_kernel_error(
-				d, tcx_guard_detach(d->opts.bpffs, ifindex),
-				"unpin an orphan guard link", ifindex);
-		}
+	while ((de = readdir(dir))) {
+		if (!tcx_pin_parse(de->d_name, &ifindex, &leftover) ||
+		    (!leftover && ifindex_owned(d, ifindex)))
+			continue;
+		pr_info("reconcile: removing %s TCX link %s",
+			leftover ? "a move's leftover" : "orphan", de->d_name);
+		snprintf(pin, sizeof(pin), "%s/%s", d->opts.bpffs, de->d_name);
+		note_kernel_error(d, tcx_unpin(pin), "unpin an orphan TCX link",
+				  ifindex);
+	}
 	closedir(dir);
 }
 
+/* Filters of ours on links we do not know: left by an unacknowledged add. */
 static void drop_orphan_filters(struct daemon *d, const struct link_info *li)
 {
 	struct tc_filter_info f;
@@ -401,14 +403,10 @@ static void reconcile_ztunnels(struct daemon *d)
 			continue;
 		if (!zt->netns_path[0]) {
 			/* Known by fd only: its netns cannot be reopened, but
-			 * its filter there lives on; restore the node side. */
-			ec = veth_alive(d, zt->host_ifindex, zt->host_veth) &&
-					     !attach_filter(
-						     d, d->nl, zt->host_ifindex,
-						     TC_DIR_INGRESS,
-						     DP_ZTUNNEL_HOST_IN) ?
-				     EC(OK) :
-				     EC(INTERFACE);
+			 * its hooks there live on; restore what we can. */
+			ec = restore_ztunnel_known_by_fd(d, zt) ?
+				     EC(INTERFACE) :
+				     EC(OK);
 			snprintf(msg, sizeof(msg), "host veth %s missing",
 				 zt->host_veth);
 		} else {
@@ -417,8 +415,8 @@ static void reconcile_ztunnels(struct daemon *d)
 				close(zt->netns_fd);
 			zt->netns_fd = netns_open(zt->netns_path);
 			if (zt->netns_fd >= 0)
-				ec = setup_ztunnel(d, zt, &was, &touched, msg,
-						   sizeof(msg));
+				ec = setup_ztunnel(d, zt, false, &was, &touched,
+						   msg, sizeof(msg));
 			else
 				snprintf(msg, sizeof(msg), "netns %s: %s",
 					 zt->netns_path,

@@ -1,165 +1,215 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Watching the order on pods' hooks: a program of another owner that
- * runs before ours and ends the chain unmeshes the pod without a word.
- * A slice of the pods is checked on every sweep (so 10000 pods cost the
- * event loop a few ms at a time), all of them at reconcile:
- * - a TCX pod whose link is no longer first: ours is put back at the
- *   head (detached and made again there: absent for one syscall);
- * - a tc pod whose veth gained TCX programs (they run before every
- *   legacy filter): with --attach auto it moves to TCX at the head; with
- *   --attach tc it is reported, as nothing safe can be done;
- * - a foreign legacy filter at a lower pref than ours (it may end the
- *   chain before ours runs; it is not ours to move): with --attach auto
- *   ours move to TCX, which runs before it; else it is reported.
+ * Watching the order on our hooks: a program of another owner that runs
+ * before ours and ends the chain unmeshes a pod without a word (on its
+ * veth), or loses every meshed packet of the node (on ztunnel's). Every
+ * sweep checks every ztunnel and a slice of the pods (so 10000 pods cost
+ * the event loop a few ms at a time); reconcile checks them all:
+ * - TCX links of ours no longer first go back to the head, a new link
+ *   made there before the old one goes (tcx_move_to_head: never absent);
+ * - cls_bpf filters of ours behind TCX programs (they run before every
+ *   legacy filter) or behind a foreign filter at a lower pref (it may
+ *   end the chain first; not ours to move): with --attach auto (or tcx,
+ *   for one still on tc from an older run) ours move to TCX links at the
+ *   head, made before the filters go; with --attach tc it is reported,
+ *   as nothing safe can be done.
  * Counted in status and metrics, logged once per finding.
  */
 #include <errno.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include "daemon.h"
 #include "daemon_int.h"
 #include "log.h"
-#include "tcx.h"
 
 #define WATCH_SLICE 256 /* pods checked per sweep */
 
-static __u32 prog_id_of(const struct daemon *d, enum dp_prog prog)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(dp_prog_fd(&d->dp, prog), &info, &len))
-		return 0;
-	return info.id;
-}
-
-static bool ours_first_tcx(int ifindex, enum tc_dir dir, __u32 our_id)
-{
-	__u32 ids[16], n;
-
-	return !tcx_list(ifindex, dir, ids, 16, &n) && n && ids[0] == our_id;
-}
-
-static int tcx_programs(int ifindex)
-{
-	int in = tcx_count(ifindex, TC_DIR_INGRESS);
-	int eg = tcx_count(ifindex, TC_DIR_EGRESS);
-
-	return (in > 0 ? in : 0) + (eg > 0 ? eg : 0);
-}
-
-/* A legacy filter of another owner before ours on either hook. */
-bool foreign_filter_before_ours(struct daemon *d, int ifindex)
-{
-	static const enum tc_dir dirs[] = { TC_DIR_INGRESS, TC_DIR_EGRESS };
-	struct tc_filter_info f[8];
-
-	for (int i = 0; i < 2; i++) {
-		int n = tc_filter_list(d->nl, ifindex, dirs[i], f, 8);
-
-		for (int j = 0; j < n; j++)
-			if (f[j].prio < d->opts.tc_priority)
-				return true;
-	}
-	return false;
-}
-
-/* Our two programs' ids, read once per watch pass. */
-struct our_ids {
-	__u32 id[2]; /* app_outbound (ingress), app_inbound (egress) */
+/* What one check covers: a pod's hooks, or a ztunnel's. */
+struct watched {
+	const char *kind; /* "pod", "ztunnel" */
+	const char *uid;
+	const char *veth; /* its host veth, for the log */
+	bool *tcx; /* its attach mode, changed by a move */
+	bool *reported; /* a finding ours cannot fix was logged */
+	bool stuck; /* a device of it is out of reach: no move */
+	const struct hook_dev *devs;
+	size_t n;
 };
 
-static const struct {
-	enum tc_dir dir;
-	enum dp_prog prog;
-} pod_hooks[] = { { TC_DIR_INGRESS, DP_APP_OUTBOUND },
-		  { TC_DIR_EGRESS, DP_APP_INBOUND } };
-
-static void restore_tcx(struct daemon *d, struct enrolled_pod *pod,
-			const struct our_ids *ids)
+static void restore_head(struct daemon *d, const struct watched *w,
+			 const __u32 *ids)
 {
-	for (int i = 0; i < 2; i++) {
-		enum tc_dir dir = pod_hooks[i].dir;
-		int fd = dp_prog_fd(&d->dp, pod_hooks[i].prog);
+	struct hooks h = hooks_of(d);
+	unsigned int found = 0, moved = 0;
 
-		if (ours_first_tcx(pod->host_ifindex, dir, ids->id[i]))
-			continue;
-		d->order_violations++;
-		pr_warn("pod %s: another TCX program runs before ours on %s; "
-			"ours goes back to the head",
-			pod->uid, pod->host_veth);
-		if (!tcx_move_to_head(d->opts.bpffs, pod->host_ifindex, dir,
-				      fd))
-			d->order_restored++;
+	for (size_t i = 0; i < w->n; i++)
+		note_kernel_error(d,
+				  hook_dev_restore_head(&h, &w->devs[i], ids,
+							&found, &moved),
+				  "move a TCX link of ours to the head",
+				  w->devs[i].ifindex);
+	d->order_violations += found;
+	d->order_restored += moved;
+	if (found && moved == found)
+		pr_warn("%s %s: another TCX program ran before ours (%s); "
+			"ours is back at the head",
+			w->kind, w->uid, w->veth);
+	else if (found && !*w->reported)
+		pr_warn("%s %s: another TCX program runs before ours (%s) "
+			"and ours could not be put back first",
+			w->kind, w->uid, w->veth);
+	*w->reported = found > moved;
+}
+
+static const char *why_stays(const struct daemon *d, const struct watched *w)
+{
+	if (d->opts.attach == ATTACH_TC)
+		return ": run redirectd with --attach auto or tcx";
+	if (!d->tcx_ok)
+		return " (no TCX in this kernel to go first)";
+	return w->stuck ? " (its netns is out of reach to move ours)" : "";
+}
+
+/* The TCX links on every device first, then the filters go. */
+static int links_then_no_filters(struct daemon *d, const struct watched *w)
+{
+	struct hooks h = hooks_of(d);
+	bool created;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < w->n && !err; i++)
+		err = hook_dev_attach(&h, &w->devs[i], true, &created);
+	if (err) {
+		while (i--)
+			note_kernel_error(d,
+					  hook_dev_unpin(&h, &w->devs[i], NULL),
+					  "unpin a TCX link of a failed move",
+					  w->devs[i].ifindex);
+		return err;
 	}
+	for (i = 0; i < w->n; i++)
+		note_kernel_error(
+			d, hook_dev_detach(&h, &w->devs[i], false, true, NULL),
+			"detach our tc filters", w->devs[i].ifindex);
+	return 0;
 }
 
 /*
- * A tc pod with another owner's program before ours (what: which kind):
- * with --attach auto ours move to the head of the TCX chain, which runs
- * before every legacy filter; otherwise it is reported once.
+ * cls_bpf filters of ours with another owner's program before them
+ * (what: which kind): moved to the head of the TCX chains, which run
+ * before every legacy filter, where the attach mode allows; else
+ * reported. true: moved (its record changed).
  */
-static void move_to_tcx(struct daemon *d, struct enrolled_pod *pod,
+static bool move_to_tcx(struct daemon *d, const struct watched *w,
 			const char *what)
 {
-	bool created;
+	int err;
 
 	d->order_violations++;
-	if (d->opts.attach != ATTACH_AUTO || !d->tcx_ok) {
-		if (!pod->order_reported)
-			pr_warn("pod %s: %s on %s run before our tc filters "
+	if (d->opts.attach == ATTACH_TC || !d->tcx_ok || w->stuck) {
+		if (!*w->reported)
+			pr_warn("%s %s: %s on %s run before our tc filters "
 				"and may end the chain%s",
-				pod->uid, what, pod->host_veth,
-				d->opts.attach == ATTACH_AUTO ?
-					" (no TCX in this kernel to go first)" :
-					": run redirectd with --attach auto or "
-					"tcx");
-		pod->order_reported = true;
-		return;
+				w->kind, w->uid, what, w->veth,
+				why_stays(d, w));
+		*w->reported = true;
+		return false;
 	}
-	if (attach_pod_hooks(d, pod->host_ifindex, true, &created)) {
-		pr_warn("pod %s: moving to TCX on %s failed; it stays on tc",
-			pod->uid, pod->host_veth);
-		return;
+	err = links_then_no_filters(d, w);
+	if (err) {
+		pr_warn("%s %s: moving to TCX on %s failed (%s); it stays on tc",
+			w->kind, w->uid, w->veth, strerror(-err));
+		return false;
 	}
-	pr_warn("pod %s: %s on %s; ours moved to the head of its TCX chain",
-		pod->uid, what, pod->host_veth);
-	detach_pod_filters_tc(d, pod->host_ifindex);
-	pod->tcx = true;
-	if (state_journal_pod_put(&d->st, pod))
-		pr_warn("pod %s: journal: its move to TCX is not recorded yet",
-			pod->uid);
+	pr_warn("%s %s: %s on %s; ours moved to the head of its TCX chain",
+		w->kind, w->uid, what, w->veth);
+	*w->tcx = true;
+	*w->reported = false;
 	d->order_restored++;
+	return true;
+}
+
+/* true: the owner's attach mode changed, to be journaled. */
+static bool watch_one(struct daemon *d, const struct watched *w,
+		      const __u32 *ids)
+{
+	struct hooks h = hooks_of(d);
+	enum hook_order o = HOOK_ORDER_OK;
+
+	d->order_checks++;
+	if (*w->tcx) {
+		restore_head(d, w, ids);
+		return false;
+	}
+	for (size_t i = 0; i < w->n && !o; i++)
+		o = hook_dev_order(&h, &w->devs[i], false, ids);
+	if (!o) {
+		*w->reported = false;
+		return false;
+	}
+	return move_to_tcx(d, w, hook_order_name(o));
 }
 
 static void watch_pod(struct daemon *d, struct enrolled_pod *pod,
-		      const struct our_ids *ids)
+		      const __u32 *ids)
 {
+	struct hook_dev dev;
+	struct watched w = { .kind = "pod",
+			     .uid = pod->uid,
+			     .veth = pod->host_veth,
+			     .tcx = &pod->tcx,
+			     .reported = &pod->order_reported,
+			     .devs = &dev,
+			     .n = 1 };
+
 	if (!veth_alive(d, pod->host_ifindex, pod->host_veth))
 		return;
-	d->order_checks++;
-	if (pod->tcx)
-		restore_tcx(d, pod, ids);
-	else if (tcx_programs(pod->host_ifindex) > 0)
-		move_to_tcx(d, pod, "TCX programs");
-	else if (foreign_filter_before_ours(d, pod->host_ifindex))
-		move_to_tcx(d, pod, "foreign tc filters at a lower pref");
+	hook_dev_pod(&dev, d->nl, pod->host_ifindex);
+	if (watch_one(d, &w, ids) && state_journal_pod_put(&d->st, pod))
+		pr_warn("pod %s: journal: its move to TCX is not recorded yet",
+			pod->uid);
+}
+
+/* Both its devices, its own interface inside its netns too. */
+static void watch_ztunnel(struct daemon *d, struct ztunnel *zt,
+			  const __u32 *ids)
+{
+	struct hook_dev devs[2];
+	struct ztunnel_devs zd;
+	struct watched w = { .kind = "ztunnel",
+			     .uid = zt->uid,
+			     .veth = zt->host_veth,
+			     .tcx = &zt->tcx,
+			     .reported = &zt->order_reported,
+			     .devs = devs };
+
+	ztunnel_devs_open(d, zt, &zd);
+	if (zd.reach[1]) { /* its host veth gone: nothing left to watch */
+		for (size_t i = 0; i < 2; i++)
+			if (zd.reach[i])
+				devs[w.n++] = zd.dev[i];
+		w.stuck = !zd.reach[0];
+		if (watch_one(d, &w, ids))
+			journal_lag_tolerated(state_journal_zt_put(&d->st, zt));
+	}
+	ztunnel_devs_close(&zd);
 }
 
 void daemon_watch_order(struct daemon *d, bool all)
 {
 	size_t checked = 0, nb = d->st.nbuckets;
-	struct our_ids ids = { { prog_id_of(d, pod_hooks[0].prog),
-				 prog_id_of(d, pod_hooks[1].prog) } };
+	__u32 ids[DP_PROG_MAX];
 
+	hook_prog_ids(&d->dp, ids);
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (d->st.zts[i])
+			watch_ztunnel(d, d->st.zts[i], ids);
 	for (size_t k = 0; k < nb && (all || checked < WATCH_SLICE); k++) {
 		size_t b = all ? k : (d->watch_cursor + k) % nb;
 
 		for (struct enrolled_pod *p = d->st.buckets[b]; p;
 		     p = p->next, checked++)
-			watch_pod(d, p, &ids);
+			watch_pod(d, p, ids);
 		if (!all)
 			d->watch_next = (b + 1) % nb;
 	}

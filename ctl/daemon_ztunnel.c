@@ -76,34 +76,20 @@ int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 {
 	struct ztunnel_routing r = ztunnel_routing_of(d);
-	struct nl *znl;
-	int fd = zt->netns_fd, opened = -1;
+	struct ztunnel_devs zd;
 
 	for (size_t i = 0; i < zt->naddrs; i++)
 		sockmap_netns_del(&d->sm, &zt->addrs[i]);
-
-	if (veth_alive(d, zt->host_ifindex, zt->host_veth)) {
-		detach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
-			      DP_ZTUNNEL_HOST_IN);
-		if (zt->host_qdisc_created)
-			remove_qdisc_if_empty(d->nl, zt->host_ifindex);
-	}
-	if (fd < 0 && zt->netns_path[0])
-		fd = opened = netns_open(zt->netns_path);
-	if (fd < 0 || nl_open_in_netns(fd, &znl)) {
-		pr_info("ztunnel %s: its netns is gone, nothing to detach "
-			"there",
+	if (ztunnel_devs_open(d, zt, &zd))
+		pr_info("ztunnel %s: its netns or interface is gone, nothing "
+			"to detach there",
 			zt->uid);
-		goto out;
-	}
-	detach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS, DP_ZTUNNEL_INGRESS);
-	if (zt->qdisc_created)
-		remove_qdisc_if_empty(znl, zt->ifindex);
-	ztunnel_routing_teardown(znl, &r);
-	nl_close(znl);
-out:
-	if (opened >= 0)
-		close(opened);
+	detach_ztunnel_hooks(d, zt, &zd);
+	if (zd.znl)
+		note_kernel_error(d, ztunnel_routing_teardown(zd.znl, &r),
+				  "remove ztunnel's rules and routes",
+				  zt->host_ifindex);
+	ztunnel_devs_close(&zd);
 }
 
 /*
@@ -140,10 +126,10 @@ static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
 	return EC(OK);
 }
 
-/* Routing and ztunnel_ingress inside its netns; *was: what it was. */
-static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
-				     struct ztunnel_saved *was, char *msg,
-				     size_t len)
+/* Routing inside its netns; *was: what it was. */
+static ErrorCode setup_ztunnel_routing(struct daemon *d, struct ztunnel *zt,
+				       struct ztunnel_saved *was, char *msg,
+				       size_t len)
 {
 	struct ztunnel_routing r = ztunnel_routing_of(d);
 	struct nl *znl;
@@ -154,11 +140,6 @@ static ErrorCode setup_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 			      "cannot enter ztunnel's network namespace: %s",
 			      strerror(-err));
 	err = ztunnel_routing_setup(znl, &r, was);
-	if (!err)
-		err = tc_clsact_ensure(znl, zt->ifindex, &zt->qdisc_created);
-	if (!err)
-		err = attach_filter(d, znl, zt->ifindex, TC_DIR_INGRESS,
-				    DP_ZTUNNEL_INGRESS);
 	nl_close(znl);
 	if (err)
 		return answer(msg, len, kernel_error(err),
@@ -180,15 +161,26 @@ static void restore_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 	nl_close(znl);
 }
 
-static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
-				    char *msg, size_t len)
+/*
+ * ztunnel_ingress on its own interface, then ztunnel_host_in on its host
+ * veth, as TCX links or cls_bpf filters: a fresh add decides which
+ * (--attach; auto: TCX where either device already runs TCX programs or
+ * a foreign filter before ours), a restart keeps the journaled one.
+ */
+static ErrorCode attach_ztunnel(struct daemon *d, struct ztunnel *zt,
+				bool fresh, char *msg, size_t len)
 {
-	int err = tc_clsact_ensure(d->nl, zt->host_ifindex,
-				   &zt->host_qdisc_created);
+	struct ztunnel_devs zd;
+	int err = ztunnel_devs_open(d, zt, &zd);
 
-	if (!err)
-		err = attach_filter(d, d->nl, zt->host_ifindex, TC_DIR_INGRESS,
-				    DP_ZTUNNEL_HOST_IN);
+	/* a fresh add drops the other kind of ours; a restart keeps what
+	 * a move cut short left, for the order watch to finish */
+	if (!err) {
+		if (fresh)
+			zt->tcx = wants_tcx(d, zd.dev, 2);
+		err = attach_ztunnel_hooks(d, zt, &zd, fresh);
+	}
+	ztunnel_devs_close(&zd);
 	if (err)
 		return answer(msg, len, kernel_error(err),
 			      "attach to ztunnel's %s: %s%s", zt->host_veth,
@@ -200,7 +192,7 @@ static ErrorCode setup_ztunnel_host(struct daemon *d, struct ztunnel *zt,
 }
 
 /* All of ztunnel's side, checked first; *touched: something changed. */
-ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
+ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt, bool fresh,
 			struct ztunnel_saved *was, bool *touched, char *msg,
 			size_t len)
 {
@@ -210,8 +202,8 @@ ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt,
 	if (ec)
 		return ec;
 	*touched = true;
-	ec = setup_ztunnel_netns(d, zt, was, msg, len);
-	return ec ? ec : setup_ztunnel_host(d, zt, msg, len);
+	ec = setup_ztunnel_routing(d, zt, was, msg, len);
+	return ec ? ec : attach_ztunnel(d, zt, fresh, msg, len);
 }
 
 static struct ztunnel *ztunnel_from_add(const ZtunnelAdd *a, int fd)
@@ -255,7 +247,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 		close(opened);
 	if (!zt)
 		return answer(msg, len, EC(INTERNAL), "out of memory");
-	ec = setup_ztunnel(d, zt, &was, &touched, msg, len);
+	ec = setup_ztunnel(d, zt, true, &was, &touched, msg, len);
 	if (ec) {
 		if (touched && !state_ztunnel_find(&d->st, a->uid)) {
 			detach_ztunnel(d, zt);

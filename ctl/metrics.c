@@ -88,6 +88,7 @@ static void datapath_counters(struct out *o, struct daemon *d)
 
 int metrics_render(struct daemon *d, char *buf, size_t cap)
 {
+	const struct ztunnel *zt = state_ztunnel_current(&d->st);
 	struct out o = { .buf = buf, .cap = cap };
 
 	gauge(&o, "pods", "Enrolled pods.", d->st.npods);
@@ -104,6 +105,14 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	      "1 when pod_guard is attached inside "
 	      "enrolled pods.",
 	      d->guard_on);
+	gauge(&o, "ztunnel_tcx",
+	      "1 when the current ztunnel's programs are TCX links.",
+	      zt && zt->tcx);
+	gauge(&o, "ztunnel_foreign_first",
+	      "1 when another owner's program runs before the current "
+	      "ztunnel's and ours cannot go first (meshed traffic may be "
+	      "lost).",
+	      zt && zt->order_reported);
 	gauge(&o, "clients", "Connected API clients.", d->clients);
 	counter(&o, "requests_total", "API requests handled.", d->requests);
 	counter(&o, "request_errors_total",
@@ -116,7 +125,7 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 		d->st.journal_errors);
 	counter(&o, "order_violations_total",
 		"Findings of another owner's "
-		"program running before ours on a pod's hook.",
+		"program running before ours on a pod's or ztunnel's hook.",
 		d->order_violations);
 	counter(&o, "order_restored_total", "Times ours was put back first.",
 		d->order_restored);

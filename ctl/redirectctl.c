@@ -189,6 +189,9 @@ static void print_status(const StatusReply *s, bool json)
 		json_kv_str("ztunnel_uid", s->ztunnel_uid, true);
 		printf(",\"ztunnel_capture_udp\":%s",
 		       s->ztunnel_capture_udp ? "true" : "false");
+		json_kv_str("ztunnel_attach", s->ztunnel_attach, true);
+		printf(",\"ztunnel_foreign_first\":%s",
+		       s->ztunnel_foreign_first ? "true" : "false");
 		json_kv_str("bpffs", s->bpffs, true);
 		printf(",\"tc_priority\":%u,\"tc_handle\":%u,\"fail_open\":%s,"
 		       "\"requests\":%llu,\"request_errors\":%llu,"
@@ -230,14 +233,19 @@ static void print_status(const StatusReply *s, bool json)
 	printf("redirectd %s (API %u)\n", s->version, s->api_version);
 	printf("pods:        %u (%u addresses, capacity %u)\n", s->pods,
 	       s->pod_addresses, s->pod_capacity);
-	printf("ztunnel:     %s%s%s%s\n",
+	printf("ztunnel:     %s%s%s%s%s%s%s\n",
 	       s->ztunnel_present ? "present" : "ABSENT (meshed pods ",
 	       s->ztunnel_present ? ", uid " :
 				    (s->fail_open ? "pass)" : "fail closed)"),
 	       s->ztunnel_present ? s->ztunnel_uid : "",
 	       !s->ztunnel_present    ? "" :
 	       s->ztunnel_capture_udp ? ", captures all UDP" :
-					", UDP: DNS only");
+					", UDP: DNS only",
+	       s->ztunnel_present ? ", hooks " : "", s->ztunnel_attach,
+	       s->ztunnel_foreign_first ?
+		       "; ANOTHER OWNER'S PROGRAM RUNS BEFORE THEM (meshed "
+		       "traffic may be lost; see the log)" :
+		       "");
 	printf("bpffs:       %s\n", s->bpffs);
 	printf("tc:          pref %u handle 0x%x\n", s->tc_priority,
 	       s->tc_handle);
@@ -333,9 +341,11 @@ static void print_zt_json(const ZtunnelInfo *z, bool comma)
 	json_kv_str("mac", z->mac, true);
 	json_kv_str("netns", z->netns_path, true);
 	json_kv_str("interface", z->interface, true);
-	printf(",\"current\":%s,\"capture_udp\":%s}",
+	printf(",\"current\":%s,\"capture_udp\":%s",
 	       z->current ? "true" : "false",
 	       z->capture_udp ? "true" : "false");
+	json_kv_str("attach", z->attach, true);
+	printf("}");
 }
 
 static void print_pods_head(bool json)
@@ -383,9 +393,11 @@ static void print_ztunnels(const PodList *pl, bool json)
 	for (size_t i = 0; i < pl->n_ztunnels; i++) {
 		const ZtunnelInfo *z = pl->ztunnels[i];
 
-		printf("ztunnel %s on %s (host %s)%s%s\n", z->uid, z->interface,
-		       z->host_veth, z->current ? " current" : " replaced",
-		       z->capture_udp ? ", all UDP captured" : "");
+		printf("ztunnel %s on %s (host %s)%s%s%s\n", z->uid,
+		       z->interface, z->host_veth,
+		       z->current ? " current" : " replaced",
+		       z->capture_udp ? ", all UDP captured" : "",
+		       !strcmp(z->attach, "tcx") ? " (tcx)" : "");
 	}
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Uninstall without the daemon. Order: the journal's pods and ztunnels
- * (filters, the clsact qdiscs we created once empty, ztunnel's policy
- * routing), then filters of ours by name at our slot on every link of this
- * netns (orphans), then the pins (maps, the cgroup link), then the journal.
+ * (filters and TCX links, the clsact qdiscs we created once empty,
+ * ztunnel's policy routing), then filters of ours by name at our slot on
+ * every link of this netns (orphans), then the pins (maps, TCX links left,
+ * the cgroup link), then the journal.
  * Nothing we did not make is touched: foreign filters and qdiscs stay, and
  * unknown files in the bpffs folder are reported, not removed.
  */
@@ -36,40 +37,30 @@ struct cleaner {
 	struct nl *nl;
 };
 
-static struct hook_slot slot_of(const struct cleaner *c)
+static struct hooks hooks_of(const struct cleaner *c)
 {
-	struct hook_slot hs = { .prio = c->o->tc_priority,
-				.handle = c->o->tc_handle };
-	return hs;
+	struct hooks h = { .slot = { .prio = c->o->tc_priority,
+				     .handle = c->o->tc_handle },
+			   .pin_dir = c->o->bpffs };
+	return h;
 }
 
-/* tc filter del dev D {ingress|egress} pref P handle H bpf (if ours) */
-static void detach(struct cleaner *c, struct nl *nl, int ifindex,
-		   enum tc_dir dir, enum dp_prog prog)
+/* Our filters and TCX links on dev, and our clsact once empty. */
+static void detach_dev(struct cleaner *c, const struct hook_dev *dev,
+		       bool qdisc_ours)
 {
-	struct hook_slot hs = slot_of(c);
-	int err = hook_detach(nl, &hs, ifindex, dir, prog);
+	struct hooks h = hooks_of(c);
+	unsigned int removed = 0;
+	bool had_qdisc = qdisc_ours && tc_clsact_exists(dev->nl, dev->ifindex);
 
-	if (!err) {
-		c->r->filters++;
-		pr_info("removed %s from ifindex %d", dp_prog_name(prog),
-			ifindex);
-	} else if (err != -ENOENT && err != -ENODEV) {
+	if (hook_dev_detach(&h, dev, qdisc_ours, false, &removed))
 		c->r->errors++;
-	}
-}
-
-/* tc qdisc del dev D clsact: only one we created, and only when empty. */
-static void drop_qdisc_if_empty(struct cleaner *c, struct nl *nl, int ifindex)
-{
-	int err = hook_qdisc_drop_if_empty(nl, ifindex);
-
-	if (err == -EBUSY)
-		pr_info("ifindex %d: our clsact still holds foreign filters; "
-			"left in place",
-			ifindex);
-	else if (!err)
+	if (had_qdisc && !tc_clsact_exists(dev->nl, dev->ifindex))
 		c->r->qdiscs++;
+	c->r->filters += removed;
+	if (removed)
+		pr_info("removed %u of ours from ifindex %d", removed,
+			dev->ifindex);
 }
 
 static bool veth_alive(struct cleaner *c, int ifindex, const char *name)
@@ -80,22 +71,22 @@ static bool veth_alive(struct cleaner *c, int ifindex, const char *name)
 static void clean_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct cleaner *c = arg;
+	struct hook_dev dev;
 
 	if (!veth_alive(c, pod->host_ifindex, pod->host_veth))
 		return;
-	detach(c, c->nl, pod->host_ifindex, TC_DIR_INGRESS, DP_APP_OUTBOUND);
-	detach(c, c->nl, pod->host_ifindex, TC_DIR_EGRESS, DP_APP_INBOUND);
-	if (pod->qdisc_created)
-		drop_qdisc_if_empty(c, c->nl, pod->host_ifindex);
+	hook_dev_pod(&dev, c->nl, pod->host_ifindex);
+	detach_dev(c, &dev, pod->qdisc_created);
 }
 
-/* Inside ztunnel's netns: its filter, our clsact, the rules and routes. */
+/* Inside ztunnel's netns: its hooks, our clsact, the rules and routes. */
 static void clean_zt_netns(struct cleaner *c, const struct ztunnel *zt)
 {
 	struct ztunnel_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
 				     .mask = ZT_ROUTE_MASK_DEFAULT,
 				     .table = ZT_ROUTE_TABLE_DEFAULT,
 				     .rule_prio = DEFAULT_ZT_RULE_PRIO };
+	struct hook_dev dev;
 	struct link_info li;
 	struct nl *znl;
 	int fd, err;
@@ -108,13 +99,13 @@ static void clean_zt_netns(struct cleaner *c, const struct ztunnel *zt)
 			close(fd);
 		return;
 	}
-	close(fd);
 	/* the journal keeps its name, not its ifindex in there */
 	if (!link_get_by_name(znl, zt->ifname, &li)) {
-		detach(c, znl, li.ifindex, TC_DIR_INGRESS, DP_ZTUNNEL_INGRESS);
-		if (zt->qdisc_created)
-			drop_qdisc_if_empty(c, znl, li.ifindex);
+		hook_dev_ztunnel_own(&dev, znl, fd, li.ifindex,
+				     zt->host_ifindex);
+		detach_dev(c, &dev, zt->qdisc_created);
 	}
+	close(fd);
 	/* ip rule del fwmark M/K lookup T pref P; ip route del local ... */
 	err = ztunnel_routing_teardown(znl, &r);
 	if (err) {
@@ -129,11 +120,11 @@ static void clean_zt_netns(struct cleaner *c, const struct ztunnel *zt)
 
 static void clean_ztunnel(struct cleaner *c, const struct ztunnel *zt)
 {
+	struct hook_dev dev;
+
 	if (veth_alive(c, zt->host_ifindex, zt->host_veth)) {
-		detach(c, c->nl, zt->host_ifindex, TC_DIR_INGRESS,
-		       DP_ZTUNNEL_HOST_IN);
-		if (zt->host_qdisc_created)
-			drop_qdisc_if_empty(c, c->nl, zt->host_ifindex);
+		hook_dev_ztunnel_host(&dev, c->nl, zt->host_ifindex);
+		detach_dev(c, &dev, zt->host_qdisc_created);
 	}
 	clean_zt_netns(c, zt);
 }
@@ -187,15 +178,24 @@ static int collect_link(const struct link_info *li, void *arg)
 
 static void drop_orphans_on(struct cleaner *c, int ifindex, enum tc_dir dir)
 {
-	struct hook_slot hs = slot_of(c);
-	struct tc_slot s = hook_slot_on(&hs, ifindex, dir);
+	struct hooks h = hooks_of(c);
+	struct tc_slot s = hook_slot_on(&h.slot, ifindex, dir);
 	struct tc_filter_info f;
+	int err;
 
 	if (tc_filter_get(c->nl, &s, &f))
 		return;
-	for (int p = 0; p < DP_PROG_MAX; p++)
-		if (!strcmp(f.name, dp_prog_name(p)))
-			detach(c, c->nl, ifindex, dir, p);
+	for (int p = 0; p < DP_PROG_MAX; p++) {
+		if (strcmp(f.name, dp_prog_name(p)))
+			continue;
+		err = hook_filter_detach(c->nl, &h.slot, ifindex, dir, p);
+		if (!err) {
+			c->r->filters++;
+			pr_info("removed %s from ifindex %d", f.name, ifindex);
+		} else if (err != -ENOENT && err != -ENODEV) {
+			c->r->errors++;
+		}
+	}
 }
 
 /* Walk the links first: no netlink request may run inside a dump. */
@@ -312,8 +312,9 @@ static void remove_pin_dir(struct cleaner *c)
 {
 	DIR *dir = opendir(c->o->bpffs);
 	unsigned int dropped = 0;
+	char pin[PATH_MAX];
 	struct dirent *de;
-	enum tc_dir td;
+	bool leftover;
 	int ifindex;
 
 	if (!dir)
@@ -330,13 +331,14 @@ static void remove_pin_dir(struct cleaner *c)
 			continue;
 		}
 		/* our TCX links: unpinned, they detach */
-		if ((tcx_pin_parse(de->d_name, &ifindex, &td) &&
-		     !tcx_detach(c->o->bpffs, ifindex, td)) ||
-		    (tcx_guard_pin_parse(de->d_name, &ifindex) &&
-		     !tcx_guard_detach(c->o->bpffs, ifindex))) {
-			c->r->filters++;
-			pr_info("removed TCX link %s", de->d_name);
-			continue;
+		if (tcx_pin_parse(de->d_name, &ifindex, &leftover)) {
+			snprintf(pin, sizeof(pin), "%s/%s", c->o->bpffs,
+				 de->d_name);
+			if (!tcx_unpin(pin)) {
+				c->r->filters++;
+				pr_info("removed TCX link %s", de->d_name);
+				continue;
+			}
 		}
 		c->r->unknown++;
 		pr_warn("%s/%s is not ours; left in place", c->o->bpffs,

@@ -146,6 +146,51 @@ static int after_load(struct datapath *dp)
 	return 0;
 }
 
+/*
+ * The spare shares every map with the first load, the read-only
+ * configuration (pass_verdict and the rest) included, by fd: the same
+ * object, so the maps come in the same order. Nothing of it is pinned.
+ */
+static int share_maps(struct redirect_bpf *spare,
+		      const struct redirect_bpf *first)
+{
+	struct bpf_map *m = bpf_object__next_map(spare->obj, NULL);
+	const struct bpf_map *f = bpf_object__next_map(first->obj, NULL);
+	int err = 0;
+
+	for (; m && f && !err; m = bpf_object__next_map(spare->obj, m),
+			       f = bpf_object__next_map(first->obj, f)) {
+		err = bpf_map__set_pin_path(m, NULL);
+		if (!err)
+			err = bpf_map__reuse_fd(m, bpf_map__fd(f));
+	}
+	return err ? err : (m || f) ? -EINVAL : 0;
+}
+
+static int load_spare(struct datapath *dp)
+{
+	int err;
+
+	dp->spare = redirect_bpf__open();
+	if (!dp->spare)
+		return pr_ret(-errno, "open the spare programs: %s",
+			      strerror(errno));
+	/* alone on its hook, the guard is never moved */
+	bpf_program__set_autoload(dp->spare->progs.pod_guard, false);
+	err = share_maps(dp->spare, dp->skel);
+	if (!err)
+		err = redirect_bpf__load(dp->spare);
+	if (err) {
+		redirect_bpf__destroy(dp->spare);
+		dp->spare = NULL;
+		return pr_ret(err,
+			      "load the spare programs: %s; a TCX link of "
+			      "ours cannot be moved to the head",
+			      strerror(-err));
+	}
+	return 0;
+}
+
 int dp_load(struct datapath *dp, const struct dp_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
@@ -181,28 +226,39 @@ int dp_load(struct datapath *dp, const struct dp_opts *o)
 			rmdir(dp->pin_dir);
 		return err;
 	}
-	return after_load(dp);
+	err = after_load(dp);
+	if (err) {
+		dp_close(dp);
+		return err;
+	}
+	/* without it ours still run; they just cannot be moved (tcx.h) */
+	if (o->spare)
+		load_spare(dp);
+	return 0;
 }
 
 void dp_close(struct datapath *dp)
 {
+	redirect_bpf__destroy(dp->spare);
 	redirect_bpf__destroy(dp->skel);
+	dp->spare = NULL;
 	dp->skel = NULL;
 }
 
-static struct bpf_program *prog_of(const struct datapath *dp, enum dp_prog prog)
+static struct bpf_program *prog_of(const struct redirect_bpf *skel,
+				   enum dp_prog prog)
 {
 	switch (prog) {
 	case DP_APP_OUTBOUND:
-		return dp->skel->progs.app_outbound;
+		return skel->progs.app_outbound;
 	case DP_APP_INBOUND:
-		return dp->skel->progs.app_inbound;
+		return skel->progs.app_inbound;
 	case DP_ZTUNNEL_HOST_IN:
-		return dp->skel->progs.ztunnel_host_in;
+		return skel->progs.ztunnel_host_in;
 	case DP_ZTUNNEL_INGRESS:
-		return dp->skel->progs.ztunnel_ingress;
+		return skel->progs.ztunnel_ingress;
 	case DP_POD_GUARD:
-		return dp->skel->progs.pod_guard;
+		return skel->progs.pod_guard;
 	default:
 		return NULL;
 	}
@@ -210,8 +266,18 @@ static struct bpf_program *prog_of(const struct datapath *dp, enum dp_prog prog)
 
 int dp_prog_fd(const struct datapath *dp, enum dp_prog prog)
 {
-	struct bpf_program *p = prog_of(dp, prog);
+	struct bpf_program *p = prog_of(dp->skel, prog);
 
+	return p ? bpf_program__fd(p) : -EINVAL;
+}
+
+int dp_spare_fd(const struct datapath *dp, enum dp_prog prog)
+{
+	struct bpf_program *p;
+
+	if (!dp->spare || prog == DP_POD_GUARD)
+		return -ENOENT;
+	p = prog_of(dp->spare, prog);
 	return p ? bpf_program__fd(p) : -EINVAL;
 }
 

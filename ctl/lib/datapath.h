@@ -20,6 +20,7 @@ struct dp_opts {
 	__u32 route_mark; /* 0: ZT_ROUTE_MARK_DEFAULT */
 	bool tcx_next; /* pass with TCX_NEXT, not TC_ACT_PIPE (TCX chains) */
 	__u64 node_netns_cookie; /* pod_guard lets this netns's sockets in */
+	bool spare; /* also load the spare instance (dp_spare_fd) */
 };
 
 enum dp_prog {
@@ -35,6 +36,13 @@ struct redirect_bpf;
 
 struct datapath {
 	struct redirect_bpf *skel;
+	/*
+	 * The spare: the same programs loaded once more, sharing every map
+	 * of skel, so that a TCX chain can briefly hold ours twice while a
+	 * link of ours moves to the head (a chain refuses the same program
+	 * twice). NULL unless dp_opts.spare.
+	 */
+	struct redirect_bpf *spare;
 	char pin_dir[256];
 	/* what the load found pinned and took over (ctl/lib/upgrade.h) */
 	__u32 layout_found; /* 0: nothing was pinned */
@@ -44,6 +52,9 @@ struct datapath {
 int dp_load(struct datapath *dp, const struct dp_opts *opts);
 void dp_close(struct datapath *dp);
 int dp_prog_fd(const struct datapath *dp, enum dp_prog prog);
+/* The spare instance of prog (not pod_guard, which never moves), or
+ * -ENOENT when none was loaded. */
+int dp_spare_fd(const struct datapath *dp, enum dp_prog prog);
 const char *dp_prog_name(enum dp_prog prog);
 /* Remove every map pin we made (after the filters are gone). */
 int dp_unpin(const struct datapath *dp);

@@ -447,6 +447,7 @@ void ztunnel_to_info(const struct ztunnel *zt, ZtunnelInfo *info, char *buf,
 	info->qdisc_created = zt->qdisc_created;
 	info->host_qdisc_created = zt->host_qdisc_created;
 	info->capture_udp = zt->capture_udp;
+	info->attach = zt->tcx ? "tcx" : "tc";
 	format_mac(zt->mac, buf, buflen);
 	info->mac = buf;
 	info->ips = format_addrs(zt->addrs, zt->naddrs);
@@ -475,6 +476,7 @@ struct ztunnel *ztunnel_from_info(const ZtunnelInfo *info)
 	z->qdisc_created = info->qdisc_created;
 	z->host_qdisc_created = info->host_qdisc_created;
 	z->capture_udp = info->capture_udp;
+	z->tcx = !strcmp(info->attach, "tcx"); /* older records: tc */
 	return z;
 }
 

@@ -53,6 +53,10 @@ struct ztunnel {
 	bool qdisc_created; /* clsact on its own interface */
 	bool host_qdisc_created; /* clsact on its host veth */
 	bool capture_udp; /* all UDP to its listeners, not only DNS */
+	bool tcx; /* its programs are TCX links, not cls_bpf filters */
+	/* another owner's program runs before ours and ours cannot go
+	 * first (--attach tc): logged once, in status until it is gone */
+	bool order_reported;
 	size_t naddrs;
 	struct addr_key addrs[WIRE_MAX_IPS];
 };

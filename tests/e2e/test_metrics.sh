@@ -50,12 +50,17 @@ out=$(fetch /metrics)
 check_contains "status" "$out" "HTTP/1.0 200 OK"
 for f in pods pod_addresses pod_capacity ztunnel_present sockmap_active \
 	clients requests_total request_errors_total datapath_packets_total \
-	datapath_bytes_total; do
+	datapath_bytes_total ztunnel_tcx ztunnel_foreign_first \
+	order_violations_total order_restored_total; do
 	check_contains "TYPE $f" "$out" "# TYPE ambient_redirect_$f "
 	check_contains "HELP $f" "$out" "# HELP ambient_redirect_$f "
 done
 check_eq "pods" 2 "$(metric pods)"
 check_eq "ztunnel present" 1 "$(metric ztunnel_present)"
+check_eq "its hooks as status says (1: TCX links)" \
+	"$(ctl -j status | jq -r 'if .ztunnel_attach == "tcx" then 1 else 0 end')" \
+	"$(metric ztunnel_tcx)"
+check_eq "nothing runs before them" 0 "$(metric ztunnel_foreign_first)"
 check_contains "a labelled counter" "$out" \
 	'ambient_redirect_datapath_packets_total{program="app_outbound",decision="redirect_ztunnel"}'
 case_end

@@ -21,6 +21,7 @@ need_built redirectd redirectd-alt-layout redirectctl ztunnel-sim
 if [ "${ATTACH:-}" = tcx ]; then
 	kernel_has_tcx ||
 		skip_suite "TCX needs Linux 6.6+"
+	need_built tcxattach
 fi
 [ -x "$CNI_PLUGIN_DIR/ptp" ] || skip_suite "no ptp CNI plugin"
 
@@ -49,8 +50,16 @@ node_log_has() {
 capacity() {
 	ctl -j status | jq -r .pod_capacity
 }
+# zt_links: "LINK_ID PROG_ID" of ztunnel's TCX links, host veth then its
+# own interface (--attach tcx)
+zt_links() {
+	in_node "$BUILD/tcxattach" --list "$(pod_host_veth zt)" in --ids
+	in_pod zt "$BUILD/tcxattach" --list eth0 in --ids
+}
 
 case_begin "a transfer runs on while redirectd changes capacity and layout"
+links0=$(zt_links 2>/dev/null | awk '{ print $1 }')
+progs0=$(zt_links 2>/dev/null | awk '{ print $2 }')
 n=$(zt tcp15001)
 in_pod a python3 tests/tools/traffic.py send --to "$B4" --port 8080 \
 	--bytes 4000000 --rate 1000000 --timeout 30 >"$WORK/long.json" &
@@ -79,6 +88,13 @@ check_gt "b's guard let ztunnel's packets in after the last swap" \
 	"$(dp_count pod_guard pass_from_ztunnel)" "$g0"
 check_eq "nothing reached b around app_inbound" 0 \
 	"$(dp_count pod_guard return_to_ztunnel)"
+if [ "${ATTACH:-}" = tcx ]; then
+	check_eq "ztunnel's two TCX links are the ones it had" "$links0" \
+		"$(zt_links | awk '{ print $1 }')"
+	check "running this build's programs" test "$progs0" != \
+		"$(zt_links | awk '{ print $2 }')"
+	check_eq "both of them" 2 "$(printf '%s\n' "$links0" | grep -c .)"
+fi
 case_end
 
 case_begin "nothing was left to clean up"

@@ -640,6 +640,7 @@ void fk_foreign_filter(unsigned int i, bool egress, __u16 prio, __u32 handle)
 int __wrap_dp_load(struct datapath *dp, const struct dp_opts *o);
 void __wrap_dp_close(struct datapath *dp);
 int __wrap_dp_prog_fd(const struct datapath *dp, enum dp_prog prog);
+int __wrap_dp_spare_fd(const struct datapath *dp, enum dp_prog prog);
 int __wrap_dp_unpin(const struct datapath *dp);
 int __wrap_dp_pod_put(const struct datapath *dp, const struct addr_key *addr,
 		      const struct pod_value *info);
@@ -688,6 +689,12 @@ int __wrap_dp_prog_fd(const struct datapath *dp, enum dp_prog prog)
 {
 	(void)dp;
 	return 100 + (int)prog;
+}
+
+int __wrap_dp_spare_fd(const struct datapath *dp, enum dp_prog prog)
+{
+	(void)dp;
+	return 200 + (int)prog;
 }
 
 int __wrap_dp_unpin(const struct datapath *dp)
