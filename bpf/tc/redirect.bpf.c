@@ -612,6 +612,7 @@ static __always_inline bool dst_before_nat(struct __sk_buff *skb,
 {
 	struct bpf_ct_opts opts = { .netns_id = -1, .l4proto = p->proto };
 	struct nf_conntrack_tuple *o;
+	struct addr_key src;
 	struct nf_conn *ct;
 	bool natted;
 
@@ -623,14 +624,15 @@ static __always_inline bool dst_before_nat(struct __sk_buff *skb,
 	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	if (p->is_v6) {
 		__builtin_memcpy(orig->addr, o->dst.u3.all, 16);
+		__builtin_memcpy(src.addr, o->src.u3.all, 16);
 	} else {
 		addr_from_v4(orig, o->dst.u3.ip);
+		addr_from_v4(&src, o->src.u3.ip);
 	}
 	*port = o->dst.u.all;
-	natted = o->src.u.all == p->sport && !addr_eq(orig, &p->daddr) &&
-		 (p->is_v6 ?
-			  !__builtin_memcmp(o->src.u3.all, p->saddr.addr, 16) :
-			  o->src.u3.ip == p->saddr.addr[3]);
+	/* This packet travels the original direction, and was translated. */
+	natted = o->src.u.all == p->sport && addr_eq(&src, &p->saddr) &&
+		 !addr_eq(orig, &p->daddr);
 	bpf_ct_release(ct);
 	return natted;
 }
