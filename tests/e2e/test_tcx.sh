@@ -98,8 +98,6 @@ node_start_redirectd --attach tc || setup_failed redirectd
 ztunnel_start zt || setup_failed ztunnel
 pod_create b || setup_failed "pod b"
 pod_serve b --port 8080 || setup_failed "server b"
-node_bg "$NODE_NS" python3 tests/tools/traffic.py serve --port 9090 \
-	--ready "$WORK/node.ready"
 B4=$(pod_ip b 4)
 
 # a's packets leave around ztunnel; b's answers come back around
@@ -136,10 +134,11 @@ check_eq "ours first on egress" app_inbound \
 n=$(zt tcp15001)
 check "a -> b intact" pod_send a --to "$B4" --port 8080 --bytes 200000
 check_eq "through ztunnel" $((n + 1)) "$(zt tcp15001)"
-GW4=$(jq -r '.ips[] | select(.address | contains(":") | not) | .gateway' "$WORK/a.json")
-for _ in $(seq 50); do [ -f "$WORK/node.ready" ] && break; sleep 0.05; done
 h0=$(cni_hits a)
-check "a -> node (ours passes it on)" pod_send a --to "$GW4" --port 9090 --bytes 5000
+# a's answers to a node socket's probe pass ours on
+check "serve in a" pod_serve a --port 9091
+check "node -> a (a probe)" in_node python3 tests/tools/traffic.py send \
+	--to "$(pod_ip a 4)" --port 9091 --bytes 5000
 check_gt "the CNI's program saw what we passed" "$(cni_hits a)" "$h0"
 case_end
 

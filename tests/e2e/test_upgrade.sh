@@ -57,6 +57,9 @@ zt_links() {
 	in_pod zt "$BUILD/tcxattach" --list eth0 in --ids
 }
 
+# this build's layout version
+LAYOUT=$(sed -n 's/^#define REDIRECT_LAYOUT_VERSION \([0-9]*\)$/\1/p' \
+	bpf/include/redirect_abi.h)
 case_begin "a transfer runs on while redirectd changes capacity and layout"
 links0=$(zt_links 2>/dev/null | awk '{ print $1 }')
 progs0=$(zt_links 2>/dev/null | awk '{ print $2 }')
@@ -74,7 +77,7 @@ sleep 0.8
 check "restart as a build of another layout, capacity 8192" \
 	restart_as redirectd-alt-layout --pod-capacity 8192
 check_eq "capacity 8192" 8192 "$(capacity)"
-check "all maps replaced" node_log_has "pinned maps of layout 2, this build's is 99"
+check "all maps replaced" node_log_has "pinned maps of layout $LAYOUT, this build's is 99"
 sleep 0.8
 check "back to this build" restart_as redirectd
 check_eq "default capacity" 16384 "$(capacity)"
@@ -102,7 +105,7 @@ check_eq "no maps set aside remain" "" "$(ls "$PIN" | grep -x old)"
 check "the previous build's maps were unpinned" \
 	node_log_has "maps of the previous build unpinned"
 check_eq "both pods enrolled" 2 "$(ctl -j status | jq -r .pods)"
-check_eq "layout pinned" 2 "$(bpftool map lookup pinned "$PIN/layout" \
+check_eq "layout pinned" "$LAYOUT" "$(bpftool map lookup pinned "$PIN/layout" \
 	key 0 0 0 0 -j | jq .formatted.value)"
 check "a new connection is captured" pod_send a --to "$B4" --port 8080 \
 	--bytes 100000
