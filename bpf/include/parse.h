@@ -23,6 +23,10 @@ enum parse_result {
 	PARSE_TAGGED, /* an 802.1Q or 802.1ad frame: see parse_packet */
 };
 
+/* TCP flags (the 14th byte of the header). */
+#define TCP_FL_SYN 0x02
+#define TCP_FL_ACK 0x10
+
 enum frag_kind {
 	FRAG_NONE = 0,
 	FRAG_FIRST, /* offset 0, more fragments follow: ports are present */
@@ -37,7 +41,7 @@ struct packet {
 	__u8 proto; /* final L4 protocol */
 	__u8 is_v6;
 	__u8 frag; /* enum frag_kind */
-	__u8 pad;
+	__u8 tcp_flags; /* TCP: the flags byte (TCP_FL_*); 0 otherwise */
 	__u32 frag_id;
 	__u32 len; /* skb->len, for byte counters */
 };
@@ -60,6 +64,7 @@ static __always_inline int parse_l4_ports(struct packet *p, void *l4,
 			return PARSE_MALFORMED;
 		p->sport = th->source;
 		p->dport = th->dest;
+		p->tcp_flags = ((__u8 *)th)[13];
 		return PARSE_OK;
 	}
 	if (p->proto == IPPROTO_UDP) {
@@ -140,6 +145,15 @@ static __always_inline int ipv6_ext_len(struct packet *p, __u8 *hdr,
 	return 0; /* not an extension header: p->proto is the L4 protocol */
 }
 
+/*
+ * An IPv4-mapped address (::ffff:a.b.c.d) in an IPv6 header would collide
+ * with the IPv4 keys of every map: no such packet is legitimate.
+ */
+static __always_inline bool ipv6_is_v4_mapped(const struct addr_key *a)
+{
+	return !a->addr[0] && !a->addr[1] && a->addr[2] == bpf_htonl(0xffff);
+}
+
 static __always_inline int parse_ipv6(struct packet *p, void *data,
 				      void *data_end)
 {
@@ -154,6 +168,8 @@ static __always_inline int parse_ipv6(struct packet *p, void *data,
 		return PARSE_MALFORMED;
 	__builtin_memcpy(&p->saddr, &ip6->saddr, sizeof(p->saddr));
 	__builtin_memcpy(&p->daddr, &ip6->daddr, sizeof(p->daddr));
+	if (ipv6_is_v4_mapped(&p->saddr) || ipv6_is_v4_mapped(&p->daddr))
+		return PARSE_MALFORMED;
 	p->is_v6 = 1;
 	p->proto = ip6->nexthdr;
 

@@ -110,28 +110,13 @@ struct dns_flow_key {
 };
 
 /*
- * ztunnel's flows that the node NATed into a meshed pod: ztunnel dialled a
- * Service address (a ClusterIP on kube-ipvs0, a hostPort or NodePort at a
- * node address) and the node's NAT sent the connection on to a meshed pod
- * of this node. app_inbound lets such a flow in (it came from ztunnel's
- * veth: ztunnel already handled it) and records it here, keyed as the
- * pod's replies look, so app_outbound hands those replies back to the
- * node's stack, which reverses the NAT on their way to ztunnel.
- */
-struct nat_flow_key {
-	struct addr_key pod;
-	struct addr_key peer;
-	__u16 pod_port; /* network order */
-	__u16 peer_port; /* network order */
-	__u8 proto;
-	__u8 pad[3];
-};
-
-/*
- * nat_pods: a hint by host veth ifindex (modulo NAT_HINT_SLOTS), set by
- * app_inbound when it records a NAT flow into that pod, never cleared: only
- * pods that ever were such a backend pay app_outbound's nat_flows lookup.
- * A collision costs a lookup, never a wrong verdict.
+ * nat_clients: a hint by host veth ifindex (modulo NAT_HINT_SLOTS), set by
+ * app_inbound when a meshed pod of this node opened a connection that the
+ * node's NAT sent on to another meshed pod here (ztunnel dialling a
+ * Service address with that pod's address), never cleared: only
+ * ztunnel's packets to such a pod ask the node's conntrack whether they
+ * answer a NATed connection. A collision costs a lookup, never a wrong
+ * verdict.
  */
 #define NAT_HINT_SLOTS 65536
 
@@ -175,7 +160,6 @@ struct frag_value {
 	X(OUT_PASS_NON_IP, "app_outbound", "pass_non_ip")                    \
 	X(OUT_PASS_OTHER_PROTO, "app_outbound", "pass_other_proto")          \
 	X(OUT_PASS_NODE_REPLY, "app_outbound", "pass_node_socket_reply")     \
-	X(OUT_PASS_ZT_NAT, "app_outbound", "pass_ztunnel_nat_reply")         \
 	X(OUT_PASS_UDP, "app_outbound", "pass_udp")                          \
 	X(OUT_PASS_DNS, "app_outbound", "pass_dns")                          \
 	X(OUT_PASS_FRAG, "app_outbound", "pass_fragment")                    \
@@ -184,6 +168,7 @@ struct frag_value {
 	X(OUT_DROP_SPOOFED, "app_outbound", "drop_spoofed_source")           \
 	X(OUT_DROP_MALFORMED, "app_outbound", "drop_malformed")              \
 	X(OUT_DROP_TAGGED, "app_outbound", "drop_vlan_tagged")               \
+	X(OUT_DROP_TUNNEL, "app_outbound", "drop_tunnel")                    \
 	X(OUT_RETURNED_TO_ZTUNNEL, "app_outbound",                           \
 	  "redirect_ztunnel_returned")                                       \
 	X(OUT_DROP_RETURNED, "app_outbound", "drop_returned_not_pod")        \
@@ -193,7 +178,6 @@ struct frag_value {
 	X(IN_PASS_MULTICAST, "app_inbound", "pass_multicast")                \
 	X(IN_PASS_NODE_LOCAL, "app_inbound", "pass_node_socket")             \
 	X(IN_ZT_FLOW_TO_ZTUNNEL, "app_inbound", "redirect_ztunnel_flow")     \
-	X(IN_PASS_ZT_NAT, "app_inbound", "pass_ztunnel_nat")                 \
 	X(IN_PASS_UDP, "app_inbound", "pass_udp")                            \
 	X(IN_PASS_DNS_REPLY, "app_inbound", "pass_dns_reply")                \
 	X(IN_PASS_FRAG, "app_inbound", "pass_fragment")                      \
@@ -205,13 +189,13 @@ struct frag_value {
 	X(ZH_TO_POD, "ztunnel_host_in", "redirect_pod")                      \
 	X(ZH_INBOUND_TO_ZTUNNEL, "ztunnel_host_in", "redirect_ztunnel")      \
 	X(ZH_PASS_NOT_POD, "ztunnel_host_in", "pass_not_meshed")             \
+	X(ZH_PASS_NAT_REPLY, "ztunnel_host_in", "pass_nat_reply")            \
 	X(ZH_PASS_NON_IP, "ztunnel_host_in", "pass_non_ip")                  \
 	X(ZH_PASS_MALFORMED, "ztunnel_host_in", "pass_malformed")            \
 	X(ZH_DROP_NO_ZTUNNEL, "ztunnel_host_in", "drop_no_ztunnel")          \
 	X(GD_PASS_ZTUNNEL, "pod_guard", "pass_from_ztunnel")                 \
 	X(GD_PASS_NODE_LOCAL, "pod_guard", "pass_node_socket")               \
 	X(GD_PASS_NOT_CAPTURED, "pod_guard", "pass_not_captured")            \
-	X(GD_PASS_ZT_NAT, "pod_guard", "pass_ztunnel_nat")                   \
 	X(GD_RETURN_TO_ZTUNNEL, "pod_guard", "return_to_ztunnel")            \
 	X(GD_PASS_FAIL_OPEN, "pod_guard", "pass_no_ztunnel_fail_open")       \
 	X(GD_DROP_NO_ZTUNNEL, "pod_guard", "drop_no_ztunnel")                \
@@ -295,7 +279,6 @@ struct node_addr_list {
 #define NODE_ADDRS_MAX 1024
 #define DNS_FLOWS_DEFAULT 16384
 #define FRAGS_DEFAULT 8192
-#define NAT_FLOWS_DEFAULT 65536
 #define SOCKS_DEFAULT 65536 /* sockets the sockhash holds */
 /*
  * Redirected bytes a socket may have waiting before its senders fall back
@@ -310,7 +293,7 @@ struct node_addr_list {
  * map of the old one's and refills every map from redirectd's state;
  * capacity or flag changes need no bump (docs/datapath.md, "Upgrades in
  * place"). 1: builds before the version existed. 2: pod_guard's counters
- * and tags. 3: node addresses captured, NAT flows, fragments by default.
+ * and tags. 3: node addresses captured, NAT answers, fragments by default.
  */
 #ifndef REDIRECT_LAYOUT_VERSION
 #define REDIRECT_LAYOUT_VERSION 3
@@ -328,7 +311,6 @@ _Static_assert(sizeof(struct ztunnel_value) == 20, "ztunnel_value layout");
 _Static_assert(sizeof(struct settings) == 8, "settings layout");
 _Static_assert(sizeof(struct dns_flow_key) == 36, "dns_flow_key layout");
 _Static_assert(sizeof(struct frag_key) == 40, "frag_key layout");
-_Static_assert(sizeof(struct nat_flow_key) == 40, "nat_flow_key layout");
 #ifndef REDIRECT_LAYOUT_TEST
 _Static_assert(sizeof(struct frag_value) == 4, "frag_value layout");
 #endif

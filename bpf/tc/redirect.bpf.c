@@ -99,20 +99,12 @@ struct {
 } frags SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, NAT_FLOWS_DEFAULT);
-	__type(key, struct nat_flow_key);
-	__type(value, __u8);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} nat_flows SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NAT_HINT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} nat_pods SEC(".maps");
+} nat_clients SEC(".maps");
 
 static __always_inline void count(__u32 id, const struct packet *p)
 {
@@ -210,47 +202,6 @@ static __always_inline __u8 frag_recall(const struct packet *p,
 	return v ? v->verdict : frag_default(p, zt);
 }
 
-/* --- ztunnel's flows that the node NATed into a meshed pod --- */
-
-static __always_inline void nat_key_of(const struct packet *p, bool from_pod,
-				       struct nat_flow_key *k)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->pod = from_pod ? p->saddr : p->daddr;
-	k->peer = from_pod ? p->daddr : p->saddr;
-	k->pod_port = from_pod ? p->sport : p->dport;
-	k->peer_port = from_pod ? p->dport : p->sport;
-	k->proto = p->proto;
-}
-
-static __always_inline __u8 *nat_hint(__u32 ifindex)
-{
-	__u32 slot = ifindex & (NAT_HINT_SLOTS - 1);
-
-	return bpf_map_lookup_elem(&nat_pods, &slot);
-}
-
-/* app_inbound: ztunnel's flow, NATed by the node into the pod behind ifindex. */
-static __always_inline void nat_remember(const struct packet *p, __u32 ifindex)
-{
-	struct nat_flow_key k;
-	__u8 one = 1, *hint = nat_hint(ifindex);
-
-	nat_key_of(p, false, &k);
-	bpf_map_update_elem(&nat_flows, &k, &one, BPF_ANY);
-	if (hint && !*hint)
-		*hint = 1;
-}
-
-/* Is this packet of (from_pod) or to the pod one of those flows? */
-static __always_inline bool nat_known(const struct packet *p, bool from_pod)
-{
-	struct nat_flow_key k;
-
-	nat_key_of(p, from_pod, &k);
-	return bpf_map_lookup_elem(&nat_flows, &k) != NULL;
-}
-
 /* --- the way into ztunnel --- */
 
 enum capture_kind { CAPTURE_OUTBOUND, CAPTURE_DNS, CAPTURE_INBOUND };
@@ -334,6 +285,87 @@ lookup_connected_udp(struct __sk_buff *skb, struct bpf_sock_tuple *t, __u32 len,
 	return sk;
 }
 
+/* --- the node's NAT, from its conntrack --- */
+
+/* An address as conntrack holds it, as the maps key it. */
+static __always_inline void ct_addr(const union nf_inet_addr *a, bool v6,
+				    struct addr_key *k)
+{
+	if (v6)
+		__builtin_memcpy(k->addr, a->all, 16);
+	else
+		addr_from_v4(k, a->ip);
+}
+
+/* A tuple (from the packet's point of view) of the given ends. */
+static __always_inline __u32 tuple_between(const struct addr_key *src,
+					   __u16 sport,
+					   const struct addr_key *dst,
+					   __u16 dport, bool v6,
+					   struct bpf_sock_tuple *t)
+{
+	struct packet q = {
+		.saddr = *src, .daddr = *dst, .sport = sport, .is_v6 = v6
+	};
+
+	return tuple_of(&q, t, dport);
+}
+
+/*
+ * The connection this packet answers, as its initiator sent it before the
+ * node's NAT: p travels the reply direction of a conntrack entry whose
+ * original destination the node translated (a Service address, a hostPort,
+ * a NodePort). orig_src, orig_sport: the initiator; orig_dst,
+ * orig_dport: where it sent it. False without such an entry, or without
+ * conntrack (the kfunc is weak).
+ */
+static __always_inline bool
+nat_original(struct __sk_buff *skb, const struct packet *p,
+	     struct addr_key *orig_src, __u16 *orig_sport,
+	     struct addr_key *orig_dst, __u16 *orig_dport)
+{
+	struct bpf_ct_opts opts = { .netns_id = -1, .l4proto = p->proto };
+	struct nf_conntrack_tuple *o, *r;
+	struct bpf_sock_tuple t = {};
+	struct addr_key rsrc, rdst;
+	struct nf_conn *ct;
+	bool answers;
+	__u32 len;
+
+	if (!bpf_skb_ct_lookup || p->frag == FRAG_LATER)
+		return false;
+	len = tuple_of(p, &t, p->dport);
+	ct = bpf_skb_ct_lookup(skb, &t, len, &opts, sizeof(opts));
+	if (!ct)
+		return false;
+	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	ct_addr(&r->src.u3, p->is_v6, &rsrc);
+	ct_addr(&r->dst.u3, p->is_v6, &rdst);
+	ct_addr(&o->src.u3, p->is_v6, orig_src);
+	ct_addr(&o->dst.u3, p->is_v6, orig_dst);
+	*orig_sport = o->src.u.all;
+	*orig_dport = o->dst.u.all;
+	answers = addr_eq(&rsrc, &p->saddr) && r->src.u.all == p->sport &&
+		  addr_eq(&rdst, &p->daddr) && r->dst.u.all == p->dport;
+	bpf_ct_release(ct);
+	/* translated: the answer does not come from where it was sent */
+	return answers &&
+	       (!addr_eq(orig_dst, &p->saddr) || *orig_dport != p->sport);
+}
+
+/*
+ * nat_clients: a pod once seen opening, from this node, a connection
+ * that the node's NAT sent on to a meshed pod here. Only ztunnel's
+ * packets to such a pod ask conntrack whether they answer one.
+ */
+static __always_inline __u8 *nat_client_hint(__u32 host_ifindex)
+{
+	__u32 slot = host_ifindex & (NAT_HINT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&nat_clients, &slot);
+}
+
 /* --- app_outbound --- */
 
 static __always_inline void remember_dns_flow(const struct packet *p)
@@ -378,29 +410,51 @@ static __always_inline bool ztunnel_owns_flow(struct __sk_buff *skb,
 }
 
 /*
- * A socket of the node's netns (this device's) that opened the connection
- * this packet answers: any state but a listener (a listener means a new
- * connection to a node server: captured); TIME_WAIT too, for the last
- * segments of a probe the node closed. Two functions, as for ztunnel's.
+ * A node server listening at addr:port (of this device's netns).
+ * Asked with no source, so only a listener (TCP) or an unconnected
+ * socket (UDP) can answer.
  */
-static __always_inline bool node_tcp_socket_opened(struct __sk_buff *skb,
-						   struct bpf_sock_tuple *t,
-						   __u32 len)
+static __always_inline bool node_serves(struct __sk_buff *skb,
+					const struct packet *p,
+					const struct addr_key *addr, __u16 port)
+{
+	struct addr_key none = {};
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 len = tuple_between(&none, 0, addr, port, p->is_v6, &t);
+
+	if (p->proto == IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+/*
+ * The node's socket for the tuple t (from the packet's point of view),
+ * any state but a listener's; TIME_WAIT too, for the last segments of a
+ * probe the node closed. Two functions: the verifier will not let one
+ * load read both a sock_common and a full sock.
+ */
+static __always_inline bool node_tcp_socket(struct __sk_buff *skb,
+					    struct bpf_sock_tuple *t, __u32 len)
 {
 	struct bpf_sock *sk;
-	bool opened;
+	bool found;
 
 	sk = bpf_skc_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return false;
-	opened = sk->state != BPF_TCP_LISTEN;
+	found = sk->state != BPF_TCP_LISTEN;
 	bpf_sk_release(sk);
-	return opened;
+	return found;
 }
 
-static __always_inline bool node_udp_socket_opened(struct __sk_buff *skb,
-						   struct bpf_sock_tuple *t,
-						   __u32 len)
+static __always_inline bool node_udp_socket(struct __sk_buff *skb,
+					    struct bpf_sock_tuple *t, __u32 len)
 {
 	struct bpf_sock *sk =
 		lookup_connected_udp(skb, t, len, BPF_F_CURRENT_NETNS);
@@ -412,43 +466,64 @@ static __always_inline bool node_udp_socket_opened(struct __sk_buff *skb,
 }
 
 /*
- * A pod's reply on a connection a node socket opened into it (kubelet
- * probes: the pod's SYN-ACK goes to a node address). Only to a node
- * address, and not when ztunnel holds the flow (ztunnel's connection to
- * a node server may share the pod's port with one of the node's).
+ * Did a socket of the node open the connection whose end node:node_port
+ * is, with the pod's end at peer:peer_port? The node's socket for it, and
+ * no node server at node:node_port: a socket the node accepted sits on a
+ * listener's port (ztunnel's connection to a node server, say, which a
+ * pod could otherwise reuse from its TIME_WAIT), one it opened on an
+ * ephemeral port no server holds.
  */
-static __always_inline bool node_reply(struct __sk_buff *skb,
-				       const struct packet *p,
-				       const struct ztunnel_value *zt)
+static __always_inline bool
+node_opened(struct __sk_buff *skb, const struct packet *p,
+	    const struct addr_key *peer, __u16 peer_port,
+	    const struct addr_key *node, __u16 node_port)
 {
 	struct bpf_sock_tuple t = {};
-	__u32 len;
-	bool opened;
+	__u32 len =
+		tuple_between(peer, peer_port, node, node_port, p->is_v6, &t);
+	bool found = p->proto == IPPROTO_TCP ? node_tcp_socket(skb, &t, len) :
+					       node_udp_socket(skb, &t, len);
 
-	if (!is_node_addr(&p->daddr))
-		return false;
-	len = tuple_of(p, &t, p->dport);
-	if (p->proto == IPPROTO_TCP)
-		opened = node_tcp_socket_opened(skb, &t, len);
-	else
-		opened = node_udp_socket_opened(skb, &t, len);
-	return opened && !ztunnel_owns_flow(skb, p, zt);
+	return found && !node_serves(skb, p, node, node_port);
 }
 
-/* A reply on one of ztunnel's flows that the node NATed into this pod. */
-static __always_inline bool nat_reply(struct __sk_buff *skb,
-				      const struct packet *p)
+/* Link-local addresses of the node (a node-local DNS cache's) count too. */
+static __always_inline bool is_link_local(const struct addr_key *a)
 {
-	__u8 *hint = nat_hint(skb->ifindex);
+	if (!a->addr[0] && !a->addr[1] && a->addr[2] == bpf_htonl(0xffff))
+		return (a->addr[3] & bpf_htonl(0xffff0000)) ==
+		       bpf_htonl(0xa9fe0000);
+	return (a->addr[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000);
+}
 
-	return hint && *hint && nat_known(p, true);
+/*
+ * A pod's reply on a connection a node socket opened into it (kubelet
+ * probes: the pod's SYN-ACK goes to a node address), directly or through
+ * the node's NAT (a host-network client of a Service this pod backs: its
+ * socket is connected to the Service address). A segment opening a
+ * connection (SYN without ACK) is never a reply.
+ */
+static __always_inline bool node_reply(struct __sk_buff *skb,
+				       const struct packet *p)
+{
+	struct addr_key osrc, odst;
+	__u16 osport, odport;
+
+	if (p->tcp_flags & TCP_FL_SYN && !(p->tcp_flags & TCP_FL_ACK))
+		return false;
+	if (!is_node_addr(&p->daddr) && !is_link_local(&p->daddr))
+		return false;
+	if (node_opened(skb, p, &p->saddr, p->sport, &p->daddr, p->dport))
+		return true;
+	return nat_original(skb, p, &osrc, &osport, &odst, &odport) &&
+	       node_opened(skb, p, &odst, odport, &osrc, osport);
 }
 
 static __always_inline enum capture_rule
 outbound_rule(struct __sk_buff *skb, const struct packet *p,
 	      const struct pod_value *pod, const struct ztunnel_value *zt)
 {
-	return capture_outbound(p->proto, p->dport, node_reply(skb, p, zt),
+	return capture_outbound(p->proto, p->dport, node_reply(skb, p),
 				pod->flags, zt ? zt->flags : 0);
 }
 
@@ -493,6 +568,17 @@ static __always_inline int returned_inbound(struct __sk_buff *skb,
 				   CNT_OUT_RETURNED_TO_ZTUNNEL);
 }
 
+/*
+ * IP in IP, IPv6 in IP, GRE: a node or CNI that decapsulates them (Calico
+ * IPIP, a GRE device) would route the inner packet, TCP from any address,
+ * around ztunnel. Pods have no use for them.
+ */
+static __always_inline bool is_tunnel(__u8 proto)
+{
+	return proto == IPPROTO_IPIP || proto == IPPROTO_IPV6 ||
+	       proto == IPPROTO_GRE;
+}
+
 SEC("tc")
 int app_outbound(struct __sk_buff *skb)
 {
@@ -510,6 +596,14 @@ int app_outbound(struct __sk_buff *skb)
 		return count_ret(CNT_OUT_DROP_TAGGED, &p, TC_ACT_SHOT);
 	if (res == PARSE_MALFORMED)
 		return count_ret(CNT_OUT_DROP_MALFORMED, &p, TC_ACT_SHOT);
+
+	/* No tunnel, which the node could unwrap into anything. */
+	if (is_tunnel(p.proto))
+		return count_ret(CNT_OUT_DROP_TUNNEL, &p, TC_ACT_SHOT);
+	/*
+	 * ICMP and the rest carry no connection to capture; neighbour
+	 * discovery speaks from link-local and unenrolled addresses.
+	 */
 	if (res == PARSE_OTHER_PROTO)
 		return count_ret(CNT_OUT_PASS_OTHER_PROTO, &p, PASS);
 
@@ -520,10 +614,6 @@ int app_outbound(struct __sk_buff *skb)
 	zt = current_ztunnel();
 	if (p.frag == FRAG_LATER)
 		return outbound_later_fragment(skb, &p, zt);
-	if (nat_reply(skb, &p)) {
-		frag_remember(&p, FRAG_PASS, zt);
-		return count_ret(CNT_OUT_PASS_ZT_NAT, &p, PASS);
-	}
 
 	r = outbound_rule(skb, &p, pod, zt);
 	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS, zt);
@@ -601,97 +691,41 @@ static __always_inline bool is_dns_reply(const struct packet *p)
 }
 
 /*
- * The address and port a connection was first sent to, before the node's
- * NAT, from its conntrack entry: false when there is none, when this packet
- * does not travel the original direction, or when nothing was translated.
+ * A connection from a meshed pod of this node that the node's NAT sent on
+ * to this pod (typically ztunnel's, which dialled a Service address or a
+ * hostPort with its client's address). It is captured like any inbound
+ * connection, so this pod's inbound policy holds; ztunnel's answers from
+ * its inbound side must then go back through the node's NAT, not straight
+ * into the client pod (ztunnel_host_in): the client is marked for that.
  */
-static __always_inline bool dst_before_nat(struct __sk_buff *skb,
-					   const struct packet *p,
-					   struct bpf_sock_tuple *t, __u32 len,
-					   struct addr_key *orig, __u16 *port)
+static __always_inline void note_nat_client(struct __sk_buff *skb,
+					    const struct packet *p)
 {
-	struct bpf_ct_opts opts = { .netns_id = -1, .l4proto = p->proto };
-	struct nf_conntrack_tuple *o;
-	struct addr_key src;
-	struct nf_conn *ct;
-	bool natted;
+	struct packet answer = *p;
+	struct addr_key osrc, odst;
+	__u16 osport, odport;
+	struct pod_value *client;
+	__u8 *hint;
 
-	if (!bpf_skb_ct_lookup)
-		return false;
-	ct = bpf_skb_ct_lookup(skb, t, len, &opts, sizeof(opts));
-	if (!ct)
-		return false;
-	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	if (p->is_v6) {
-		__builtin_memcpy(orig->addr, o->dst.u3.all, 16);
-		__builtin_memcpy(src.addr, o->src.u3.all, 16);
-	} else {
-		addr_from_v4(orig, o->dst.u3.ip);
-		addr_from_v4(&src, o->src.u3.ip);
-	}
-	*port = o->dst.u.all;
-	/* This packet travels the original direction, and was translated. */
-	natted = o->src.u.all == p->sport && addr_eq(&src, &p->saddr) &&
-		 !addr_eq(orig, &p->daddr);
-	bpf_ct_release(ct);
-	return natted;
-}
-
-/*
- * Behind a bridge the packet came in through the bridge, not ztunnel's
- * veth. A meshed pod's address as its source (ztunnel connects with its
- * client's) and a socket of ztunnel's netns for the connection as it was
- * before the node's NAT prove it: a pod's own packet is captured on its
- * veth, so it never gets here with its address, unless the pod was let
- * out uncaptured, and then ztunnel holds no such socket.
- */
-static __always_inline bool
-ztunnel_dialled_before_nat(struct __sk_buff *skb, const struct packet *p,
-			   const struct ztunnel_value *zt)
-{
-	struct bpf_sock_tuple t = {};
-	struct addr_key dst;
-	struct packet before;
-	__u16 dport;
-	__u32 len;
-
-	if (zt->netns_id < 0 || p->frag == FRAG_LATER ||
-	    !bpf_map_lookup_elem(&pods, &p->saddr))
-		return false;
-	len = tuple_of(p, &t, p->dport);
-	if (!dst_before_nat(skb, p, &t, len, &dst, &dport))
-		return false;
-	/* As ztunnel's socket sees its peer: from dst:dport to the client. */
-	before = *p;
-	before.saddr = dst;
-	before.sport = dport;
-	before.daddr = p->saddr;
-	before.dport = p->sport;
-	return ztunnel_owns_flow(skb, &before, zt);
-}
-
-/*
- * ztunnel dialled a Service or node address (a ClusterIP on kube-ipvs0, a
- * hostPort, a NodePort) and the node's NAT sent it on to this pod.
- * Routed: it came in through ztunnel's veth; bridged: see above.
- */
-static __always_inline bool from_ztunnel_via_nat(struct __sk_buff *skb,
-						 const struct packet *p,
-						 const struct ztunnel_value *zt)
-{
-	if (!zt)
-		return false;
-	return skb->ingress_ifindex == zt->host_ifindex ||
-	       ztunnel_dialled_before_nat(skb, p, zt);
+	client = bpf_map_lookup_elem(&pods, &p->saddr);
+	if (!client)
+		return;
+	hint = nat_client_hint(client->host_ifindex);
+	if (!hint || *hint)
+		return;
+	answer.saddr = p->daddr;
+	answer.sport = p->dport;
+	answer.daddr = p->saddr;
+	answer.dport = p->sport;
+	if (nat_original(skb, &answer, &osrc, &osport, &odst, &odport))
+		*hint = 1;
 }
 
 /*
  * The counter of this first packet's decision: a pass_* one lets it in,
- * CNT_IN_TO_ZTUNNEL or CNT_IN_ZT_FLOW_TO_ZTUNNEL captures it.
- * - ztunnel's own connection, NATed into this pod: ztunnel already
- *   handled it; in, and remembered for the pod's replies and its guard.
- * - A node socket sent it: in, unless it answers one of ztunnel's
- *   connections (made with this pod's address) to a node server.
+ * a redirect_* one captures it. A node socket's packet passes, unless it
+ * answers one of ztunnel's connections (made with this pod's address) to
+ * a node server.
  */
 static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
 					    const struct packet *p,
@@ -701,15 +735,12 @@ static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
 		return ztunnel_owns_flow(skb, p, zt) ?
 			       CNT_IN_ZT_FLOW_TO_ZTUNNEL :
 			       CNT_IN_PASS_NODE_LOCAL;
-	if (from_ztunnel_via_nat(skb, p, zt)) {
-		nat_remember(p, skb->ifindex);
-		return CNT_IN_PASS_ZT_NAT;
-	}
-	if (p->proto != IPPROTO_UDP)
-		return CNT_IN_TO_ZTUNNEL;
-	if (!zt || !(zt->flags & ZT_F_CAPTURE_UDP))
+	if (p->proto == IPPROTO_UDP && (!zt || !(zt->flags & ZT_F_CAPTURE_UDP)))
 		return CNT_IN_PASS_UDP;
-	return is_dns_reply(p) ? CNT_IN_PASS_DNS_REPLY : CNT_IN_TO_ZTUNNEL;
+	if (p->proto == IPPROTO_UDP && is_dns_reply(p))
+		return CNT_IN_PASS_DNS_REPLY;
+	note_nat_client(skb, p);
+	return CNT_IN_TO_ZTUNNEL;
 }
 
 static __always_inline bool inbound_captures(__u32 cnt)
@@ -718,16 +749,19 @@ static __always_inline bool inbound_captures(__u32 cnt)
 }
 
 /*
- * Broadcast and multicast frames (the group bit of the destination MAC):
- * addressed to no one pod, never captured.
+ * Multicast and broadcast destinations (224.0.0.0/4, 255.255.255.255,
+ * ff00::/8): addressed to no one pod, never captured. By the IP address,
+ * not the frame's MAC: a unicast address in a broadcast frame is still
+ * one pod's.
  */
-static __always_inline bool group_frame(struct __sk_buff *skb)
+static __always_inline bool group_addr(const struct packet *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	__u32 a = bpf_ntohl(p->daddr.addr[3]);
 
-	return (void *)(eth + 1) <= data_end && (eth->h_dest[0] & 1);
+	if (p->is_v6)
+		return (p->daddr.addr[0] & bpf_htonl(0xff000000)) ==
+		       bpf_htonl(0xff000000);
+	return (a >> 28) == 0xe || a == 0xffffffff;
 }
 
 SEC("tc")
@@ -756,7 +790,7 @@ int app_inbound(struct __sk_buff *skb)
 	 */
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
 	if (!pod || pod->host_ifindex != skb->ifindex) {
-		if (group_frame(skb))
+		if (group_addr(&p))
 			return count_ret(CNT_IN_PASS_MULTICAST, &p, PASS);
 		return count_ret(CNT_IN_DROP_NOT_ENROLLED, &p, TC_ACT_SHOT);
 	}
@@ -779,6 +813,24 @@ int app_inbound(struct __sk_buff *skb)
 }
 
 /* --- ztunnel_host_in --- */
+
+/*
+ * ztunnel's inbound side answering a connection that came to it through
+ * the node's NAT (see note_nat_client): back through the node's stack,
+ * which reverses the NAT and routes it to the client pod, where it is
+ * captured to the ztunnel socket that made the connection.
+ */
+static __always_inline bool answers_nat(struct __sk_buff *skb,
+					const struct packet *p,
+					const struct pod_value *client)
+{
+	struct addr_key osrc, odst;
+	__u16 osport, odport;
+	__u8 *hint = nat_client_hint(client->host_ifindex);
+
+	return hint && *hint &&
+	       nat_original(skb, p, &osrc, &osport, &odst, &odport);
+}
 
 SEC("tc")
 int ztunnel_host_in(struct __sk_buff *skb)
@@ -804,10 +856,13 @@ int ztunnel_host_in(struct __sk_buff *skb)
 	if (res == PARSE_MALFORMED)
 		return count_ret(CNT_ZH_PASS_MALFORMED, &p, PASS);
 
-	/* Any IP packet from ztunnel to a meshed pod here goes straight in. */
+	/* Any IP packet from ztunnel to a meshed pod here goes straight in, */
 	pod = bpf_map_lookup_elem(&pods, &p.daddr);
 	if (!pod)
 		return count_ret(CNT_ZH_PASS_NOT_POD, &p, PASS);
+	/* but an answer on a connection the node's NAT took to ztunnel. */
+	if (answers_nat(skb, &p, pod))
+		return count_ret(CNT_ZH_PASS_NAT_REPLY, &p, PASS);
 	set_dst_mac(skb, pod->mac);
 	count(CNT_ZH_TO_POD, &p);
 	skb->mark = TAG_FROM_ZTUNNEL; /* pod_guard lets it in */
@@ -839,9 +894,6 @@ static __always_inline __u32 guard_pass(struct __sk_buff *skb,
 	if (p->proto == IPPROTO_UDP &&
 	    (!zt || !(zt->flags & ZT_F_CAPTURE_UDP) || is_dns_reply(p)))
 		return CNT_GD_PASS_NOT_CAPTURED;
-	/* app_inbound let it in and remembered it: ztunnel's, NATed here. */
-	if (nat_known(p, false))
-		return CNT_GD_PASS_ZT_NAT;
 	return 0;
 }
 
@@ -888,7 +940,7 @@ int pod_guard(struct __sk_buff *skb)
 		return count_ret(CNT_GD_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	/* As app_inbound: an address the pod was not enrolled with. */
 	if (!bpf_map_lookup_elem(&pods, &p.daddr)) {
-		if (group_frame(skb))
+		if (group_addr(&p))
 			return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p,
 					 TCX_NEXT);
 		return count_ret(CNT_GD_DROP_NOT_ENROLLED, &p, TC_ACT_SHOT);

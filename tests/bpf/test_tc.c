@@ -387,8 +387,7 @@ static void test_setup(void)
 	fx.ingress_ifindex = 0;
 	fx.reset_ok = set_ztunnel(true) && set_fail_open(false) &&
 		      !clear_map(fx.dp.skel->maps.dns_flows) &&
-		      !clear_map(fx.dp.skel->maps.frags) &&
-		      !clear_map(fx.dp.skel->maps.nat_flows);
+		      !clear_map(fx.dp.skel->maps.frags);
 }
 
 static void test_teardown(void)
@@ -611,6 +610,56 @@ static void out_other_proto(int family)
 		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_OTHER_PROTO)));
 }
 PER_FAMILY(out_other_proto)
+
+/*
+ * Other protocols pass from any source (neighbour discovery speaks from
+ * link-local and unenrolled addresses; ICMP carries no connection).
+ */
+static void out_other_proto_any_source(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, icmp_of(family), NOT_POD, 0, REMOTE, 0))
+		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_OTHER_PROTO)));
+}
+PER_FAMILY(out_other_proto_any_source)
+
+/*
+ * IP in IP, IPv6 in IP, GRE: whatever decapsulates them on the node would
+ * route the inner packet around ztunnel.
+ */
+static void out_tunnel(int family)
+{
+	static const __u8 tunnels[] = { IPPROTO_IPIP, IPPROTO_IPV6,
+					IPPROTO_GRE };
+	struct pkt p;
+
+	for (size_t i = 0; i < sizeof(tunnels); i++)
+		if (!build_flow(&p, family, tunnels[i], POD_A, 0, REMOTE, 0) ||
+		    !out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_TUNNEL))))
+			return;
+}
+PER_FAMILY(out_tunnel)
+
+/*
+ * An IPv4-mapped address in an IPv6 header would be keyed as the IPv4
+ * address in every map: malformed.
+ */
+static void out_v4_mapped(void)
+{
+	struct pkt_spec sp =
+		flow(AF_INET6, IPPROTO_TCP, POD_A, 40000, REMOTE, 80);
+	struct pkt p;
+
+	sp.saddr = "::ffff:10.0.0.2";
+	if (build(&p, &sp) &&
+	    out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_MALFORMED)))) {
+		sp.saddr = addr_of(AF_INET6, POD_A);
+		sp.daddr = "::ffff:10.1.0.5";
+		if (build(&p, &sp))
+			out_run(&p, fx.if_pod_a, drop(C(OUT_DROP_MALFORMED)));
+	}
+}
 
 /* The common case: a pod's own flow leaves through ztunnel. */
 static void out_capture(int family)
@@ -1042,6 +1091,7 @@ static int transparent_socket(int family, int type, const char *ip, __u16 port)
 
 	if (!CHECK(fd >= 0, "socket: %s", strerror(errno)))
 		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
 			   sizeof(one));
@@ -1051,6 +1101,18 @@ static int transparent_socket(int family, int type, const char *ip, __u16 port)
 		   strerror(errno)))
 		return -1;
 	return fd;
+}
+
+/* Bind fd (options set) to ip:port and listen. */
+static bool bind_listen(int fd, int family, const char *ip, __u16 port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(family, ip, port, &ss);
+
+	return CHECK(fd >= 0, "socket: %s", strerror(errno)) &&
+	       CHECK(!bind(fd, (struct sockaddr *)&ss, len), "bind %s: %s", ip,
+		     strerror(errno)) &&
+	       CHECK(!listen(fd, 4), "listen: %s", strerror(errno));
 }
 
 /*
@@ -1098,6 +1160,15 @@ static void out_node_listener_captured(int family)
 }
 PER_FAMILY(out_node_listener_captured)
 
+/* Rewrite a built TCP segment's flags (built as a SYN). */
+static void set_tcp_flags(struct pkt *p, __u8 flags)
+{
+	p->data[p->l4 + 13] = flags;
+}
+
+#define TCP_SYN_ACK 0x12
+#define TCP_ACK 0x10
+
 /* The pod's answer to a connection a node socket opened: straight. */
 static void out_node_reply(int family, __u8 proto)
 {
@@ -1105,12 +1176,56 @@ static void out_node_reply(int family, __u8 proto)
 
 	if (proto == IPPROTO_UDP && !set_capture_udp())
 		return;
-	if (build_flow(&p, family, proto, POD_A, 40000, NODE, 10250) &&
-	    node_opened_to_pod_a(family, proto == IPPROTO_TCP ? SOCK_STREAM :
+	if (!build_flow(&p, family, proto, POD_A, 40000, NODE, 10250))
+		return;
+	if (proto == IPPROTO_TCP)
+		set_tcp_flags(&p, TCP_SYN_ACK);
+	if (node_opened_to_pod_a(family, proto == IPPROTO_TCP ? SOCK_STREAM :
 								SOCK_DGRAM))
 		out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_REPLY)));
 }
 PER_FAMILY_PROTO(out_node_reply)
+
+/* A segment opening a connection is never a reply, whatever the node holds. */
+static void out_node_syn_is_new(int family)
+{
+	struct pkt p;
+
+	if (build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) &&
+	    node_opened_to_pod_a(family, SOCK_STREAM))
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
+}
+PER_FAMILY(out_node_syn_is_new)
+
+/*
+ * The node's socket for the flow sits on a port a node server listens on:
+ * it was accepted (ztunnel's connection to that server, say, which the pod
+ * could reuse from its TIME_WAIT), not opened by the node: captured.
+ */
+static void out_node_accepted_not_reply(int family)
+{
+	int one = 1, lfd;
+	struct pkt p;
+
+	if (!build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) ||
+	    !node_opened_to_pod_a(family, SOCK_STREAM))
+		return;
+	set_tcp_flags(&p, TCP_ACK);
+	if (!out_run(&p, fx.if_pod_a, pass(C(OUT_PASS_NODE_REPLY))))
+		return;
+	lfd = track_fd(socket(family, SOCK_STREAM, 0));
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
+			   sizeof(one));
+	else
+		setsockopt(lfd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+	if (bind_listen(lfd, family, addr_of(family, NODE), 10250))
+		out_run(&p, fx.if_pod_a,
+			redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
+}
+PER_FAMILY(out_node_accepted_not_reply)
 
 /*
  * The same flow when ztunnel's netns holds it (here the test's netns
@@ -1362,76 +1477,18 @@ static void in_multicast(int family)
 	if (!build(&p, &sp) ||
 	    !in_run(&p, fx.if_pod_a, pass(C(IN_PASS_MULTICAST))))
 		return;
+	/* a unicast address is one pod's, whatever the frame's MAC says */
+	sp.daddr = family == AF_INET ? "10.0.0.9" : "fd00::9";
+	memcpy(sp.dmac, bcast, 6);
+	if (build(&p, &sp))
+		in_run(&p, fx.if_pod_a, drop(C(IN_DROP_NOT_ENROLLED)));
 	if (family == AF_INET) {
-		sp.daddr = "10.0.0.255";
-		memcpy(sp.dmac, bcast, 6);
+		sp.daddr = "255.255.255.255";
 		if (build(&p, &sp))
 			in_run(&p, fx.if_pod_a, pass(C(IN_PASS_MULTICAST)));
 	}
 }
 PER_FAMILY(in_multicast)
-
-static bool nat_flow_known(int family, enum host pod, __u16 pod_port,
-			   enum host peer, __u16 peer_port)
-{
-	struct nat_flow_key k = {
-		.pod = key_of(family, pod),
-		.peer = key_of(family, peer),
-		.pod_port = htons(pod_port),
-		.peer_port = htons(peer_port),
-		.proto = IPPROTO_TCP,
-	};
-	__u8 v;
-
-	return !bpf_map__lookup_elem(fx.dp.skel->maps.nat_flows, &k, sizeof(k),
-				     &v, sizeof(v), 0);
-}
-
-static bool gd_run(const struct pkt *p, __u32 mark, struct expect e);
-static struct expect guard_pass(counter_set counters);
-
-/*
- * ztunnel dialled a Service address with pod B's address and the node's
- * NAT sent it on to pod A: it arrives on A's veth having come in through
- * ztunnel's veth. ztunnel already handled it: in, and remembered, so A's
- * replies go back to the node's stack for the reverse NAT (not to
- * ztunnel's listener, which holds no socket for them) and pod_guard lets
- * the flow's packets in.
- */
-static void in_ztunnel_nat(int family)
-{
-	struct pkt in, reply;
-
-	if (!build_flow(&in, family, IPPROTO_TCP, POD_B, 41000, POD_A, 8080) ||
-	    !build_flow(&reply, family, IPPROTO_TCP, POD_A, 8080, POD_B, 41000))
-		return;
-	/* Before: A's reply is an ordinary capture. */
-	if (!out_run(&reply, fx.if_pod_a,
-		     redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL))))
-		return;
-	fx.ingress_ifindex = (__u32)fx.if_zt_host;
-	if (!in_run(&in, fx.if_pod_a, pass(C(IN_PASS_ZT_NAT))) ||
-	    !CHECK(nat_flow_known(family, POD_A, 8080, POD_B, 41000),
-		   "NAT flow not remembered"))
-		return;
-	fx.ingress_ifindex = 0;
-	if (out_run(&reply, fx.if_pod_a, pass(C(OUT_PASS_ZT_NAT))))
-		gd_run(&in, 0, guard_pass(C(GD_PASS_ZT_NAT)));
-}
-PER_FAMILY(in_ztunnel_nat)
-
-/* In through another device (the uplink, another pod): captured. */
-static void in_forwarded_not_from_ztunnel(int family)
-{
-	struct pkt p;
-
-	fx.ingress_ifindex = (__u32)fx.if_pod_b;
-	if (build_flow(&p, family, IPPROTO_TCP, POD_B, 41000, POD_A, 8080) &&
-	    in_run(&p, fx.if_pod_a, in_captured()))
-		CHECK(!nat_flow_known(family, POD_A, 8080, POD_B, 41000),
-		      "a flow not from ztunnel remembered");
-}
-PER_FAMILY(in_forwarded_not_from_ztunnel)
 
 /*
  * A node source address alone is no exemption: only packets of a node
@@ -1522,6 +1579,7 @@ static void node_list_decides(int family)
 	if (!build_flow(&p, family, IPPROTO_TCP, POD_A, 40000, NODE, 10250) ||
 	    !node_opened_to_pod_a(family, SOCK_STREAM))
 		return;
+	set_tcp_flags(&p, TCP_SYN_ACK);
 	CU_ASSERT_FATAL(!dp_node_addr_list_set(&fx.dp, many, 1));
 	out_run(&p, fx.if_pod_a,
 		redirect(TAG_OUTBOUND, MAC_ZT, C(OUT_TO_ZTUNNEL)));
@@ -2179,6 +2237,9 @@ PER_FAMILY(out_returned_other_pod)
 static const struct test_def outbound_tests[] = {
 	T(out_non_ip),
 	T_FAMILY(out_other_proto),
+	T_FAMILY(out_other_proto_any_source),
+	T_FAMILY(out_tunnel),
+	T(out_v4_mapped),
 	T_FAMILY(out_capture),
 	T_FAMILY(out_udp_pass),
 	T_FAMILY(out_udp_capture_all),
@@ -2206,6 +2267,8 @@ static const struct test_def outbound_tests[] = {
 	T_FAMILY_PROTO(out_node_addr),
 	T_FAMILY(out_node_listener_captured),
 	T_FAMILY_PROTO(out_node_reply),
+	T_FAMILY(out_node_syn_is_new),
+	T_FAMILY(out_node_accepted_not_reply),
 	T_FAMILY(out_node_addr_ztunnel_flow),
 	T_FAMILY(out_dns_udp_pass),
 	T_FAMILY(out_dns_tcp_captured),
@@ -2229,8 +2292,6 @@ static const struct test_def inbound_tests[] = {
 	T_FAMILY_PROTO(in_not_enrolled),
 	T_FAMILY(in_other_pods_veth),
 	T_FAMILY(in_multicast),
-	T_FAMILY(in_ztunnel_nat),
-	T_FAMILY(in_forwarded_not_from_ztunnel),
 	T_FAMILY(in_node_source_captured),
 	T_FAMILY(in_dns_reply_known),
 	T_FAMILY_PROTO(in_dns_reply_unknown),

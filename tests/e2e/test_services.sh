@@ -8,8 +8,12 @@
 # Each goes through ztunnel's 15001 with its bytes intact and none of the
 # pod's own packets reaching the node's stack (an nftables counter on its
 # source port before any NAT), to an unmeshed backend and to a meshed one
-# (ztunnel's connection NATed into a meshed pod: let in once, not captured
-# a second time, its replies back through the node's reverse NAT).
+# (ztunnel's connection NATed into a meshed pod is captured entering it,
+# as Istio does, so the backend's inbound policy holds; ztunnel's answers
+# from its inbound side go back through the node's reverse NAT). Node
+# clients of those Services, and of a meshed pod from a link-local node
+# address, pass as probes do; a pod reusing ztunnel's port from a node
+# socket's TIME_WAIT is captured.
 # IPv4 and IPv6. TOPOLOGY=bridge runs the same on the bridge plugin.
 set -u
 BUILD=${1:-build}
@@ -76,6 +80,10 @@ table inet $RUN-svc {
 		ip saddr $C4 tcp sport 20000-20099 counter name from_c
 		ip6 saddr $C6 tcp sport 20000-20099 counter name from_c
 	}
+	chain out { type nat hook output priority -100;
+		ip daddr $VIPB4 tcp dport 80 dnat ip to $B4:8080
+		ip6 daddr $VIPB6 tcp dport 80 dnat ip6 to [$B6]:8080
+	}
 	chain pre { type nat hook prerouting priority dstnat;
 		ip daddr $VIPC4 tcp dport 80 dnat ip to $C4:8080
 		ip daddr $VIPB4 tcp dport 80 dnat ip to $B4:8080
@@ -112,8 +120,7 @@ via() {
 	n6=$(zt tcp15006)
 	k=$(conns "$backend")
 	e=$(counter escaped)
-	pi=$(dp_count app_inbound pass_ztunnel_nat)
-	po=$(dp_count app_outbound pass_ztunnel_nat_reply)
+	nr=$(dp_count ztunnel_host_in pass_nat_reply)
 	check "intact" pod_send a --to "$addr" --port "$port" --bytes 200000 \
 		--sport "$SPORT"
 	check_eq "captured by 15001" $((n1 + 1)) "$(zt tcp15001)"
@@ -121,12 +128,10 @@ via() {
 		"$(counter escaped)"
 	check_eq "one connection at $backend" $((k + 1)) "$(conns "$backend")"
 	if [ "$backend" = b ]; then
-		check_eq "not captured a second time entering b" "$n6" \
-			"$(zt tcp15006)"
-		check_gt "b let ztunnel's NATed connection in" \
-			"$(dp_count app_inbound pass_ztunnel_nat)" "$pi"
-		check_gt "b's replies went back through the node's NAT" \
-			"$(dp_count app_outbound pass_ztunnel_nat_reply)" "$po"
+		check_eq "captured again entering b (its inbound policy)" \
+			$((n6 + 1)) "$(zt tcp15006)"
+		check_gt "ztunnel's answers went back through the node's NAT" \
+			"$(dp_count ztunnel_host_in pass_nat_reply)" "$nr"
 	fi
 	case_end
 }
@@ -160,16 +165,68 @@ for v in "$VIPB4" "$VIPB6"; do
 	case_begin "unmeshed c -> ClusterIP ($v) -> meshed b: captured entering b"
 	n6=$(zt tcp15006)
 	fc=$(counter from_c)
-	pi=$(dp_count app_inbound pass_ztunnel_nat)
+	nr=$(dp_count ztunnel_host_in pass_nat_reply)
 	check "intact" pod_send c --to "$v" --port 80 --bytes 100000 \
 		--sport "$SPORT"
 	check_gt "c's packets went through the node (control)" \
 		"$(counter from_c)" "$fc"
 	check_eq "captured by 15006" $((n6 + 1)) "$(zt tcp15006)"
-	check_eq "not taken for ztunnel's" "$pi" \
-		"$(dp_count app_inbound pass_ztunnel_nat)"
+	check_eq "answered straight (no NAT on ztunnel's side)" "$nr" \
+		"$(dp_count ztunnel_host_in pass_nat_reply)"
 	case_end
 done
+
+for v in "$VIPB4" "$VIPB6"; do
+	case_begin "a node client of a ClusterIP ($v) backed by meshed b: passes like a probe"
+	n6=$(zt tcp15006)
+	r=$(dp_count app_outbound pass_node_socket_reply)
+	check "intact" in_node python3 tests/tools/traffic.py send --to "$v" \
+		--port 80 --bytes 50000
+	check_eq "not captured" "$n6" "$(zt tcp15006)"
+	check_gt "b's replies through the NAT known as the node's" \
+		"$(dp_count app_outbound pass_node_socket_reply)" "$r"
+	case_end
+done
+
+case_begin "a node client at a link-local node address ($LOCAL4) -> meshed b: passes"
+n6=$(zt tcp15006)
+check "intact" in_node python3 tests/tools/traffic.py send --to "$B4" \
+	--port 8080 --bytes 50000 --bind-src "$LOCAL4"
+check_eq "not captured" "$n6" "$(zt tcp15006)"
+case_end
+
+# The node server closes first: its socket of ztunnel's connection (to
+# ztunnel's port q, with a's address) waits in TIME_WAIT. a connecting
+# from q itself must not pass for the node's own connection.
+case_begin "a pod reusing ztunnel's port from a node socket's TIME_WAIT is captured"
+node_bg "$NODE_NS" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7000)); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(b"hello"); c.close()
+'
+sleep 0.3
+check "a -> node:7000 (through ztunnel)" in_pod a python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7000), 3)
+assert s.recv(5) == b"hello"
+' "$GW4"
+q=$(in_node ss -Htan state time-wait "( sport = :7000 )" |
+	awk '{ print $NF }' | sed -n "s/^$A4:\([0-9]*\)$/\1/p" | head -n 1)
+check "the node holds ztunnel's connection in TIME_WAIT" test -n "$q"
+n1=$(zt tcp15001)
+r=$(dp_count app_outbound pass_node_socket_reply)
+in_pod a python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2]))); s.settimeout(3)
+s.connect((sys.argv[1], 7000)); s.recv(5)
+' "$GW4" "$q" 2>/dev/null
+check_eq "captured by 15001" $((n1 + 1)) "$(zt tcp15001)"
+check_eq "never taken for the node's own connection" "$r" \
+	"$(dp_count app_outbound pass_node_socket_reply)"
+case_end
 
 in_node nft delete table inet "$RUN-svc"
 results
