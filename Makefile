@@ -41,7 +41,7 @@ BPF_HDRS  := $(wildcard bpf/include/*.h)
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
-             ctl/lib/upgrade.c ctl/lib/addr.c
+             ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -112,7 +112,7 @@ $(LIB): $(LIB_OBJS)
 
 DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
                ctl/daemon_ztunnel.c ctl/daemon_query.c \
-               ctl/daemon_reconcile.c ctl/daemon_watch.c
+               ctl/daemon_reconcile.c ctl/daemon_watch.c ctl/daemon_coverage.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
 $(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)

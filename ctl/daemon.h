@@ -96,6 +96,8 @@ void daemon_prune_gone(struct daemon *d);
  * that is safe.
  */
 void daemon_watch_order(struct daemon *d, bool all);
+/* Pods whose netns holds addresses they were not enrolled with. */
+unsigned int pods_uncovered(const struct daemon *d);
 /* Re-read the node's addresses into the node_addrs map. */
 int daemon_sync_node_addrs(struct daemon *d);
 

@@ -104,4 +104,7 @@ ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
 void release_list(PodList *pl);
 ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg, size_t len);
 
+/* daemon_coverage.c */
+void pod_check_coverage(struct daemon *d, struct enrolled_pod *pod);
+
 #endif

@@ -37,6 +37,14 @@ static int add_node_addr_text(const struct addr_key *addr, void *arg)
 	return 0;
 }
 
+/* A pod's record for a reply: the journaled one, and what the sweep saw. */
+static void pod_info_of(const struct enrolled_pod *pod, PodInfo *pi,
+			char mac[18])
+{
+	pod_to_info(pod, pi, mac, 18);
+	pi->uncovered = pod->uncovered ? pod->uncovered : "";
+}
+
 /* As the datapath has them, not as redirectd meant to write them. */
 static void status_node_addrs(struct daemon *d, struct status_block *b)
 {
@@ -70,6 +78,7 @@ ErrorCode h_status(struct daemon *d, Reply *reply)
 	s->ztunnel_capture_udp = zt && zt->capture_udp;
 	s->ztunnel_attach = !zt ? "" : zt->tcx ? "tcx" : "tc";
 	s->ztunnel_foreign_first = zt && zt->order_reported;
+	s->pods_uncovered = pods_uncovered(d);
 	s->bpffs = (char *)d->opts.bpffs;
 	s->tc_priority = d->opts.tc_priority;
 	s->tc_handle = d->opts.tc_handle;
@@ -201,8 +210,7 @@ ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply)
 	for (size_t i = 0; i < k; i++) {
 		PodInfo *pi = &b->pods[i];
 
-		pod_to_info(state_pod_find(&d->st, c.uids[i]), pi, b->macs[i],
-			    18);
+		pod_info_of(state_pod_find(&d->st, c.uids[i]), pi, b->macs[i]);
 		if (i && used + packed_pod(pi) > LIST_BUDGET) {
 			info_release_ips(pi->ips, pi->n_ips);
 			break;
@@ -236,7 +244,7 @@ ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return EC(INTERNAL);
-	pod_to_info(pod, &b->pi, b->mac, sizeof(b->mac));
+	pod_info_of(pod, &b->pi, b->mac);
 	reply->body_case = REPLY_BODY(POD);
 	reply->pod = &b->pi;
 	return EC(OK);

@@ -13,7 +13,8 @@
  *   for one still on tc from an older run) ours move to TCX links at the
  *   head, made before the filters go; with --attach tc it is reported,
  *   as nothing safe can be done.
- * Counted in status and metrics, logged once per finding.
+ * Counted in status and metrics, logged once per finding. The same sweep
+ * checks each pod's coverage (daemon_coverage.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -208,8 +209,10 @@ void daemon_watch_order(struct daemon *d, bool all)
 		size_t b = all ? k : (d->watch_cursor + k) % nb;
 
 		for (struct enrolled_pod *p = d->st.buckets[b]; p;
-		     p = p->next, checked++)
+		     p = p->next, checked++) {
 			watch_pod(d, p, ids);
+			pod_check_coverage(d, p);
+		}
 		if (!all)
 			d->watch_next = (b + 1) % nb;
 	}

@@ -113,6 +113,11 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	      "ztunnel's and ours cannot go first (meshed traffic may be "
 	      "lost).",
 	      zt && zt->order_reported);
+	gauge(&o, "pods_uncovered",
+	      "Pods whose network namespace holds addresses they were not "
+	      "enrolled with (refused on their interface, outside the mesh "
+	      "on another).",
+	      pods_uncovered(d));
 	gauge(&o, "clients", "Connected API clients.", d->clients);
 	counter(&o, "requests_total", "API requests handled.", d->requests);
 	counter(&o, "request_errors_total",

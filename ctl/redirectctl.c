@@ -224,6 +224,7 @@ static void print_status(const StatusReply *s, bool json)
 		       (unsigned long long)s->order_restored);
 		json_kv_str("attach_mode", s->attach_mode, true);
 		json_kv_str("guard", s->guard, true);
+		printf(",\"pods_uncovered\":%u", s->pods_uncovered);
 		printf(",\"kernel_errors\":%llu",
 		       (unsigned long long)s->kernel_errors);
 		json_kv_str("journal_error", s->journal_error, true);
@@ -259,6 +260,10 @@ static void print_status(const StatusReply *s, bool json)
 	       (unsigned long long)s->order_violations,
 	       (unsigned long long)s->order_restored);
 	printf("guard:       %s\n", s->guard);
+	if (s->pods_uncovered)
+		printf("coverage:    %u pods hold addresses they were not "
+		       "enrolled with (redirectctl pods says which)\n",
+		       s->pods_uncovered);
 	if (s->kernel_errors)
 		printf("kernel:      %llu operations failed that nothing could "
 		       "refuse (see the log)\n",
@@ -327,6 +332,7 @@ static void print_pod_json(const PodInfo *p, bool comma)
 	       p->dns_capture ? "true" : "false",
 	       p->qdisc_created ? "true" : "false");
 	json_kv_str("attach", p->attach, true);
+	json_kv_str("uncovered", p->uncovered, true);
 	printf(",\"guard\":%s}", p->guard ? "true" : "false");
 }
 
@@ -368,6 +374,8 @@ static void print_pod_text(const PodInfo *p)
 	printf("%s%s%s\n", p->dns_capture ? " (dns capture)" : "",
 	       !strcmp(p->attach, "tcx") ? " (tcx)" : "",
 	       p->guard ? "" : " (no guard)");
+	if (p->uncovered[0])
+		printf("%-36s not covered: %s\n", "", p->uncovered);
 }
 
 /* One page's pods; *n: pods printed so far (for the JSON commas). */

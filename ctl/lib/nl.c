@@ -595,9 +595,12 @@ int netns_id_self(void)
 	return id;
 }
 
-/* ip -n NETNS link show dev NAME, asked from nl's netns by netns id. */
+/*
+ * ip -n NETNS link show dev NAME (or the link at ifindex when name is
+ * NULL), asked from nl's netns by netns id.
+ */
 static int link_get_by_nsid(struct nl *nl, int nsid, const char *name,
-			    struct link_info *li)
+			    int ifindex, struct link_info *li)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETLINK, NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
@@ -605,7 +608,10 @@ static int link_get_by_nsid(struct nl *nl, int nsid, const char *name,
 
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (__u32)nsid);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	else
+		ifi->ifi_index = ifindex;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	li->ifindex = 0;
 	err = nl_talk(nl, nlh, link_get_cb, li);
@@ -630,7 +636,7 @@ int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 		return -EINVAL;
 	nsid = netns_id_of(nl, netns_fd);
 	if (nsid >= 0)
-		return link_get_by_nsid(nl, nsid, name, li);
+		return link_get_by_nsid(nl, nsid, name, 0, li);
 	err = nl_open_in_netns(netns_fd, &pnl);
 	if (err)
 		return err;
@@ -673,7 +679,15 @@ int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
 {
 	if (nsid < 0 || !name || !*name || strlen(name) >= IF_NAMESIZE)
 		return -EINVAL;
-	return link_get_by_nsid(nl, nsid, name, li);
+	return link_get_by_nsid(nl, nsid, name, 0, li);
+}
+
+int link_get_in_netns_id_at(struct nl *nl, int nsid, int ifindex,
+			    struct link_info *li)
+{
+	if (nsid < 0 || ifindex <= 0)
+		return -EINVAL;
+	return link_get_by_nsid(nl, nsid, NULL, ifindex, li);
 }
 
 /* ip link set dev X up */

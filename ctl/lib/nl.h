@@ -70,6 +70,9 @@ int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 /* The same, the netns named by its id in nl's netns (netns_id_ensure). */
 int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
 			 struct link_info *li);
+/* The same, the link at ifindex in that netns. */
+int link_get_in_netns_id_at(struct nl *nl, int nsid, int ifindex,
+			    struct link_info *li);
 /* Both return -ENODEV when there is no such link (kernel's answer). */
 /* Call fn for every link; a non-zero return from fn stops and is returned. */
 int link_for_each(struct nl *nl,

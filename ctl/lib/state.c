@@ -83,6 +83,7 @@ void pod_free(struct enrolled_pod *p)
 	free(p->ns);
 	free(p->netns_path);
 	free(p->container_id);
+	free(p->uncovered);
 	free(p);
 }
 

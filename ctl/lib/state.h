@@ -30,6 +30,9 @@ struct enrolled_pod {
 	bool tcx; /* its programs are TCX links, not cls_bpf filters */
 	bool guard; /* pod_guard runs in its netns (our pin exists) */
 	bool order_reported; /* a foreign program before ours was logged */
+	/* what of its netns it does not cover (coverage.h), NULL: nothing;
+	 * found by the sweep, not journaled */
+	char *uncovered;
 	/* when it was (re-)enrolled, by the daemon's PodAdd count; 0: before
 	 * this run (replayed). A snapshot removes only older pods. */
 	__u64 enrolled_seq;

@@ -86,9 +86,38 @@ check_gt "dropped as not the pod's" "$(dp_count app_outbound drop_spoofed_source
 check "a's own address still works" pod_send a --to "$C4" --port 8080 --bytes 1000
 case_end
 
+uncovered_of() {
+	ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-$1\") | .uncovered"
+}
+
+# A Multus-style secondary network: a second interface in a's netns.
+in_node ip link add "$RUN-n1" type veth peer name net1 netns "$RUN-a"
+in_pod a ip addr add 192.168.77.2/24 dev net1
+in_pod a ip link set net1 up
+
+case_begin "pods and status show what a pod's enrolment does not cover"
+check "the sweep finds the secondary network" settle sh -c \
+	"'$BUILD/redirectctl' --socket '$SOCK' -j pods | grep -q 'net1 192.168.77.2'"
+u=$(uncovered_of a)
+check_contains "a's eth0 address $X4" "$u" "eth0 $X4"
+check_contains "a's eth0 address $X6" "$u" "eth0 $X6"
+check_contains "a's second interface" "$u" "net1 192.168.77.2"
+check_eq "b is covered" "" "$(uncovered_of b)"
+check_eq "status counts one pod" 1 "$(ctl -j status | jq .pods_uncovered)"
+check_contains "status text says so" "$(ctl status)" "1 pods hold addresses"
+check_contains "the text listing too" "$(ctl pods)" "not covered: eth0"
+case_end
+
 # (the kernel may pick one of them as a source address: gone from here on)
 in_pod a ip addr del "$X4/32" dev eth0
 in_pod a ip addr del "$X6/128" dev eth0
+in_pod a ip link del net1
+
+case_begin "once gone, the pod is covered again"
+check "the sweep sees it" settle sh -c \
+	"test \"\$('$BUILD/redirectctl' --socket '$SOCK' -j status | jq .pods_uncovered)\" = 0"
+check_eq "nothing listed" "" "$(uncovered_of a)"
+case_end
 
 case_begin "fragments: b's flood does not break a's fragmented UDP"
 # b (DNS capture on) floods 3000-byte DNS datagrams: each first fragment's
