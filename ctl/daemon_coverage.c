@@ -25,8 +25,8 @@ static void note_gaps(struct enrolled_pod *pod, char *gaps)
 			"(refused on %s, outside the mesh on other interfaces)",
 			pod->ns, pod->name, pod->uid, gaps, pod->ifname);
 	else if (changed)
-		pr_info("pod %s/%s (%s): every address covered again",
-			pod->ns, pod->name, pod->uid);
+		pr_info("pod %s/%s (%s): every address covered again", pod->ns,
+			pod->name, pod->uid);
 	free(pod->uncovered);
 	pod->uncovered = gaps;
 }

@@ -84,10 +84,9 @@ static char *gaps_text(struct nl *nl, int nsid, const struct gap_scan *g)
 	out[0] = 0;
 	for (size_t i = 0; i < g->ngaps; i++) {
 		gap_ifname(nl, nsid, g->gap_ifindex[i], name, sizeof(name));
-		at += (size_t)snprintf(out + at, len - at, "%s%s %s",
-				       i ? ", " : "", name,
-				       addr_key_format(&g->gap[i], text,
-						       sizeof(text)));
+		at += (size_t)snprintf(
+			out + at, len - at, "%s%s %s", i ? ", " : "", name,
+			addr_key_format(&g->gap[i], text, sizeof(text)));
 	}
 	if (g->more)
 		snprintf(out + at, len - at, ", and %zu more", g->more);
