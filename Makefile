@@ -280,7 +280,8 @@ $(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototyp
 
 $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
 		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o \
-		ctl/lib/hooks.o ctl/lib/tcx.o $(DAEMON_SRCS:.c=.o)) \
+		ctl/lib/hooks.o ctl/lib/tcx.o ctl/lib/coverage.o \
+		$(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \
 		$(addprefix -Wl$(comma)--wrap=,$(FUZZ_WRAP)) \

@@ -326,6 +326,13 @@ int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
 	return 0;
 }
 
+int link_get_in_netns_id_at(struct nl *nl, int nsid, int ifindex,
+			    struct link_info *li)
+{
+	return ifindex == 2 ? link_get_in_netns_id(nl, nsid, "eth0", li) :
+			      -ENODEV;
+}
+
 /*
  * A pod netns holds every address the corpus's requests use (10.244.0.2-9,
  * fd00:244::2-9, 10.0.0.1-64, fd00::1-64), all on its eth0 (ifindex 2).
@@ -342,7 +349,7 @@ int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
 	(void)nl;
 	if (nsid < 1 || nsid > 32 || !w.nsids[nsid - 1][0])
 		return -EINVAL;
-	if (ifindex != 2)
+	if (ifindex && ifindex != 2) /* 0: every interface */
 		return 0;
 	for (int i = 1; i <= 64 && !err; i++) {
 		snprintf(text, sizeof(text), "10.0.0.%d", i);
