@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -951,6 +953,70 @@ static void teardown(struct server *s)
 	free(s->out);
 }
 
+/*
+ * Exactly one redirectd owns a pin folder and a journal. A second one
+ * would load, swap every hook and compact (rename over) the journal
+ * before it finds the socket served, and the first would go on writing
+ * to the file it renamed away: its later pods lost at its next start.
+ * So both are locked (flock, not waiting) before anything is loaded,
+ * written, unlinked or bound; the locks go with the process.
+ */
+static int lock_fd(int fd, const char *what, const char *path)
+{
+	if (fd < 0)
+		return pr_ret(-errno, "lock %s %s: %s", what, path,
+			      strerror(errno));
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	if (errno == EWOULDBLOCK)
+		pr_err("another redirectd owns the %s %s; not starting "
+		       "(nothing was touched)",
+		       what, path);
+	else
+		pr_err("lock %s %s: %s", what, path, strerror(errno));
+	close(fd);
+	return -EBUSY;
+}
+
+/* The journal's lock: a file beside it (the journal itself is renamed). */
+static int lock_journal(const char *state_file)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s.lock", state_file) >=
+	    (int)sizeof(path))
+		return pr_ret(-ENAMETOOLONG, "state path too long");
+	return lock_fd(open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			    0600),
+		       "journal", state_file);
+}
+
+/* The pin folder's lock: the folder itself (bpffs holds no plain files). */
+static int lock_pins(const char *dir)
+{
+	int err = access(dir, F_OK) ? bpffs_prepare(dir) : 0;
+
+	if (err)
+		return err;
+	return lock_fd(open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+		       "pin folder", dir);
+}
+
+/* Held until exit, on purpose: fds the process keeps. */
+static int take_ownership(const struct daemon_opts *o)
+{
+	int jfd = lock_journal(o->state_file), pfd;
+
+	if (jfd < 0)
+		return jfd;
+	pfd = lock_pins(o->bpffs);
+	if (pfd < 0) {
+		close(jfd);
+		return pfd;
+	}
+	return 0;
+}
+
 /* One fd per client and per ztunnel netns: take what the hard limit allows. */
 static void raise_nofile(void)
 {
@@ -998,6 +1064,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = make_parent_dir(opts.state_file);
+	if (!err)
+		err = take_ownership(&opts);
+	if (err == -EBUSY)
+		return 1;
 	if (!err)
 		err = daemon_init(&s.d, &opts);
 	if (err) {
