@@ -63,6 +63,29 @@ static void guard_decide(struct daemon *d, __u64 cookie)
 		pr_warn("inbound guard off: %s", d->guard_off);
 }
 
+/*
+ * The journal's pods must all fit the pods map this start makes: a map
+ * too small for them (a smaller --pod-capacity, or none given after a
+ * larger one) would leave the pods that do not fit enrolled but without
+ * working TCP (they fail closed). Refused before any pin or hook is
+ * touched, so the datapath keeps running from the pins meanwhile.
+ */
+static int check_capacity(const struct daemon *d)
+{
+	__u32 cap = d->opts.pod_capacity ? d->opts.pod_capacity :
+					   POD_ADDRS_DEFAULT;
+
+	if (d->st.naddrs <= cap)
+		return 0;
+	pr_err("the journal %s holds %zu pod addresses, more than "
+	       "--pod-capacity %u can hold: restart with --pod-capacity %zu "
+	       "or more. Not starting; the datapath keeps running from the "
+	       "pins in %s",
+	       d->opts.state_file, d->st.naddrs, cap, d->st.naddrs,
+	       d->opts.bpffs);
+	return -ENOSPC;
+}
+
 int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct dp_opts dpo = { .sz = sizeof(dpo),
@@ -80,6 +103,11 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	err = state_init(&d->st);
 	if (err)
 		return err;
+	err = state_journal_replay(&d->st, opts->state_file);
+	if (!err)
+		err = check_capacity(d);
+	if (err)
+		goto fail_state;
 	dpo.node_netns_cookie = node_netns_cookie();
 	d->tcx_ok = tcx_supported();
 	guard_decide(d, dpo.node_netns_cookie);
@@ -95,7 +123,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	err = dp_settings_set(&d->dp, &set);
 	if (err)
 		goto fail_nl;
-	err = state_journal_open(&d->st, opts->state_file);
+	err = state_journal_begin(&d->st, opts->state_file);
 	if (err)
 		goto fail_nl;
 	return 0;

@@ -70,4 +70,54 @@ check_eq "b survived in the journal" "uid-$RUN-a uid-$RUN-b" "$(uids)"
 check "b deleted" ctl pod del "uid-$RUN-b"
 case_end
 
+# --- --pod-capacity ------------------------------------------------------
+# extra_addrs POD N: N more IPv4 addresses on the pod's eth0, printed as
+# --ip options
+extra_addrs() {
+	for i in $(seq "$2"); do
+		in_pod "$1" ip addr add "10.250.$3.$i/32" dev eth0
+		printf -- '--ip 10.250.%s.%s ' "$3" "$i"
+	done
+}
+
+pods_map() {
+	bpftool map show pinned "$PIN/pods" -j | jq -c '[.id, .max_entries]'
+}
+
+case_begin "a restart with a --pod-capacity too small for the journal refuses to start"
+check "restart with room for 64" restart --allow-uid "$AGENT" --pod-capacity 64
+pod_create c || fail "pod c"
+pod_create d || fail "pod d"
+# shellcheck disable=SC2046
+check "c with 10 addresses" pod_enrol c $(extra_addrs c 8 1)
+# shellcheck disable=SC2046
+check "d with 10 addresses" pod_enrol d $(extra_addrs d 8 2)
+check_eq "22 addresses" 22 "$(ctl -j status | jq .pod_addresses)"
+kill "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+before=$(pods_map)
+n0=$(bpftool map dump pinned "$PIN/pods" -j | jq length)
+out=$(timeout 10 nsenter --net="/var/run/netns/$NODE_NS" "$BUILD/redirectd" \
+	--socket "$SOCK" --bpffs "$PIN" --state "$STATE" --pod-capacity 16 2>&1)
+rc=$?
+check "refused (rc $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+check_contains "names what it needs" "$out" "--pod-capacity 22 or more"
+check_eq "the pods map untouched (id, size)" "$before" "$(pods_map)"
+check_eq "every entry still pinned" "$n0" \
+	"$(bpftool map dump pinned "$PIN/pods" -j | jq length)"
+check "meanwhile c's traffic is still captured: a serves, c sends" \
+	pod_serve a --port 8081
+z0=$(zt_count zt tcp15001 conns)
+check "c -> a" pod_send c --to "$(pod_ip a 4)" --port 8081 --bytes 1000
+check_eq "through ztunnel" $((z0 + 1)) "$(zt_count zt tcp15001 conns)"
+check "a capacity that fits starts" node_start_redirectd \
+	--allow-uid "$AGENT" --pod-capacity 22
+check_eq "every pod there" "uid-$RUN-a uid-$RUN-c uid-$RUN-d" "$(uids)"
+check_eq "every address published" 22 \
+	"$(bpftool map dump pinned "$PIN/pods" -j | jq length)"
+check "c and d deleted" ctl pod del "uid-$RUN-c"
+check "d deleted" ctl pod del "uid-$RUN-d"
+check "back to the default capacity" restart --allow-uid "$AGENT"
+case_end
+
 results
