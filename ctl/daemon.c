@@ -193,6 +193,16 @@ bool veth_alive(struct daemon *d, int ifindex, const char *name)
 	return hook_veth_alive(d->nl, ifindex, name);
 }
 
+int veth_peer_nsid(struct daemon *d, int ifindex, const char *name)
+{
+	struct link_info li;
+
+	if (ifindex <= 0 || link_get_by_index(d->nl, ifindex, &li) ||
+	    strcmp(li.name, name) || !li.is_veth)
+		return -1;
+	return li.link_netnsid;
+}
+
 static ErrorCode h_hello(struct conn_ctx *c, Reply *reply)
 {
 	Hello *h = malloc(sizeof(*h));

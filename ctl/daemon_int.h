@@ -43,6 +43,12 @@ bool foreign_filter_before_ours(struct daemon *d, int ifindex);
 MUST_CHECK int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
 				int host_ifindex);
 bool veth_alive(struct daemon *d, int ifindex, const char *name);
+/*
+ * The id our netns has for the netns at the other end of our veth
+ * ifindex, still named name (an ifindex is reused), or -1: a netns
+ * compared by identity, whatever path or fd named it.
+ */
+int veth_peer_nsid(struct daemon *d, int ifindex, const char *name);
 
 /* daemon_pods.c */
 __u64 netns_cookie_of(struct daemon *d, int netns_fd);

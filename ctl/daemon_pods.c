@@ -161,6 +161,44 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 	return EC(OK);
 }
 
+/* fd (and nsid, its id in our netns) is the netns of this ztunnel. */
+static bool ztunnel_netns_is(struct daemon *d, const struct ztunnel *zt,
+			     int netns_fd, int nsid)
+{
+	if (zt->netns_fd >= 0 && netns_same(zt->netns_fd, netns_fd) == 1)
+		return true;
+	return nsid >= 0 &&
+	       veth_peer_nsid(d, zt->host_ifindex, zt->host_veth) == nsid;
+}
+
+/*
+ * ztunnel's netns and veth are never a pod's: enrolled as one, ztunnel's
+ * own traffic would be captured and sent back to it (with TCX nothing
+ * else refuses it; with tc only our filter slot, already taken, did).
+ */
+static ErrorCode refuse_ztunnel_links(struct daemon *d, int netns_fd,
+				      const struct veth_target *t, char *msg,
+				      size_t len)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		const struct ztunnel *zt = d->st.zts[i];
+
+		if (!zt)
+			continue;
+		if (zt->host_ifindex == t->host_ifindex &&
+		    !strcmp(zt->host_veth, t->host_veth))
+			return answer(msg, len, EC(CONFLICT),
+				      "%s is ztunnel %s's veth, never a pod's",
+				      t->host_veth, zt->uid);
+		if (ztunnel_netns_is(d, zt, netns_fd, t->nsid))
+			return answer(msg, len, EC(CONFLICT),
+				      "that network namespace is ztunnel "
+				      "%s's, never a pod's",
+				      zt->uid);
+	}
+	return EC(OK);
+}
+
 struct addr_check {
 	const struct addr_key *want;
 	size_t n;
@@ -517,6 +555,8 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	ErrorCode ec;
 
 	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
+	if (!ec)
+		ec = refuse_ztunnel_links(d, fd, &t, msg, len);
 	if (ec)
 		return ec;
 	cookie = netns_cookie_of(d, fd);

@@ -25,6 +25,16 @@ pod_create a || setup_failed "pod a"
 pod_enrol a >/dev/null || setup_failed "enrol a"
 pod_create b || setup_failed "pod b"
 
+# agent CMD...: redirectctl as the allowed non-root uid
+agent() {
+	setpriv --reuid="$AGENT" --regid="$AGENT" --clear-groups \
+		"$BUILD/redirectctl" --socket "$SOCK" "$@" 2>&1
+}
+
+state() {
+	ctl -j pods | jq -c '[[.pods[].uid], [.ztunnels[] | [.uid, .current]]]'
+}
+
 uids() {
 	ctl -j pods | jq -r '[.pods[].uid] | sort | join(" ")'
 }
@@ -118,6 +128,68 @@ check_eq "every address published" 22 \
 check "c and d deleted" ctl pod del "uid-$RUN-c"
 check "d deleted" ctl pod del "uid-$RUN-d"
 check "back to the default capacity" restart --allow-uid "$AGENT"
+case_end
+
+# --- ztunnel's netns and veth against a pod's ----------------------------
+# TCX where the kernel has it: there nothing else refused ztunnel's veth
+# as a pod's (with tc, only our filter slot, taken by ztunnel_host_in).
+ATTACH=tc
+kernel_has_tcx && ATTACH=tcx
+Z4=$(pod_ip zt 4)
+Z6=$(pod_ip zt 6)
+
+case_begin "ztunnel's netns and veth are never a pod's, nor a pod's ztunnel's ($ATTACH)"
+check "restart, pod and ztunnel writes granted" restart --allow-uid "$AGENT" \
+	--allow-pod-writes --allow-ztunnel-writes --attach "$ATTACH"
+# ztunnel known by its IPv4 only: its IPv6 is no "ztunnel address" then
+check "ztunnel re-added with its IPv4 only" ctl ztunnel add "uid-$RUN-zt" \
+	--netns "/var/run/netns/$RUN-zt" --ip "$Z4"
+check "b enrolled" ctl pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" \
+	--ip "$(pod_ip b 4)"
+# a second veth in ztunnel's netns and in b's, each peer in the node
+in_node ip link add ztx type veth peer name eth1 netns "$RUN-zt"
+in_node ip link add pbx type veth peer name eth1 netns "$RUN-b"
+for ns in zt b; do
+	nsrun "$RUN-$ns" ip link set eth1 up
+done
+nsrun "$RUN-zt" ip addr add 10.251.0.1/32 dev eth1
+in_node ip link set ztx up
+in_node ip link set pbx up
+s0=$(state)
+p0=$(ls "$PIN" | sort | xargs)
+out=$(agent pod add evil --netns "/var/run/netns/$RUN-zt" --ip "$Z6")
+check_contains "ztunnel's veth as a pod: refused" "$out" "CONFLICT"
+check_contains "and says why" "$out" "ztunnel uid-$RUN-zt's"
+out=$(agent pod add evil --netns "/var/run/netns/$RUN-zt" --ifname eth1 \
+	--ip 10.251.0.1)
+check_contains "another veth in ztunnel's netns as a pod: refused" "$out" \
+	"CONFLICT"
+check_contains "and says why" "$out" "network namespace is ztunnel"
+out=$(ctl pod add evil --netns "/var/run/netns/$RUN-zt" --ip "$Z6" 2>&1)
+check_contains "root is refused the same" "$out" "never a pod's"
+out=$(agent ztunnel add evil --netns "/var/run/netns/$RUN-b")
+check_contains "pod b's veth as ztunnel's: refused" "$out" "CONFLICT"
+check_contains "and says why" "$out" "(uid uid-$RUN-b), never ztunnel's"
+out=$(agent ztunnel add evil --netns "/var/run/netns/$RUN-b" --ifname eth1)
+check_contains "another veth in b's netns as ztunnel's: refused" "$out" \
+	"CONFLICT"
+check_contains "and says why" "$out" "network namespace of eth1 is pod"
+check_eq "nothing enrolled, ztunnel unchanged" "$s0" "$(state)"
+check_eq "no pin made" "$p0" "$(ls "$PIN" | sort | xargs)"
+check_eq "no filter on ztunnel's second veth" "" \
+	"$(in_node tc filter show dev ztx ingress)"
+check_eq "no filter on b's second veth" "" \
+	"$(in_node tc filter show dev pbx ingress)"
+check "a serves" pod_serve a --port 8082
+z0=$(zt_count zt tcp15001 conns)
+check "b -> a" pod_send b --to "$(pod_ip a 4)" --port 8082 --bytes 1000
+check_eq "still through ztunnel" $((z0 + 1)) "$(zt_count zt tcp15001 conns)"
+in_node ip link del ztx
+in_node ip link del pbx
+check "b deleted" ctl pod del "uid-$RUN-b"
+check "ztunnel whole again" ctl ztunnel add "uid-$RUN-zt" \
+	--netns "/var/run/netns/$RUN-zt" --ip "$Z4" --ip "$Z6"
+check "restart as before" restart --allow-uid "$AGENT"
 case_end
 
 results
