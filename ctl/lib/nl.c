@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <linux/fib_rules.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
@@ -78,6 +79,47 @@ int netns_check_fd(int fd)
 	if (type < 0)
 		return errno == ENOTTY ? 0 : -errno; /* before 4.11 */
 	return type == CLONE_NEWNET ? 0 : -EINVAL;
+}
+
+/* nsfs's device: every namespace file, bind mounts included, has it. */
+static dev_t nsfs_dev(void)
+{
+	static dev_t dev;
+	struct stat st;
+
+	if (!dev && !stat("/proc/self/ns/net", &st))
+		dev = st.st_dev;
+	return dev;
+}
+
+/*
+ * A descriptor a peer sent: is it a network namespace? Found without a
+ * call that reaches the file's filesystem, which a peer controls (a FUSE
+ * server that never answers, a hung NFS mount): the fd's link in /proc
+ * names a namespace opened through /proc/PID/ns ("net:[...]") or gives a
+ * path (a socket, a pipe, an anonymous inode give neither). A path is a
+ * netns bind mount (/var/run/netns/X) only if the file is on nsfs: statx
+ * asking for no field and no sync answers from the inode alone (FUSE and
+ * NFS send nothing then), giving its device. Only then the nsfs ioctl.
+ */
+bool netns_fd_is_net(int fd)
+{
+	char link[32], target[16];
+	struct statx sx;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (!strncmp(target, "net:[", 5))
+		return true;
+	if (target[0] != '/' ||
+	    statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, 0, &sx) ||
+	    makedev(sx.stx_dev_major, sx.stx_dev_minor) != nsfs_dev())
+		return false;
+	return ioctl(fd, NS_GET_NSTYPE, 0) == CLONE_NEWNET;
 }
 
 /*

@@ -33,6 +33,11 @@ int netns_open(const char *path);
 int netns_same(int fd1, int fd2);
 /* Check that fd refers to a network namespace. */
 int netns_check_fd(int fd);
+/*
+ * The same for an fd a peer sent, without any call that can block on the
+ * file's filesystem (a stalled FUSE server): safe on an event loop.
+ */
+bool netns_fd_is_net(int fd);
 /* Switch the calling thread to netns_fd; *saved gets an fd of the old one. */
 int netns_enter(int netns_fd, int *saved);
 /* Go back to the saved netns and close it. */
