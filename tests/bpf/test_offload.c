@@ -141,7 +141,7 @@ static void opened(void *owner, int fd, void *arg)
 
 static void test_nsopen(void)
 {
-	char fifo[] = "/tmp/test_offload.XXXXXX";
+	char fifo[64] = "/tmp/test_offload.XXXXXX";
 	struct nsopen_job *job;
 	int fd;
 
@@ -157,8 +157,8 @@ static void test_nsopen(void)
 	*strrchr(fifo, '/') = '\0';
 	rmdir(fifo);
 
-	CU_ASSERT(!nsopen_submit("/proc/self/ns/net", false, &open_result,
-				 &job));
+	CU_ASSERT(
+		!nsopen_submit("/proc/self/ns/net", false, &open_result, &job));
 	CU_ASSERT(readable(nsopen_event_fd(), 1000));
 	nsopen_reap(opened, NULL);
 	CU_ASSERT(open_result >= 0 && netns_fd_is_net(open_result));
@@ -166,8 +166,8 @@ static void test_nsopen(void)
 
 	/* abandoned: its result is closed, not handed back */
 	open_result = -EINPROGRESS;
-	CU_ASSERT(!nsopen_submit("/proc/self/ns/net", true, &open_result,
-				 &job));
+	CU_ASSERT(
+		!nsopen_submit("/proc/self/ns/net", true, &open_result, &job));
 	nsopen_abandon(job);
 	usleep(100000);
 	nsopen_reap(opened, NULL);
@@ -176,10 +176,9 @@ static void test_nsopen(void)
 
 int main(void)
 {
-	static const struct test_def tests[] = {
-		T(test_close_off_thread), T(test_untrusted_bound),
-		T(test_nsopen), T_END
-	};
+	static const struct test_def tests[] = { T(test_close_off_thread),
+						 T(test_untrusted_bound),
+						 T(test_nsopen), T_END };
 	static const struct suite_def suites[] = { { "offload", tests } };
 	unsigned int run, failed;
 
