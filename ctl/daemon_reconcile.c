@@ -232,7 +232,7 @@ static int guard_attach_by_path(struct daemon *d,
 
 	if (!pod->netns_path[0])
 		return -ENOENT; /* known by fd only, at enrolment */
-	fd = netns_open(pod->netns_path);
+	fd = daemon_netns_open(d, pod->netns_path);
 	if (fd < 0)
 		return fd;
 	err = link_get_in_netns(d->nl, fd, pod->ifname, &li);
@@ -414,6 +414,26 @@ static void drop_all_orphan_filters(struct daemon *d)
 	free(l.links);
 }
 
+/*
+ * SIGHUP: the fd of the last pass is replaced by the path's netns, unless
+ * the path did not resolve in time (its filesystem stalls): then the
+ * netns we hold stays ztunnel's, as for one known by fd only.
+ */
+static void reopen_ztunnel_netns(struct daemon *d, struct ztunnel *zt)
+{
+	int fd = daemon_netns_open(d, zt->netns_path);
+
+	if ((fd == -ETIMEDOUT || fd == -EBUSY) && zt->netns_fd >= 0) {
+		pr_warn("ztunnel %s: netns %s did not resolve in time; the "
+			"netns held since its add stays",
+			zt->uid, zt->netns_path);
+		return;
+	}
+	if (zt->netns_fd >= 0)
+		close(zt->netns_fd);
+	zt->netns_fd = fd;
+}
+
 static void reconcile_ztunnels(struct daemon *d)
 {
 	char msg[WIRE_MSG_LEN];
@@ -440,10 +460,7 @@ static void reconcile_ztunnels(struct daemon *d)
 			snprintf(msg, sizeof(msg), "host veth %s missing",
 				 zt->host_veth);
 		} else {
-			/* SIGHUP: the fd of the last pass is replaced */
-			if (zt->netns_fd >= 0)
-				close(zt->netns_fd);
-			zt->netns_fd = netns_open(zt->netns_path);
+			reopen_ztunnel_netns(d, zt);
 			if (zt->netns_fd >= 0)
 				ec = setup_ztunnel(d, zt, &was, &touched, msg,
 						   sizeof(msg));
@@ -483,7 +500,7 @@ static void refresh_pod_netns(struct enrolled_pod *pod, void *arg)
 
 	if (!pod->netns_path[0])
 		return; /* known by fd only: the pinned entries stand */
-	fd = open(pod->netns_path, O_RDONLY | O_CLOEXEC);
+	fd = daemon_netns_open(d, pod->netns_path);
 	if (fd < 0)
 		return;
 	publish_netns(d, pod->addrs, pod->naddrs, netns_cookie_of(d, fd));

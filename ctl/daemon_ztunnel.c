@@ -39,7 +39,7 @@ static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
 	int fd = zt->netns_fd, opened = -1, id;
 
 	if (fd < 0 && zt->netns_path[0])
-		fd = opened = netns_open(zt->netns_path);
+		fd = opened = daemon_netns_open(d, zt->netns_path);
 	id = fd < 0 ? fd : netns_id_ensure(d->nl, fd);
 	if (opened >= 0)
 		close(opened);
@@ -89,7 +89,7 @@ void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 			remove_qdisc_if_empty(d->nl, zt->host_ifindex);
 	}
 	if (fd < 0 && zt->netns_path[0])
-		fd = opened = netns_open(zt->netns_path);
+		fd = opened = daemon_netns_open(d, zt->netns_path);
 	if (fd < 0 || nl_open_in_netns(fd, &znl)) {
 		pr_info("ztunnel %s: its netns is gone, nothing to detach "
 			"there",
@@ -324,8 +324,9 @@ static struct ztunnel *ztunnel_from_add(const ZtunnelAdd *a, int fd)
 	return zt;
 }
 
-ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
-			char *msg, size_t len)
+ErrorCode h_ztunnel_add(struct daemon *d, const struct conn_ctx *c,
+			const ZtunnelAdd *a, int netns_fd, char *msg,
+			size_t len)
 {
 	struct ztunnel *zt, *prev;
 	struct ztunnel_saved was;
@@ -333,7 +334,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 	bool touched;
 	ErrorCode ec;
 
-	fd = open_netns(a->netns_path, netns_fd, &opened);
+	fd = open_netns(c, a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
 			      netns_name(a->netns_path), netns_error(fd));

@@ -39,9 +39,31 @@ uids() {
 	ctl -j pods | jq -r '[.pods[].uid] | sort | join(" ")'
 }
 
-restart() {
+# gone PID: the process ended, or all that is left of it is a thread stuck
+# for good in a FUSE request (see docs/redirectd.md): its main thread ended
+gone() {
+	! kill -0 "$1" 2>/dev/null ||
+		[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# A daemon stuck in a close() (the failure these cases look for) does not
+# see SIGTERM: after 5 s, SIGKILL. Not waited for: a thread of it stuck in
+# the FUSE server's requests lives until the end (fuse_down).
+stop_redirectd() {
 	kill "$REDIRECTD_PID"
-	wait "$REDIRECTD_PID" 2>/dev/null
+	for _ in $(seq 50); do
+		gone "$REDIRECTD_PID" && return 0
+		sleep 0.1
+	done
+	kill -9 "$REDIRECTD_PID" 2>/dev/null
+	for _ in $(seq 50); do
+		gone "$REDIRECTD_PID" && return 0
+		sleep 0.1
+	done
+}
+
+restart() {
+	stop_redirectd
 	node_start_redirectd "$@"
 }
 
@@ -103,8 +125,7 @@ check "c with 10 addresses" pod_enrol c $(extra_addrs c 8 1)
 # shellcheck disable=SC2046
 check "d with 10 addresses" pod_enrol d $(extra_addrs d 8 2)
 check_eq "22 addresses" 22 "$(ctl -j status | jq .pod_addresses)"
-kill "$REDIRECTD_PID"
-wait "$REDIRECTD_PID" 2>/dev/null
+stop_redirectd
 before=$(pods_map)
 n0=$(bpftool map dump pinned "$PIN/pods" -j | jq length)
 out=$(timeout 10 nsenter --net="/var/run/netns/$NODE_NS" "$BUILD/redirectd" \
@@ -190,6 +211,157 @@ check "b deleted" ctl pod del "uid-$RUN-b"
 check "ztunnel whole again" ctl ztunnel add "uid-$RUN-zt" \
 	--netns "/var/run/netns/$RUN-zt" --ip "$Z4" --ip "$Z6"
 check "restart as before" restart --allow-uid "$AGENT"
+case_end
+
+# --- peers' descriptors and netns paths -----------------------------------
+# A FUSE file system whose server answers what opening its one file needs
+# and nothing else: every close() of that file blocks in FLUSH, every
+# lookup of another name blocks (tests/tools/fusestall.py).
+FUSE=$WORK/fuse
+fuse_down() {
+	[ -n "${FUSE_PID:-}" ] && kill "$FUSE_PID" 2>/dev/null
+	umount -l "$FUSE" 2>/dev/null
+}
+# before node_cleanup removes $WORK: nothing may walk into the mount
+trap 'fuse_down; node_cleanup' EXIT
+mkdir -p "$FUSE" "$WORK/agent"
+node_bg "$NODE_NS" python3 tests/tools/fusestall.py "$FUSE" "$WORK/fuse.ready"
+FUSE_PID=$LAST_PID
+settle test -f "$WORK/fuse.ready" || setup_failed "FUSE mount"
+
+# hostile ARGS...: tests/tools/fdpeer.py as the agent, in the node netns,
+# held in the background until the end; its lines in $PEER_OUT
+NPEER=0
+hostile() {
+	NPEER=$((NPEER + 1))
+	PEER_OUT=$WORK/agent/$NPEER.out
+	node_bg "$NODE_NS" python3 tests/tools/fdpeer.py "$SOCK" \
+		--out "$PEER_OUT" --as "$AGENT" "$@"
+	for _ in $(seq 100); do
+		grep -q '^held' "$PEER_OUT" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# answers_fast: root's status, and a CNI ADD as root, within a second each
+status_fast() {
+	timeout 1 "$BUILD/redirectctl" --socket "$SOCK" status
+}
+cni_add_fast() {
+	pod_create "$1" || return 1
+	t0=$(date +%s%N)
+	cni_exec ADD "$1" "$(hook_conf ebpf false "$(cat "$WORK/$1.json")")" \
+		"$BUILD/redirect-cni" >"$WORK/$1.hook.json" || return 1
+	[ $((($(date +%s%N) - t0) / 1000000)) -lt 1000 ]
+}
+
+case_begin "a read-only peer's descriptors, before or after Hello, stall nothing"
+check "restart: the agent may read only" restart --allow-uid "$AGENT"
+for when in prehello status; do
+	for fd in linger "$FUSE/file"; do
+		what="$(basename "$fd") $when"
+		check "$what: sent" hostile --fd "$fd" --when "$when" --wait 0.5
+		check_contains "$what: the kernel refused it" "$(cat "$PEER_OUT")" \
+			"send refused EPERM"
+		check "$what: root's status within a second" status_fast
+	done
+done
+check "a CNI ADD as root within a second" cni_add_fast e
+check_contains "e enrolled" "$(uids)" "uid-$RUN-e"
+case_end
+
+case_begin "a pod-write peer's descriptors that are no netns: refused, closed off the loop"
+check "restart: the agent may write pods" restart --allow-uid "$AGENT" \
+	--allow-pod-writes
+for fd in linger "$FUSE/file"; do
+	what=$(basename "$fd")
+	check "$what with a PodAdd: sent" hostile --fd "$fd" --when podadd \
+		--uid "uid-$RUN-x" --ip "$(pod_ip b 4)" --wait 1
+	out=$(cat "$PEER_OUT")
+	check_contains "$what: taken (the peer may send a netns)" "$out" "send ok"
+	check_contains "$what: refused" "$out" "reply 5 the descriptor sent with it is not a network namespace"
+	check "$what: root's status within a second" status_fast
+	check "$what with a StatusRequest: sent" hostile --fd "$fd" \
+		--when status --wait 1
+	check_contains "$what: refused" "$(cat "$PEER_OUT")" "reply 1"
+	check "$what: root's status within a second" status_fast
+done
+check "a CNI ADD as root (its netns as an fd) within a second" cni_add_fast f
+check_contains "f enrolled" "$(uids)" "uid-$RUN-f"
+check_eq "nothing else enrolled" "" \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-x\") | .uid")"
+case_end
+
+case_begin "netns paths on a stalled FUSE mount stall nothing"
+check "restart: the agent may write pods" restart --allow-uid "$AGENT" \
+	--allow-pod-writes
+# "file" is found, but the check that it is a netns (statfs) never
+# returns; "stalled/x" is never found (the lookup never returns)
+for path in "$FUSE/file" "$FUSE/stalled/x"; do
+	check "PodAdd naming $path" hostile --when podadd --path "$path" \
+		--uid "uid-$RUN-x" --ip "$(pod_ip b 4)" --wait 8
+	check "meanwhile root's status within a second" status_fast
+done
+check "and a CNI ADD as root within a second" cni_add_fast g
+for n in $((NPEER - 1)) "$NPEER"; do
+	check_contains "peer $n: answered once the path timed out" \
+		"$(cat "$WORK/agent/$n.out")" "reply 5 network namespace"
+	check_contains "peer $n: says why" "$(cat "$WORK/agent/$n.out")" \
+		"did not resolve in time"
+done
+check_eq "nothing else enrolled" "" \
+	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-x\") | .uid")"
+check_contains "g enrolled" "$(uids)" "uid-$RUN-g"
+case_end
+
+case_begin "a journaled ztunnel path that came to stall costs SIGHUP a second"
+# ztunnel's netns bind-mounted at $ZNS/zt and added by that path; then a
+# stalled FUSE file system mounted over $ZNS: the path's lookup never ends
+ZNS=$WORK/zns
+mkdir -p "$ZNS"
+: >"$ZNS/zt"
+check "bind mount" mount --bind "/var/run/netns/$RUN-zt" "$ZNS/zt"
+check "ztunnel added by that path" ctl ztunnel add "uid-$RUN-zt" \
+	--netns "$ZNS/zt" --ip "$Z4" --ip "$Z6"
+umount "$ZNS/zt"
+node_bg "$NODE_NS" python3 tests/tools/fusestall.py "$ZNS" "$WORK/zns.ready"
+ZNS_PID=$LAST_PID
+trap 'kill "$ZNS_PID" 2>/dev/null; umount -l "$ZNS" 2>/dev/null; fuse_down;
+	node_cleanup' EXIT
+check "the path stalls now" settle test -f "$WORK/zns.ready"
+kill -HUP "$REDIRECTD_PID"
+sleep 0.2
+t0=$(date +%s%N)
+check "root's status answers" timeout 3 "$BUILD/redirectctl" --socket "$SOCK" \
+	status
+check "within a second and a half of the SIGHUP" \
+	test $((($(date +%s%N) - t0) / 1000000)) -lt 1300
+check_eq "ztunnel still current (the netns held stays)" "uid-$RUN-zt" \
+	"$(ctl -j status | jq -r .ztunnel_uid)"
+check "b enrolled" ctl pod add "uid-$RUN-b" --netns "/var/run/netns/$RUN-b" \
+	--ip "$(pod_ip b 4)"
+check "a serves" pod_serve a --port 8083
+z0=$(zt_count zt tcp15001 conns)
+check "b -> a" pod_send b --to "$(pod_ip a 4)" --port 8083 --bytes 1000
+check_eq "through ztunnel" $((z0 + 1)) "$(zt_count zt tcp15001 conns)"
+check "b deleted" ctl pod del "uid-$RUN-b"
+kill "$ZNS_PID"
+umount -l "$ZNS"
+check "ztunnel by its usual path again" ctl ztunnel add "uid-$RUN-zt" \
+	--netns "/var/run/netns/$RUN-zt" --ip "$Z4" --ip "$Z6"
+case_end
+
+case_begin "once the hostile peers and the FUSE server are gone, all is well"
+for pid in $NODE_PIDS; do
+	[ "$pid" = "$REDIRECTD_PID" ] || [ "$pid" = "$ZT_PID" ] ||
+		kill "$pid" 2>/dev/null
+done
+fuse_down
+check "status" status_fast
+check "a pod enrolled and deleted" cni_add_fast h
+check "redirectd alive" kill -0 "$REDIRECTD_PID"
+check "a clean stop" restart --allow-uid "$AGENT"
 case_end
 
 results
