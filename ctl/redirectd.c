@@ -817,18 +817,24 @@ static void run_request(struct server *s, struct client_conn *c, uint8_t *buf,
 			size_t len, bool trunc, int fd);
 
 /*
- * The request waits, its connection unread, while its netns path opens
- * off the loop (nsopen); every other peer goes on being served.
+ * The request's netns path: from the kernel's caches if that cannot
+ * block (a CNI runtime's /var/run/netns/X, as a rule), else the request
+ * waits, its connection unread, while the path opens off the loop
+ * (nsopen); every other peer goes on being served.
  */
 static void park(struct server *s, struct client_conn *c, uint8_t *buf,
 		 size_t len, bool trunc, int fd)
 {
-	int err = -ENOMEM;
+	int err = netns_open_cached(c->ctx.want_path);
 
-	c->held = malloc(len ? len : 1);
-	if (c->held)
-		err = nsopen_submit(c->ctx.want_path, !c->ctx.uid, c, &c->job);
-	if (err) {
+	if (err == -EAGAIN) {
+		err = -ENOMEM;
+		c->held = malloc(len ? len : 1);
+		if (c->held)
+			err = nsopen_submit(c->ctx.want_path, !c->ctx.uid, c,
+					    &c->job);
+	}
+	if (err) { /* the netns (err >= 0), or why there is none */
 		free(c->held);
 		c->held = NULL;
 		c->ctx.path.ready = true;
@@ -907,8 +913,11 @@ static int journaled_path_open(const char *path)
 {
 	static uint64_t stalled_ms;
 	bool recent = stalled_ms && now_ms() - stalled_ms < 10000;
-	int fd = nsopen_wait(path, recent ? 100 : JOURNALED_PATH_MS);
+	int fd = netns_open_cached(path);
 
+	if (fd != -EAGAIN)
+		return fd;
+	fd = nsopen_wait(path, recent ? 100 : JOURNALED_PATH_MS);
 	if (fd == -ETIMEDOUT)
 		stalled_ms = now_ms();
 	return fd;

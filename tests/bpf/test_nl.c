@@ -268,6 +268,26 @@ static void test_netns_fd_is_net(void)
 	OK(!netns_fd_is_net(-1));
 }
 
+/*
+ * From the caches alone: a bind-mounted netns once its path was walked;
+ * a /proc magic link never (it needs a walk that may sleep): -EAGAIN.
+ */
+static void test_netns_open_cached(void)
+{
+	struct stat st;
+	int fd;
+
+	OK(!stat(ns_path, &st)); /* the walk is in the caches now */
+	fd = netns_open_cached(ns_path);
+	OK(fd >= 0 && netns_fd_is_net(fd));
+	close(fd);
+	EQ(netns_open_cached("/proc/self/ns/net"), -EAGAIN);
+	OK(!stat("/etc/hostname", &st));
+	EQ(netns_open_cached("/etc/hostname"), -EINVAL);
+	OK(stat("/nonexistent", &st));
+	EQ(netns_open_cached("/nonexistent"), -ENOENT);
+}
+
 /* --- links --- */
 
 static void test_link_lookup(void)
@@ -787,6 +807,7 @@ static const struct {
 } tests[] = {
 	{ "netns_files", test_netns_files },
 	{ "netns_fd_is_net", test_netns_fd_is_net },
+	{ "netns_open_cached", test_netns_open_cached },
 	{ "link_lookup", test_link_lookup },
 	{ "veth_peer_other_netns", test_veth_peer_other_netns },
 	{ "link_in_netns", test_link_in_netns },
