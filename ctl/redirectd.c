@@ -825,29 +825,29 @@ static void run_request(struct server *s, struct client_conn *c, uint8_t *buf,
 static void park(struct server *s, struct client_conn *c, uint8_t *buf,
 		 size_t len, bool trunc, int fd)
 {
-	int err = netns_open_cached(c->ctx.want_path);
+	int res = netns_open_cached(c->ctx.want_path);
 
-	if (err == -EAGAIN) {
-		err = -ENOMEM;
+	if (res == -EAGAIN) {
 		c->held = malloc(len ? len : 1);
-		if (c->held)
-			err = nsopen_submit(c->ctx.want_path, !c->ctx.uid, c,
-					    &c->job);
-	}
-	if (err) { /* the netns (err >= 0), or why there is none */
+		res = c->held ? nsopen_submit(c->ctx.want_path, !c->ctx.uid, c,
+					      &c->job) :
+				-ENOMEM;
+		if (!res) {
+			memcpy(c->held, buf, len);
+			c->held_len = len;
+			c->held_trunc = trunc;
+			c->held_fd = fd;
+			c->parked_ms = now_ms();
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			return;
+		}
 		free(c->held);
 		c->held = NULL;
-		c->ctx.path.ready = true;
-		c->ctx.path.fd = err;
-		run_request(s, c, buf, len, trunc, fd);
-		return;
 	}
-	memcpy(c->held, buf, len);
-	c->held_len = len;
-	c->held_trunc = trunc;
-	c->held_fd = fd;
-	c->parked_ms = now_ms();
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	/* res: the netns, opened from the caches, or why there is none */
+	c->ctx.path.ready = true;
+	c->ctx.path.fd = res;
+	run_request(s, c, buf, len, trunc, fd);
 }
 
 static void run_request(struct server *s, struct client_conn *c, uint8_t *buf,
