@@ -293,6 +293,46 @@ check_eq "nothing else enrolled" "" \
 	"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-x\") | .uid")"
 case_end
 
+case_begin "64 descriptors of non-root peers waiting to be closed: they may send no more"
+# a FUSE server of this case's own: the closer is held by the first FLUSH
+# until it goes; the other 63 wait behind it
+F2=$WORK/fuse2
+mkdir -p "$F2"
+node_bg "$NODE_NS" python3 tests/tools/fusestall.py "$F2" "$WORK/fuse2.ready"
+F2_PID=$LAST_PID
+trap 'kill "$F2_PID" 2>/dev/null; umount -l "$F2" 2>/dev/null; fuse_down;
+	node_cleanup' EXIT
+check "a second FUSE mount" settle test -f "$WORK/fuse2.ready"
+# a fresh closer: the last daemon's still waits for the first server
+check "restart: the agent may write pods" restart --allow-uid "$AGENT" \
+	--allow-pod-writes
+check "64 FUSE files in one message" hostile --fd "$F2/file" --count 64 \
+	--when status --wait 1
+check "said so" settle grep -q "wait to be closed" "$WORK/$NODE_NS.log"
+check "another pod-write peer's netns fd" hostile --when podadd \
+	--fd "/var/run/netns/$RUN-b" --uid "uid-$RUN-b" --ip "$(pod_ip b 4)"
+check_contains "refused by the kernel" "$(cat "$PEER_OUT")" "send refused EPERM"
+pod_create i || fail "pod i"
+out=$(printf '%s' "$(hook_conf ebpf false "$(cat "$WORK/i.json")")" |
+	CNI_COMMAND=ADD CNI_CONTAINERID="$RUN-i" CNI_NETNS="/var/run/netns/$RUN-i" \
+		CNI_IFNAME=eth0 CNI_PATH="$CNI_PLUGIN_DIR" \
+		CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=i;K8S_POD_UID=uid-$RUN-i" \
+		nsenter --net="/var/run/netns/$NODE_NS" setpriv --reuid="$AGENT" \
+		--regid="$AGENT" --clear-groups "$BUILD/redirect-cni" 2>&1)
+check "a CNI ADD as that uid: its netns by path alone" test $? -eq 0
+check_contains "i enrolled" "$(uids)" "uid-$RUN-i"
+check "root's CNI ADD (with its fd) all the same" cni_add_fast j
+check "status within a second" status_fast
+kill "$F2_PID"
+umount -l "$F2"
+check "once they are closed: said so" settle grep -q \
+	"peers may send netns fds again" "$WORK/$NODE_NS.log"
+check "a pod-write peer's netns fd" hostile --when podadd \
+	--fd "/var/run/netns/$RUN-b" --uid "uid-$RUN-b" --ip "$(pod_ip b 4)"
+check_contains "taken again" "$(cat "$PEER_OUT")" "reply 0 enrolled"
+check "b deleted" ctl pod del "uid-$RUN-b"
+case_end
+
 case_begin "netns paths on a stalled FUSE mount stall nothing"
 check "restart: the agent may write pods" restart --allow-uid "$AGENT" \
 	--allow-pod-writes

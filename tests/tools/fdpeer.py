@@ -5,9 +5,10 @@ or names a netns path whose lookup blocks, then holds on.
 
 fdpeer.py SOCKET --out FILE [--as UID] [--fd linger|FILE]
           [--when prehello|status|podadd] [--path NETNS_PATH] [--uid UID]
-          [--ip IP] [--wait SECONDS]
+          [--ip IP] [--wait SECONDS] [--count N]
 
 --as UID      drop to that uid (and gid) once FILE is open
+--count N     --fd FILE opened N times, all sent in the one message
 
 --fd linger   a TCP socket (loopback of the netns it runs in) with
               SO_LINGER (one hour) and data the other end never reads:
@@ -136,6 +137,7 @@ def main():
     ap.add_argument("--uid", default="evil")
     ap.add_argument("--ip", default="10.99.0.1")
     ap.add_argument("--wait", type=float, default=2)
+    ap.add_argument("--count", type=int, default=1)
     a = ap.parse_args()
     out = open(a.out, "w", buffering=1)
     if a.as_uid is not None:
@@ -160,7 +162,7 @@ def main():
         out.write(send_lingering(s, req, keep))
     else:
         # a FUSE file: our copy stays open (every close() of it flushes)
-        fds = [os.open(a.fd, os.O_RDONLY)] if a.fd else []
+        fds = [os.open(a.fd, os.O_RDONLY) for _ in range(a.count)] if a.fd else []
         out.write(send(s, req, fds))
     try:
         code, msg = parse_reply(s.recv(70000))
