@@ -367,7 +367,8 @@ mkdir -p "$ZNS"
 check "bind mount" mount --bind "/var/run/netns/$RUN-zt" "$ZNS/zt"
 check "ztunnel added by that path" ctl ztunnel add "uid-$RUN-zt" \
 	--netns "$ZNS/zt" --ip "$Z4" --ip "$Z6"
-umount "$ZNS/zt"
+# lazily: redirectd holds the netns open through it
+umount -l "$ZNS/zt"
 node_bg "$NODE_NS" python3 tests/tools/fusestall.py "$ZNS" "$WORK/zns.ready"
 ZNS_PID=$LAST_PID
 trap 'kill "$ZNS_PID" 2>/dev/null; umount -l "$ZNS" 2>/dev/null; fuse_down;

@@ -114,6 +114,8 @@ def send_lingering(s, req, keep):
     fd = lingering_socket(keep).detach()
     r, w = os.pipe()
     if not os.fork():
+        for k in keep:  # ours: the peer must close when we are killed
+            k.close()
         try:
             socket.send_fds(s, [req], [fd])
         except OSError as e:
