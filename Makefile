@@ -41,7 +41,8 @@ BPF_HDRS  := $(wildcard bpf/include/*.h)
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
-             ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c
+             ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c \
+             ctl/lib/closer.c ctl/lib/nsopen.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o

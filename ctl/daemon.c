@@ -157,8 +157,8 @@ static ErrorCode r_ztunnel_add(struct daemon *d, struct conn_ctx *c,
 			       const Request *req, int fd, Reply *reply,
 			       char *msg, size_t len)
 {
-	(void)c, (void)reply;
-	return h_ztunnel_add(d, req->ztunnel_add, fd, msg, len);
+	(void)reply;
+	return h_ztunnel_add(d, c, req->ztunnel_add, fd, msg, len);
 }
 
 static ErrorCode r_ztunnel_delete(struct daemon *d, struct conn_ctx *c,
@@ -252,7 +252,76 @@ static ErrorCode check_role(const struct conn_ctx *c, const Request *req,
 							     "uid");
 }
 
-void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
+/* The netns path a request has redirectd open, or NULL. */
+static const char *request_netns_path(const Request *req)
+{
+	switch (req->body_case) {
+	case REQ(POD_ADD):
+		return req->pod_add->netns_path;
+	case REQ(ZTUNNEL_ADD):
+		return req->ztunnel_add->netns_path;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * opts.defer_paths: a request that names a netns path (and passed every
+ * check) runs once that path was opened off the event loop, which can
+ * take as long as the path's filesystem likes. Without memory for that,
+ * it fails rather than open the path here.
+ */
+static bool defer_for_path(struct daemon *d, struct conn_ctx *c,
+			   const Request *req)
+{
+	const char *path = request_netns_path(req);
+
+	if (!d->opts.defer_paths || c->path.ready || !path || !path[0])
+		return false;
+	free(c->want_path);
+	c->want_path = strdup(path);
+	if (c->want_path)
+		return true;
+	c->path.ready = true;
+	c->path.fd = -ENOMEM;
+	return false;
+}
+
+static void path_release(struct conn_ctx *c)
+{
+	if (c->path.ready && c->path.fd >= 0)
+		close(c->path.fd);
+	c->path.ready = false;
+	c->path.fd = -1;
+	free(c->want_path);
+	c->want_path = NULL;
+}
+
+/* Decode and every check before a request may run: OK, or why not. */
+static ErrorCode admit_request(struct conn_ctx *c, const uint8_t *buf,
+			       size_t len, bool truncated, int netns_fd,
+			       Request **req, Reply *reply, char *msg,
+			       size_t mlen)
+{
+	ErrorCode ec = wire_decode_request(buf, len, truncated, req, msg, mlen);
+
+	if (!ec) {
+		reply->id = (*req)->id;
+		ec = wire_validate(*req, netns_fd != -1, msg, mlen);
+	}
+	if (!ec && !c->hello_done && (*req)->body_case != REQ(HELLO))
+		ec = answer(msg, mlen, EC(HELLO_REQUIRED),
+			    "send a Hello (version %d) first", API_VERSION);
+	if (!ec)
+		ec = check_role(c, *req, msg, mlen);
+	if (!ec && netns_fd == DAEMON_FD_REFUSED)
+		ec = answer(msg, mlen, EC(NETNS),
+			    "the descriptor sent with it is not a network "
+			    "namespace (closed unused)");
+	return ec;
+}
+
+bool daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 		   size_t len, bool truncated, int netns_fd, Reply *reply)
 {
 	char msg[WIRE_MSG_LEN] = "";
@@ -260,17 +329,13 @@ void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 	ErrorCode ec;
 
 	ambient_redirect__v1__reply__init(reply);
-	d->requests++;
-	ec = wire_decode_request(buf, len, truncated, &req, msg, sizeof(msg));
-	if (!ec) {
-		reply->id = req->id;
-		ec = wire_validate(req, netns_fd >= 0, msg, sizeof(msg));
+	ec = admit_request(c, buf, len, truncated, netns_fd, &req, reply, msg,
+			   sizeof(msg));
+	if (!ec && defer_for_path(d, c, req)) {
+		wire_request_free(req);
+		return false;
 	}
-	if (!ec && !c->hello_done && req->body_case != REQ(HELLO))
-		ec = answer(msg, sizeof(msg), EC(HELLO_REQUIRED),
-			    "send a Hello (version %d) first", API_VERSION);
-	if (!ec)
-		ec = check_role(c, req, msg, sizeof(msg));
+	d->requests++;
 	if (!ec)
 		ec = dispatch(d, c, req, netns_fd, reply, msg, sizeof(msg));
 	/* after every request: a lagging journal rewritten, a long one cut */
@@ -286,16 +351,25 @@ void daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 		pr_debug("request %s ok", wire_request_name(req));
 	}
 	if (netns_fd >= 0)
-		close(netns_fd);
+		close(netns_fd); /* a netns: its close never blocks */
+	path_release(c);
 	reply->code = ec;
 	reply->message = strdup(msg);
 	if (!reply->message)
 		reply->message = (char *)protobuf_c_empty_string;
 	wire_request_free(req);
+	return true;
 }
 
 void daemon_conn_close(struct daemon *d, struct conn_ctx *c)
 {
 	/* A snapshot whose sender went away is abandoned, nothing removed. */
 	snapshot_end(d, c);
+	path_release(c);
+}
+
+int daemon_netns_open(struct daemon *d, const char *path)
+{
+	return d->opts.open_journaled ? d->opts.open_journaled(path) :
+					netns_open(path);
 }

@@ -45,13 +45,32 @@ struct daemon_opts {
 	unsigned int allow_grants;
 	size_t n_node_addrs;
 	struct addr_key node_addrs[MAX_EXTRA_NODE_ADDRS];
+	/*
+	 * How the netns paths of requests and of the journal are opened
+	 * (redirectd: off its event loop, see ctl/lib/nsopen.h). Unset
+	 * (tests, the fuzzer): netns_open, here and now.
+	 */
+	bool defer_paths; /* a request's path: daemon_handle asks for it */
+	int (*open_journaled)(const char *path); /* waits a bounded time */
 };
+
+/* A request's netns path, opened for it off the event loop. */
+struct path_result {
+	bool ready; /* this pass carries it */
+	int fd; /* the netns, or -errno; closed after the request */
+};
+
+/* daemon_handle's netns_fd: a descriptor came that is not a netns. */
+#define DAEMON_FD_REFUSED (-2)
 
 /* One connected client, as the handlers see it. */
 struct conn_ctx {
 	unsigned int grants; /* enum wire_role bits: what it may ask */
 	uid_t uid; /* the peer's, for messages */
 	bool hello_done;
+	/* defer_paths: the path daemon_handle wants opened, then the result */
+	char *want_path;
+	struct path_result path;
 	bool snapshot_active;
 	__u64 snapshot_start; /* pod_seq when it began */
 	struct uid_set named; /* pods named during the snapshot */
@@ -103,10 +122,15 @@ int daemon_sync_node_addrs(struct daemon *d);
 
 /*
  * Handle one packet from a client: decode, validate, act, and fill *reply
- * (whose allocated parts are released by daemon_reply_release). netns_fd
- * is consumed (closed) in every case. truncated: the packet did not fit.
+ * (whose allocated parts are released by daemon_reply_release); true.
+ * netns_fd: a netns sent with it (SCM_RIGHTS), consumed (closed), or -1,
+ * or DAEMON_FD_REFUSED. truncated: the packet did not fit.
+ * With opts.defer_paths, false for a request whose netns path must be
+ * opened first: no reply, netns_fd not consumed, conn->want_path names
+ * the path; call again with the same packet and fd once conn->path
+ * holds the result.
  */
-void daemon_handle(struct daemon *d, struct conn_ctx *conn, const uint8_t *buf,
+bool daemon_handle(struct daemon *d, struct conn_ctx *conn, const uint8_t *buf,
 		   size_t len, bool truncated, int netns_fd, Reply *reply);
 void daemon_reply_release(Reply *reply);
 void daemon_conn_close(struct daemon *d, struct conn_ctx *conn);

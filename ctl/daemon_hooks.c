@@ -33,6 +33,16 @@ bool veth_alive(struct daemon *d, int ifindex, const char *name)
 	return hook_veth_alive(d->nl, ifindex, name);
 }
 
+int veth_peer_nsid(struct daemon *d, int ifindex, const char *name)
+{
+	struct link_info li;
+
+	if (ifindex <= 0 || link_get_by_index(d->nl, ifindex, &li) ||
+	    strcmp(li.name, name) || !li.is_veth)
+		return -1;
+	return li.link_netnsid;
+}
+
 /*
  * --attach tcx: TCX. auto: TCX where a device already runs TCX programs
  * (a CNI such as Cilium 1.16+), whose verdict would otherwise end the
@@ -130,7 +140,7 @@ int ztunnel_devs_open(struct daemon *d, const struct ztunnel *zt,
 	memset(zd, 0, sizeof(*zd));
 	zd->opened = -1;
 	if (fd < 0 && zt->netns_path[0])
-		fd = zd->opened = netns_open(zt->netns_path);
+		fd = zd->opened = daemon_netns_open(d, zt->netns_path);
 	if (fd >= 0)
 		err = nl_open_in_netns(fd, &zd->znl);
 	if (!err)

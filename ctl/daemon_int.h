@@ -62,6 +62,14 @@ void detach_ztunnel_hooks(struct daemon *d, struct ztunnel *zt,
 			  const struct ztunnel_devs *zd);
 /* After a restart, for one whose netns is known by fd only: 0, -errno. */
 int restore_ztunnel_known_by_fd(struct daemon *d, struct ztunnel *zt);
+/* A netns path the daemon holds (journaled): opts.open_journaled. */
+int daemon_netns_open(struct daemon *d, const char *path);
+/*
+ * The id our netns has for the netns at the other end of our veth
+ * ifindex, still named name (an ifindex is reused), or -1: a netns
+ * compared by identity, whatever path or fd named it.
+ */
+int veth_peer_nsid(struct daemon *d, int ifindex, const char *name);
 
 /* daemon_pods.c */
 __u64 netns_cookie_of(struct daemon *d, int netns_fd);
@@ -69,7 +77,8 @@ void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n,
 		   __u64 cookie);
 void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt);
 int remove_pod(struct daemon *d, struct enrolled_pod *pod);
-int open_netns(const char *path, int given_fd, int *opened);
+int open_netns(const struct conn_ctx *c, const char *path, int given_fd,
+	       int *opened);
 const char *netns_error(int err);
 const char *netns_name(const char *path);
 MUST_CHECK int publish_addrs(struct daemon *d, const struct enrolled_pod *pod);
@@ -91,8 +100,9 @@ void detach_ztunnel(struct daemon *d, struct ztunnel *zt);
 ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt, bool fresh,
 			struct ztunnel_saved *was, bool *touched, char *msg,
 			size_t len);
-ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
-			char *msg, size_t len);
+ErrorCode h_ztunnel_add(struct daemon *d, const struct conn_ctx *c,
+			const ZtunnelAdd *a, int netns_fd, char *msg,
+			size_t len);
 ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
 			   size_t len);
 

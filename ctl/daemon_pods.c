@@ -161,6 +161,44 @@ static ErrorCode find_pod_veth(struct daemon *d, int netns_fd,
 	return EC(OK);
 }
 
+/* fd (and nsid, its id in our netns) is the netns of this ztunnel. */
+static bool ztunnel_netns_is(struct daemon *d, const struct ztunnel *zt,
+			     int netns_fd, int nsid)
+{
+	if (zt->netns_fd >= 0 && netns_same(zt->netns_fd, netns_fd) == 1)
+		return true;
+	return nsid >= 0 &&
+	       veth_peer_nsid(d, zt->host_ifindex, zt->host_veth) == nsid;
+}
+
+/*
+ * ztunnel's netns and veth are never a pod's: enrolled as one, ztunnel's
+ * own traffic would be captured and sent back to it (with TCX nothing
+ * else refuses it; with tc only our filter slot, already taken, did).
+ */
+static ErrorCode refuse_ztunnel_links(struct daemon *d, int netns_fd,
+				      const struct veth_target *t, char *msg,
+				      size_t len)
+{
+	for (int i = 0; i < MAX_ZTUNNELS; i++) {
+		const struct ztunnel *zt = d->st.zts[i];
+
+		if (!zt)
+			continue;
+		if (zt->host_ifindex == t->host_ifindex &&
+		    !strcmp(zt->host_veth, t->host_veth))
+			return answer(msg, len, EC(CONFLICT),
+				      "%s is ztunnel %s's veth, never a pod's",
+				      t->host_veth, zt->uid);
+		if (ztunnel_netns_is(d, zt, netns_fd, t->nsid))
+			return answer(msg, len, EC(CONFLICT),
+				      "that network namespace is ztunnel "
+				      "%s's, never a pod's",
+				      zt->uid);
+	}
+	return EC(OK);
+}
+
 struct addr_check {
 	const struct addr_key *want;
 	size_t n;
@@ -280,21 +318,34 @@ static ErrorCode refuse_infra_addrs(struct daemon *d,
 }
 
 /*
- * The request's netns: the fd it carried (SCM_RIGHTS), checked here as
- * netns_open checks a path, or the path opened; *opened: ours to close.
+ * The netns behind a request's path: opened for it off the event loop
+ * (opts.defer_paths: c->path), or here and now (tests, the fuzzer).
  */
+static int netns_by_path(const struct conn_ctx *c, const char *path)
+{
+	int fd;
+
+	if (!c || !c->path.ready)
+		return netns_open(path);
+	if (c->path.fd < 0)
+		return c->path.fd;
+	fd = fcntl(c->path.fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 /*
  * With a passed fd, a path (journaled, reopened at the next start) must
  * name that same namespace, or a request could journal a path that is
  * not what it enrolled.
  */
-static int check_fd_path(const char *path, int given_fd)
+static int check_fd_path(const struct conn_ctx *c, const char *path,
+			 int given_fd)
 {
 	int fd, same;
 
 	if (!path[0])
 		return 0;
-	fd = netns_open(path);
+	fd = netns_by_path(c, path);
 	if (fd < 0)
 		return fd;
 	same = netns_same(fd, given_fd);
@@ -302,7 +353,13 @@ static int check_fd_path(const char *path, int given_fd)
 	return same == 1 ? 0 : same < 0 ? same : -EXDEV;
 }
 
-int open_netns(const char *path, int given_fd, int *opened)
+/*
+ * The request's netns: the fd it carried (SCM_RIGHTS, found to be a netns
+ * by redirectd before), checked as netns_open checks a path, or the path
+ * opened; *opened: ours to close.
+ */
+int open_netns(const struct conn_ctx *c, const char *path, int given_fd,
+	       int *opened)
 {
 	int err;
 
@@ -310,10 +367,10 @@ int open_netns(const char *path, int given_fd, int *opened)
 	if (given_fd >= 0) {
 		err = netns_check_fd(given_fd);
 		if (!err)
-			err = check_fd_path(path, given_fd);
+			err = check_fd_path(c, path, given_fd);
 		return err ? err : given_fd;
 	}
-	*opened = netns_open(path);
+	*opened = netns_by_path(c, path);
 	return *opened;
 }
 
@@ -323,6 +380,11 @@ const char *netns_error(int err)
 		return "not the namespace of the fd sent with it";
 	if (err == -EINVAL)
 		return "not a network namespace";
+	if (err == -ETIMEDOUT)
+		return "did not resolve in time (its filesystem does not "
+		       "answer); nothing changed";
+	if (err == -EBUSY)
+		return "too many netns paths are being resolved; retry later";
 	return strerror(-err);
 }
 
@@ -476,7 +538,7 @@ ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
 	int opened, fd;
 	ErrorCode ec;
 
-	fd = open_netns(a->netns_path, netns_fd, &opened);
+	fd = open_netns(c, a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
 			      netns_name(a->netns_path), netns_error(fd));
@@ -517,6 +579,8 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	ErrorCode ec;
 
 	ec = find_pod_veth(d, fd, ifname, a->host_veth, &t, msg, len);
+	if (!ec)
+		ec = refuse_ztunnel_links(d, fd, &t, msg, len);
 	if (ec)
 		return ec;
 	cookie = netns_cookie_of(d, fd);

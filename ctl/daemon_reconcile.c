@@ -63,6 +63,29 @@ static void guard_decide(struct daemon *d, __u64 cookie)
 		pr_warn("inbound guard off: %s", d->guard_off);
 }
 
+/*
+ * The journal's pods must all fit the pods map this start makes: a map
+ * too small for them (a smaller --pod-capacity, or none given after a
+ * larger one) would leave the pods that do not fit enrolled but without
+ * working TCP (they fail closed). Refused before any pin or hook is
+ * touched, so the datapath keeps running from the pins meanwhile.
+ */
+static int check_capacity(const struct daemon *d)
+{
+	__u32 cap = d->opts.pod_capacity ? d->opts.pod_capacity :
+					   POD_ADDRS_DEFAULT;
+
+	if (d->st.naddrs <= cap)
+		return 0;
+	pr_err("the journal %s holds %zu pod addresses, more than "
+	       "--pod-capacity %u can hold: restart with --pod-capacity %zu "
+	       "or more. Not starting; the datapath keeps running from the "
+	       "pins in %s",
+	       d->opts.state_file, d->st.naddrs, cap, d->st.naddrs,
+	       d->opts.bpffs);
+	return -ENOSPC;
+}
+
 int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct dp_opts dpo = { .sz = sizeof(dpo),
@@ -80,6 +103,11 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	err = state_init(&d->st);
 	if (err)
 		return err;
+	err = state_journal_replay(&d->st, opts->state_file);
+	if (!err)
+		err = check_capacity(d);
+	if (err)
+		goto fail_state;
 	dpo.node_netns_cookie = node_netns_cookie();
 	d->tcx_ok = tcx_supported();
 	/* a TCX link of ours moves to the head through the spare, in any
@@ -99,7 +127,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 	err = dp_settings_set(&d->dp, &set);
 	if (err)
 		goto fail_nl;
-	err = state_journal_open(&d->st, opts->state_file);
+	err = state_journal_begin(&d->st, opts->state_file);
 	if (err)
 		goto fail_nl;
 	return 0;
@@ -208,7 +236,7 @@ static int guard_attach_by_path(struct daemon *d,
 
 	if (!pod->netns_path[0])
 		return -ENOENT; /* known by fd only, at enrolment */
-	fd = netns_open(pod->netns_path);
+	fd = daemon_netns_open(d, pod->netns_path);
 	if (fd < 0)
 		return fd;
 	err = link_get_in_netns(d->nl, fd, pod->ifname, &li);
@@ -388,6 +416,26 @@ static void drop_all_orphan_filters(struct daemon *d)
 	free(l.links);
 }
 
+/*
+ * SIGHUP: the fd of the last pass is replaced by the path's netns, unless
+ * the path did not resolve in time (its filesystem stalls): then the
+ * netns we hold stays ztunnel's, as for one known by fd only.
+ */
+static void reopen_ztunnel_netns(struct daemon *d, struct ztunnel *zt)
+{
+	int fd = daemon_netns_open(d, zt->netns_path);
+
+	if ((fd == -ETIMEDOUT || fd == -EBUSY) && zt->netns_fd >= 0) {
+		pr_warn("ztunnel %s: netns %s did not resolve in time; the "
+			"netns held since its add stays",
+			zt->uid, zt->netns_path);
+		return;
+	}
+	if (zt->netns_fd >= 0)
+		close(zt->netns_fd);
+	zt->netns_fd = fd;
+}
+
 static void reconcile_ztunnels(struct daemon *d)
 {
 	char msg[WIRE_MSG_LEN];
@@ -410,10 +458,7 @@ static void reconcile_ztunnels(struct daemon *d)
 			snprintf(msg, sizeof(msg), "host veth %s missing",
 				 zt->host_veth);
 		} else {
-			/* SIGHUP: the fd of the last pass is replaced */
-			if (zt->netns_fd >= 0)
-				close(zt->netns_fd);
-			zt->netns_fd = netns_open(zt->netns_path);
+			reopen_ztunnel_netns(d, zt);
 			if (zt->netns_fd >= 0)
 				ec = setup_ztunnel(d, zt, false, &was, &touched,
 						   msg, sizeof(msg));
@@ -453,7 +498,7 @@ static void refresh_pod_netns(struct enrolled_pod *pod, void *arg)
 
 	if (!pod->netns_path[0])
 		return; /* known by fd only: the pinned entries stand */
-	fd = open(pod->netns_path, O_RDONLY | O_CLOEXEC);
+	fd = daemon_netns_open(d, pod->netns_path);
 	if (fd < 0)
 		return;
 	publish_netns(d, pod->addrs, pod->naddrs, netns_cookie_of(d, fd));

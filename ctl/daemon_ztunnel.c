@@ -39,7 +39,7 @@ static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
 	int fd = zt->netns_fd, opened = -1, id;
 
 	if (fd < 0 && zt->netns_path[0])
-		fd = opened = netns_open(zt->netns_path);
+		fd = opened = daemon_netns_open(d, zt->netns_path);
 	id = fd < 0 ? fd : netns_id_ensure(d->nl, fd);
 	if (opened >= 0)
 		close(opened);
@@ -92,6 +92,93 @@ void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 	ztunnel_devs_close(&zd);
 }
 
+/* Our veths and the id our netns has for the netns of each one's peer. */
+struct veth_nsids {
+	struct link_info *links;
+	size_t n, cap;
+};
+
+static int note_veth(const struct link_info *li, void *arg)
+{
+	struct veth_nsids *v = arg;
+
+	if (!li->is_veth)
+		return 0;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct link_info *more = realloc(v->links, cap * sizeof(*li));
+
+		if (!more)
+			return -ENOMEM;
+		v->links = more;
+		v->cap = cap;
+	}
+	v->links[v->n++] = *li;
+	return 0;
+}
+
+static int by_ifindex(const void *a, const void *b)
+{
+	const struct link_info *x = a, *y = b;
+
+	return (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+}
+
+struct pod_on {
+	const struct veth_nsids *v;
+	int host_ifindex, nsid;
+	const struct enrolled_pod *veth, *netns; /* what matched */
+};
+
+static void match_pod_links(struct enrolled_pod *pod, void *arg)
+{
+	struct pod_on *m = arg;
+	struct link_info key = { .ifindex = pod->host_ifindex };
+	const struct link_info *li =
+		bsearch(&key, m->v->links, m->v->n, sizeof(key), by_ifindex);
+
+	if (!li || strcmp(li->name, pod->host_veth))
+		return; /* its veth is gone: nothing of it to take */
+	if (li->ifindex == m->host_ifindex)
+		m->veth = pod;
+	else if (li->link_netnsid >= 0 && li->link_netnsid == m->nsid)
+		m->netns = pod;
+}
+
+/*
+ * A pod's netns or veth is never ztunnel's: all meshed traffic would go
+ * to the pod. Netns compared by identity: the id our netns has for it,
+ * read from each pod's veth in one link dump (ZtunnelAdds are rare).
+ */
+static ErrorCode refuse_pod_links(struct daemon *d, const struct ztunnel *zt,
+				  int nsid, char *msg, size_t len)
+{
+	struct veth_nsids v = { 0 };
+	struct pod_on m = { .v = &v,
+			    .host_ifindex = zt->host_ifindex,
+			    .nsid = nsid };
+	int err = link_for_each(d->nl, note_veth, &v);
+	const struct enrolled_pod *p;
+
+	if (err) {
+		free(v.links);
+		return answer(msg, len, EC(KERNEL), "listing links: %s",
+			      strerror(-err));
+	}
+	qsort(v.links, v.n, sizeof(*v.links), by_ifindex);
+	state_pod_for_each(&d->st, match_pod_links, &m);
+	free(v.links);
+	p = m.veth ? m.veth : m.netns;
+	if (!p)
+		return EC(OK);
+	return answer(msg, len, EC(CONFLICT),
+		      "%s %s is pod %s/%s's (uid %s), "
+		      "never ztunnel's",
+		      m.veth ? "veth" : "the network namespace of",
+		      m.veth ? zt->host_veth : zt->ifname, p->ns, p->name,
+		      p->uid);
+}
+
 /*
  * Everything a ZtunnelAdd names must hold before anything is changed:
  * its interface in its netns is a veth, and the peer in our netns is a
@@ -123,7 +210,7 @@ static ErrorCode check_ztunnel_links(struct daemon *d, struct ztunnel *zt,
 	memcpy(zt->mac, li.mac, 6);
 	zt->host_ifindex = host.ifindex;
 	strcpy(zt->host_veth, host.name);
-	return EC(OK);
+	return refuse_pod_links(d, zt, nsid, msg, len);
 }
 
 /* Routing inside its netns; *was: what it was. */
@@ -229,8 +316,9 @@ static struct ztunnel *ztunnel_from_add(const ZtunnelAdd *a, int fd)
 	return zt;
 }
 
-ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
-			char *msg, size_t len)
+ErrorCode h_ztunnel_add(struct daemon *d, const struct conn_ctx *c,
+			const ZtunnelAdd *a, int netns_fd, char *msg,
+			size_t len)
 {
 	struct ztunnel *zt, *prev;
 	struct ztunnel_saved was;
@@ -238,7 +326,7 @@ ErrorCode h_ztunnel_add(struct daemon *d, const ZtunnelAdd *a, int netns_fd,
 	bool touched;
 	ErrorCode ec;
 
-	fd = open_netns(a->netns_path, netns_fd, &opened);
+	fd = open_netns(c, a->netns_path, netns_fd, &opened);
 	if (fd < 0)
 		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
 			      netns_name(a->netns_path), netns_error(fd));

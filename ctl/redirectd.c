@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -23,8 +25,10 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include "addr.h"
+#include "closer.h"
 #include "daemon.h"
 #include "log.h"
+#include "nsopen.h"
 #include "probe.h"
 #include "metrics.h"
 
@@ -45,11 +49,38 @@
 #define SWEEP_MS 1000
 #define REFUSAL_LOG_MS 10000 /* at most one "refused" line per this */
 #define SCRAPE_DEADLINE_MS 5000 /* a scrape's request and answer */
+/* A request's netns path must open within this (see ctl/lib/nsopen.h). */
+#define PATH_DEADLINE_MS 3000
+/* One journaled path at start or SIGHUP: the loop waits this at most. */
+#define JOURNALED_PATH_MS 1000
+
+/*
+ * Peers' descriptors (SCM_RIGHTS). The kernel refuses them at sendmsg
+ * (EPERM) on a socket with SO_PASSRIGHTS off (Linux 6.16+; x86, arm64 and
+ * the others on asm-generic/socket.h: 83). Closing one can block
+ * redirectd (a TCP socket lingering with unsent data, a file on a FUSE
+ * server that does not answer its FLUSH), so only peers that may send
+ * one get it on: see set_rights.
+ */
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
+#define PEER_MAX_FDS 253 /* SCM_MAX_FD: the most one message carries */
 
 struct client_conn {
 	int fd;
 	struct conn_ctx ctx;
 	uint64_t since_ms, last_ms; /* accepted, last request */
+	bool rights; /* SO_PASSRIGHTS on: it may send descriptors */
+	bool rights_ever; /* so its socket may hold some: see close_peer */
+	bool sent_junk; /* it sent one that is not a netns: no more */
+	/* parked: a request waits for its netns path (nsopen) */
+	struct nsopen_job *job;
+	uint8_t *held;
+	size_t held_len;
+	bool held_trunc;
+	int held_fd;
+	uint64_t parked_ms;
 	struct client_conn *prev, *next; /* all of them, to free at exit */
 };
 
@@ -69,6 +100,9 @@ struct server {
 	bool metrics_addr_unix;
 	struct metrics_conn *scrapes[MAX_METRICS_CONNS];
 	int epfd, listen_fd, sig_fd, addr_fd, timer_fd, sweep_fd;
+	bool passrights; /* the kernel refuses descriptors where asked */
+	bool rights_paused; /* too many non-root ones wait to be closed */
+	unsigned int fd_roles; /* roles whose requests take a descriptor */
 	unsigned int refused; /* connections refused since the last log */
 	uint64_t refused_logged_ms;
 	struct mnl_socket *addr_mon;
@@ -90,6 +124,8 @@ enum {
 	EV_TIMER,
 	EV_METRICS,
 	EV_SWEEP,
+	EV_CLOSER, /* the closer's backlog is low again */
+	EV_NSOPEN, /* netns paths opened */
 	EV_MAX
 };
 /* Scrapes are tagged by their (aligned) pointer with the low bit set. */
@@ -356,7 +392,25 @@ static int remove_stale_socket(const struct sockaddr_un *sa)
 	return unlink(sa->sun_path) ? -errno : 0;
 }
 
-static int listen_socket(const char *path, const struct daemon_opts *o)
+/*
+ * Accepted sockets inherit the listener's SO_PASSRIGHTS (and a peer can
+ * send before we accept): off here, no peer can send a descriptor until
+ * set_rights lets it. Without the option (before 6.16) every peer can;
+ * what it sends is then closed off the loop (ctl/lib/closer.h).
+ */
+static bool refuse_rights(int fd)
+{
+	int off = 0;
+
+	if (!setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off)))
+		return true;
+	pr_warn("this kernel has no SO_PASSRIGHTS (Linux 6.16+): any peer can "
+		"send descriptors; they are closed off the event loop");
+	return false;
+}
+
+static int listen_socket(const char *path, const struct daemon_opts *o,
+			 bool *passrights)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old_umask;
@@ -373,6 +427,7 @@ static int listen_socket(const char *path, const struct daemon_opts *o)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	*passrights = refuse_rights(fd);
 	/* Created 0600 (0660 with --allow-gid) from the first instant. */
 	old_umask = umask(o->allow_gid_set ? 0117 : 0177);
 	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -519,6 +574,8 @@ static void accept_clients(struct server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->held_fd = -1;
+		c->ctx.path.fd = -1;
 		c->ctx.grants = grants;
 		c->ctx.uid = uid;
 		c->since_ms = c->last_ms = now_ms();
@@ -531,26 +588,85 @@ static void accept_clients(struct server *s)
 	}
 }
 
-static void drop_client(struct server *s, struct client_conn *c)
+/* --- peers' descriptors --- */
+
+static void set_rights(struct server *s, struct client_conn *c, bool on)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	daemon_conn_close(&s->d, &c->ctx);
-	free(c);
-	s->nclients--;
-	s->d.clients = s->nclients;
+	int v = on;
+
+	if (!s->passrights || c->rights == on)
+		return;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_PASSRIGHTS, &v, sizeof(v))) {
+		pr_warn("SO_PASSRIGHTS: %s", strerror(errno));
+		return;
+	}
+	c->rights = on;
+	c->rights_ever |= on;
 }
 
-/* Take at most one fd from the control data; close any extra ones. */
-static int take_fd(struct msghdr *mh)
+/*
+ * A peer may send a descriptor once it said Hello, holds a role whose
+ * requests take one (PodAdd, ZtunnelAdd), has sent none that was not a
+ * netns, and, if not root, while few of those wait to be closed.
+ */
+static bool rights_due(const struct server *s, const struct client_conn *c)
 {
-	int fd = -1;
+	return c->ctx.hello_done && (c->ctx.grants & s->fd_roles) &&
+	       !c->sent_junk && (!c->ctx.uid || !s->rights_paused);
+}
+
+static void rights_update_all(struct server *s)
+{
+	for (struct client_conn *c = s->clients; c; c = c->next)
+		set_rights(s, c, rights_due(s, c));
+}
+
+/* The closer's bound is hit: non-root peers send no more for now. */
+static void rights_pause(struct server *s)
+{
+	if (s->rights_paused)
+		return;
+	s->rights_paused = true;
+	pr_warn("%zu descriptors sent by peers wait to be closed; non-root "
+		"peers may send none until that is down to %d",
+		closer_pending(), CLOSER_UNTRUSTED_MAX / 2);
+	rights_update_all(s);
+}
+
+static void on_closer(struct server *s)
+{
+	if (!closer_resumed() || !s->rights_paused)
+		return;
+	s->rights_paused = false;
+	pr_info("descriptors closed; peers may send netns fds again");
+	rights_update_all(s);
+}
+
+/*
+ * A descriptor redirectd does not keep. A netns is closed here (nsfs: its
+ * close never blocks); anything else goes to the closer, and its sender
+ * may send no more.
+ */
+static void drop_fd(struct server *s, struct client_conn *c, int fd)
+{
+	if (netns_fd_is_net(fd)) {
+		close(fd);
+		return;
+	}
+	c->sent_junk = true;
+	if (closer_put(fd, !c->ctx.uid))
+		rights_pause(s);
+}
+
+/*
+ * The descriptors a message carried. The first goes with the request if
+ * it is a netns (daemon_handle refuses it unless the request takes one,
+ * from a peer allowed to send that request, after Hello), else the
+ * request learns it was refused; every other one is dropped.
+ */
+static int take_fds(struct server *s, struct client_conn *c, struct msghdr *mh)
+{
+	int first = -1;
 
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
 	     cm = CMSG_NXTHDR(mh, cm)) {
@@ -563,29 +679,254 @@ static int take_fd(struct msghdr *mh)
 			int f;
 
 			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
-			if (fd < 0)
-				fd = f;
-			else
-				close(f);
+			if (first != -1)
+				drop_fd(s, c, f);
+			else if (netns_fd_is_net(f))
+				first = f;
+			else {
+				drop_fd(s, c, f);
+				first = DAEMON_FD_REFUSED;
+			}
 		}
 	}
+	return first;
+}
+
+struct peer_msg {
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * PEER_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+};
+
+/*
+ * One message from a peer's socket, room for every descriptor it may
+ * carry: one that did not fit would be closed by the kernel on this
+ * thread, as the message is read.
+ */
+static ssize_t recv_msg(int fd, void *buf, size_t len, struct peer_msg *m)
+{
+	memset(&m->mh, 0, sizeof(m->mh));
+	m->iov.iov_base = buf;
+	m->iov.iov_len = len;
+	m->mh.msg_iov = &m->iov;
+	m->mh.msg_iovlen = 1;
+	m->mh.msg_control = m->ctl.buf;
+	m->mh.msg_controllen = sizeof(m->ctl.buf);
+	return recvmsg(fd, &m->mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+}
+
+/* Descriptors still queued in a socket (fdinfo "scm_fds"); -1: unknown. */
+static long queued_fds(int fd)
+{
+	char path[48], buf[512], *at;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	at = strstr(buf, "scm_fds:");
+	return at ? strtol(at + 8, NULL, 10) : -1;
+}
+
+/*
+ * A peer's socket may hold descriptors it sent and we did not read yet:
+ * closing it would close them on this thread. Shut it (no more can come),
+ * read what is queued and drop what that carries, then close it; if that
+ * does not empty it, the closer closes the socket itself.
+ */
+static void close_peer(struct server *s, struct client_conn *c)
+{
+	struct peer_msg m;
+	int tries = 64, f;
+
+	if (s->passrights && !c->rights_ever) {
+		close(c->fd); /* no descriptor ever reached it */
+		return;
+	}
+	set_rights(s, c, false);
+	shutdown(c->fd, SHUT_RDWR);
+	while (queued_fds(c->fd) > 0 && tries--) {
+		if (recv_msg(c->fd, s->buf, WIRE_MAX_MSG, &m) < 0)
+			continue; /* ECONNRESET once, when it left unread data */
+		f = take_fds(s, c, &m.mh);
+		if (f >= 0)
+			close(f); /* a netns */
+	}
+	if (queued_fds(c->fd))
+		closer_put(c->fd, !c->ctx.uid);
+	else
+		close(c->fd);
+}
+
+static void drop_client(struct server *s, struct client_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->job)
+		nsopen_abandon(c->job);
+	if (c->held_fd >= 0)
+		close(c->held_fd); /* a netns */
+	free(c->held);
+	close_peer(s, c);
+	daemon_conn_close(&s->d, &c->ctx);
+	free(c);
+	s->nclients--;
+	s->d.clients = s->nclients;
+}
+
+/* --- requests --- */
+
+static void send_reply(struct server *s, struct client_conn *c, Reply *reply)
+{
+	size_t len = wire_encode_reply(reply, s->out, WIRE_MAX_MSG);
+
+	daemon_reply_release(reply);
+	if (!len) {
+		/* Too large for one packet (huge pod list): say so instead. */
+		Reply small = AMBIENT_REDIRECT__V1__REPLY__INIT;
+
+		small.id = reply->id;
+		small.code = EC(CAPACITY);
+		small.message = "reply larger than one packet";
+		len = wire_encode_reply(&small, s->out, WIRE_MAX_MSG);
+	}
+	/* Before the reply: a peer sends its PodAdd once Hello is answered. */
+	set_rights(s, c, rights_due(s, c));
+	if (send(c->fd, s->out, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* A client that does not read its replies is let go. */
+		drop_client(s, c);
+	}
+}
+
+static void run_request(struct server *s, struct client_conn *c, uint8_t *buf,
+			size_t len, bool trunc, int fd);
+
+/*
+ * The request's netns path: from the kernel's caches if that cannot
+ * block (a CNI runtime's /var/run/netns/X, as a rule), else the request
+ * waits, its connection unread, while the path opens off the loop
+ * (nsopen); every other peer goes on being served.
+ */
+static void park(struct server *s, struct client_conn *c, uint8_t *buf,
+		 size_t len, bool trunc, int fd)
+{
+	int res = netns_open_cached(c->ctx.want_path);
+
+	if (res == -EAGAIN) {
+		c->held = malloc(len ? len : 1);
+		res = c->held ? nsopen_submit(c->ctx.want_path, !c->ctx.uid, c,
+					      &c->job) :
+				-ENOMEM;
+		if (!res) {
+			memcpy(c->held, buf, len);
+			c->held_len = len;
+			c->held_trunc = trunc;
+			c->held_fd = fd;
+			c->parked_ms = now_ms();
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			return;
+		}
+		free(c->held);
+		c->held = NULL;
+	}
+	/* res: the netns, opened from the caches, or why there is none */
+	c->ctx.path.ready = true;
+	c->ctx.path.fd = res;
+	run_request(s, c, buf, len, trunc, fd);
+}
+
+static void run_request(struct server *s, struct client_conn *c, uint8_t *buf,
+			size_t len, bool trunc, int fd)
+{
+	Reply reply;
+
+	if (daemon_handle(&s->d, &c->ctx, buf, len, trunc, fd, &reply))
+		send_reply(s, c, &reply);
+	else
+		park(s, c, buf, len, trunc, fd);
+}
+
+/* The path is open (or failed, or timed out): run the request now. */
+static void unpark(struct server *s, struct client_conn *c, int path_fd)
+{
+	uint8_t *held = c->held;
+	int fd;
+
+	c->job = NULL;
+	c->held = NULL;
+	c->ctx.path.ready = true;
+	c->ctx.path.fd = path_fd;
+	if (epoll_add(s->epfd, c->fd, (uint64_t)(uintptr_t)c))
+		pr_warn("epoll: %s", strerror(errno));
+	fd = c->held_fd;
+	c->held_fd = -1; /* the request's from now on */
+	run_request(s, c, held, c->held_len, c->held_trunc, fd);
+	free(held); /* c may be gone: run_request drops a deaf peer */
+}
+
+static void path_opened(void *owner, int fd, void *arg)
+{
+	unpark(arg, owner, fd);
+}
+
+static void on_nsopen(struct server *s)
+{
+	nsopen_reap(path_opened, s);
+}
+
+/* Requests whose path did not open in time are answered (NETNS). */
+static void expire_parked(struct server *s, uint64_t now)
+{
+	struct client_conn *c, *next;
+
+	for (c = s->clients; c; c = next) {
+		next = c->next;
+		if (!c->job || now - c->parked_ms <= PATH_DEADLINE_MS)
+			continue;
+		nsopen_abandon(c->job);
+		unpark(s, c, -ETIMEDOUT);
+	}
+}
+
+/*
+ * A path the daemon journaled, at start or SIGHUP (daemon_reconcile): the
+ * loop waits for it a second at most, and once one did not resolve, the
+ * next ones for 10 s only a little, so a pass over many stalled paths
+ * stays short (and past NSOPEN_THREADS_MAX stuck ones, none is tried).
+ */
+static int journaled_path_open(const char *path)
+{
+	static uint64_t stalled_ms;
+	bool recent = stalled_ms && now_ms() - stalled_ms < 10000;
+	int fd = netns_open_cached(path);
+
+	if (fd != -EAGAIN)
+		return fd;
+	fd = nsopen_wait(path, recent ? 100 : JOURNALED_PATH_MS);
+	if (fd == -ETIMEDOUT)
+		stalled_ms = now_ms();
 	return fd;
 }
 
 static void serve_client(struct server *s, struct client_conn *c)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = s->buf, .iov_len = WIRE_MAX_MSG };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
-	Reply reply;
-	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-	size_t len;
+	struct peer_msg m;
+	ssize_t n = recv_msg(c->fd, s->buf, WIRE_MAX_MSG, &m);
 	int fd;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -594,26 +935,12 @@ static void serve_client(struct server *s, struct client_conn *c)
 		drop_client(s, c);
 		return;
 	}
-	fd = take_fd(&mh);
+	fd = take_fds(s, c, &m.mh);
+	if (c->sent_junk)
+		set_rights(s, c, false);
 	c->last_ms = now_ms();
-	daemon_handle(&s->d, &c->ctx, s->buf, (size_t)n,
-		      (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, fd,
-		      &reply);
-	len = wire_encode_reply(&reply, s->out, WIRE_MAX_MSG);
-	daemon_reply_release(&reply);
-	if (!len) {
-		/* Too large for one packet (huge pod list): say so instead. */
-		Reply small = AMBIENT_REDIRECT__V1__REPLY__INIT;
-
-		small.id = reply.id;
-		small.code = EC(CAPACITY);
-		small.message = "reply larger than one packet";
-		len = wire_encode_reply(&small, s->out, WIRE_MAX_MSG);
-	}
-	if (send(c->fd, s->out, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		/* A client that does not read its replies is let go. */
-		drop_client(s, c);
-	}
+	run_request(s, c, s->buf, (size_t)n,
+		    (m.mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, fd);
 }
 
 /* Address changes: resync node_addrs a little later, once per burst. */
@@ -762,6 +1089,7 @@ static void on_sweep(struct server *s)
 
 	if (read(s->sweep_fd, &ticks, sizeof(ticks)) < 0)
 		return;
+	expire_parked(s, now);
 	for (c = s->clients; c; c = next) {
 		next = c->next;
 		if (!c->ctx.hello_done &&
@@ -869,6 +1197,10 @@ static int run(struct server *s)
 				accept_scrapes(s);
 			else if (tag == EV_SWEEP)
 				on_sweep(s);
+			else if (tag == EV_CLOSER)
+				on_closer(s);
+			else if (tag == EV_NSOPEN)
+				on_nsopen(s);
 			else if (tag & EV_SCRAPE_BIT)
 				serve_scrape(
 					s,
@@ -904,13 +1236,16 @@ static int setup(struct server *s)
 	err = open_addr_monitor(s);
 	if (err)
 		return pr_ret(err, "address monitor: %s", strerror(-err));
-	s->listen_fd = listen_socket(s->d.opts.socket_path, &s->d.opts);
+	s->listen_fd = listen_socket(s->d.opts.socket_path, &s->d.opts,
+				     &s->passrights);
 	if (s->listen_fd < 0)
 		return s->listen_fd;
 	if ((err = epoll_add(s->epfd, s->listen_fd, EV_LISTEN)) ||
 	    (err = epoll_add(s->epfd, s->sig_fd, EV_SIGNAL)) ||
 	    (err = epoll_add(s->epfd, s->addr_fd, EV_ADDR)) ||
 	    (err = epoll_add(s->epfd, s->timer_fd, EV_TIMER)) ||
+	    (err = epoll_add(s->epfd, closer_event_fd(), EV_CLOSER)) ||
+	    (err = epoll_add(s->epfd, nsopen_event_fd(), EV_NSOPEN)) ||
 	    (err = setup_sweep(s)))
 		return err;
 	err = setup_metrics(s);
@@ -949,6 +1284,88 @@ static void teardown(struct server *s)
 		unlink(metrics_addr + 5);
 	free(s->buf);
 	free(s->out);
+	closer_stop();
+	nsopen_stop();
+}
+
+/*
+ * Exactly one redirectd owns a pin folder and a journal. A second one
+ * would load, swap every hook and compact (rename over) the journal
+ * before it finds the socket served, and the first would go on writing
+ * to the file it renamed away: its later pods lost at its next start.
+ * So both are locked (flock, not waiting) before anything is loaded,
+ * written, unlinked or bound; the locks go with the process.
+ */
+static int lock_fd(int fd, const char *what, const char *path)
+{
+	if (fd < 0)
+		return pr_ret(-errno, "lock %s %s: %s", what, path,
+			      strerror(errno));
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	if (errno == EWOULDBLOCK)
+		pr_err("another redirectd owns the %s %s; not starting "
+		       "(nothing was touched)",
+		       what, path);
+	else
+		pr_err("lock %s %s: %s", what, path, strerror(errno));
+	close(fd);
+	return -EBUSY;
+}
+
+/* The journal's lock: a file beside it (the journal itself is renamed). */
+static int lock_journal(const char *state_file)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s.lock", state_file) >=
+	    (int)sizeof(path))
+		return pr_ret(-ENAMETOOLONG, "state path too long");
+	return lock_fd(open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			    0600),
+		       "journal", state_file);
+}
+
+/* The pin folder's lock: the folder itself (bpffs holds no plain files). */
+static int lock_pins(const char *dir)
+{
+	int err = access(dir, F_OK) ? bpffs_prepare(dir) : 0;
+
+	if (err)
+		return err;
+	return lock_fd(open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+		       "pin folder", dir);
+}
+
+static int owned[2] = { -1, -1 }; /* the locked journal and pin folder */
+
+static int take_ownership(const struct daemon_opts *o)
+{
+	int jfd = lock_journal(o->state_file), pfd;
+
+	if (jfd < 0)
+		return jfd;
+	pfd = lock_pins(o->bpffs);
+	if (pfd < 0) {
+		close(jfd);
+		return pfd;
+	}
+	owned[0] = jfd;
+	owned[1] = pfd;
+	return 0;
+}
+
+/*
+ * Dropped by hand once nothing more is written: a thread stuck for good
+ * in a peer's FUSE file system (a close or a lookup that server never
+ * answers) keeps the process from ending, and the next daemon must not
+ * wait for that.
+ */
+static void release_ownership(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (owned[i] >= 0)
+			close(owned[i]);
 }
 
 /* One fd per client and per ztunnel netns: take what the hard limit allows. */
@@ -986,6 +1403,10 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &opts))
 		return 2;
+	/* Off the event loop: netns paths, and closing peers' descriptors. */
+	opts.defer_paths = true;
+	opts.open_journaled = journaled_path_open;
+	s.fd_roles = wire_fd_roles();
 	log_route_libbpf();
 	raise_nofile();
 	probe_run(&pr);
@@ -998,6 +1419,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = make_parent_dir(opts.state_file);
+	if (!err)
+		err = take_ownership(&opts);
+	if (!err)
+		err = closer_start();
+	if (!err)
+		err = nsopen_start();
+	if (err == -EBUSY)
+		return 1;
 	if (!err)
 		err = daemon_init(&s.d, &opts);
 	if (err) {
@@ -1016,5 +1445,6 @@ int main(int argc, char **argv)
 	teardown(&s);
 	/* The datapath stays in place. */
 	daemon_fini(&s.d);
+	release_ownership();
 	return err ? 1 : 0;
 }

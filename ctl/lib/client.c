@@ -209,6 +209,21 @@ int client_pod_delete(struct client *c, const char *uid,
 	return client_call(c, &req, -1, reply);
 }
 
+/*
+ * redirectd refuses a descriptor at sendmsg (EPERM, SO_PASSRIGHTS off)
+ * while too many sent by non-root peers wait to be closed: a request that
+ * names its netns by path too goes again with the path alone.
+ */
+static int call_with_netns(struct client *c, Request *req, int netns_fd,
+			   const char *path, Reply **reply)
+{
+	int err = client_call(c, req, netns_fd, reply);
+
+	if (err == -EPERM && netns_fd >= 0 && path && path[0])
+		err = client_call(c, req, -1, reply);
+	return err;
+}
+
 int client_pod_add(struct client *c, const PodAdd *add, int netns_fd,
 		   Reply **reply)
 {
@@ -216,7 +231,7 @@ int client_pod_add(struct client *c, const PodAdd *add, int netns_fd,
 
 	req.body_case = REQ(POD_ADD);
 	req.pod_add = (PodAdd *)add;
-	return client_call(c, &req, netns_fd, reply);
+	return call_with_netns(c, &req, netns_fd, add->netns_path, reply);
 }
 
 int client_ztunnel_add(struct client *c, const ZtunnelAdd *add, int netns_fd,
@@ -226,5 +241,5 @@ int client_ztunnel_add(struct client *c, const ZtunnelAdd *add, int netns_fd,
 
 	req.body_case = REQ(ZTUNNEL_ADD);
 	req.ztunnel_add = (ZtunnelAdd *)add;
-	return client_call(c, &req, netns_fd, reply);
+	return call_with_netns(c, &req, netns_fd, add->netns_path, reply);
 }

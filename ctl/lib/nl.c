@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <linux/fib_rules.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
@@ -27,6 +29,7 @@
 #include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
+#include <linux/openat2.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -78,6 +81,88 @@ int netns_check_fd(int fd)
 	if (type < 0)
 		return errno == ENOTTY ? 0 : -errno; /* before 4.11 */
 	return type == CLONE_NEWNET ? 0 : -EINVAL;
+}
+
+/* nsfs's device: every namespace file, bind mounts included, has it. */
+static dev_t nsfs_dev(void)
+{
+	static dev_t dev;
+	struct stat st;
+
+	if (!dev && !stat("/proc/self/ns/net", &st))
+		dev = st.st_dev;
+	return dev;
+}
+
+/*
+ * The fd is on nsfs: statx asking for no field and no sync answers from
+ * the inode alone, whatever its filesystem (FUSE and NFS send nothing
+ * then), and gives its device.
+ */
+static bool on_nsfs(int fd)
+{
+	struct statx sx;
+
+	return !statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, 0, &sx) &&
+	       makedev(sx.stx_dev_major, sx.stx_dev_minor) == nsfs_dev();
+}
+
+/*
+ * A descriptor a peer sent: is it a network namespace? Found without a
+ * call that reaches the file's filesystem, which a peer controls (a FUSE
+ * server that never answers, a hung NFS mount): the fd's link in /proc
+ * names a namespace opened through /proc/PID/ns ("net:[...]") or gives a
+ * path (a socket, a pipe, an anonymous inode give neither). A path is a
+ * netns bind mount (/var/run/netns/X) only if the file is on nsfs: statx
+ * asking for no field and no sync answers from the inode alone (FUSE and
+ * NFS send nothing then), giving its device. Only then the nsfs ioctl.
+ */
+bool netns_fd_is_net(int fd)
+{
+	char link[32], target[16];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (!strncmp(target, "net:[", 5))
+		return true;
+	if (target[0] != '/' || !on_nsfs(fd))
+		return false;
+	return ioctl(fd, NS_GET_NSTYPE, 0) == CLONE_NEWNET;
+}
+
+/*
+ * netns_open when that cannot block, else -EAGAIN: the path is walked
+ * from the kernel's caches alone (RESOLVE_CACHED, made for io_uring's
+ * opens that must not block: every step that would ask a filesystem, a
+ * FUSE lookup, a revalidation, an automount, a /proc magic link, fails
+ * the walk instead), the O_PATH handle is checked to be on nsfs by its
+ * device, and only then opened for real.
+ */
+int netns_open_cached(const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_CACHED };
+	char self[64];
+	int pfd, fd, err;
+
+	pfd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (pfd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -errno : -EAGAIN;
+	if (!on_nsfs(pfd)) {
+		close(pfd);
+		return -EINVAL;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	err = fd < 0 ? -errno : netns_check_fd(fd);
+	close(pfd);
+	if (err && fd >= 0)
+		close(fd);
+	return err ? err : fd;
 }
 
 /*

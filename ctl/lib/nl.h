@@ -29,10 +29,21 @@ void nl_close(struct nl *nl);
 
 /* Open a netns file (/var/run/netns/X, /proc/PID/ns/net); checks its type. */
 int netns_open(const char *path);
+/*
+ * The same from the kernel's caches alone, never blocking: -EAGAIN when
+ * that cannot be done (a lookup a filesystem would have to answer, a
+ * /proc magic link): then netns_open, where blocking does no harm.
+ */
+int netns_open_cached(const char *path);
 /* 1: both fds are the same namespace, 0: not, -errno. */
 int netns_same(int fd1, int fd2);
 /* Check that fd refers to a network namespace. */
 int netns_check_fd(int fd);
+/*
+ * The same for an fd a peer sent, without any call that can block on the
+ * file's filesystem (a stalled FUSE server): safe on an event loop.
+ */
+bool netns_fd_is_net(int fd);
 /* Switch the calling thread to netns_fd; *saved gets an fd of the old one. */
 int netns_enter(int netns_fd, int *saved);
 /* Go back to the saved netns and close it. */

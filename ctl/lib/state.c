@@ -864,18 +864,31 @@ static int journal_keep_appending(struct state *st, int why)
 	return 0;
 }
 
-int state_journal_open(struct state *st, const char *path)
+int state_journal_replay(struct state *st, const char *path)
+{
+	int err = replay_file(st, path);
+
+	if (err && err != -ENOENT)
+		return pr_ret(err, "open %s: %s", path, strerror(-err));
+	return 0;
+}
+
+int state_journal_begin(struct state *st, const char *path)
 {
 	int err;
 
 	st->journal_path = strdup(path);
 	if (!st->journal_path)
 		return -ENOMEM;
-	err = replay_file(st, path);
-	if (err && err != -ENOENT)
-		return pr_ret(err, "open %s: %s", path, strerror(-err));
 	err = state_journal_compact(st);
 	return err ? journal_keep_appending(st, err) : 0;
+}
+
+int state_journal_open(struct state *st, const char *path)
+{
+	int err = state_journal_replay(st, path);
+
+	return err ? err : state_journal_begin(st, path);
 }
 
 int state_journal_read(struct state *st, const char *path)

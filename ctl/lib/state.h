@@ -147,6 +147,9 @@ void info_release_ips(char **ips, size_t n);
  * Returns 0, or a negative errno; a torn last record is dropped.
  */
 int state_journal_open(struct state *st, const char *path);
+/* The two halves: replay (a missing file is empty), then start writing. */
+int state_journal_replay(struct state *st, const char *path);
+int state_journal_begin(struct state *st, const char *path);
 /* Replay path into st without writing anything (st->journal stays NULL). */
 int state_journal_read(struct state *st, const char *path);
 MUST_CHECK int state_journal_pod_put(struct state *st,

@@ -321,6 +321,17 @@ const struct wire_request_def *wire_request_def(const Request *req)
 	return NULL;
 }
 
+unsigned int wire_fd_roles(void)
+{
+	unsigned int roles = 0;
+
+	for (size_t i = 0; i < sizeof(request_defs) / sizeof(request_defs[0]);
+	     i++)
+		if (request_defs[i].takes_fd)
+			roles |= request_defs[i].role;
+	return roles;
+}
+
 ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
 			size_t msglen)
 {

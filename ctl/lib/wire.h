@@ -77,6 +77,8 @@ struct wire_request_def {
 /* The row of req's type, or NULL for an unknown body. */
 const struct wire_request_def *wire_request_def(const Request *req);
 const char *wire_role_name(enum wire_role role);
+/* The roles of the requests that may carry a netns fd (takes_fd). */
+unsigned int wire_fd_roles(void);
 
 /* Check every field of a decoded request; has_fd: a netns fd came along. */
 ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,

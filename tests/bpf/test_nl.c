@@ -235,6 +235,59 @@ static void test_netns_files(void)
 	close(fd);
 }
 
+/*
+ * A peer's descriptor told apart without reaching its filesystem: netns
+ * files by /proc path (net:[...]) and by bind mount (/var/run/netns/X,
+ * found on nsfs by its device) are; sockets, pipes, plain files and
+ * other namespaces are not.
+ */
+static void test_netns_fd_is_net(void)
+{
+	int p[2], sock, fd;
+
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	OK(fd >= 0 && netns_fd_is_net(fd));
+	close(fd);
+	fd = open(ns_path, O_RDONLY | O_CLOEXEC); /* a bind mount */
+	OK(fd >= 0 && netns_fd_is_net(fd));
+	close(fd);
+	fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	OK(fd >= 0 && !netns_fd_is_net(fd));
+	close(fd);
+	fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	OK(fd >= 0 && !netns_fd_is_net(fd));
+	close(fd);
+	if (OK(!pipe2(p, O_CLOEXEC))) {
+		OK(!netns_fd_is_net(p[0]));
+		close(p[0]);
+		close(p[1]);
+	}
+	sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	OK(sock >= 0 && !netns_fd_is_net(sock));
+	close(sock);
+	OK(!netns_fd_is_net(-1));
+}
+
+/*
+ * From the caches alone: a bind-mounted netns once its path was walked;
+ * a /proc magic link never (it needs a walk that may sleep): -EAGAIN.
+ */
+static void test_netns_open_cached(void)
+{
+	struct stat st;
+	int fd;
+
+	OK(!stat(ns_path, &st)); /* the walk is in the caches now */
+	fd = netns_open_cached(ns_path);
+	OK(fd >= 0 && netns_fd_is_net(fd));
+	close(fd);
+	EQ(netns_open_cached("/proc/self/ns/net"), -EAGAIN);
+	OK(!stat("/etc/hostname", &st));
+	EQ(netns_open_cached("/etc/hostname"), -EINVAL);
+	OK(stat("/nonexistent", &st));
+	EQ(netns_open_cached("/nonexistent"), -ENOENT);
+}
+
 /* --- links --- */
 
 static void test_link_lookup(void)
@@ -753,6 +806,8 @@ static const struct {
 	void (*fn)(void);
 } tests[] = {
 	{ "netns_files", test_netns_files },
+	{ "netns_fd_is_net", test_netns_fd_is_net },
+	{ "netns_open_cached", test_netns_open_cached },
 	{ "link_lookup", test_link_lookup },
 	{ "veth_peer_other_netns", test_veth_peer_other_netns },
 	{ "link_in_netns", test_link_in_netns },

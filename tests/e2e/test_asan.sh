@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The sanitizer run: build everything with ASan and UBSan (make asan, into
-# BUILD/asan), then run the unit suites and the daemon's e2e suite against
+# BUILD/asan), then run the unit suites and the daemon's e2e suites against
 # that build. Any sanitizer report fails the run: reports are written to
 # files (log_path), since the daemon's stderr goes to a log that the e2e
 # suite removes, and the daemon is stopped with SIGTERM, so LeakSanitizer
@@ -68,10 +68,12 @@ run_suite() {
 	case_end
 }
 
-for t in test_wire test_state test_cni test_nl; do
+for t in test_wire test_state test_cni test_nl test_offload; do
 	[ -x "$SAN/tests/$t" ] && run_suite "$t" "$SAN/tests/$t"
 done
 run_suite "test_daemon.sh" sh tests/e2e/test_daemon.sh "$SAN"
 run_suite "test_cni.sh" sh tests/e2e/test_cni.sh "$SAN"
+# hostile peers: the closer, the netns path threads, parked requests
+run_suite "test_peers.sh" sh tests/e2e/test_peers.sh "$SAN"
 
 results

@@ -497,6 +497,14 @@ static void test_fd_on_other_requests(void)
 	CU_ASSERT_EQUAL(validate(&req, true), EC(BAD_REQUEST));
 }
 
+/* Who may send a descriptor at all (redirectd's SO_PASSRIGHTS). */
+static void test_fd_roles(void)
+{
+	CU_ASSERT_EQUAL(wire_fd_roles(),
+			WIRE_ROLE_POD_WRITE | WIRE_ROLE_ZTUNNEL_WRITE);
+	CU_ASSERT_FALSE(wire_fd_roles() & WIRE_ROLE_READ);
+}
+
 static ErrorCode ztunnel_add(char *uid, char *netns, char *ifname, char **ips,
 			     size_t n, bool has_fd)
 {
@@ -791,6 +799,7 @@ static const struct test_def validate_tests[] = {
 	T(test_pod_add_duplicate_ip),
 	T(test_pod_add_families),
 	T(test_fd_on_other_requests),
+	T(test_fd_roles),
 	T(test_ztunnel_add),
 	T(test_set_log_level),
 	T(test_uid_requests),

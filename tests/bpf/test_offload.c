@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What redirectd hands off its event loop (ctl/lib/closer.c, nsopen.c),
+ * against the real kernel, in a private netns (unshare at start): a
+ * close that blocks (a TCP socket lingering with unsent data) holds the
+ * closer, not the caller; the untrusted bound is hit and lifted; netns
+ * paths open off the calling thread, and an abandoned one is not handed
+ * back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include "cunit_run.h"
+#include "closer.h"
+#include "log.h"
+#include "nl.h"
+#include "nsopen.h"
+
+#define LINGER_S 2
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* lo up in our private netns */
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+
+	if (s < 0)
+		return -1;
+	err = ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!err)
+		err = ioctl(s, SIOCSIFFLAGS, &ifr);
+	close(s);
+	return err;
+}
+
+static int keep[2] = { -1, -1 }; /* the lingering socket's listener, peer */
+
+/* A TCP socket whose close() waits LINGER_S: data its peer never reads. */
+static int lingering_socket(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger lg = { .l_onoff = 1, .l_linger = LINGER_S };
+	socklen_t len = sizeof(a);
+	int small = 4096, c;
+	char buf[65536] = { 0 };
+
+	keep[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(keep[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (bind(keep[0], (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(keep[0], 1) ||
+	    getsockname(keep[0], (struct sockaddr *)&a, &len))
+		return -1;
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	if (connect(c, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	keep[1] = accept(keep[0], NULL, NULL);
+	while (send(c, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	return c;
+}
+
+static void test_close_off_thread(void)
+{
+	int p[2], s = lingering_socket();
+	uint64_t t0;
+	char c;
+
+	CU_ASSERT_FATAL(s >= 0 && !pipe2(p, O_CLOEXEC));
+	t0 = now_ms();
+	CU_ASSERT(!closer_put(s, true)); /* trusted: no bound */
+	CU_ASSERT(!closer_put(p[1], true));
+	CU_ASSERT(now_ms() - t0 < 100); /* the put never waits */
+	/* the pipe's close waits behind the lingering one, then comes */
+	CU_ASSERT(!readable(p[0], LINGER_S * 1000 / 2));
+	CU_ASSERT(readable(p[0], LINGER_S * 2000));
+	CU_ASSERT(read(p[0], &c, 1) == 0);
+	close(p[0]);
+	CU_ASSERT(closer_pending() == 0);
+}
+
+static void test_untrusted_bound(void)
+{
+	int s = lingering_socket(), p[2];
+	bool over = false;
+
+	CU_ASSERT_FATAL(s >= 0);
+	closer_put(s, false); /* holds the closer for LINGER_S */
+	for (int i = 1; i < CLOSER_UNTRUSTED_MAX; i++) {
+		CU_ASSERT_FATAL(!pipe2(p, O_CLOEXEC));
+		close(p[0]);
+		over = closer_put(p[1], false);
+		CU_ASSERT(over == (i == CLOSER_UNTRUSTED_MAX - 1));
+	}
+	CU_ASSERT(over);
+	CU_ASSERT(!readable(closer_event_fd(), 0));
+	/* once the lingering close is over the rest go quickly */
+	CU_ASSERT(readable(closer_event_fd(), LINGER_S * 2000));
+	CU_ASSERT(closer_resumed());
+}
+
+static int open_result = -EINPROGRESS;
+
+static void opened(void *owner, int fd, void *arg)
+{
+	(void)arg;
+	CU_ASSERT(owner == &open_result);
+	open_result = fd;
+}
+
+static void test_nsopen(void)
+{
+	char fifo[64] = "/tmp/test_offload.XXXXXX";
+	struct nsopen_job *job;
+	int fd;
+
+	fd = nsopen_wait("/proc/self/ns/net", 1000);
+	CU_ASSERT(fd >= 0 && netns_fd_is_net(fd));
+	close(fd);
+	CU_ASSERT(nsopen_wait("/nonexistent/netns", 1000) == -ENOENT);
+	CU_ASSERT_FATAL(mkdtemp(fifo) != NULL);
+	strcat(fifo, "/f");
+	CU_ASSERT(!mkfifo(fifo, 0600));
+	CU_ASSERT(nsopen_wait(fifo, 1000) == -EINVAL); /* never opened */
+	unlink(fifo);
+	*strrchr(fifo, '/') = '\0';
+	rmdir(fifo);
+
+	CU_ASSERT(
+		!nsopen_submit("/proc/self/ns/net", false, &open_result, &job));
+	CU_ASSERT(readable(nsopen_event_fd(), 1000));
+	nsopen_reap(opened, NULL);
+	CU_ASSERT(open_result >= 0 && netns_fd_is_net(open_result));
+	close(open_result);
+
+	/* abandoned: its result is closed, not handed back */
+	open_result = -EINPROGRESS;
+	CU_ASSERT(
+		!nsopen_submit("/proc/self/ns/net", true, &open_result, &job));
+	nsopen_abandon(job);
+	usleep(100000);
+	nsopen_reap(opened, NULL);
+	CU_ASSERT(open_result == -EINPROGRESS);
+}
+
+int main(void)
+{
+	static const struct test_def tests[] = { T(test_close_off_thread),
+						 T(test_untrusted_bound),
+						 T(test_nsopen), T_END };
+	static const struct suite_def suites[] = { { "offload", tests } };
+	unsigned int run, failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) || lo_up()) {
+		printf("skip: test_offload needs root and a netns of its own\n");
+		printf("RESULT: passed=0 failed=0 skipped=3\n");
+		return 0;
+	}
+	log_set_level(LOG_LVL_ERROR);
+	if (closer_start() || nsopen_start()) {
+		printf("RESULT: passed=0 failed=1 skipped=0\n");
+		return 1;
+	}
+	failed = cunit_run(suites, 1, &run);
+	closer_stop();
+	nsopen_stop();
+	return cunit_result(run, failed);
+}
