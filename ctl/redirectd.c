@@ -81,12 +81,20 @@ struct client_conn {
 	bool held_trunc;
 	int held_fd;
 	uint64_t parked_ms;
-	struct client_conn *prev, *next; /* all of them, to free at exit */
+	/*
+	 * all of them, to free at exit; once dropped, next chains the ones
+	 * freed after the current batch of events (bury): an event of the
+	 * batch may still name a connection another event dropped
+	 */
+	struct client_conn *prev, *next;
+	bool gone;
 };
 
 /* A scrape in progress: the request is read before it is answered. */
 struct metrics_conn {
 	int fd;
+	bool gone; /* closed, freed after the current batch (bury) */
+	struct metrics_conn *next_gone;
 	uint64_t since_ms;
 	size_t len;
 	char buf[1024];
@@ -108,6 +116,8 @@ struct server {
 	struct mnl_socket *addr_mon;
 	unsigned int nclients;
 	struct client_conn *clients;
+	struct client_conn *gone_clients; /* dropped in this batch: bury */
+	struct metrics_conn *gone_scrapes;
 	uint8_t *buf;
 	uint8_t *out;
 	int spare_fd; /* /dev/null, given up to accept-and-close at EMFILE */
@@ -784,7 +794,9 @@ static void drop_client(struct server *s, struct client_conn *c)
 	free(c->held);
 	close_peer(s, c);
 	daemon_conn_close(&s->d, &c->ctx);
-	free(c);
+	c->gone = true;
+	c->next = s->gone_clients;
+	s->gone_clients = c;
 	s->nclients--;
 	s->d.clients = s->nclients;
 }
@@ -926,8 +938,12 @@ static int journaled_path_open(const char *path)
 static void serve_client(struct server *s, struct client_conn *c)
 {
 	struct peer_msg m;
-	ssize_t n = recv_msg(c->fd, s->buf, WIRE_MAX_MSG, &m);
+	ssize_t n;
 	int fd;
+
+	if (c->gone)
+		return;
+	n = recv_msg(c->fd, s->buf, WIRE_MAX_MSG, &m);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -1005,7 +1021,26 @@ static void scrape_close(struct server *s, struct metrics_conn *m)
 			s->scrapes[i] = NULL;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, m->fd, NULL);
 	close(m->fd);
-	free(m);
+	m->gone = true;
+	m->next_gone = s->gone_scrapes;
+	s->gone_scrapes = m;
+}
+
+/* Free what this batch of events closed: no event can name it any more. */
+static void bury(struct server *s)
+{
+	while (s->gone_clients) {
+		struct client_conn *c = s->gone_clients;
+
+		s->gone_clients = c->next;
+		free(c);
+	}
+	while (s->gone_scrapes) {
+		struct metrics_conn *m = s->gone_scrapes;
+
+		s->gone_scrapes = m->next_gone;
+		free(m);
+	}
 }
 
 static int oldest_scrape(const struct server *s)
@@ -1059,8 +1094,12 @@ static void accept_scrapes(struct server *s)
 /* Answer once the request's headers are in (or the buffer is full). */
 static void serve_scrape(struct server *s, struct metrics_conn *m)
 {
-	ssize_t n = recv(m->fd, m->buf + m->len, sizeof(m->buf) - 1 - m->len,
-			 MSG_DONTWAIT);
+	ssize_t n;
+
+	if (m->gone)
+		return;
+	n = recv(m->fd, m->buf + m->len, sizeof(m->buf) - 1 - m->len,
+		 MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -1213,6 +1252,7 @@ static int run(struct server *s)
 					s,
 					(struct client_conn *)(uintptr_t)tag);
 		}
+		bury(s);
 	}
 	return 0;
 }
@@ -1282,6 +1322,7 @@ static void teardown(struct server *s)
 		close(s->metrics_fd);
 	if (s->metrics_addr_unix)
 		unlink(metrics_addr + 5);
+	bury(s);
 	free(s->buf);
 	free(s->out);
 	closer_stop();

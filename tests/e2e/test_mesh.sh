@@ -142,6 +142,7 @@ h0=$(bpftool map lookup pinned "$PIN/foreign_maps/hits" key 0 0 0 0 -j | jq .for
 check "serve in a" pod_serve a --port 9091
 check "node -> a (a probe)" in_node python3 tests/tools/traffic.py send \
 	--to "$A4" --port 9091 --bytes 20000
+sleep 0.3 # the probe's last segments
 h1=$(bpftool map lookup pinned "$PIN/foreign_maps/hits" key 0 0 0 0 -j | jq .formatted.value)
 check_gt "foreign filter after ours counted" "$h1" "$h0"
 check "a -> b still captured" pod_send a --to "$B4" --port 8080 --bytes 20000

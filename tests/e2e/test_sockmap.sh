@@ -354,7 +354,17 @@ decide() {
 	[ "$(moved sockops/skip_not_captured)" -gt 0 ] && o="$o+skipped"
 	echo "tc=$t sockops=$o"
 }
-check_eq "a -> node:9090" "tc=passed sockops=passed+skipped" "$(decide "$GW4" 9090)"
+check_eq "a -> node:9090 (no exemption)" "tc=captured sockops=captured" \
+	"$(decide "$GW4" 9090)"
+# the one connection neither captures: a node socket's into a (a probe)
+pod_serve a --port 9091 || check false "server a:9091"
+snap
+r0=$(counter app_outbound pass_node_socket_reply)
+check "node -> a (a probe)" in_node python3 tests/tools/traffic.py send \
+	--to "$(pod_ip a 4)" --port 9091 --bytes 2000
+check_gt "tc passed a's replies" "$(counter app_outbound pass_node_socket_reply)" "$r0"
+check_gt "sock_ops skipped a's socket" "$(moved sockops/skip_not_captured)" 0
+check_eq "and filed nothing" 0 "$(moved sockops/add_pod_socket)"
 check_eq "a -> c:53 (TCP, DNS capture off)" "tc=captured sockops=captured" \
 	"$(decide "$(pod_ip c 4)" 53)"
 check_eq "a -> c:9999" "tc=captured sockops=captured" \
