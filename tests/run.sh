@@ -8,14 +8,17 @@
 set -u
 BUILD=${1:-build}
 . tests/lib/kernel.sh
-pass=0 fail=0 skip=0 bad=""
+pass=0 fail=0 skip=0 bad="" TIMES=""
 
 run_suite() {
 	name=$1
 	shift
 	echo "=== $name"
 	out=$(mktemp)
+	t0=$(date +%s)
 	"$@" 2>&1 | tee "$out"
+	TIMES="$TIMES$(($(date +%s) - t0)) $name
+"
 	rc=$(cat "$out.rc" 2>/dev/null || echo 0)
 	line=$(grep '^RESULT: ' "$out" | tail -n 1)
 	if [ -z "$line" ]; then
@@ -60,6 +63,8 @@ else
 fi
 
 echo
+echo "slowest suites (seconds):"
+printf '%s' "$TIMES" | sort -rn | head -n 8 | sed 's/^/  /'
 [ -n "$bad" ] && echo "failing suites:$bad"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
