@@ -113,7 +113,8 @@ $(LIB): $(LIB_OBJS)
 
 DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
                ctl/daemon_ztunnel.c ctl/daemon_query.c \
-               ctl/daemon_reconcile.c ctl/daemon_watch.c ctl/daemon_coverage.c
+               ctl/daemon_reconcile.c ctl/daemon_watch.c ctl/daemon_coverage.c \
+               ctl/daemon_errors.c ctl/daemon_maps.c ctl/daemon_netns.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
 $(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)

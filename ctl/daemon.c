@@ -1,78 +1,161 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * redirectd's core: the request path (decode, validate, roles, dispatch),
- * and what the handlers share. The handlers are in daemon_pods.c,
- * daemon_ztunnel.c, daemon_query.c; our hooks in daemon_hooks.c;
- * start-up and reconciliation in daemon_reconcile.c. Every change follows
- * one order:
- * check everything that can be checked, change the kernel (rolling back
- * on failure, so nothing is left half done), write the journal, reply.
+ * redirectd's core, its top: start and stop (daemon_init, daemon_fini),
+ * and a client's request from packet to reply (decode, validate, the
+ * session's Hello, roles, then the handler ctl/lib/requests.h names for
+ * it). The handlers (daemon_pods.c, daemon_ztunnel.c, daemon_query.c) and
+ * reconciliation (daemon_reconcile.c) sit below it, the pieces they share
+ * (daemon_hooks.c, daemon_maps.c, daemon_netns.c, daemon_errors.c)
+ * below them: docs/hacking.md draws the layers. Every change follows one
+ * order: check everything that can be checked, change the kernel
+ * (rolling back on failure, so nothing is left half done), write the
+ * journal, reply.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <arpa/inet.h>
 #include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_errors.h"
+#include "daemon_pods.h"
+#include "daemon_query.h"
+#include "daemon_ztunnel.h"
 #include "requests.h"
 #include "tcx.h"
+#include "upgrade.h"
 #include "log.h"
 
-ErrorCode answer(char *msg, size_t len, ErrorCode ec, const char *fmt, ...)
-{
-	va_list ap;
+/* --- start and stop --- */
 
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return ec;
+/* On by default when the kernel supports it; off leaves tc alone at work. */
+static void start_sockmap(struct daemon *d)
+{
+	if (d->opts.no_sockmap)
+		sockmap_stop(&d->sm, d->opts.bpffs,
+			     "turned off with --no-sockmap");
+	else if (!d->opts.cgroup)
+		sockmap_stop(&d->sm, d->opts.bpffs, "no --cgroup given");
+	else
+		sockmap_start(&d->sm, &d->dp, d->opts.cgroup,
+			      d->opts.sockmap_pods);
 }
 
-ErrorCode kernel_error(int err)
+/* Ours (redirectd runs in the node netns): what pod_guard lets in. */
+static __u64 node_netns_cookie(void)
 {
-	switch (err) {
-	case -EBUSY:
-		return EC(CONFLICT);
-	case -E2BIG:
-	case -ENOSPC:
-	case -ENOMEM:
-		return EC(CAPACITY);
-	default:
-		return EC(KERNEL);
+	int fd = netns_open("/proc/thread-self/ns/net");
+	__u64 cookie = 0;
+
+	if (fd >= 0) {
+		if (netns_cookie(fd, &cookie))
+			cookie = 0;
+		close(fd);
 	}
+	return cookie;
+}
+
+static void guard_decide(struct daemon *d, __u64 cookie)
+{
+	if (d->opts.no_guard)
+		d->guard_off = "turned off with --no-guard";
+	else if (!d->tcx_ok)
+		d->guard_off = "the kernel has no TCX (Linux 6.6+)";
+	else if (!cookie)
+		d->guard_off = "the node netns cookie is unknown (Linux 5.14+)";
+	else
+		d->guard_on = true;
+	if (!d->guard_on)
+		pr_warn("inbound guard off: %s", d->guard_off);
 }
 
 /*
- * A kernel operation whose failure nothing can refuse or undo (a detach,
- * a cleanup, a rollback, a resync): logged and counted (status and
- * metrics: kernel_errors). "Nothing there" (-ENOENT, -ENODEV) is success.
+ * The journal's pods must all fit the pods map this start makes: a map
+ * too small for them (a smaller --pod-capacity, or none given after a
+ * larger one) would leave the pods that do not fit enrolled but without
+ * working TCP (they fail closed). Refused before any pin or hook is
+ * touched, so the datapath keeps running from the pins meanwhile.
  */
-void note_kernel_error(struct daemon *d, int err, const char *what, int ifindex)
+static int check_capacity(const struct daemon *d)
 {
-	if (!err || err == -ENOENT || err == -ENODEV)
-		return;
-	d->kernel_errors++;
-	pr_warn("%s (ifindex %d): %s", what, ifindex, strerror(-err));
+	__u32 cap = d->opts.pod_capacity ? d->opts.pod_capacity :
+					   POD_ADDRS_DEFAULT;
+
+	if (d->st.naddrs <= cap)
+		return 0;
+	pr_err("the journal %s holds %zu pod addresses, more than "
+	       "--pod-capacity %u can hold: restart with --pod-capacity %zu "
+	       "or more. Not starting; the datapath keeps running from the "
+	       "pins in %s",
+	       d->opts.state_file, d->st.naddrs, cap, d->st.naddrs,
+	       d->opts.bpffs);
+	return -ENOSPC;
 }
 
-static ErrorCode h_hello(struct conn_ctx *c, Reply *reply)
+int daemon_init(struct daemon *d, const struct daemon_opts *opts)
 {
-	Hello *h = malloc(sizeof(*h));
+	struct dp_opts dpo = { .sz = sizeof(dpo),
+			       .pin_dir = opts->bpffs,
+			       .pod_addrs = opts->pod_capacity,
+			       /* one build for both: TCX_NEXT also
+				      * continues a cls_bpf chain */
+			       .tcx_next = opts->attach != ATTACH_TC };
+	struct settings set = { .flags = opts->fail_open ? SET_F_FAIL_OPEN :
+							   0 };
+	int err;
 
-	if (!h)
-		return EC(INTERNAL);
-	ambient_redirect__v1__hello__init(h);
-	h->version = API_VERSION;
-	h->client = "redirectd " REDIRECT_VERSION;
-	reply->body_case = REPLY_BODY(HELLO);
-	reply->hello = h;
-	c->hello_done = true;
-	return EC(OK);
+	memset(d, 0, sizeof(*d));
+	d->opts = *opts;
+	err = state_init(&d->st);
+	if (err)
+		return err;
+	err = state_journal_replay(&d->st, opts->state_file);
+	if (!err)
+		err = check_capacity(d);
+	if (err)
+		goto fail_state;
+	dpo.node_netns_cookie = node_netns_cookie();
+	d->tcx_ok = tcx_supported();
+	/* a TCX link of ours moves to the head through the spare, in any
+	 * mode: journaled pods and ztunnels may have links from an earlier
+	 * run */
+	dpo.spare = d->tcx_ok;
+	guard_decide(d, dpo.node_netns_cookie);
+	err = dp_load(&d->dp, &dpo);
+	if (err)
+		goto fail_state;
+	start_sockmap(d);
+	err = nl_open(&d->nl);
+	if (err) {
+		pr_err("netlink: %s", strerror(-err));
+		goto fail_dp;
+	}
+	err = dp_settings_set(&d->dp, &set);
+	if (err)
+		goto fail_nl;
+	err = state_journal_begin(&d->st, opts->state_file);
+	if (err)
+		goto fail_nl;
+	return 0;
+fail_nl:
+	nl_close(d->nl);
+fail_dp:
+	sockmap_close(&d->sm);
+	dp_close(&d->dp);
+fail_state:
+	state_free(&d->st);
+	return err;
 }
+
+void daemon_fini(struct daemon *d)
+{
+	nl_close(d->nl);
+	sockmap_close(&d->sm);
+	dp_close(&d->dp);
+	state_free(&d->st);
+}
+
+/* --- requests --- */
 
 void daemon_reply_release(Reply *reply)
 {
@@ -105,129 +188,46 @@ void daemon_reply_release(Reply *reply)
 	reply->message = NULL;
 }
 
-/*
- * The handlers, one per row of ctl/lib/requests.h, all of one shape:
- * each unpacks its body and calls the part of redirectd that does it.
- */
-typedef ErrorCode (*handler_fn)(struct daemon *d, struct conn_ctx *c,
-				const Request *req, int netns_fd, Reply *reply,
-				char *msg, size_t len);
-
-static ErrorCode r_hello(struct daemon *d, struct conn_ctx *c,
-			 const Request *req, int fd, Reply *reply, char *msg,
-			 size_t len)
+/* The session: a Hello answers with ours and opens the rest. */
+static ErrorCode h_hello(struct daemon *d, struct call *k)
 {
-	(void)d, (void)req, (void)fd, (void)msg, (void)len;
-	return h_hello(c, reply);
+	Hello *h = malloc(sizeof(*h));
+
+	if (!h)
+		return EC(INTERNAL);
+	ambient_redirect__v1__hello__init(h);
+	h->version = API_VERSION;
+	h->client = "redirectd " REDIRECT_VERSION;
+	k->reply->body_case = REPLY_BODY(HELLO);
+	k->reply->hello = h;
+	k->conn->hello_done = true;
+	return EC(OK);
 }
 
-static ErrorCode r_pod_add(struct daemon *d, struct conn_ctx *c,
-			   const Request *req, int fd, Reply *reply, char *msg,
-			   size_t len)
+static ErrorCode h_set_log_level(struct daemon *d, struct call *k)
 {
-	(void)reply;
-	return h_pod_add(d, c, req->pod_add, fd, msg, len);
+	const char *level = k->req->msg->set_log_level->level;
+
+	log_set_level(log_level_from_name(level));
+	return answer(k->msg, k->len, EC(OK), "log level %s", level);
 }
 
-static ErrorCode r_pod_delete(struct daemon *d, struct conn_ctx *c,
-			      const Request *req, int fd, Reply *reply,
-			      char *msg, size_t len)
-{
-	(void)c, (void)fd, (void)reply;
-	return h_pod_delete(d, req->pod_delete, msg, len);
-}
-
-static ErrorCode r_pod_keep(struct daemon *d, struct conn_ctx *c,
-			    const Request *req, int fd, Reply *reply, char *msg,
-			    size_t len)
-{
-	(void)fd, (void)reply;
-	return h_pod_keep(d, c, req->pod_keep->uid, msg, len);
-}
-
-static ErrorCode r_snapshot_done(struct daemon *d, struct conn_ctx *c,
-				 const Request *req, int fd, Reply *reply,
-				 char *msg, size_t len)
-{
-	(void)req, (void)fd, (void)reply;
-	return h_snapshot_done(d, c, msg, len);
-}
-
-static ErrorCode r_ztunnel_add(struct daemon *d, struct conn_ctx *c,
-			       const Request *req, int fd, Reply *reply,
-			       char *msg, size_t len)
-{
-	(void)reply;
-	return h_ztunnel_add(d, c, req->ztunnel_add, fd, msg, len);
-}
-
-static ErrorCode r_ztunnel_delete(struct daemon *d, struct conn_ctx *c,
-				  const Request *req, int fd, Reply *reply,
-				  char *msg, size_t len)
-{
-	(void)c, (void)fd, (void)reply;
-	return h_ztunnel_delete(d, req->ztunnel_delete->uid, msg, len);
-}
-
-static ErrorCode r_status(struct daemon *d, struct conn_ctx *c,
-			  const Request *req, int fd, Reply *reply, char *msg,
-			  size_t len)
-{
-	(void)c, (void)req, (void)fd, (void)msg, (void)len;
-	return h_status(d, reply);
-}
-
-static ErrorCode r_list_pods(struct daemon *d, struct conn_ctx *c,
-			     const Request *req, int fd, Reply *reply,
-			     char *msg, size_t len)
-{
-	(void)c, (void)fd, (void)msg, (void)len;
-	return h_list(d, req, reply);
-}
-
-static ErrorCode r_pod_get(struct daemon *d, struct conn_ctx *c,
-			   const Request *req, int fd, Reply *reply, char *msg,
-			   size_t len)
-{
-	(void)c, (void)fd;
-	return h_pod_get(d, req->pod_get->uid, reply, msg, len);
-}
-
-static ErrorCode r_stats(struct daemon *d, struct conn_ctx *c,
-			 const Request *req, int fd, Reply *reply, char *msg,
-			 size_t len)
-{
-	(void)c, (void)req, (void)fd;
-	return h_stats(d, reply, msg, len);
-}
-
-static ErrorCode r_set_log_level(struct daemon *d, struct conn_ctx *c,
-				 const Request *req, int fd, Reply *reply,
-				 char *msg, size_t len)
-{
-	(void)d, (void)c, (void)fd, (void)reply;
-	log_set_level(log_level_from_name(req->set_log_level->level));
-	return answer(msg, len, EC(OK), "log level %s",
-		      req->set_log_level->level);
-}
-
-/* redirectd's column of ctl/lib/requests.h. */
-#define HANDLER_ROW(body, name, fd, role, validate) { REQ(body), r_##name },
+/* redirectd's column of ctl/lib/requests.h: the handlers. */
+typedef ErrorCode handler_fn(struct daemon *d, struct call *k);
+#define HANDLER_ROW(body, name, fd, role, validate, handle) \
+	{ REQ(body), handle },
 static const struct {
 	int body_case;
-	handler_fn fn;
+	handler_fn *fn;
 } handlers[] = { REDIRECT_REQUESTS(HANDLER_ROW) };
 #undef HANDLER_ROW
 
-static ErrorCode dispatch(struct daemon *d, struct conn_ctx *c,
-			  const Request *req, int netns_fd, Reply *reply,
-			  char *msg, size_t len)
+static ErrorCode dispatch(struct daemon *d, struct call *k)
 {
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if ((int)req->body_case == handlers[i].body_case)
-			return handlers[i].fn(d, c, req, netns_fd, reply, msg,
-					      len);
-	return answer(msg, len, EC(BAD_REQUEST), "unknown request");
+		if ((int)k->req->msg->body_case == handlers[i].body_case)
+			return handlers[i].fn(d, k);
+	return answer(k->msg, k->len, EC(BAD_REQUEST), "unknown request");
 }
 
 /* Root holds every role; other peers what redirectd's options grant. */
@@ -300,20 +300,21 @@ static void path_release(struct conn_ctx *c)
 /* Decode and every check before a request may run: OK, or why not. */
 static ErrorCode admit_request(struct conn_ctx *c, const uint8_t *buf,
 			       size_t len, bool truncated, int netns_fd,
-			       Request **req, Reply *reply, char *msg,
+			       struct wire_request *r, Reply *reply, char *msg,
 			       size_t mlen)
 {
-	ErrorCode ec = wire_decode_request(buf, len, truncated, req, msg, mlen);
+	ErrorCode ec =
+		wire_decode_request(buf, len, truncated, &r->msg, msg, mlen);
 
 	if (!ec) {
-		reply->id = (*req)->id;
-		ec = wire_validate(*req, netns_fd != -1, msg, mlen);
+		reply->id = r->msg->id;
+		ec = wire_validate(r, netns_fd != -1, msg, mlen);
 	}
-	if (!ec && !c->hello_done && (*req)->body_case != REQ(HELLO))
+	if (!ec && !c->hello_done && r->msg->body_case != REQ(HELLO))
 		ec = answer(msg, mlen, EC(HELLO_REQUIRED),
 			    "send a Hello (version %d) first", API_VERSION);
 	if (!ec)
-		ec = check_role(c, *req, msg, mlen);
+		ec = check_role(c, r->msg, msg, mlen);
 	if (!ec && netns_fd == DAEMON_FD_REFUSED)
 		ec = answer(msg, mlen, EC(NETNS),
 			    "the descriptor sent with it is not a network "
@@ -321,27 +322,12 @@ static ErrorCode admit_request(struct conn_ctx *c, const uint8_t *buf,
 	return ec;
 }
 
-bool daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
-		   size_t len, bool truncated, int netns_fd, Reply *reply)
+/* Count and log the outcome; the reply gets its code and message. */
+static void conclude(struct daemon *d, const Request *req, ErrorCode ec,
+		     char *msg, size_t mlen, Reply *reply)
 {
-	char msg[WIRE_MSG_LEN] = "";
-	Request *req = NULL;
-	ErrorCode ec;
-
-	ambient_redirect__v1__reply__init(reply);
-	ec = admit_request(c, buf, len, truncated, netns_fd, &req, reply, msg,
-			   sizeof(msg));
-	if (!ec && defer_for_path(d, c, req)) {
-		wire_request_free(req);
-		return false;
-	}
-	d->requests++;
-	if (!ec)
-		ec = dispatch(d, c, req, netns_fd, reply, msg, sizeof(msg));
-	/* after every request: a lagging journal rewritten, a long one cut */
-	state_journal_tidy(&d->st);
 	if (ec && !msg[0])
-		snprintf(msg, sizeof(msg), "%s", wire_error_name(ec));
+		snprintf(msg, mlen, "%s", wire_error_name(ec));
 	if (ec) {
 		d->request_errors++;
 		pr_warn("request %s failed: %s: %s",
@@ -350,14 +336,42 @@ bool daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
 	} else if (req) {
 		pr_debug("request %s ok", wire_request_name(req));
 	}
-	if (netns_fd >= 0)
-		close(netns_fd); /* a netns: its close never blocks */
-	path_release(c);
 	reply->code = ec;
 	reply->message = strdup(msg);
 	if (!reply->message)
 		reply->message = (char *)protobuf_c_empty_string;
-	wire_request_free(req);
+}
+
+bool daemon_handle(struct daemon *d, struct conn_ctx *c, const uint8_t *buf,
+		   size_t len, bool truncated, int netns_fd, Reply *reply)
+{
+	char msg[WIRE_MSG_LEN] = "";
+	struct wire_request r = { 0 };
+	struct call k = { .conn = c,
+			  .req = &r,
+			  .netns_fd = netns_fd,
+			  .reply = reply,
+			  .msg = msg,
+			  .len = sizeof(msg) };
+	ErrorCode ec;
+
+	ambient_redirect__v1__reply__init(reply);
+	ec = admit_request(c, buf, len, truncated, netns_fd, &r, reply, msg,
+			   sizeof(msg));
+	if (!ec && defer_for_path(d, c, r.msg)) {
+		wire_request_free(r.msg);
+		return false;
+	}
+	d->requests++;
+	if (!ec)
+		ec = dispatch(d, &k);
+	/* after every request: a lagging journal rewritten, a long one cut */
+	state_journal_tidy(&d->st);
+	conclude(d, r.msg, ec, msg, sizeof(msg), reply);
+	if (netns_fd >= 0)
+		close(netns_fd); /* a netns: its close never blocks */
+	path_release(c);
+	wire_request_free(r.msg);
 	return true;
 }
 
@@ -366,10 +380,4 @@ void daemon_conn_close(struct daemon *d, struct conn_ctx *c)
 	/* A snapshot whose sender went away is abandoned, nothing removed. */
 	snapshot_end(d, c);
 	path_release(c);
-}
-
-int daemon_netns_open(struct daemon *d, const char *path)
-{
-	return d->opts.open_journaled ? d->opts.open_journaled(path) :
-					netns_open(path);
 }

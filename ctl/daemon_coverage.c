@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "coverage.h"
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_coverage.h"
 #include "log.h"
 
 /* Keep the finding; log it when it appears or changes. */

@@ -7,8 +7,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_errors.h"
+#include "daemon_hooks.h"
+#include "daemon_netns.h"
 #include "log.h"
 #include "tcx.h"
 

@@ -12,77 +12,16 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include "addr.h"
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_errors.h"
+#include "daemon_hooks.h"
+#include "daemon_maps.h"
+#include "daemon_netns.h"
+#include "daemon_pods.h"
 #include "log.h"
 
 /* --- pods --- */
 
-/* Delete the map entries of pod's addresses that still point at it. */
-static void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
-			    size_t n, int host_ifindex)
-{
-	struct pod_value pi;
-
-	for (size_t i = 0; i < n; i++)
-		if (!dp_pod_get(&d->dp, &addrs[i], &pi) &&
-		    (int)pi.host_ifindex == host_ifindex) {
-			note_kernel_error(d, dp_pod_del(&d->dp, &addrs[i]),
-					  "delete a pods map entry",
-					  host_ifindex);
-			sockmap_netns_del(&d->sm, &addrs[i]);
-		}
-}
-
 /* --- sockmap: which netns owns which address --- */
-
-/* 0 when acceleration is off or the cookie cannot be had. */
-__u64 netns_cookie_of(struct daemon *d, int netns_fd)
-{
-	__u64 cookie = 0;
-	int err;
-
-	if (!d->sm.active || netns_fd < 0)
-		return 0;
-	err = netns_cookie(netns_fd, &cookie);
-	if (err)
-		pr_warn("sockmap: netns cookie: %s; its connections are not "
-			"accelerated",
-			strerror(-err));
-	return err ? 0 : cookie;
-}
-
-void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n,
-		   __u64 cookie)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < n && cookie && !err; i++)
-		err = sockmap_netns_set(&d->sm, &addrs[i], cookie);
-	if (err)
-		pr_warn("sockmap: sk_netns update: %s; some connections are "
-			"not accelerated",
-			strerror(-err));
-}
-
-/*
- * The current ztunnel's netns, for sock_ops. One known by fd only (after
- * a restart, without a path) keeps what is pinned.
- */
-void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt)
-{
-	__u64 cookie;
-	int err;
-
-	if (zt && zt->netns_fd < 0)
-		return;
-	cookie = zt ? netns_cookie_of(d, zt->netns_fd) : 0;
-	if (zt)
-		publish_netns(d, zt->addrs, zt->naddrs, cookie);
-	err = sockmap_ztunnel_set(&d->sm, cookie);
-	if (err)
-		pr_warn("sockmap: sk_ztunnel update: %s", strerror(-err));
-}
 
 /*
  * Remove a pod entirely: the journal first (a pod it cannot forget stays
@@ -318,82 +257,6 @@ static ErrorCode refuse_infra_addrs(struct daemon *d,
 }
 
 /*
- * The netns behind a request's path: opened for it off the event loop
- * (opts.defer_paths: c->path), or here and now (tests, the fuzzer).
- */
-static int netns_by_path(const struct conn_ctx *c, const char *path)
-{
-	int fd;
-
-	if (!c || !c->path.ready)
-		return netns_open(path);
-	if (c->path.fd < 0)
-		return c->path.fd;
-	fd = fcntl(c->path.fd, F_DUPFD_CLOEXEC, 0);
-	return fd < 0 ? -errno : fd;
-}
-
-/*
- * With a passed fd, a path (journaled, reopened at the next start) must
- * name that same namespace, or a request could journal a path that is
- * not what it enrolled.
- */
-static int check_fd_path(const struct conn_ctx *c, const char *path,
-			 int given_fd)
-{
-	int fd, same;
-
-	if (!path[0])
-		return 0;
-	fd = netns_by_path(c, path);
-	if (fd < 0)
-		return fd;
-	same = netns_same(fd, given_fd);
-	close(fd);
-	return same == 1 ? 0 : same < 0 ? same : -EXDEV;
-}
-
-/*
- * The request's netns: the fd it carried (SCM_RIGHTS, found to be a netns
- * by redirectd before), checked as netns_open checks a path, or the path
- * opened; *opened: ours to close.
- */
-int open_netns(const struct conn_ctx *c, const char *path, int given_fd,
-	       int *opened)
-{
-	int err;
-
-	*opened = -1;
-	if (given_fd >= 0) {
-		err = netns_check_fd(given_fd);
-		if (!err)
-			err = check_fd_path(c, path, given_fd);
-		return err ? err : given_fd;
-	}
-	*opened = netns_by_path(c, path);
-	return *opened;
-}
-
-const char *netns_error(int err)
-{
-	if (err == -EXDEV)
-		return "not the namespace of the fd sent with it";
-	if (err == -EINVAL)
-		return "not a network namespace";
-	if (err == -ETIMEDOUT)
-		return "did not resolve in time (its filesystem does not "
-		       "answer); nothing changed";
-	if (err == -EBUSY)
-		return "too many netns paths are being resolved; retry later";
-	return strerror(-err);
-}
-
-const char *netns_name(const char *path)
-{
-	return path && path[0] ? path : "(passed as fd)";
-}
-
-/*
  * Make sure no other live pod owns one of the addresses. The owner of an
  * address whose veth is gone is stale (its delete never came): removed.
  */
@@ -468,22 +331,6 @@ static ErrorCode claim_veth(struct daemon *d, const char *uid,
 		      t->host_veth, o.found->ns, o.found->name, o.found->uid);
 }
 
-int publish_addrs(struct daemon *d, const struct enrolled_pod *pod)
-{
-	struct pod_value pi = { .host_ifindex = (__u32)pod->host_ifindex,
-				.flags = pod->dns_capture ? POD_F_DNS_CAPTURE :
-							    0 };
-	int err = 0;
-	size_t i;
-
-	memcpy(pi.mac, pod->mac, 6);
-	for (i = 0; i < pod->naddrs && !err; i++)
-		err = dp_pod_put(&d->dp, &pod->addrs[i], &pi);
-	if (err)
-		unpublish_addrs(d, pod->addrs, i, pod->host_ifindex);
-	return err;
-}
-
 /* After a re-add: drop what the old record had and the new one has not. */
 static void retire_old(struct daemon *d, const struct enrolled_pod *old,
 		       const struct enrolled_pod *pod)
@@ -497,11 +344,12 @@ static void retire_old(struct daemon *d, const struct enrolled_pod *old,
 		detach_pod_filters(d, old->host_ifindex, old->qdisc_created);
 }
 
-static struct enrolled_pod *pod_from_add(const PodAdd *a,
+/* The record of a checked PodAdd (its addresses parsed by the check). */
+static struct enrolled_pod *pod_from_add(const struct wire_request *r,
 					 const struct veth_target *t)
 {
+	const PodAdd *a = r->msg->pod_add;
 	struct enrolled_pod *p = pod_new(a->uid);
-	char msg[WIRE_MSG_LEN];
 
 	if (!p)
 		return NULL;
@@ -523,29 +371,53 @@ static struct enrolled_pod *pod_from_add(const PodAdd *a,
 	p->host_ifindex = t->host_ifindex;
 	memcpy(p->mac, t->mac, 6);
 	p->dns_capture = a->dns_capture;
-	wire_parse_ips(a->ips, a->n_ips, p->addrs, WIRE_MAX_IPS, msg,
-		       sizeof(msg));
-	p->naddrs = a->n_ips;
+	memcpy(p->addrs, r->addrs, r->naddrs * sizeof(r->addrs[0]));
+	p->naddrs = r->naddrs;
 	return p;
 }
 
 static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
-			    const PodAdd *a, int fd, char *msg, size_t len);
+			    const struct wire_request *r, int fd, char *msg,
+			    size_t len);
 
-ErrorCode h_pod_add(struct daemon *d, struct conn_ctx *c, const PodAdd *a,
-		    int netns_fd, char *msg, size_t len)
+ErrorCode h_pod_add(struct daemon *d, struct call *k)
 {
+	const PodAdd *a = k->req->msg->pod_add;
 	int opened, fd;
 	ErrorCode ec;
 
-	fd = open_netns(c, a->netns_path, netns_fd, &opened);
+	fd = open_netns(k->conn, a->netns_path, k->netns_fd, &opened);
 	if (fd < 0)
-		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
+		return answer(k->msg, k->len, EC(NETNS),
+			      "network namespace %s: %s",
 			      netns_name(a->netns_path), netns_error(fd));
-	ec = pod_add_in(d, c, a, fd, msg, len);
+	ec = pod_add_in(d, k->conn, k->req, fd, k->msg, k->len);
 	if (opened >= 0)
 		close(opened);
 	return ec;
+}
+
+/*
+ * Take back what a failed add did: the entries it published and, on a
+ * veth the pod did not have before, our hooks; the entries of the pod's
+ * previous enrolment (a re-add), which it overwrote, are put back.
+ */
+static void undo_pod_add(struct daemon *d, const struct enrolled_pod *old,
+			 const struct enrolled_pod *pod, bool created)
+{
+	bool same_veth = old && old->host_ifindex == pod->host_ifindex;
+
+	for (size_t i = 0; i < pod->naddrs; i++)
+		if (!same_veth ||
+		    !addr_key_in(&pod->addrs[i], old->addrs, old->naddrs))
+			unpublish_addrs(d, &pod->addrs[i], 1,
+					pod->host_ifindex);
+	if (!same_veth)
+		detach_pod_filters(d, pod->host_ifindex, created);
+	if (old)
+		note_kernel_error(d, publish_addrs(d, old),
+				  "put the previous entries back",
+				  old->host_ifindex);
 }
 
 /* Our hooks on the host veth, then the guard inside the pod. */
@@ -568,8 +440,10 @@ static int attach_pod(struct daemon *d, struct enrolled_pod *pod, int netns_fd,
 
 /* The pod in the netns behind fd (open for the whole add). */
 static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
-			    const PodAdd *a, int fd, char *msg, size_t len)
+			    const struct wire_request *r, int fd, char *msg,
+			    size_t len)
 {
+	const PodAdd *a = r->msg->pod_add;
 	const char *ifname = a->interface[0] ? a->interface : "eth0";
 	struct veth_target t;
 	struct enrolled_pod *pod, *old;
@@ -587,7 +461,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	ec = claim_veth(d, a->uid, &t, msg, len);
 	if (ec)
 		return ec;
-	pod = pod_from_add(a, &t);
+	pod = pod_from_add(r, &t);
 	if (!pod)
 		return answer(msg, len, EC(INTERNAL), "out of memory");
 	ec = refuse_infra_addrs(d, pod->addrs, pod->naddrs, msg, len);
@@ -603,7 +477,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	if (err) {
 		ec = answer(msg, len, kernel_error(err), "pods map update: %s",
 			    strerror(-err));
-		goto fail_pod;
+		goto fail_undo;
 	}
 	err = attach_pod(d, pod, fd, t.pod_ifindex, &created);
 	if (err) {
@@ -612,12 +486,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 			    err == -EBUSY ? " (a foreign tc filter holds our "
 					    "priority/handle)" :
 					    "");
-		if (!old || old->host_ifindex != pod->host_ifindex) {
-			unpublish_addrs(d, pod->addrs, pod->naddrs,
-					pod->host_ifindex);
-			detach_pod_filters(d, pod->host_ifindex, created);
-		}
-		goto fail_pod;
+		goto fail_undo;
 	}
 	pod->qdisc_created = created;
 	/* Journaled before it counts: a record that cannot be written fails
@@ -626,16 +495,7 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	if (err) {
 		ec = answer(msg, len, EC(INTERNAL),
 			    "journal: %s; nothing enrolled", strerror(-err));
-		if (!old || old->host_ifindex != pod->host_ifindex) {
-			unpublish_addrs(d, pod->addrs, pod->naddrs,
-					pod->host_ifindex);
-			detach_pod_filters(d, pod->host_ifindex, created);
-		} else {
-			note_kernel_error(d, publish_addrs(d, old),
-					  "put the previous entries back",
-					  old->host_ifindex);
-		}
-		goto fail_pod;
+		goto fail_undo;
 	}
 	if (old) {
 		if (old->host_ifindex == pod->host_ifindex)
@@ -650,6 +510,8 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 		pod->ns, pod->name, pod->uid, pod->host_veth, pod->host_ifindex,
 		pod->naddrs);
 	return answer(msg, len, EC(OK), "enrolled on %s", pod->host_veth);
+fail_undo:
+	undo_pod_add(d, old, pod, created);
 fail_pod:
 	pod_free(pod);
 	return ec;
@@ -673,11 +535,12 @@ static const char *guard_mismatch(const struct enrolled_pod *pod,
 	return NULL;
 }
 
-ErrorCode h_pod_delete(struct daemon *d,
-		       const AmbientRedirect__V1__PodDelete *del, char *msg,
-		       size_t len)
+ErrorCode h_pod_delete(struct daemon *d, struct call *k)
 {
+	const AmbientRedirect__V1__PodDelete *del = k->req->msg->pod_delete;
 	const char *uid = del->uid, *why;
+	char *msg = k->msg;
+	size_t len = k->len;
 	struct enrolled_pod *pod = state_pod_find(&d->st, uid);
 	int err;
 
@@ -729,9 +592,12 @@ void snapshot_end(struct daemon *d, struct conn_ctx *c)
 	uid_set_free(&c->named);
 }
 
-ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c, const char *uid,
-		     char *msg, size_t len)
+ErrorCode h_pod_keep(struct daemon *d, struct call *k)
 {
+	const char *uid = k->req->msg->pod_keep->uid;
+	struct conn_ctx *c = k->conn;
+	char *msg = k->msg;
+	size_t len = k->len;
 	ErrorCode ec = snapshot_begin(d, c, msg, len);
 
 	if (ec)
@@ -749,9 +615,11 @@ ErrorCode h_pod_keep(struct daemon *d, struct conn_ctx *c, const char *uid,
  * it began: a PodAdd that another connection made meanwhile is newer than
  * anything the snapshot's sender could have known.
  */
-ErrorCode h_snapshot_done(struct daemon *d, struct conn_ctx *c, char *msg,
-			  size_t len)
+ErrorCode h_snapshot_done(struct daemon *d, struct call *k)
 {
+	struct conn_ctx *c = k->conn;
+	char *msg = k->msg;
+	size_t len = k->len;
 	size_t n, removed = 0, kept = d->st.npods;
 	ErrorCode ec = snapshot_begin(d, c, msg, len);
 	char **gone;

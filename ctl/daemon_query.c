@@ -11,8 +11,9 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include "addr.h"
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_coverage.h"
+#include "daemon_errors.h"
+#include "daemon_query.h"
 #include "log.h"
 
 /* --- queries --- */
@@ -57,8 +58,9 @@ static void status_node_addrs(struct daemon *d, struct status_block *b)
 				     l.complete;
 }
 
-ErrorCode h_status(struct daemon *d, Reply *reply)
+ErrorCode h_status(struct daemon *d, struct call *k)
 {
+	Reply *reply = k->reply;
 	struct status_block *b = calloc(1, sizeof(*b));
 	struct ztunnel *zt = state_ztunnel_current(&d->st);
 	StatusReply *s;
@@ -176,8 +178,10 @@ static size_t list_ztunnels(struct daemon *d, struct list_block *b,
 	return used;
 }
 
-ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply)
+ErrorCode h_list_pods(struct daemon *d, struct call *call)
 {
+	const Request *req = call->req->msg;
+	Reply *reply = call->reply;
 	const char *after = req->list_pods->after_uid;
 	size_t limit = req->list_pods->limit, used = 0, k;
 	struct uid_collect c = { .after = after };
@@ -229,18 +233,19 @@ ErrorCode h_list(struct daemon *d, const Request *req, Reply *reply)
 }
 
 /* One pod's record, for CNI CHECK and the like: no list to page through. */
-ErrorCode h_pod_get(struct daemon *d, const char *uid, Reply *reply, char *msg,
-		    size_t len)
+ErrorCode h_pod_get(struct daemon *d, struct call *k)
 {
+	const char *uid = k->req->msg->pod_get->uid;
 	struct enrolled_pod *pod = state_pod_find(&d->st, uid);
+	Reply *reply = k->reply;
 	struct {
 		PodInfo pi; /* first: daemon_reply_release frees the block */
 		char mac[18];
 	} * b;
 
 	if (!pod)
-		return answer(msg, len, EC(NOT_FOUND), "pod %s is not enrolled",
-			      uid);
+		return answer(k->msg, k->len, EC(NOT_FOUND),
+			      "pod %s is not enrolled", uid);
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return EC(INTERNAL);
@@ -259,8 +264,9 @@ void release_list(PodList *pl)
 	free(pl); /* first member of its list_block */
 }
 
-ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg, size_t len)
+ErrorCode h_stats(struct daemon *d, struct call *k)
 {
+	Reply *reply = k->reply;
 	struct counter_value vals[CNT_MAX];
 	StatsReply *sr = calloc(1, sizeof(*sr));
 	Counter *cs = calloc(CNT_MAX, sizeof(*cs));
@@ -280,7 +286,7 @@ ErrorCode h_stats(struct daemon *d, Reply *reply, char *msg, size_t len)
 	err = dp_counters_read(&d->dp, vals);
 	if (err) {
 		free(cs);
-		return answer(msg, len, EC(KERNEL), "read counters: %s",
+		return answer(k->msg, k->len, EC(KERNEL), "read counters: %s",
 			      strerror(-err));
 	}
 	for (int i = 0; i < CNT_MAX; i++) {

@@ -14,140 +14,20 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include "addr.h"
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_coverage.h"
+#include "daemon_errors.h"
+#include "daemon_hooks.h"
+#include "daemon_maps.h"
+#include "daemon_netns.h"
+#include "daemon_pods.h"
+#include "daemon_reconcile.h"
+#include "daemon_watch.h"
+#include "daemon_ztunnel.h"
 #include "log.h"
 #include "tcx.h"
 #include "upgrade.h"
 
 /* --- start-up and reconciliation --- */
-
-/* On by default when the kernel supports it; off leaves tc alone at work. */
-static void start_sockmap(struct daemon *d)
-{
-	if (d->opts.no_sockmap)
-		sockmap_stop(&d->sm, d->opts.bpffs,
-			     "turned off with --no-sockmap");
-	else if (!d->opts.cgroup)
-		sockmap_stop(&d->sm, d->opts.bpffs, "no --cgroup given");
-	else
-		sockmap_start(&d->sm, &d->dp, d->opts.cgroup,
-			      d->opts.sockmap_pods);
-}
-
-/* Ours (redirectd runs in the node netns): what pod_guard lets in. */
-static __u64 node_netns_cookie(void)
-{
-	int fd = netns_open("/proc/thread-self/ns/net");
-	__u64 cookie = 0;
-
-	if (fd >= 0) {
-		if (netns_cookie(fd, &cookie))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
-}
-
-static void guard_decide(struct daemon *d, __u64 cookie)
-{
-	if (d->opts.no_guard)
-		d->guard_off = "turned off with --no-guard";
-	else if (!d->tcx_ok)
-		d->guard_off = "the kernel has no TCX (Linux 6.6+)";
-	else if (!cookie)
-		d->guard_off = "the node netns cookie is unknown (Linux 5.14+)";
-	else
-		d->guard_on = true;
-	if (!d->guard_on)
-		pr_warn("inbound guard off: %s", d->guard_off);
-}
-
-/*
- * The journal's pods must all fit the pods map this start makes: a map
- * too small for them (a smaller --pod-capacity, or none given after a
- * larger one) would leave the pods that do not fit enrolled but without
- * working TCP (they fail closed). Refused before any pin or hook is
- * touched, so the datapath keeps running from the pins meanwhile.
- */
-static int check_capacity(const struct daemon *d)
-{
-	__u32 cap = d->opts.pod_capacity ? d->opts.pod_capacity :
-					   POD_ADDRS_DEFAULT;
-
-	if (d->st.naddrs <= cap)
-		return 0;
-	pr_err("the journal %s holds %zu pod addresses, more than "
-	       "--pod-capacity %u can hold: restart with --pod-capacity %zu "
-	       "or more. Not starting; the datapath keeps running from the "
-	       "pins in %s",
-	       d->opts.state_file, d->st.naddrs, cap, d->st.naddrs,
-	       d->opts.bpffs);
-	return -ENOSPC;
-}
-
-int daemon_init(struct daemon *d, const struct daemon_opts *opts)
-{
-	struct dp_opts dpo = { .sz = sizeof(dpo),
-			       .pin_dir = opts->bpffs,
-			       .pod_addrs = opts->pod_capacity,
-			       /* one build for both: TCX_NEXT also
-				      * continues a cls_bpf chain */
-			       .tcx_next = opts->attach != ATTACH_TC };
-	struct settings set = { .flags = opts->fail_open ? SET_F_FAIL_OPEN :
-							   0 };
-	int err;
-
-	memset(d, 0, sizeof(*d));
-	d->opts = *opts;
-	err = state_init(&d->st);
-	if (err)
-		return err;
-	err = state_journal_replay(&d->st, opts->state_file);
-	if (!err)
-		err = check_capacity(d);
-	if (err)
-		goto fail_state;
-	dpo.node_netns_cookie = node_netns_cookie();
-	d->tcx_ok = tcx_supported();
-	/* a TCX link of ours moves to the head through the spare, in any
-	 * mode: journaled pods and ztunnels may have links from an earlier
-	 * run */
-	dpo.spare = d->tcx_ok;
-	guard_decide(d, dpo.node_netns_cookie);
-	err = dp_load(&d->dp, &dpo);
-	if (err)
-		goto fail_state;
-	start_sockmap(d);
-	err = nl_open(&d->nl);
-	if (err) {
-		pr_err("netlink: %s", strerror(-err));
-		goto fail_dp;
-	}
-	err = dp_settings_set(&d->dp, &set);
-	if (err)
-		goto fail_nl;
-	err = state_journal_begin(&d->st, opts->state_file);
-	if (err)
-		goto fail_nl;
-	return 0;
-fail_nl:
-	nl_close(d->nl);
-fail_dp:
-	sockmap_close(&d->sm);
-	dp_close(&d->dp);
-fail_state:
-	state_free(&d->st);
-	return err;
-}
-
-void daemon_fini(struct daemon *d)
-{
-	nl_close(d->nl);
-	sockmap_close(&d->sm);
-	dp_close(&d->dp);
-	state_free(&d->st);
-}
 
 static bool is_link_local(int family, const void *addr)
 {

@@ -18,8 +18,10 @@
  */
 #include <errno.h>
 #include <string.h>
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_coverage.h"
+#include "daemon_errors.h"
+#include "daemon_hooks.h"
+#include "daemon_watch.h"
 #include "log.h"
 
 #define WATCH_SLICE 256 /* pods checked per sweep */

@@ -12,8 +12,11 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
-#include "daemon.h"
-#include "daemon_int.h"
+#include "daemon_errors.h"
+#include "daemon_hooks.h"
+#include "daemon_maps.h"
+#include "daemon_netns.h"
+#include "daemon_ztunnel.h"
 #include "log.h"
 
 /* --- ztunnel --- */
@@ -26,51 +29,6 @@ static struct ztunnel_routing ztunnel_routing_of(const struct daemon *d)
 				     .rule_prio = DEFAULT_ZT_RULE_PRIO };
 	(void)d;
 	return r;
-}
-
-/*
- * The id our netns has for ztunnel's, given one if it has none yet, so
- * app_outbound can find ztunnel's sockets (replies of the connections it
- * makes to pods from a node address). Without one that lookup is off:
- * such replies would pass uncaptured, so say so.
- */
-static __s32 ztunnel_netns_id(struct daemon *d, const struct ztunnel *zt)
-{
-	int fd = zt->netns_fd, opened = -1, id;
-
-	if (fd < 0 && zt->netns_path[0])
-		fd = opened = daemon_netns_open(d, zt->netns_path);
-	id = fd < 0 ? fd : netns_id_ensure(d->nl, fd);
-	if (opened >= 0)
-		close(opened);
-	if (id < 0) {
-		pr_warn("ztunnel %s: no netns id for its netns (%s): replies "
-			"to connections it makes from a node address will "
-			"pass uncaptured",
-			zt->uid, strerror(-id));
-		return -1;
-	}
-	return id;
-}
-
-int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
-{
-	struct ztunnel_value zi = { 0 };
-	int err;
-
-	zi.netns_id = -1;
-	if (zt) {
-		zi.host_ifindex = (__u32)zt->host_ifindex;
-		memcpy(zi.mac, zt->mac, 6);
-		zi.present = 1;
-		zi.flags = zt->capture_udp ? ZT_F_CAPTURE_UDP : 0;
-		zi.netns_id = ztunnel_netns_id(d, zt);
-	}
-	zi.generation = ++d->ztunnel_generation;
-	err = dp_ztunnel_set(&d->dp, &zi);
-	if (!err)
-		publish_ztunnel_netns(d, zt);
-	return err;
 }
 
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
@@ -293,10 +251,11 @@ ErrorCode setup_ztunnel(struct daemon *d, struct ztunnel *zt, bool fresh,
 	return ec ? ec : attach_ztunnel(d, zt, fresh, msg, len);
 }
 
-static struct ztunnel *ztunnel_from_add(const ZtunnelAdd *a, int fd)
+/* The record of a checked ZtunnelAdd (its addresses parsed by the check). */
+static struct ztunnel *ztunnel_from_add(const struct wire_request *r, int fd)
 {
+	const ZtunnelAdd *a = r->msg->ztunnel_add;
 	struct ztunnel *zt = ztunnel_new(a->uid);
-	char msg[WIRE_MSG_LEN];
 
 	if (!zt)
 		return NULL;
@@ -309,28 +268,28 @@ static struct ztunnel *ztunnel_from_add(const ZtunnelAdd *a, int fd)
 	}
 	snprintf(zt->ifname, sizeof(zt->ifname), "%s",
 		 a->interface[0] ? a->interface : "eth0");
-	wire_parse_ips(a->ips, a->n_ips, zt->addrs, WIRE_MAX_IPS, msg,
-		       sizeof(msg));
-	zt->naddrs = a->n_ips;
+	memcpy(zt->addrs, r->addrs, r->naddrs * sizeof(r->addrs[0]));
+	zt->naddrs = r->naddrs;
 	zt->capture_udp = a->capture_udp;
 	return zt;
 }
 
-ErrorCode h_ztunnel_add(struct daemon *d, const struct conn_ctx *c,
-			const ZtunnelAdd *a, int netns_fd, char *msg,
-			size_t len)
+ErrorCode h_ztunnel_add(struct daemon *d, struct call *k)
 {
+	const ZtunnelAdd *a = k->req->msg->ztunnel_add;
+	char *msg = k->msg;
+	size_t len = k->len;
 	struct ztunnel *zt, *prev;
 	struct ztunnel_saved was;
 	int opened, fd, err;
 	bool touched;
 	ErrorCode ec;
 
-	fd = open_netns(c, a->netns_path, netns_fd, &opened);
+	fd = open_netns(k->conn, a->netns_path, k->netns_fd, &opened);
 	if (fd < 0)
 		return answer(msg, len, EC(NETNS), "network namespace %s: %s",
 			      netns_name(a->netns_path), netns_error(fd));
-	zt = ztunnel_from_add(a, fd);
+	zt = ztunnel_from_add(k->req, fd);
 	if (opened >= 0)
 		close(opened);
 	if (!zt)
@@ -388,9 +347,11 @@ ErrorCode h_ztunnel_add(struct daemon *d, const struct conn_ctx *c,
 		      zt->host_veth);
 }
 
-ErrorCode h_ztunnel_delete(struct daemon *d, const char *uid, char *msg,
-			   size_t len)
+ErrorCode h_ztunnel_delete(struct daemon *d, struct call *k)
 {
+	const char *uid = k->req->msg->ztunnel_delete->uid;
+	char *msg = k->msg;
+	size_t len = k->len;
 	struct ztunnel *zt = state_ztunnel_find(&d->st, uid);
 	int err;
 

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include "log.h"
 #include "metrics.h"
+#include "daemon_coverage.h"
 
 #define PREFIX "ambient_redirect_"
 #define BODY_MAX (64 * 1024)

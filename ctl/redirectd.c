@@ -27,6 +27,8 @@
 #include "addr.h"
 #include "closer.h"
 #include "daemon.h"
+#include "daemon_reconcile.h"
+#include "daemon_watch.h"
 #include "log.h"
 #include "nsopen.h"
 #include "probe.h"

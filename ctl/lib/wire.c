@@ -148,16 +148,16 @@ static ErrorCode check_ips(char *const *ips, size_t n, bool required,
 }
 
 /* A pod's own unicast addresses only: nothing every host has or shares. */
-static ErrorCode check_pod_ips(char *const *ips, size_t n, char *msg,
-			       size_t msglen)
+/* A pod's own unicast addresses only: nothing every host has or shares. */
+static ErrorCode check_pod_ips(char *const *ips, size_t n,
+			       struct wire_request *r, char *msg, size_t msglen)
 {
-	struct addr_key keys[WIRE_MAX_IPS];
-	ErrorCode ec = check_ips(ips, n, true, keys, msg, msglen);
+	ErrorCode ec = check_ips(ips, n, true, r->addrs, msg, msglen);
 
 	if (ec)
 		return ec;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = addr_key_special(&keys[i]);
+		const char *why = addr_key_special(&r->addrs[i]);
 
 		if (why) {
 			snprintf(msg, msglen,
@@ -167,16 +167,18 @@ static ErrorCode check_pod_ips(char *const *ips, size_t n, char *msg,
 			return EC(BAD_REQUEST);
 		}
 	}
+	r->naddrs = n;
 	return EC(OK);
 }
 
-static ErrorCode check_pod_add(const PodAdd *a, bool has_fd, char *msg,
+static ErrorCode check_pod_add(struct wire_request *r, bool has_fd, char *msg,
 			       size_t msglen)
 {
+	const PodAdd *a = r->msg->pod_add;
 	ErrorCode ec;
 
 	if ((ec = check_uid(a->uid, msg, msglen)) ||
-	    (ec = check_pod_ips(a->ips, a->n_ips, msg, msglen)) ||
+	    (ec = check_pod_ips(a->ips, a->n_ips, r, msg, msglen)) ||
 	    (ec = check_text("name", a->name, WIRE_MAX_NAME, msg, msglen)) ||
 	    (ec = check_text("container_id", a->container_id, WIRE_MAX_UID, msg,
 			     msglen)) ||
@@ -190,21 +192,27 @@ static ErrorCode check_pod_add(const PodAdd *a, bool has_fd, char *msg,
 	return EC(OK);
 }
 
-static ErrorCode check_ztunnel_add(const ZtunnelAdd *a, bool has_fd, char *msg,
-				   size_t msglen)
+static ErrorCode check_ztunnel_add(struct wire_request *r, bool has_fd,
+				   char *msg, size_t msglen)
 {
-	struct addr_key keys[WIRE_MAX_IPS];
+	const ZtunnelAdd *a = r->msg->ztunnel_add;
 	ErrorCode ec;
 
 	if ((ec = check_uid(a->uid, msg, msglen)) ||
 	    (ec = check_netns(a->netns_path, has_fd, msg, msglen)) ||
-	    (ec = check_ifname("interface", a->interface, false, msg, msglen)))
+	    (ec = check_ifname("interface", a->interface, false, msg,
+			       msglen)) ||
+	    (ec = check_ips(a->ips, a->n_ips, false, r->addrs, msg, msglen)))
 		return ec;
-	return check_ips(a->ips, a->n_ips, false, keys, msg, msglen);
+	r->naddrs = a->n_ips;
+	return EC(OK);
 }
 
-static ErrorCode check_hello(const Hello *h, char *msg, size_t msglen)
+static ErrorCode check_hello(struct wire_request *r, bool has_fd, char *msg,
+			     size_t msglen)
 {
+	const Hello *h = r->msg->hello;
+
 	if (h->version != API_VERSION) {
 		snprintf(msg, msglen,
 			 "API version %u is not supported; this "
@@ -215,8 +223,11 @@ static ErrorCode check_hello(const Hello *h, char *msg, size_t msglen)
 	return check_text("client", h->client, WIRE_MAX_NAME, msg, msglen);
 }
 
-static ErrorCode check_log_level(const char *level, char *msg, size_t msglen)
+static ErrorCode check_log_level(struct wire_request *r, bool has_fd, char *msg,
+				 size_t msglen)
 {
+	const char *level = r->msg->set_log_level->level;
+
 	if (log_level_from_name(level) < 0) {
 		snprintf(msg, msglen,
 			 "unknown log level '%.32s' (error, warn, "
@@ -227,33 +238,19 @@ static ErrorCode check_log_level(const char *level, char *msg, size_t msglen)
 	return EC(OK);
 }
 
-static ErrorCode check_nothing(const Request *req, bool has_fd, char *msg,
+/* The three requests without fields. */
+static ErrorCode check_nothing(struct wire_request *r, bool has_fd, char *msg,
 			       size_t msglen)
 {
-	(void)req, (void)has_fd, (void)msg, (void)msglen;
 	return EC(OK);
 }
 
-static ErrorCode v_hello(const Request *req, bool has_fd, char *msg,
-			 size_t msglen)
+static ErrorCode check_pod_delete(struct wire_request *r, bool has_fd,
+				  char *msg, size_t msglen)
 {
-	(void)has_fd;
-	return check_hello(req->hello, msg, msglen);
-}
-
-static ErrorCode v_pod_add(const Request *req, bool has_fd, char *msg,
-			   size_t msglen)
-{
-	return check_pod_add(req->pod_add, has_fd, msg, msglen);
-}
-
-static ErrorCode v_pod_delete(const Request *req, bool has_fd, char *msg,
-			      size_t msglen)
-{
-	const AmbientRedirect__V1__PodDelete *d = req->pod_delete;
+	const AmbientRedirect__V1__PodDelete *d = r->msg->pod_delete;
 	ErrorCode ec;
 
-	(void)has_fd;
 	if ((ec = check_uid(d->uid, msg, msglen)) ||
 	    (ec = check_text("container_id", d->container_id, WIRE_MAX_UID, msg,
 			     msglen)))
@@ -262,51 +259,34 @@ static ErrorCode v_pod_delete(const Request *req, bool has_fd, char *msg,
 			  msglen);
 }
 
-static ErrorCode v_pod_get(const Request *req, bool has_fd, char *msg,
-			   size_t msglen)
+static ErrorCode check_pod_get(struct wire_request *r, bool has_fd, char *msg,
+			       size_t msglen)
 {
-	(void)has_fd;
-	return check_uid(req->pod_get->uid, msg, msglen);
+	return check_uid(r->msg->pod_get->uid, msg, msglen);
 }
 
-static ErrorCode v_list_pods(const Request *req, bool has_fd, char *msg,
-			     size_t msglen)
+static ErrorCode check_list_pods(struct wire_request *r, bool has_fd, char *msg,
+				 size_t msglen)
 {
-	const char *after = req->list_pods->after_uid;
+	const char *after = r->msg->list_pods->after_uid;
 
-	(void)has_fd;
 	return after[0] ? check_uid(after, msg, msglen) : EC(OK);
 }
 
-static ErrorCode v_pod_keep(const Request *req, bool has_fd, char *msg,
-			    size_t msglen)
+static ErrorCode check_pod_keep(struct wire_request *r, bool has_fd, char *msg,
+				size_t msglen)
 {
-	(void)has_fd;
-	return check_uid(req->pod_keep->uid, msg, msglen);
+	return check_uid(r->msg->pod_keep->uid, msg, msglen);
 }
 
-static ErrorCode v_ztunnel_add(const Request *req, bool has_fd, char *msg,
-			       size_t msglen)
+static ErrorCode check_ztunnel_delete(struct wire_request *r, bool has_fd,
+				      char *msg, size_t msglen)
 {
-	return check_ztunnel_add(req->ztunnel_add, has_fd, msg, msglen);
-}
-
-static ErrorCode v_ztunnel_delete(const Request *req, bool has_fd, char *msg,
-				  size_t msglen)
-{
-	(void)has_fd;
-	return check_uid(req->ztunnel_delete->uid, msg, msglen);
-}
-
-static ErrorCode v_set_log_level(const Request *req, bool has_fd, char *msg,
-				 size_t msglen)
-{
-	(void)has_fd;
-	return check_log_level(req->set_log_level->level, msg, msglen);
+	return check_uid(r->msg->ztunnel_delete->uid, msg, msglen);
 }
 
 /* The codec's columns of ctl/lib/requests.h. */
-#define WIRE_ROW(body, name, fd, role, validate) \
+#define WIRE_ROW(body, name, fd, role, validate, handle) \
 	{ REQ(body), #name, fd, validate, role },
 static const struct wire_request_def request_defs[] = { REDIRECT_REQUESTS(
 	WIRE_ROW) };
@@ -332,10 +312,10 @@ unsigned int wire_fd_roles(void)
 	return roles;
 }
 
-ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
+ErrorCode wire_validate(struct wire_request *r, bool has_fd, char *msg,
 			size_t msglen)
 {
-	const struct wire_request_def *def = wire_request_def(req);
+	const struct wire_request_def *def = wire_request_def(r->msg);
 
 	if (!def) {
 		snprintf(msg, msglen, "request has no known body");
@@ -347,7 +327,8 @@ ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
 			 "or ztunnel_add");
 		return EC(BAD_REQUEST);
 	}
-	return def->validate(req, has_fd, msg, msglen);
+	r->naddrs = 0;
+	return def->validate(r, has_fd, msg, msglen);
 }
 
 size_t wire_encode_reply(const Reply *reply, uint8_t *buf, size_t cap)

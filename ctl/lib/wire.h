@@ -64,12 +64,23 @@ enum wire_role {
 };
 #define WIRE_ROLES_ALL 0xfu
 
+/*
+ * A request as the codec checked it: the message, and what checking it
+ * parsed (the addresses of a PodAdd or ZtunnelAdd, in the order given),
+ * so that nothing after it parses the same text again.
+ */
+struct wire_request {
+	Request *msg;
+	size_t naddrs;
+	struct addr_key addrs[WIRE_MAX_IPS];
+};
+
 /* One row per request type: the codec's whole knowledge of it. */
 struct wire_request_def {
 	int body_case; /* REQ(...) */
 	const char *name;
 	bool takes_fd; /* may carry a netns fd (SCM_RIGHTS) */
-	ErrorCode (*validate)(const Request *req, bool has_fd, char *msg,
+	ErrorCode (*validate)(struct wire_request *r, bool has_fd, char *msg,
 			      size_t msglen);
 	enum wire_role role;
 };
@@ -80,8 +91,11 @@ const char *wire_role_name(enum wire_role role);
 /* The roles of the requests that may carry a netns fd (takes_fd). */
 unsigned int wire_fd_roles(void);
 
-/* Check every field of a decoded request; has_fd: a netns fd came along. */
-ErrorCode wire_validate(const Request *req, bool has_fd, char *msg,
+/*
+ * Check every field of r->msg (decoded) and fill the rest of *r; has_fd:
+ * a netns fd came along.
+ */
+ErrorCode wire_validate(struct wire_request *r, bool has_fd, char *msg,
 			size_t msglen);
 
 /* Parse a list of address strings; rejects bad and duplicate ones. */

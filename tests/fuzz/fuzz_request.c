@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include "daemon.h"
+#include "daemon_reconcile.h"
 #include "fake_kernel.h"
 #include "log.h"
 

@@ -20,14 +20,32 @@
 
 /* --- helpers --- */
 
-/* Validate and check that a refusal always comes with a reason. */
+/*
+ * Validate and check that a refusal always comes with a reason, and that
+ * an accepted PodAdd or ZtunnelAdd carries its addresses parsed.
+ */
 static ErrorCode validate(const Request *req, bool has_fd)
 {
 	char msg[WIRE_MSG_LEN] = "";
-	ErrorCode ec = wire_validate(req, has_fd, msg, sizeof(msg));
+	struct wire_request r = { .msg = (Request *)req };
+	ErrorCode ec = wire_validate(&r, has_fd, msg, sizeof(msg));
+	size_t n = req->body_case == REQ(POD_ADD) ? req->pod_add->n_ips :
+		   req->body_case == REQ(ZTUNNEL_ADD) ?
+						    req->ztunnel_add->n_ips :
+						    0;
+	char *const *ips = req->body_case == REQ(POD_ADD) ? req->pod_add->ips :
+			   n ? req->ztunnel_add->ips :
+			       NULL;
+	struct addr_key k;
 
-	if (ec != EC(OK))
+	if (ec != EC(OK)) {
 		CU_ASSERT(msg[0] != '\0');
+		return ec;
+	}
+	CU_ASSERT_EQUAL(r.naddrs, n);
+	for (size_t i = 0; i < n && i < r.naddrs; i++)
+		CU_ASSERT(!addr_key_parse(ips[i], &k) &&
+			  !memcmp(&k, &r.addrs[i], sizeof(k)));
 	return ec;
 }
 

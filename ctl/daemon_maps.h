@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the core writes into the datapath's maps from its state: a pod's
+ * addresses (pods), ztunnel's slot, and for sockmap acceleration which
+ * netns owns which address (sk_netns) and which is ztunnel's (sk_config).
+ */
+#ifndef REDIRECT_DAEMON_MAPS_H
+#define REDIRECT_DAEMON_MAPS_H
+
+#include "compiler.h"
+#include "daemon_types.h"
+
+/* Every address of pod into pods; on failure none of them. */
+MUST_CHECK int publish_addrs(struct daemon *d, const struct enrolled_pod *pod);
+/* Delete the entries of these addresses that still point at the veth. */
+void unpublish_addrs(struct daemon *d, const struct addr_key *addrs, size_t n,
+		     int host_ifindex);
+/* The current ztunnel's slot (NULL: none, meshed pods fail closed). */
+MUST_CHECK int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
+/* The cookie of a netns for sk_netns; 0 when acceleration is off. */
+__u64 netns_cookie_of(struct daemon *d, int netns_fd);
+void publish_netns(struct daemon *d, const struct addr_key *addrs, size_t n,
+		   __u64 cookie);
+void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt);
+
+#endif
