@@ -42,7 +42,7 @@ LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
              ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c \
-             ctl/lib/closer.c ctl/lib/nsopen.c
+             ctl/lib/closer.c ctl/lib/nsopen.c ctl/lib/paths.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -117,7 +117,12 @@ DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
                ctl/daemon_errors.c ctl/daemon_maps.c ctl/daemon_netns.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
-$(BUILD)/redirectd: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o $(DAEMON_OBJS) $(LIB)
+# redirectd's event loop and what it serves, above the core
+SERVER_SRCS := ctl/redirectd.c ctl/metrics.c ctl/options.c ctl/peers.c \
+               ctl/ownership.c
+SERVER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(SERVER_SRCS))
+
+$(BUILD)/redirectd: $(SERVER_OBJS) $(DAEMON_OBJS) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # A redirectd whose pinned maps have another layout, for the upgrade test
@@ -138,11 +143,15 @@ $(ALT)/redirect.skel.h: $(ALT)/redirect.bpf.o
 $(ALT)/%.o: ctl/lib/%.c $(ALT)/redirect.skel.h $(SKELS) $(wildcard ctl/lib/*.h) $(BPF_HDRS)
 	$(CC) -I$(ALT) $(CFLAGS) $(ALT_DEFS) -c $< -o $@
 
-# The alternative objects come first: the archive's are then never used.
-$(BUILD)/redirectd-alt-layout: $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o \
-		$(DAEMON_OBJS) $(ALT_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(BUILD)/ctl/redirectd.o $(BUILD)/ctl/metrics.o \
-		$(DAEMON_OBJS) $(ALT_OBJS) $(LIB) $(LDLIBS)
+# The library with the other layout's loaders in place of this one's: a
+# link that cannot pick the wrong ones, whatever the order.
+ALT_LIB   := $(ALT)/libredirect.a
+$(ALT_LIB): $(filter-out $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/sockmap.o,$(LIB_OBJS)) $(ALT_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/redirectd-alt-layout: $(SERVER_OBJS) $(DAEMON_OBJS) $(ALT_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -13,8 +13,8 @@
 #include "log.h"
 
 /* Delete the map entries of pod's addresses that still point at it. */
-void unpublish_addrs(struct daemon *d, const struct addr_key *addrs,
-			    size_t n, int host_ifindex)
+void unpublish_addrs(struct daemon *d, const struct addr_key *addrs, size_t n,
+		     int host_ifindex)
 {
 	struct pod_value pi;
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "daemon_coverage.h"
 
@@ -277,4 +278,151 @@ int metrics_listen(const char *addr)
 	if (!strncmp(addr, "unix:", 5))
 		return listen_unix(addr + 5);
 	return listen_inet(addr);
+}
+
+/* --- the endpoint's connections --- */
+
+#define SCRAPE_DEADLINE_MS 5000 /* a scrape's request and answer */
+
+struct scrape {
+	int fd;
+	bool gone; /* closed, freed after the current batch */
+	struct scrape *next_gone;
+	uint64_t since_ms;
+	size_t len;
+	char buf[1024];
+};
+
+static void scrape_close(struct scrapes *sc, struct scrape *m)
+{
+	for (int i = 0; i < MAX_SCRAPES; i++)
+		if (sc->slot[i] == m)
+			sc->slot[i] = NULL;
+	epoll_ctl(sc->epfd, EPOLL_CTL_DEL, m->fd, NULL);
+	close(m->fd);
+	m->gone = true;
+	m->next_gone = sc->gone;
+	sc->gone = m;
+}
+
+void scrapes_bury(struct scrapes *sc)
+{
+	while (sc->gone) {
+		struct scrape *m = sc->gone;
+
+		sc->gone = m->next_gone;
+		free(m);
+	}
+}
+
+static int oldest_scrape(const struct scrapes *sc)
+{
+	int old = 0;
+
+	for (int i = 1; i < MAX_SCRAPES; i++)
+		if (sc->slot[i]->since_ms < sc->slot[old]->since_ms)
+			old = i;
+	return old;
+}
+
+static int free_slot(const struct scrapes *sc)
+{
+	for (int i = 0; i < MAX_SCRAPES; i++)
+		if (!sc->slot[i])
+			return i;
+	return -1;
+}
+
+void scrapes_accept(struct scrapes *sc)
+{
+	for (;;) {
+		int fd = accept4(sc->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int slot;
+		struct scrape *m;
+
+		if (fd < 0)
+			return;
+		slot = free_slot(sc);
+		if (slot < 0) {
+			/* full of silent ones: the oldest makes room */
+			scrape_close(sc, sc->slot[oldest_scrape(sc)]);
+			slot = free_slot(sc);
+		}
+		m = slot < 0 ? NULL : calloc(1, sizeof(*m));
+		if (!m ||
+		    epoll_add(sc->epfd, fd, (uintptr_t)m | SCRAPE_TAG_BIT)) {
+			/* busy: scrapers retry; never let them pile up */
+			free(m);
+			close(fd);
+			continue;
+		}
+		m->fd = fd;
+		m->since_ms = now_ms();
+		sc->slot[slot] = m;
+	}
+}
+
+/* Answer once the request's headers are in (or the buffer is full). */
+void scrapes_serve(struct scrapes *sc, uint64_t tag)
+{
+	struct scrape *m =
+		(struct scrape *)(uintptr_t)(tag & ~(uint64_t)SCRAPE_TAG_BIT);
+	ssize_t n;
+
+	if (m->gone)
+		return;
+	n = recv(m->fd, m->buf + m->len, sizeof(m->buf) - 1 - m->len,
+		 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		scrape_close(sc, m);
+		return;
+	}
+	m->len += (size_t)n;
+	m->buf[m->len] = '\0';
+	if (!strstr(m->buf, "\r\n\r\n") && !strstr(m->buf, "\n\n") &&
+	    m->len < sizeof(m->buf) - 1)
+		return;
+	metrics_respond(sc->d, m->fd, m->buf, m->len);
+	scrape_close(sc, m);
+}
+
+void scrapes_sweep(struct scrapes *sc, uint64_t now)
+{
+	for (int i = 0; i < MAX_SCRAPES; i++)
+		if (sc->slot[i] &&
+		    now - sc->slot[i]->since_ms > SCRAPE_DEADLINE_MS)
+			scrape_close(sc, sc->slot[i]);
+}
+
+int scrapes_open(struct scrapes *sc, struct daemon *d, int epfd,
+		 const char *addr, uint64_t listen_tag)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->d = d;
+	sc->epfd = epfd;
+	sc->addr = addr;
+	sc->listen_fd = -1;
+	if (!addr)
+		return 0;
+	sc->listen_fd = metrics_listen(addr);
+	if (sc->listen_fd < 0)
+		return pr_ret(sc->listen_fd, "metrics on %s: %s", addr,
+			      strerror(-sc->listen_fd));
+	pr_info("metrics at %s/metrics", addr);
+	return epoll_add(epfd, sc->listen_fd, listen_tag);
+}
+
+void scrapes_close(struct scrapes *sc)
+{
+	for (int i = 0; i < MAX_SCRAPES; i++)
+		if (sc->slot[i])
+			scrape_close(sc, sc->slot[i]);
+	scrapes_bury(sc);
+	if (sc->listen_fd >= 0)
+		close(sc->listen_fd);
+	if (sc->addr && !strncmp(sc->addr, "unix:", 5))
+		unlink(sc->addr + 5);
 }
