@@ -153,7 +153,7 @@ $(ALT_LIB): $(filter-out $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/sockmap.o,
 $(BUILD)/redirectd-alt-layout: $(SERVER_OBJS) $(DAEMON_OBJS) $(ALT_LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
+$(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(BUILD)/ctl/ctl_output.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The privileged C suites (root, BPF, namespaces): one binary per

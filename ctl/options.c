@@ -206,7 +206,8 @@ static const struct option_def table[] = {
 	  "journal of what we own (default " DEFAULT_STATE_FILE ")" },
 	{ "cgroup", "DIR", set_cgroup,
 	  "cgroup v2 folder for sockmap acceleration" },
-	{ "no-sockmap", NULL, set_no_sockmap, "do not accelerate with sockmap" },
+	{ "no-sockmap", NULL, set_no_sockmap,
+	  "do not accelerate with sockmap" },
 	{ "sockmap-pods", "WHEN", set_sockmap_pods,
 	  "pods' connections too: auto (if the kernel\npasses the self-test), "
 	  "on, off" },

@@ -512,8 +512,8 @@ static void run_request(struct peers *p, struct peer *c, uint8_t *buf,
  * waits, its connection unread, while the path opens off the loop
  * (nsopen); every other peer goes on being served.
  */
-static void park(struct peers *p, struct peer *c, uint8_t *buf,
-		 size_t len, bool trunc, int fd)
+static void park(struct peers *p, struct peer *c, uint8_t *buf, size_t len,
+		 bool trunc, int fd)
 {
 	int res = netns_open_cached(c->ctx.want_path);
 
@@ -617,8 +617,7 @@ void peers_serve(struct peers *p, struct peer *c)
 		    (m.mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, fd);
 }
 
-int peers_open(struct peers *p, struct daemon *d, int epfd,
-	       uint64_t listen_tag)
+int peers_open(struct peers *p, struct daemon *d, int epfd, uint64_t listen_tag)
 {
 	p->d = d;
 	p->epfd = epfd;

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * redirectctl: the operator's view of redirectd.
+ * redirectctl: the operator's view of redirectd. Its commands and their
+ * options come from one table (commands[] below), which parses them and
+ * prints the help; the global options (-j, --socket) go anywhere on the
+ * line, before or after the command.
  *
  * Exit codes: 0 ok; 2 usage or a request the daemon refused as malformed;
  * 3 not found; 4 daemon unreachable; 5 any other failure.
@@ -11,8 +14,6 @@
  * that are not ours (kept, listed on stderr); 2 usage.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,81 +22,272 @@
 #include <sys/un.h>
 #include "cleanup.h"
 #include "client.h"
-#include "datapath.h"
+#include "ctl_output.h"
 #include "defaults.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 4
+#define EXIT_OTHER 5
+#define MAX_POS 64 /* positional arguments after the command's words */
 
+/* Every option a command may take; a command's table names its own. */
+enum flag {
+	F_NETNS,
+	F_IP,
+	F_NAME,
+	F_NAMESPACE,
+	F_IFNAME,
+	F_HOST_VETH,
+	F_DNS_CAPTURE,
+	F_CAPTURE_UDP,
+	F_BPFFS,
+	F_STATE,
+	F_CGROUP,
+	F_TC_PRIORITY,
+	F_TC_HANDLE,
+	F_FORCE,
+	F_MAX
+};
+
+struct flag_def {
+	enum flag id;
+	const char *name;
+	const char *arg; /* its value's name; NULL: a switch */
+	const char *help;
+};
+
+static const struct flag_def flags[F_MAX] = {
+	{ F_NETNS, "netns", "PATH", "the pod's network namespace" },
+	{ F_IP, "ip", "ADDR", "an address of it (repeatable)" },
+	{ F_NAME, "name", "N", "the pod's name" },
+	{ F_NAMESPACE, "namespace", "NS", "the pod's namespace" },
+	{ F_IFNAME, "ifname", "IF", "its interface (default eth0)" },
+	{ F_HOST_VETH, "host-veth", "V",
+	  "the veth's name in redirectd's netns" },
+	{ F_DNS_CAPTURE, "dns-capture", NULL, "its DNS goes to ztunnel" },
+	{ F_CAPTURE_UDP, "capture-udp", NULL,
+	  "all UDP to ztunnel, not only DNS" },
+	{ F_BPFFS, "bpffs", "DIR", "pin folder (default " DEFAULT_PIN_DIR ")" },
+	{ F_STATE, "state", "FILE",
+	  "journal (default " DEFAULT_STATE_FILE ")" },
+	{ F_CGROUP, "cgroup", "DIR", "the cgroup sockmap was attached to" },
+	{ F_TC_PRIORITY, "tc-priority", "N", "our filters' priority" },
+	{ F_TC_HANDLE, "tc-handle", "N", "our filters' handle" },
+	{ F_FORCE, "force", NULL, "even while a redirectd answers" },
+};
+
+/* One command line, parsed against its command's table. */
 struct ctl {
 	const char *socket_path;
 	bool json;
+	const char *pos[MAX_POS]; /* after the command's words */
+	size_t npos;
+	const char *val[F_MAX]; /* each option's (last) value, or NULL */
+	bool set[F_MAX];
+	char *ips[WIRE_MAX_IPS]; /* --ip, in order */
+	size_t nips;
 	struct client c;
 };
 
+struct cmd_def {
+	const char *words[2]; /* "pod", "add"; one word: words[1] NULL */
+	const char *alias; /* another second word ("delete" for "del") */
+	const char *args; /* positional arguments, for the help */
+	size_t min_pos, max_pos;
+	enum flag opts[8]; /* F_MAX-terminated */
+	const char *help;
+	int (*run)(struct ctl *ctl);
+};
+
+static const struct cmd_def commands[];
+static const size_t n_commands;
+
+/* --- help, from the tables --- */
+
+static void print_cmd_usage(FILE *f, const struct cmd_def *cmd, bool full)
+{
+	fprintf(f, "  %s%s%s%s%s", cmd->words[0], cmd->words[1] ? " " : "",
+		cmd->words[1] ? cmd->words[1] : "", cmd->args[0] ? " " : "",
+		cmd->args);
+	for (const enum flag *o = cmd->opts; *o != F_MAX; o++)
+		fprintf(f, " [--%s%s%s]", flags[*o].name,
+			flags[*o].arg ? " " : "",
+			flags[*o].arg ? flags[*o].arg : "");
+	fprintf(f, "\n      %s\n", cmd->help);
+	for (const enum flag *o = cmd->opts; full && *o != F_MAX; o++)
+		fprintf(f, "      --%-12s %s\n", flags[*o].name,
+			flags[*o].help);
+}
+
 static void usage(FILE *f)
 {
+	fprintf(f, "usage: redirectctl [--socket PATH] [-j] COMMAND [ARGS]\n"
+		   "commands:\n");
+	for (size_t i = 0; i < n_commands; i++)
+		print_cmd_usage(f, &commands[i], false);
 	fprintf(f,
-		"usage: redirectctl [--socket PATH] [-j] COMMAND\n"
-		"commands:\n"
-		"  status                      daemon and datapath summary\n"
-		"  pods                        enrolled pods and ztunnels\n"
-		"  stats                       per-program decision counters\n"
-		"  pod add UID --netns PATH --ip ADDR [--ip ADDR...]\n"
-		"          [--name N] [--namespace NS] [--ifname IF]\n"
-		"          [--host-veth V] [--dns-capture]\n"
-		"  pod del UID\n"
-		"  ztunnel add UID --netns PATH [--ifname IF] [--ip ADDR...]\n"
-		"          [--capture-udp]     all UDP to ztunnel, not only DNS\n"
-		"  ztunnel del UID\n"
-		"  log-level LEVEL             error, warn, info, debug\n"
-		"  snapshot [UID...]           reconcile: keep these pods, remove\n"
-		"                              every other enrolled pod\n"
-		"  cleanup [--bpffs DIR] [--state FILE] [--cgroup DIR]\n"
-		"          [--tc-priority N] [--tc-handle N] [--force]\n"
-		"                              uninstall: remove our filters, pins\n"
-		"                              and attachments (redirectd stopped)\n"
-		"default socket: %s\n",
+		"-j, --json: JSON output; --socket PATH (default %s);\n"
+		"both anywhere on the line. COMMAND --help: its options.\n",
 		DEFAULT_SOCKET_PATH);
 }
 
-/* --- JSON output helpers --- */
+/* --- the command line --- */
 
-static void json_str(const char *s)
+static bool cmd_named(const struct cmd_def *cmd, const char *w0, const char *w1)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	if (strcmp(cmd->words[0], w0))
+		return false;
+	if (!cmd->words[1])
+		return true;
+	return w1 && (!strcmp(cmd->words[1], w1) ||
+		      (cmd->alias && !strcmp(cmd->alias, w1)));
+}
 
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
+static const struct cmd_def *find_cmd(const char *w0, const char *w1)
+{
+	for (size_t i = 0; i < n_commands; i++)
+		if (cmd_named(&commands[i], w0, w1))
+			return &commands[i];
+	return NULL;
+}
+
+static bool cmd_takes(const struct cmd_def *cmd, enum flag f)
+{
+	for (const enum flag *o = cmd->opts; *o != F_MAX; o++)
+		if (*o == f)
+			return true;
+	return false;
+}
+
+/* --NAME or --NAME=VALUE of cmd's table; *inline_val: after the '='. */
+static const struct flag_def *
+find_flag(const struct cmd_def *cmd, const char *arg, const char **inline_val)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	*inline_val = eq ? eq + 1 : NULL;
+	for (int f = 0; f < F_MAX; f++)
+		if (cmd && cmd_takes(cmd, (enum flag)f) &&
+		    strlen(flags[f].name) == len &&
+		    !strncmp(flags[f].name, arg, len))
+			return &flags[f];
+	return NULL;
+}
+
+static int set_flag(struct ctl *ctl, const struct flag_def *d, const char *v)
+{
+	if (d->id == F_IP) {
+		if (ctl->nips == WIRE_MAX_IPS)
+			return -E2BIG;
+		ctl->ips[ctl->nips++] = (char *)v;
 	}
-	putchar('"');
+	ctl->val[d->id] = v;
+	ctl->set[d->id] = true;
+	return 0;
 }
 
-static void json_strs(char **v, size_t n)
+/* A global option at argv[*i]: 1 taken, 0 not one, -EINVAL bad. */
+static int global_opt(struct ctl *ctl, int argc, char **argv, int *i)
 {
-	putchar('[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			putchar(',');
-		json_str(v[i]);
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+		ctl->json = true;
+		return 1;
 	}
-	putchar(']');
+	if (!strncmp(a, "--socket=", 9)) {
+		ctl->socket_path = a + 9;
+		return 1;
+	}
+	if (strcmp(a, "--socket"))
+		return 0;
+	if (*i + 1 == argc)
+		return -EINVAL;
+	ctl->socket_path = argv[++*i];
+	return 1;
 }
 
-static void json_kv_str(const char *k, const char *v, bool comma)
+/* The command's words: the first one or two words that are not options. */
+static const struct cmd_def *identify(int argc, char **argv)
 {
-	printf("%s\"%s\":", comma ? "," : "", k);
-	json_str(v);
+	const char *w[2] = { NULL, NULL };
+	int n = 0;
+
+	for (int i = 1; i < argc && n < 2; i++) {
+		if (!strcmp(argv[i], "--socket")) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] != '-')
+			w[n++] = argv[i];
+	}
+	return w[0] ? find_cmd(w[0], w[1]) : NULL;
 }
 
-/* --- calling the daemon --- */
+/* One option of cmd at argv[*i]: 0, or -EINVAL with the reason said. */
+static int command_opt(struct ctl *ctl, const struct cmd_def *cmd, int argc,
+		       char **argv, int *i)
+{
+	const char *v, *a = argv[*i];
+	const struct flag_def *d = a[1] == '-' ? find_flag(cmd, a + 2, &v) :
+						 NULL;
+
+	if (!d) {
+		fprintf(stderr, "redirectctl: %s takes no option %s\n",
+			cmd->words[0], a);
+		return -EINVAL;
+	}
+	if (d->arg && !v) {
+		if (*i + 1 == argc) {
+			fprintf(stderr, "redirectctl: --%s needs %s\n", d->name,
+				d->arg);
+			return -EINVAL;
+		}
+		v = argv[++*i];
+	}
+	if (!d->arg && v) {
+		fprintf(stderr, "redirectctl: --%s takes no value\n", d->name);
+		return -EINVAL;
+	}
+	return set_flag(ctl, d, v ? v : "");
+}
+
+/* Everything after the program's name: 0, 1 (help printed), -EINVAL. */
+static int parse(struct ctl *ctl, const struct cmd_def *cmd, int argc,
+		 char **argv)
+{
+	size_t words = cmd->words[1] ? 2 : 1;
+
+	for (int i = 1; i < argc; i++) {
+		int g = global_opt(ctl, argc, argv, &i);
+
+		if (g < 0)
+			return g;
+		if (g)
+			continue;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			print_cmd_usage(stdout, cmd, true);
+			return 1;
+		}
+		if (argv[i][0] == '-' && argv[i][1]) {
+			if (command_opt(ctl, cmd, argc, argv, &i))
+				return -EINVAL;
+		} else if (words) {
+			words--;
+		} else if (ctl->npos < MAX_POS) {
+			ctl->pos[ctl->npos++] = argv[i];
+		} else {
+			return -E2BIG;
+		}
+	}
+	if (ctl->npos < cmd->min_pos || ctl->npos > cmd->max_pos)
+		return -EINVAL;
+	return 0;
+}
+
+/* --- talking to redirectd --- */
 
 static int connect_daemon(struct ctl *ctl)
 {
@@ -117,39 +309,31 @@ static int connect_daemon(struct ctl *ctl)
 	return 0;
 }
 
-/* Send req; on success *out holds the reply. Returns an exit code. */
-static int call(struct ctl *ctl, Request *req, int fd, Reply **out)
+/*
+ * The outcome of one call: an exit code, the daemon's refusal said on
+ * stderr. *reply stays set (for the caller to free) when it is 0.
+ */
+static int outcome(int err, Reply **reply)
 {
-	Reply *reply;
-	int err = connect_daemon(ctl);
+	int code;
 
-	if (err)
-		return err;
-	err = client_call(&ctl->c, req, fd, &reply);
-	client_close(&ctl->c);
 	if (err) {
 		fprintf(stderr, "redirectctl: %s\n", strerror(-err));
 		return EXIT_UNREACHABLE;
 	}
-	if (reply->code) {
-		fprintf(stderr, "redirectctl: %s: %s\n",
-			wire_error_name(reply->code), reply->message);
-		err = wire_exit_code(reply->code);
-		client_reply_free(reply);
-		return err;
-	}
-	*out = reply;
-	return 0;
+	if (!(*reply)->code)
+		return 0;
+	fprintf(stderr, "redirectctl: %s: %s\n",
+		wire_error_name((*reply)->code), (*reply)->message);
+	code = wire_exit_code((*reply)->code);
+	client_reply_free(*reply);
+	*reply = NULL;
+	return code;
 }
 
-/* For change requests: print the daemon's message and exit. */
-static int call_simple(struct ctl *ctl, Request *req)
+/* What a change request answered: its message, or {"ok":true,...}. */
+static void print_done(const struct ctl *ctl, const Reply *reply)
 {
-	Reply *reply;
-	int err = call(ctl, req, -1, &reply);
-
-	if (err)
-		return err;
 	if (ctl->json) {
 		printf("{\"ok\":true");
 		json_kv_str("message", reply->message, true);
@@ -157,266 +341,59 @@ static int call_simple(struct ctl *ctl, Request *req)
 	} else if (reply->message[0]) {
 		printf("%s\n", reply->message);
 	}
+}
+
+/* Connect, one request (made by call), its outcome, print it. */
+static int one_call(struct ctl *ctl,
+		    int (*call)(struct ctl *ctl, Reply **reply),
+		    void (*print)(const struct ctl *ctl, const Reply *reply))
+{
+	Reply *reply = NULL;
+	int err = connect_daemon(ctl);
+
+	if (err)
+		return err;
+	err = outcome(call(ctl, &reply), &reply);
+	client_close(&ctl->c);
+	if (err)
+		return err;
+	print(ctl, reply);
 	client_reply_free(reply);
 	return 0;
 }
 
-/* --- commands --- */
+/* --- the commands --- */
 
-/* The first few; redirectctl -j status lists them all. */
-static void print_node_addrs(const StatusReply *s)
+static int call_status(struct ctl *ctl, Reply **reply)
 {
-	size_t shown = s->n_node_addresses < 6 ? s->n_node_addresses : 6;
-
-	printf("node addrs:  ");
-	for (size_t i = 0; i < shown; i++)
-		printf("%s%s", i ? ", " : "", s->node_addresses[i]);
-	if (shown < s->n_node_addresses)
-		printf(", ... (%zu in all)", s->n_node_addresses);
-	printf("%s(%s)\n", shown ? " " : "",
-	       s->node_addresses_inline ? "scanned inline" :
-					  "hash lookup: more than 32");
+	return client_status(&ctl->c, reply);
 }
 
-static void print_status(const StatusReply *s, bool json)
+static void show_status(const struct ctl *ctl, const Reply *reply)
 {
-	if (json) {
-		printf("{\"version\":\"%s\",\"api_version\":%u,\"pods\":%u,"
-		       "\"pod_addresses\":%u,\"pod_capacity\":%u,"
-		       "\"ztunnel_present\":%s",
-		       s->version, s->api_version, s->pods, s->pod_addresses,
-		       s->pod_capacity, s->ztunnel_present ? "true" : "false");
-		json_kv_str("ztunnel_uid", s->ztunnel_uid, true);
-		printf(",\"ztunnel_capture_udp\":%s",
-		       s->ztunnel_capture_udp ? "true" : "false");
-		json_kv_str("ztunnel_attach", s->ztunnel_attach, true);
-		printf(",\"ztunnel_foreign_first\":%s",
-		       s->ztunnel_foreign_first ? "true" : "false");
-		json_kv_str("bpffs", s->bpffs, true);
-		printf(",\"tc_priority\":%u,\"tc_handle\":%u,\"fail_open\":%s,"
-		       "\"requests\":%llu,\"request_errors\":%llu,"
-		       "\"clients\":%u",
-		       s->tc_priority, s->tc_handle,
-		       s->fail_open ? "true" : "false",
-		       (unsigned long long)s->requests,
-		       (unsigned long long)s->request_errors, s->clients);
-		json_kv_str("log_level", s->log_level, true);
-		printf(",\"sockmap_active\":%s",
-		       s->sockmap_active ? "true" : "false");
-		json_kv_str("sockmap_reason", s->sockmap_reason, true);
-		json_kv_str("sockmap_cgroup", s->sockmap_cgroup, true);
-		printf(",\"sockmap_pods\":%s",
-		       s->sockmap_pods ? "true" : "false");
-		json_kv_str("sockmap_pods_reason", s->sockmap_pods_reason,
-			    true);
-		json_kv_str("features", s->features, true);
-		printf(",\"node_addresses\":");
-		json_strs(s->node_addresses, s->n_node_addresses);
-		printf(",\"node_addresses_inline\":%s",
-		       s->node_addresses_inline ? "true" : "false");
-		printf(",\"journal_write_errors\":%llu,\"journal_damaged\":%llu",
-		       (unsigned long long)s->journal_write_errors,
-		       (unsigned long long)s->journal_damaged);
-		printf(",\"order_checks\":%llu,\"order_violations\":%llu,"
-		       "\"order_restored\":%llu",
-		       (unsigned long long)s->order_checks,
-		       (unsigned long long)s->order_violations,
-		       (unsigned long long)s->order_restored);
-		json_kv_str("attach_mode", s->attach_mode, true);
-		json_kv_str("guard", s->guard, true);
-		printf(",\"pods_uncovered\":%u", s->pods_uncovered);
-		printf(",\"kernel_errors\":%llu",
-		       (unsigned long long)s->kernel_errors);
-		json_kv_str("journal_error", s->journal_error, true);
-		printf("}\n");
-		return;
-	}
-	printf("redirectd %s (API %u)\n", s->version, s->api_version);
-	printf("pods:        %u (%u addresses, capacity %u)\n", s->pods,
-	       s->pod_addresses, s->pod_capacity);
-	printf("ztunnel:     %s%s%s%s%s%s%s\n",
-	       s->ztunnel_present ? "present" : "ABSENT (meshed pods ",
-	       s->ztunnel_present ? ", uid " :
-				    (s->fail_open ? "pass)" : "fail closed)"),
-	       s->ztunnel_present ? s->ztunnel_uid : "",
-	       !s->ztunnel_present    ? "" :
-	       s->ztunnel_capture_udp ? ", captures all UDP" :
-					", UDP: DNS only",
-	       s->ztunnel_present ? ", hooks " : "", s->ztunnel_attach,
-	       s->ztunnel_foreign_first ?
-		       "; ANOTHER OWNER'S PROGRAM RUNS BEFORE THEM (meshed "
-		       "traffic may be lost; see the log)" :
-		       "");
-	printf("bpffs:       %s\n", s->bpffs);
-	printf("tc:          pref %u handle 0x%x\n", s->tc_priority,
-	       s->tc_handle);
-	printf("requests:    %llu (%llu errors), %u clients\n",
-	       (unsigned long long)s->requests,
-	       (unsigned long long)s->request_errors, s->clients);
-	printf("log level:   %s\n", s->log_level);
-	printf("attach:      %s; order watch: %llu checks, %llu foreign "
-	       "programs found before ours, %llu times ours put back first\n",
-	       s->attach_mode, (unsigned long long)s->order_checks,
-	       (unsigned long long)s->order_violations,
-	       (unsigned long long)s->order_restored);
-	printf("guard:       %s\n", s->guard);
-	if (s->pods_uncovered)
-		printf("coverage:    %u pods hold addresses they were not "
-		       "enrolled with (redirectctl pods says which)\n",
-		       s->pods_uncovered);
-	if (s->kernel_errors)
-		printf("kernel:      %llu operations failed that nothing could "
-		       "refuse (see the log)\n",
-		       (unsigned long long)s->kernel_errors);
-	if (s->journal_error[0])
-		printf("journal:     LAGGING (%s): state is in memory; the file "
-		       "is rewritten once writes work; %llu writes failed\n",
-		       s->journal_error,
-		       (unsigned long long)s->journal_write_errors);
-	else
-		printf("journal:     whole (%llu writes failed so far, %llu "
-		       "damaged stretches skipped at start)\n",
-		       (unsigned long long)s->journal_write_errors,
-		       (unsigned long long)s->journal_damaged);
-	print_node_addrs(s);
-	if (s->features[0])
-		printf("features:    %s\n", s->features);
-	if (!s->sockmap_active)
-		printf("sockmap:     off (%s)\n", s->sockmap_reason);
-	else if (s->sockmap_pods)
-		printf("sockmap:     on, cgroup %s, pods and ztunnel%s%s\n",
-		       s->sockmap_cgroup, s->sockmap_pods_reason[0] ? "; " : "",
-		       s->sockmap_pods_reason);
-	else
-		printf("sockmap:     on, cgroup %s, ztunnel's own loop only "
-		       "(pods: %s)\n",
-		       s->sockmap_cgroup, s->sockmap_pods_reason);
+	if (reply->body_case == REPLY_BODY(STATUS))
+		print_status(reply->status, ctl->json);
 }
 
 static int cmd_status(struct ctl *ctl)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__StatusRequest b =
-		AMBIENT_REDIRECT__V1__STATUS_REQUEST__INIT;
-	Reply *reply;
-	int err;
-
-	req.body_case = REQ(STATUS);
-	req.status = &b;
-	err = call(ctl, &req, -1, &reply);
-	if (err)
-		return err;
-	if (reply->body_case != REPLY_BODY(STATUS)) {
-		client_reply_free(reply);
-		return 5;
-	}
-	print_status(reply->status, ctl->json);
-	client_reply_free(reply);
-	return 0;
+	return one_call(ctl, call_status, show_status);
 }
 
-static void print_pod_json(const PodInfo *p, bool comma)
+static int call_stats(struct ctl *ctl, Reply **reply)
 {
-	printf("%s{", comma ? "," : "");
-	json_kv_str("uid", p->uid, false);
-	json_kv_str("name", p->name, true);
-	json_kv_str("namespace", p->namespace_, true);
-	printf(",\"ips\":");
-	json_strs(p->ips, p->n_ips);
-	json_kv_str("host_veth", p->host_veth, true);
-	printf(",\"host_ifindex\":%u", p->host_ifindex);
-	json_kv_str("mac", p->mac, true);
-	json_kv_str("netns", p->netns_path, true);
-	json_kv_str("interface", p->interface, true);
-	printf(",\"dns_capture\":%s,\"qdisc_created\":%s",
-	       p->dns_capture ? "true" : "false",
-	       p->qdisc_created ? "true" : "false");
-	json_kv_str("attach", p->attach, true);
-	json_kv_str("uncovered", p->uncovered, true);
-	printf(",\"guard\":%s}", p->guard ? "true" : "false");
+	return client_stats(&ctl->c, reply);
 }
 
-static void print_zt_json(const ZtunnelInfo *z, bool comma)
+static void show_stats(const struct ctl *ctl, const Reply *reply)
 {
-	printf("%s{", comma ? "," : "");
-	json_kv_str("uid", z->uid, false);
-	printf(",\"ips\":");
-	json_strs(z->ips, z->n_ips);
-	json_kv_str("host_veth", z->host_veth, true);
-	printf(",\"host_ifindex\":%u", z->host_ifindex);
-	json_kv_str("mac", z->mac, true);
-	json_kv_str("netns", z->netns_path, true);
-	json_kv_str("interface", z->interface, true);
-	printf(",\"current\":%s,\"capture_udp\":%s",
-	       z->current ? "true" : "false",
-	       z->capture_udp ? "true" : "false");
-	json_kv_str("attach", z->attach, true);
-	printf("}");
+	if (reply->body_case == REPLY_BODY(STATS))
+		print_stats(reply->stats, ctl->json);
 }
 
-static void print_pods_head(bool json)
+static int cmd_stats(struct ctl *ctl)
 {
-	if (json)
-		printf("{\"pods\":[");
-	else
-		printf("%-36s %-30s %-15s %s\n", "UID", "NAMESPACE/NAME",
-		       "HOST VETH", "IPS");
-}
-
-static void print_pod_text(const PodInfo *p)
-{
-	char nsname[64];
-
-	snprintf(nsname, sizeof(nsname), "%s/%s", p->namespace_, p->name);
-	printf("%-36s %-30s %-15s", p->uid, nsname, p->host_veth);
-	for (size_t j = 0; j < p->n_ips; j++)
-		printf("%s%s", j ? "," : " ", p->ips[j]);
-	printf("%s%s%s\n", p->dns_capture ? " (dns capture)" : "",
-	       !strcmp(p->attach, "tcx") ? " (tcx)" : "",
-	       p->guard ? "" : " (no guard)");
-	if (p->uncovered[0])
-		printf("%-36s not covered: %s\n", "", p->uncovered);
-}
-
-/* One page's pods; *n: pods printed so far (for the JSON commas). */
-static void print_pod_page(const PodList *pl, bool json, size_t *n)
-{
-	for (size_t i = 0; i < pl->n_pods; i++, (*n)++) {
-		if (json)
-			print_pod_json(pl->pods[i], *n > 0);
-		else
-			print_pod_text(pl->pods[i]);
-	}
-}
-
-static void print_ztunnels(const PodList *pl, bool json)
-{
-	if (json) {
-		printf("],\"ztunnels\":[");
-		for (size_t i = 0; i < pl->n_ztunnels; i++)
-			print_zt_json(pl->ztunnels[i], i > 0);
-		printf("]}\n");
-		return;
-	}
-	for (size_t i = 0; i < pl->n_ztunnels; i++) {
-		const ZtunnelInfo *z = pl->ztunnels[i];
-
-		printf("ztunnel %s on %s (host %s)%s%s%s\n", z->uid,
-		       z->interface, z->host_veth,
-		       z->current ? " current" : " replaced",
-		       z->capture_udp ? ", all UDP captured" : "",
-		       !strcmp(z->attach, "tcx") ? " (tcx)" : "");
-	}
-}
-
-static int page_error(Reply *reply)
-{
-	int err = wire_exit_code(reply->code);
-
-	fprintf(stderr, "redirectctl: %s: %s\n", wire_error_name(reply->code),
-		reply->message);
-	client_reply_free(reply);
-	return err;
+	return one_call(ctl, call_stats, show_stats);
 }
 
 /* Every pod, page after page on one connection (ztunnels: first page). */
@@ -430,15 +407,12 @@ static int cmd_pods(struct ctl *ctl)
 	if (err)
 		return err;
 	print_pods_head(ctl->json);
-	for (;;) {
-		err = client_list_page(&ctl->c, after, 0, &reply);
-		if (err) {
-			fprintf(stderr, "redirectctl: %s\n", strerror(-err));
-			err = EXIT_UNREACHABLE;
-			break;
-		}
-		if (reply->code || reply->body_case != REPLY_BODY(PODS)) {
-			err = page_error(reply);
+	do {
+		err = outcome(client_list_page(&ctl->c, after, 0, &reply),
+			      &reply);
+		if (err || reply->body_case != REPLY_BODY(PODS)) {
+			client_reply_free(reply);
+			err = err ? err : EXIT_OTHER;
 			break;
 		}
 		print_pod_page(reply->pods, ctl->json, &n);
@@ -447,9 +421,7 @@ static int cmd_pods(struct ctl *ctl)
 			first = reply;
 		else
 			client_reply_free(reply);
-		if (!after[0])
-			break;
-	}
+	} while (after[0]);
 	if (!err && first)
 		print_ztunnels(first->pods, ctl->json);
 	client_reply_free(first);
@@ -457,209 +429,96 @@ static int cmd_pods(struct ctl *ctl)
 	return err;
 }
 
-static void print_stats(const StatsReply *s, bool json)
-{
-	if (json)
-		printf("{\"counters\":[");
-	else
-		printf("%-16s %-28s %14s %16s\n", "PROGRAM", "DECISION",
-		       "PACKETS", "BYTES");
-	for (size_t i = 0; i < s->n_counters; i++) {
-		const Counter *c = s->counters[i];
-
-		if (json) {
-			printf("%s{", i ? "," : "");
-			json_kv_str("program", c->program, false);
-			json_kv_str("decision", c->decision, true);
-			printf(",\"packets\":%llu,\"bytes\":%llu}",
-			       (unsigned long long)c->packets,
-			       (unsigned long long)c->bytes);
-		} else {
-			printf("%-16s %-28s %14llu %16llu\n", c->program,
-			       c->decision, (unsigned long long)c->packets,
-			       (unsigned long long)c->bytes);
-		}
-	}
-	if (json)
-		printf("]}\n");
-}
-
-static int cmd_stats(struct ctl *ctl)
-{
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__StatsRequest b =
-		AMBIENT_REDIRECT__V1__STATS_REQUEST__INIT;
-	Reply *reply;
-	int err;
-
-	req.body_case = REQ(STATS);
-	req.stats = &b;
-	err = call(ctl, &req, -1, &reply);
-	if (err)
-		return err;
-	if (reply->body_case == REPLY_BODY(STATS))
-		print_stats(reply->stats, ctl->json);
-	client_reply_free(reply);
-	return 0;
-}
-
-struct add_args {
-	const char *netns, *name, *ns, *ifname, *host_veth;
-	char *ips[WIRE_MAX_IPS];
-	size_t n_ips;
-	bool dns_capture;
-	bool capture_udp;
-};
-
-static int parse_add_args(int argc, char **argv, struct add_args *a)
-{
-	enum { A_NETNS = 300, A_IP, A_NAME, A_NS, A_IF, A_HOST, A_DNS, A_UDP };
-	static const struct option opts[] = {
-		{ "netns", required_argument, NULL, A_NETNS },
-		{ "ip", required_argument, NULL, A_IP },
-		{ "name", required_argument, NULL, A_NAME },
-		{ "namespace", required_argument, NULL, A_NS },
-		{ "ifname", required_argument, NULL, A_IF },
-		{ "host-veth", required_argument, NULL, A_HOST },
-		{ "dns-capture", no_argument, NULL, A_DNS },
-		{ "capture-udp", no_argument, NULL, A_UDP },
-		{ 0 }
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case A_NETNS:
-			a->netns = optarg;
-			break;
-		case A_IP:
-			if (a->n_ips == WIRE_MAX_IPS)
-				return -E2BIG;
-			a->ips[a->n_ips++] = optarg;
-			break;
-		case A_NAME:
-			a->name = optarg;
-			break;
-		case A_NS:
-			a->ns = optarg;
-			break;
-		case A_IF:
-			a->ifname = optarg;
-			break;
-		case A_HOST:
-			a->host_veth = optarg;
-			break;
-		case A_DNS:
-			a->dns_capture = true;
-			break;
-		case A_UDP:
-			a->capture_udp = true;
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	return optind == argc && a->netns ? 0 : -EINVAL;
-}
-
 static char *or_empty(const char *s)
 {
 	return (char *)(s ? s : "");
 }
 
-static int cmd_pod_add(struct ctl *ctl, const char *uid, int argc, char **argv)
+static int call_pod_add(struct ctl *ctl, Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
-	struct add_args a = { 0 };
 
-	if (parse_add_args(argc, argv, &a) || !a.n_ips) {
+	b.uid = (char *)ctl->pos[0];
+	b.netns_path = or_empty(ctl->val[F_NETNS]);
+	b.name = or_empty(ctl->val[F_NAME]);
+	b.namespace_ = or_empty(ctl->val[F_NAMESPACE]);
+	b.interface = or_empty(ctl->val[F_IFNAME]);
+	b.host_veth = or_empty(ctl->val[F_HOST_VETH]);
+	b.ips = ctl->ips;
+	b.n_ips = ctl->nips;
+	b.dns_capture = ctl->set[F_DNS_CAPTURE];
+	return client_pod_add(&ctl->c, &b, -1, reply);
+}
+
+static int cmd_pod_add(struct ctl *ctl)
+{
+	if (!ctl->set[F_NETNS] || !ctl->nips) {
 		fprintf(stderr, "redirectctl: pod add needs UID, --netns and "
 				"at least one --ip\n");
 		return EXIT_USAGE;
 	}
-	b.uid = (char *)uid;
-	b.netns_path = (char *)a.netns;
-	b.name = or_empty(a.name);
-	b.namespace_ = or_empty(a.ns);
-	b.interface = or_empty(a.ifname);
-	b.host_veth = or_empty(a.host_veth);
-	b.ips = a.ips;
-	b.n_ips = a.n_ips;
-	b.dns_capture = a.dns_capture;
-	req.body_case = REQ(POD_ADD);
-	req.pod_add = &b;
-	return call_simple(ctl, &req);
+	return one_call(ctl, call_pod_add, print_done);
 }
 
-static int cmd_ztunnel_add(struct ctl *ctl, const char *uid, int argc,
-			   char **argv)
+static int call_ztunnel_add(struct ctl *ctl, Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	ZtunnelAdd b = AMBIENT_REDIRECT__V1__ZTUNNEL_ADD__INIT;
-	struct add_args a = { 0 };
 
-	if (parse_add_args(argc, argv, &a)) {
+	b.uid = (char *)ctl->pos[0];
+	b.netns_path = or_empty(ctl->val[F_NETNS]);
+	b.interface = or_empty(ctl->val[F_IFNAME]);
+	b.ips = ctl->ips;
+	b.n_ips = ctl->nips;
+	b.capture_udp = ctl->set[F_CAPTURE_UDP];
+	return client_ztunnel_add(&ctl->c, &b, -1, reply);
+}
+
+static int cmd_ztunnel_add(struct ctl *ctl)
+{
+	if (!ctl->set[F_NETNS]) {
 		fprintf(stderr, "redirectctl: ztunnel add needs UID and "
 				"--netns\n");
 		return EXIT_USAGE;
 	}
-	b.uid = (char *)uid;
-	b.netns_path = (char *)a.netns;
-	b.interface = or_empty(a.ifname);
-	b.ips = a.ips;
-	b.n_ips = a.n_ips;
-	b.capture_udp = a.capture_udp;
-	req.body_case = REQ(ZTUNNEL_ADD);
-	req.ztunnel_add = &b;
-	return call_simple(ctl, &req);
+	return one_call(ctl, call_ztunnel_add, print_done);
 }
 
-static int cmd_del(struct ctl *ctl, bool pod, const char *uid)
+static int call_pod_del(struct ctl *ctl, Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__PodDelete pd =
-		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
-	AmbientRedirect__V1__ZtunnelDelete zd =
-		AMBIENT_REDIRECT__V1__ZTUNNEL_DELETE__INIT;
-
-	if (pod) {
-		pd.uid = (char *)uid;
-		req.body_case = REQ(POD_DELETE);
-		req.pod_delete = &pd;
-	} else {
-		zd.uid = (char *)uid;
-		req.body_case = REQ(ZTUNNEL_DELETE);
-		req.ztunnel_delete = &zd;
-	}
-	return call_simple(ctl, &req);
+	return client_pod_delete(&ctl->c, ctl->pos[0], NULL, NULL, reply);
 }
 
-static int cmd_log_level(struct ctl *ctl, const char *level)
+static int cmd_pod_del(struct ctl *ctl)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__SetLogLevel b =
-		AMBIENT_REDIRECT__V1__SET_LOG_LEVEL__INIT;
-
-	b.level = (char *)level;
-	req.body_case = REQ(SET_LOG_LEVEL);
-	req.set_log_level = &b;
-	return call_simple(ctl, &req);
+	return one_call(ctl, call_pod_del, print_done);
 }
 
+static int call_ztunnel_del(struct ctl *ctl, Reply **reply)
+{
+	return client_ztunnel_delete(&ctl->c, ctl->pos[0], reply);
+}
+
+static int cmd_ztunnel_del(struct ctl *ctl)
+{
+	return one_call(ctl, call_ztunnel_del, print_done);
+}
+
+static int call_log_level(struct ctl *ctl, Reply **reply)
+{
+	return client_set_log_level(&ctl->c, ctl->pos[0], reply);
+}
+
+static int cmd_log_level(struct ctl *ctl)
+{
+	return one_call(ctl, call_log_level, print_done);
+}
+
+/* A uid that is not enrolled is said and skipped; else the exit code. */
 static int keep_one(struct ctl *ctl, const char *uid)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__PodKeep keep =
-		AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
-	Reply *reply;
-	int err;
+	Reply *reply = NULL;
+	int err = client_pod_keep(&ctl->c, uid, &reply);
 
-	keep.uid = (char *)uid;
-	req.body_case = REQ(POD_KEEP);
-	req.pod_keep = &keep;
-	err = client_call(&ctl->c, &req, -1, &reply);
 	if (err) {
 		fprintf(stderr, "redirectctl: %s\n", strerror(-err));
 		return EXIT_UNREACHABLE;
@@ -672,34 +531,19 @@ static int keep_one(struct ctl *ctl, const char *uid)
 	return err;
 }
 
-/*
- * The snapshot exchange on one connection: PodKeep for each uid, then
- * SnapshotDone. Uids that are not enrolled are reported and skipped.
- */
-static int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
+/* The snapshot exchange on one connection: PodKeep each, SnapshotDone. */
+static int cmd_snapshot(struct ctl *ctl)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-	AmbientRedirect__V1__SnapshotDone done =
-		AMBIENT_REDIRECT__V1__SNAPSHOT_DONE__INIT;
-	Reply *reply;
+	Reply *reply = NULL;
 	int err = connect_daemon(ctl);
 
-	for (int i = 1; i < argc && !err; i++)
-		err = keep_one(ctl, argv[i]);
-	if (err) {
-		client_close(&ctl->c);
-		return err;
-	}
-	req.body_case = REQ(SNAPSHOT_DONE);
-	req.snapshot_done = &done;
-	err = client_call(&ctl->c, &req, -1, &reply);
+	for (size_t i = 0; i < ctl->npos && !err; i++)
+		err = keep_one(ctl, ctl->pos[i]);
+	if (!err)
+		err = outcome(client_snapshot_done(&ctl->c, &reply), &reply);
 	client_close(&ctl->c);
-	if (err) {
-		fprintf(stderr, "redirectctl: %s\n", strerror(-err));
-		return EXIT_UNREACHABLE;
-	}
-	printf("%s\n", reply->message);
-	err = wire_exit_code(reply->code);
+	if (!err)
+		print_done(ctl, reply);
 	client_reply_free(reply);
 	return err;
 }
@@ -721,77 +565,55 @@ static bool daemon_serving(const char *path)
 	return !err;
 }
 
-static int parse_cleanup_args(int argc, char **argv, struct cleanup_opts *o,
-			      bool *force)
+static int number(const char *s, unsigned long max, unsigned long *out)
 {
-	enum { C_BPFFS = 300, C_STATE, C_CGROUP, C_PRIO, C_HANDLE, C_FORCE };
-	static const struct option opts[] = {
-		{ "bpffs", required_argument, NULL, C_BPFFS },
-		{ "state", required_argument, NULL, C_STATE },
-		{ "cgroup", required_argument, NULL, C_CGROUP },
-		{ "tc-priority", required_argument, NULL, C_PRIO },
-		{ "tc-handle", required_argument, NULL, C_HANDLE },
-		{ "force", no_argument, NULL, C_FORCE },
-		{ 0 }
-	};
-	unsigned long v;
 	char *end;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case C_BPFFS:
-			o->bpffs = optarg;
-			break;
-		case C_STATE:
-			o->state_file = optarg;
-			break;
-		case C_CGROUP:
-			o->cgroup = optarg;
-			break;
-		case C_PRIO:
-		case C_HANDLE:
-			errno = 0;
-			v = strtoul(optarg, &end, 0);
-			if (errno || *end || !v ||
-			    v > (c == C_PRIO ? 0xffffUL : 0xffffffffUL))
-				return -EINVAL;
-			if (c == C_PRIO)
-				o->tc_priority = (__u16)v;
-			else
-				o->tc_handle = (__u32)v;
-			break;
-		case C_FORCE:
-			*force = true;
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	return optind == argc ? 0 : -EINVAL;
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	return errno || *end || !*out || *out > max ? -EINVAL : 0;
 }
 
-static int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
+static int cleanup_opts_of(const struct ctl *ctl, struct cleanup_opts *o)
 {
-	struct cleanup_opts o = { .bpffs = DEFAULT_PIN_DIR,
-				  .state_file = DEFAULT_STATE_FILE,
-				  .tc_priority = DEFAULT_TC_PRIORITY,
-				  .tc_handle = DEFAULT_TC_HANDLE };
+	unsigned long v;
+
+	o->bpffs = ctl->set[F_BPFFS] ? ctl->val[F_BPFFS] : DEFAULT_PIN_DIR;
+	o->state_file = ctl->set[F_STATE] ? ctl->val[F_STATE] :
+					    DEFAULT_STATE_FILE;
+	o->cgroup = ctl->val[F_CGROUP];
+	o->tc_priority = DEFAULT_TC_PRIORITY;
+	o->tc_handle = DEFAULT_TC_HANDLE;
+	if (ctl->set[F_TC_PRIORITY]) {
+		if (number(ctl->val[F_TC_PRIORITY], 0xffff, &v))
+			return -EINVAL;
+		o->tc_priority = (__u16)v;
+	}
+	if (ctl->set[F_TC_HANDLE]) {
+		if (number(ctl->val[F_TC_HANDLE], 0xffffffff, &v))
+			return -EINVAL;
+		o->tc_handle = (__u32)v;
+	}
+	return 0;
+}
+
+static int cmd_cleanup(struct ctl *ctl)
+{
+	struct cleanup_opts o = { 0 };
 	struct cleanup_report r;
-	bool force = false;
 	int err;
 
-	if (parse_cleanup_args(argc, argv, &o, &force)) {
-		usage(stderr);
+	if (cleanup_opts_of(ctl, &o)) {
+		fprintf(stderr, "redirectctl: cleanup: bad --tc-priority or "
+				"--tc-handle\n");
 		return EXIT_USAGE;
 	}
-	if (!force && daemon_serving(ctl->socket_path)) {
+	if (!ctl->set[F_FORCE] && daemon_serving(ctl->socket_path)) {
 		fprintf(stderr,
 			"redirectctl: redirectd serves %s; stop it "
 			"first (or --force)\n",
 			ctl->socket_path);
-		return 5;
+		return EXIT_OTHER;
 	}
 	err = cleanup_run(&o, &r);
 	printf("cleanup: %u filters, %u qdiscs, %u pins, %u cgroup links, "
@@ -799,72 +621,130 @@ static int cmd_cleanup(struct ctl *ctl, int argc, char **argv)
 	       "%u errors\n",
 	       r.filters, r.qdiscs, r.pins, r.links, r.routing, r.unknown,
 	       r.errors);
-	return err ? 5 : 0;
+	return err ? EXIT_OTHER : 0;
 }
 
-/* "pod add UID ...", "ztunnel del UID" */
-static int cmd_object(struct ctl *ctl, bool pod, int argc, char **argv)
+static int cmd_help(struct ctl *ctl)
 {
-	if (argc < 3) {
-		usage(stderr);
-		return EXIT_USAGE;
+	usage(stdout);
+	return 0;
+}
+
+#define POD_OPTS                                                           \
+	{                                                                  \
+		F_NETNS, F_IP, F_NAME, F_NAMESPACE, F_IFNAME, F_HOST_VETH, \
+			F_DNS_CAPTURE, F_MAX                               \
 	}
-	if (!strcmp(argv[1], "add"))
-		return pod ? cmd_pod_add(ctl, argv[2], argc - 2, argv + 2) :
-			     cmd_ztunnel_add(ctl, argv[2], argc - 2, argv + 2);
-	if (!strcmp(argv[1], "del") || !strcmp(argv[1], "delete"))
-		return argc == 3 ? cmd_del(ctl, pod, argv[2]) : EXIT_USAGE;
-	usage(stderr);
-	return EXIT_USAGE;
-}
+#define CLEANUP_OPTS                                                    \
+	{                                                               \
+		F_BPFFS, F_STATE, F_CGROUP, F_TC_PRIORITY, F_TC_HANDLE, \
+			F_FORCE, F_MAX                                  \
+	}
 
-static int dispatch(struct ctl *ctl, int argc, char **argv)
-{
-	const char *cmd = argv[0];
-
-	if (!strcmp(cmd, "status") && argc == 1)
-		return cmd_status(ctl);
-	if (!strcmp(cmd, "pods") && argc == 1)
-		return cmd_pods(ctl);
-	if (!strcmp(cmd, "stats") && argc == 1)
-		return cmd_stats(ctl);
-	if (!strcmp(cmd, "pod"))
-		return cmd_object(ctl, true, argc, argv);
-	if (!strcmp(cmd, "ztunnel"))
-		return cmd_object(ctl, false, argc, argv);
-	if (!strcmp(cmd, "snapshot"))
-		return cmd_snapshot(ctl, argc, argv);
-	if (!strcmp(cmd, "cleanup"))
-		return cmd_cleanup(ctl, argc, argv);
-	if (!strcmp(cmd, "log-level") && argc == 2)
-		return cmd_log_level(ctl, argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
-}
+static const struct cmd_def commands[] = {
+	{ { "status", NULL },
+	  NULL,
+	  "",
+	  0,
+	  0,
+	  { F_MAX },
+	  "daemon and datapath summary",
+	  cmd_status },
+	{ { "pods", NULL },
+	  NULL,
+	  "",
+	  0,
+	  0,
+	  { F_MAX },
+	  "enrolled pods and ztunnels",
+	  cmd_pods },
+	{ { "stats", NULL },
+	  NULL,
+	  "",
+	  0,
+	  0,
+	  { F_MAX },
+	  "per-program decision counters",
+	  cmd_stats },
+	{ { "pod", "add" },
+	  NULL,
+	  "UID",
+	  1,
+	  1,
+	  POD_OPTS,
+	  "enrol a pod (--netns and at least one --ip)",
+	  cmd_pod_add },
+	{ { "pod", "del" },
+	  "delete",
+	  "UID",
+	  1,
+	  1,
+	  { F_MAX },
+	  "remove a pod",
+	  cmd_pod_del },
+	{ { "ztunnel", "add" },
+	  NULL,
+	  "UID",
+	  1,
+	  1,
+	  { F_NETNS, F_IFNAME, F_IP, F_CAPTURE_UDP, F_MAX },
+	  "add ztunnel (--netns); new meshed traffic goes to it",
+	  cmd_ztunnel_add },
+	{ { "ztunnel", "del" },
+	  "delete",
+	  "UID",
+	  1,
+	  1,
+	  { F_MAX },
+	  "remove a ztunnel",
+	  cmd_ztunnel_del },
+	{ { "log-level", NULL },
+	  NULL,
+	  "LEVEL",
+	  1,
+	  1,
+	  { F_MAX },
+	  "error, warn, info, debug",
+	  cmd_log_level },
+	{ { "snapshot", NULL },
+	  NULL,
+	  "[UID]...",
+	  0,
+	  MAX_POS,
+	  { F_MAX },
+	  "keep these pods, remove every other enrolled pod",
+	  cmd_snapshot },
+	{ { "cleanup", NULL },
+	  NULL,
+	  "",
+	  0,
+	  0,
+	  CLEANUP_OPTS,
+	  "uninstall: our filters, pins and attachments (redirectd stopped)",
+	  cmd_cleanup },
+	{ { "help", NULL }, NULL, "", 0, 0, { F_MAX }, "this help", cmd_help },
+};
+static const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
 
 int main(int argc, char **argv)
 {
 	struct ctl ctl = { .socket_path = DEFAULT_SOCKET_PATH };
-	int i;
+	const struct cmd_def *cmd = identify(argc, argv);
+	int err;
 
-	/* Global options come before the command. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
-			ctl.json = true;
-		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			ctl.socket_path = argv[++i];
-		} else if (!strcmp(argv[i], "-h") ||
-			   !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	if (!cmd) {
+		bool help = argc == 2 && (!strcmp(argv[1], "-h") ||
+					  !strcmp(argv[1], "--help"));
+
+		usage(help ? stdout : stderr);
+		return help ? 0 : EXIT_USAGE;
 	}
-	if (i == argc) {
-		usage(stderr);
+	err = parse(&ctl, cmd, argc, argv);
+	if (err > 0)
+		return 0;
+	if (err) {
+		print_cmd_usage(stderr, cmd, true);
 		return EXIT_USAGE;
 	}
-	return dispatch(&ctl, argc - i, argv + i);
+	return cmd->run(&ctl);
 }

@@ -112,18 +112,29 @@ void client_reply_free(Reply *reply)
 		ambient_redirect__v1__reply__free_unpacked(reply, NULL);
 }
 
-static int hello(struct client *c, const char *name, char *msg, size_t msglen)
+/*
+ * One request whose body (a message of body case `body`) goes in the
+ * Request's oneof: its members are one pointer, so any of them carries it.
+ */
+static int call_body(struct client *c, int body, void *msg, int netns_fd,
+		     Reply **reply)
 {
 	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+
+	req.body_case = (AmbientRedirect__V1__Request__BodyCase)body;
+	req.hello = msg;
+	return client_call(c, &req, netns_fd, reply);
+}
+
+static int hello(struct client *c, const char *name, char *msg, size_t msglen)
+{
 	Hello h = AMBIENT_REDIRECT__V1__HELLO__INIT;
 	Reply *reply;
 	int err;
 
 	h.version = API_VERSION;
 	h.client = (char *)name;
-	req.body_case = REQ(HELLO);
-	req.hello = &h;
-	err = client_call(c, &req, -1, &reply);
+	err = call_body(c, REQ(HELLO), &h, -1, &reply);
 	if (err)
 		return err;
 	err = (int)reply->code;
@@ -167,46 +178,87 @@ void client_close(struct client *c)
 	c->fd = -1;
 }
 
+int client_status(struct client *c, Reply **reply)
+{
+	AmbientRedirect__V1__StatusRequest b =
+		AMBIENT_REDIRECT__V1__STATUS_REQUEST__INIT;
+
+	return call_body(c, REQ(STATUS), &b, -1, reply);
+}
+
+int client_stats(struct client *c, Reply **reply)
+{
+	AmbientRedirect__V1__StatsRequest b =
+		AMBIENT_REDIRECT__V1__STATS_REQUEST__INIT;
+
+	return call_body(c, REQ(STATS), &b, -1, reply);
+}
+
 int client_list_page(struct client *c, const char *after, uint32_t limit,
 		     Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	AmbientRedirect__V1__ListPodsRequest b =
 		AMBIENT_REDIRECT__V1__LIST_PODS_REQUEST__INIT;
 
 	b.after_uid = (char *)(after ? after : "");
 	b.limit = limit;
-	req.body_case = REQ(LIST_PODS);
-	req.list_pods = &b;
-	return client_call(c, &req, -1, reply);
+	return call_body(c, REQ(LIST_PODS), &b, -1, reply);
 }
 
 int client_pod_get(struct client *c, const char *uid, Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	AmbientRedirect__V1__PodGetRequest b =
 		AMBIENT_REDIRECT__V1__POD_GET_REQUEST__INIT;
 
 	b.uid = (char *)uid;
-	req.body_case = REQ(POD_GET);
-	req.pod_get = &b;
-	return client_call(c, &req, -1, reply);
+	return call_body(c, REQ(POD_GET), &b, -1, reply);
 }
 
 int client_pod_delete(struct client *c, const char *uid,
 		      const char *container_id, const char *netns,
 		      Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
 	AmbientRedirect__V1__PodDelete b =
 		AMBIENT_REDIRECT__V1__POD_DELETE__INIT;
 
 	b.uid = (char *)uid;
 	b.container_id = (char *)(container_id ? container_id : "");
 	b.netns_path = (char *)(netns ? netns : "");
-	req.body_case = REQ(POD_DELETE);
-	req.pod_delete = &b;
-	return client_call(c, &req, -1, reply);
+	return call_body(c, REQ(POD_DELETE), &b, -1, reply);
+}
+
+int client_ztunnel_delete(struct client *c, const char *uid, Reply **reply)
+{
+	AmbientRedirect__V1__ZtunnelDelete b =
+		AMBIENT_REDIRECT__V1__ZTUNNEL_DELETE__INIT;
+
+	b.uid = (char *)uid;
+	return call_body(c, REQ(ZTUNNEL_DELETE), &b, -1, reply);
+}
+
+int client_pod_keep(struct client *c, const char *uid, Reply **reply)
+{
+	AmbientRedirect__V1__PodKeep b = AMBIENT_REDIRECT__V1__POD_KEEP__INIT;
+
+	b.uid = (char *)uid;
+	return call_body(c, REQ(POD_KEEP), &b, -1, reply);
+}
+
+int client_snapshot_done(struct client *c, Reply **reply)
+{
+	AmbientRedirect__V1__SnapshotDone b =
+		AMBIENT_REDIRECT__V1__SNAPSHOT_DONE__INIT;
+
+	return call_body(c, REQ(SNAPSHOT_DONE), &b, -1, reply);
+}
+
+int client_set_log_level(struct client *c, const char *level, Reply **reply)
+{
+	AmbientRedirect__V1__SetLogLevel b =
+		AMBIENT_REDIRECT__V1__SET_LOG_LEVEL__INIT;
+
+	b.level = (char *)level;
+	return call_body(c, REQ(SET_LOG_LEVEL), &b, -1, reply);
 }
 
 /*
@@ -214,32 +266,26 @@ int client_pod_delete(struct client *c, const char *uid,
  * while too many sent by non-root peers wait to be closed: a request that
  * names its netns by path too goes again with the path alone.
  */
-static int call_with_netns(struct client *c, Request *req, int netns_fd,
+static int call_with_netns(struct client *c, int body, void *msg, int netns_fd,
 			   const char *path, Reply **reply)
 {
-	int err = client_call(c, req, netns_fd, reply);
+	int err = call_body(c, body, msg, netns_fd, reply);
 
 	if (err == -EPERM && netns_fd >= 0 && path && path[0])
-		err = client_call(c, req, -1, reply);
+		err = call_body(c, body, msg, -1, reply);
 	return err;
 }
 
 int client_pod_add(struct client *c, const PodAdd *add, int netns_fd,
 		   Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-
-	req.body_case = REQ(POD_ADD);
-	req.pod_add = (PodAdd *)add;
-	return call_with_netns(c, &req, netns_fd, add->netns_path, reply);
+	return call_with_netns(c, REQ(POD_ADD), (PodAdd *)add, netns_fd,
+			       add->netns_path, reply);
 }
 
 int client_ztunnel_add(struct client *c, const ZtunnelAdd *add, int netns_fd,
 		       Reply **reply)
 {
-	Request req = AMBIENT_REDIRECT__V1__REQUEST__INIT;
-
-	req.body_case = REQ(ZTUNNEL_ADD);
-	req.ztunnel_add = (ZtunnelAdd *)add;
-	return call_with_netns(c, &req, netns_fd, add->netns_path, reply);
+	return call_with_netns(c, REQ(ZTUNNEL_ADD), (ZtunnelAdd *)add, netns_fd,
+			       add->netns_path, reply);
 }

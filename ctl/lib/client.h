@@ -40,9 +40,16 @@ int client_ztunnel_add(struct client *c, const ZtunnelAdd *add, int netns_fd,
 int client_list_page(struct client *c, const char *after, uint32_t limit,
 		     Reply **reply);
 int client_pod_get(struct client *c, const char *uid, Reply **reply);
+int client_status(struct client *c, Reply **reply);
+int client_stats(struct client *c, Reply **reply);
 /* container_id, netns: the guards of PodDelete ("" or NULL: none). */
 int client_pod_delete(struct client *c, const char *uid,
 		      const char *container_id, const char *netns,
 		      Reply **reply);
+int client_ztunnel_delete(struct client *c, const char *uid, Reply **reply);
+/* The snapshot exchange: a PodKeep per pod named, then SnapshotDone. */
+int client_pod_keep(struct client *c, const char *uid, Reply **reply);
+int client_snapshot_done(struct client *c, Reply **reply);
+int client_set_log_level(struct client *c, const char *level, Reply **reply);
 
 #endif

@@ -1,0 +1,113 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# redirectctl as documented: every invocation of it that README.md and
+# docs/ show runs against a live redirectd and is accepted (placeholders
+# filled in with this node's pods; a synopsis both with its optional parts
+# and without them), and the global options go before or after the
+# command (`redirectctl status -j` as much as `redirectctl -j status`).
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/assert.sh
+. tests/lib/node.sh
+
+need_root
+need_built redirectd redirectctl ztunnel-sim
+
+node_init "$BUILD"
+node_start_redirectd || setup_failed redirectd
+ztunnel_start zt || setup_failed ztunnel
+for p in a b c zt2; do
+	pod_create "$p" || setup_failed "pod $p"
+done
+pod_enrol a >/dev/null || setup_failed "enrol a"
+pod_enrol b >/dev/null || setup_failed "enrol b"
+
+# The documented lines: `redirectctl` then a command or a global option.
+documented() {
+	grep -rhoE 'redirectctl +(-|\[|status|pods|stats|pod |ztunnel |log-level|snapshot|cleanup|help)[^`|;#)]*' \
+		README.md docs/*.md deploy/README.md | sed 's/ *$//' | sort -u
+}
+
+# fill LINE: placeholders replaced by this node's values
+fill() {
+	p=c
+	case "$1" in *"ztunnel "*) p=zt2 ;; esac
+	uid=uid-$RUN-$p ns=$RUN-$p
+	case "$1" in
+	*snapshot*) uid="uid-$RUN-a uid-$RUN-b" ;;
+	esac
+	printf '%s\n' "$1" | sed -e "s|\\[--socket PATH\\]|--socket $SOCK|" \
+		-e "s|UID|$uid|g" -e "s|--netns PATH|--netns /var/run/netns/$ns|" \
+		-e "s|ADDR|$(pod_ip $p 4)|" -e "s|ADDR|$(pod_ip $p 6)|" \
+		-e "s|LEVEL|info|" -e "s|--name N|--name c|" \
+		-e "s|--namespace NS|--namespace default|" -e "s|--ifname IF|--ifname eth0|" \
+		-e "s|--host-veth V|--host-veth $(pod_host_veth c)|" \
+		-e "s|--bpffs DIR|--bpffs $PIN|" -e "s|--state FILE|--state $STATE|" \
+		-e "s|--cgroup DIR||" -e "s|--tc-priority N|--tc-priority 23166|" \
+		-e "s|--tc-handle N|--tc-handle 0xa3b1|"
+}
+
+# The synopsis without its optional parts, and with them.
+without_options() {
+	printf '%s\n' "$1" | sed -e 's/\[[^]]*\]\(\.\.\.\)\?//g' -e 's/  */ /g'
+}
+with_options() {
+	# (but never cleanup's --force: it would uninstall under the daemon)
+	printf '%s\n' "$1" | sed -e 's/\.\.\.//g' -e 's/[][]//g' \
+		-e 's/ --force//'
+}
+
+# run LINE: exit 0 expected; cleanup refuses while redirectd serves (5)
+run_line() {
+	line=$1
+	want=0
+	case "$line" in *cleanup*) want=5 ;; esac
+	# shellcheck disable=SC2086
+	"$BUILD"/$line --socket "$SOCK" >"$WORK/cli.out" 2>&1
+	rc=$?
+	check_eq "$line" "$want" "$rc"
+	[ "$rc" = "$want" ] || sed 's/^/  | /' "$WORK/cli.out"
+}
+
+case_begin "every documented redirectctl invocation is accepted"
+n=0
+documented >"$WORK/documented"
+check_gt "README and docs show some" "$(wc -l <"$WORK/documented")" 8
+# ztunnel del last: it leaves zt2, which replaced zt, and no ztunnel
+sort -s -k2,2 "$WORK/documented" | grep -v 'ztunnel del' >"$WORK/ordered"
+grep 'ztunnel del' "$WORK/documented" >>"$WORK/ordered"
+while read -r doc; do
+	for variant in "$(without_options "$doc")" "$(with_options "$doc")"; do
+		run_line "$(fill "$variant")"
+		n=$((n + 1))
+	done
+done <"$WORK/ordered"
+check_gt "invocations run" "$n" 16
+case_end
+
+case_begin "global options before or after the command"
+check_eq "status -j is JSON" "$(ctl -j status | jq -r .version)" \
+	"$("$BUILD/redirectctl" status -j --socket "$SOCK" | jq -r .version)"
+check "--socket=PATH pods --json" sh -c \
+	"'$BUILD/redirectctl' pods --socket=$SOCK --json | jq -e .pods >/dev/null"
+check "stats -j between words and options" sh -c \
+	"'$BUILD/redirectctl' --socket $SOCK stats -j | jq -e .counters >/dev/null"
+check "pod add with -j after its options" sh -c "'$BUILD/redirectctl' \
+	--socket $SOCK pod add uid-$RUN-c --netns /var/run/netns/$RUN-c \
+	--ip $(pod_ip c 4) -j | jq -e .ok >/dev/null"
+case_end
+
+case_begin "usage errors exit 2 and say why"
+"$BUILD/redirectctl" --socket "$SOCK" pod add 2>"$WORK/err.txt"
+check_eq "pod add without a uid" 2 "$?"
+"$BUILD/redirectctl" --socket "$SOCK" status --bogus 2>"$WORK/err.txt"
+check_eq "an option status does not take" 2 "$?"
+check_contains "named" "$(cat "$WORK/err.txt")" "--bogus"
+"$BUILD/redirectctl" --socket "$SOCK" frobnicate 2>/dev/null
+check_eq "an unknown command" 2 "$?"
+check "COMMAND --help lists its options" sh -c \
+	"'$BUILD/redirectctl' pod add --help | grep -q -- '--dns-capture'"
+case_end
+
+results
