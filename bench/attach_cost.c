@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 #include "log.h"
 #include "nl.h"
+#include "tc.h"
 
 /* Not in Debian 12's headers (libbpf 1.1, linux-libc-dev 6.1). */
 #define ATTACH_TCX_INGRESS 46

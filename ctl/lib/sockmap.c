@@ -24,7 +24,7 @@
 #include "addr.h"
 #include "upgrade.h"
 #include "sock_key.h"
-#include "nl.h"
+#include "netns.h"
 #include "log.h"
 
 #ifndef SO_NETNS_COOKIE

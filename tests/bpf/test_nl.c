@@ -25,7 +25,11 @@
 #include <CUnit/Basic.h>
 #include "log.h"
 #include "datapath.h"
+#include "link.h"
+#include "netns.h"
 #include "nl.h"
+#include "tc.h"
+#include "ztunnel_routing.h"
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"
 #define PROG_NAME "app_outbound"
