@@ -2,7 +2,8 @@
 /*
  * Network namespaces (netns.h): handles opened and checked without
  * opening anything else, entered and left, a netlink handle made inside
- * one, and the ids our netns gives others (RTM_GETNSID, RTM_NEWNSID).
+ * one, their cookies (a socket's SO_NETNS_COOKIE) and the ids our netns
+ * gives others (RTM_GETNSID, RTM_NEWNSID).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,9 @@
 #include "nl_int.h"
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
 /* --- handles --- */
 
@@ -235,6 +239,41 @@ int nl_open_in_netns(int netns_fd, struct nl **out)
 	if (!err)
 		*out = nl;
 	return err;
+}
+
+/* --- netns cookies --- */
+
+int netns_cookie_of_sock(int sock, __u64 *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) ?
+		       -errno :
+		       0;
+}
+
+/* A socket belongs to the netns it is created in. */
+int netns_cookie_self(__u64 *cookie)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -errno;
+	err = netns_cookie_of_sock(fd, cookie);
+	close(fd);
+	return err;
+}
+
+int netns_cookie(int netns_fd, __u64 *cookie)
+{
+	int saved, err, lerr;
+
+	err = netns_enter(netns_fd, &saved);
+	if (err)
+		return err;
+	err = netns_cookie_self(cookie);
+	lerr = netns_leave(saved);
+	return err ? err : lerr;
 }
 
 /* --- netns ids --- */

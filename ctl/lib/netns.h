@@ -45,6 +45,15 @@ int netns_leave(int saved);
 /* A netlink handle in the netns behind netns_fd; the caller's is unchanged. */
 int nl_open_in_netns(int netns_fd, struct nl **out);
 
+/* --- netns cookies (SO_NETNS_COOKIE, Linux 5.14) --- */
+
+/* The cookie of the netns the socket sock belongs to. */
+int netns_cookie_of_sock(int sock, __u64 *cookie);
+/* The cookie of the calling thread's netns. */
+int netns_cookie_self(__u64 *cookie);
+/* The cookie of the netns behind netns_fd. */
+int netns_cookie(int netns_fd, __u64 *cookie);
+
 /* --- netns ids: what nl's netns calls another --- */
 
 /* The id nl's netns has for the netns of netns_fd, -ENOENT if none. */

@@ -167,6 +167,19 @@ int netns_leave(int saved)
 	return -EOPNOTSUPP;
 }
 
+/* No netns cookies: sockmap acceleration and pod_guard stay off. */
+int netns_cookie_self(__u64 *cookie)
+{
+	*cookie = 0;
+	return -EOPNOTSUPP;
+}
+
+int netns_cookie(int netns_fd, __u64 *cookie)
+{
+	(void)netns_fd;
+	return netns_cookie_self(cookie);
+}
+
 /* --- handles --- */
 
 static int new_handle(const char *ns, struct nl **out)
