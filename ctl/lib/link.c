@@ -52,8 +52,16 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *arg)
 	return parse_link(nlh, arg);
 }
 
-/* ip link show dev NAME | ip link show (by index) */
-static int link_get(struct nl *nl, const char *name, int ifindex,
+static bool ifname_ok(const char *name)
+{
+	return name && *name && strlen(name) < IF_NAMESIZE;
+}
+
+/*
+ * ip [-n NETNS] link show dev NAME (or the link at ifindex when name is
+ * NULL), NETNS asked from nl's netns by its netns id; nsid < 0: nl's own.
+ */
+static int link_get(struct nl *nl, int nsid, const char *name, int ifindex,
 		    struct link_info *li)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETLINK, NLM_F_ACK);
@@ -61,7 +69,9 @@ static int link_get(struct nl *nl, const char *name, int ifindex,
 	int err;
 
 	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	ifi->ifi_index = name ? 0 : ifindex;
+	if (nsid >= 0)
+		mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (__u32)nsid);
 	if (name)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
@@ -72,39 +82,16 @@ static int link_get(struct nl *nl, const char *name, int ifindex,
 
 int link_get_by_name(struct nl *nl, const char *name, struct link_info *li)
 {
-	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
+	if (!ifname_ok(name))
 		return -EINVAL;
-	return link_get(nl, name, 0, li);
+	return link_get(nl, -1, name, 0, li);
 }
 
 int link_get_by_index(struct nl *nl, int ifindex, struct link_info *li)
 {
 	if (ifindex <= 0)
 		return -EINVAL;
-	return link_get(nl, NULL, ifindex, li);
-}
-
-/*
- * ip -n NETNS link show dev NAME (or the link at ifindex when name is
- * NULL), asked from nl's netns by netns id.
- */
-static int link_get_by_nsid(struct nl *nl, int nsid, const char *name,
-			    int ifindex, struct link_info *li)
-{
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETLINK, NLM_F_ACK);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	int err;
-
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (__u32)nsid);
-	if (name)
-		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	else
-		ifi->ifi_index = ifindex;
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	li->ifindex = 0;
-	err = nl_talk(nl, nlh, link_get_cb, li);
-	return !err && !li->ifindex ? -ENOENT : err;
+	return link_get(nl, -1, NULL, ifindex, li);
 }
 
 /*
@@ -121,11 +108,11 @@ int link_get_in_netns(struct nl *nl, int netns_fd, const char *name,
 	struct nl *pnl;
 	int nsid, err;
 
-	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
+	if (!ifname_ok(name))
 		return -EINVAL;
 	nsid = netns_id_of(nl, netns_fd);
 	if (nsid >= 0)
-		return link_get_by_nsid(nl, nsid, name, 0, li);
+		return link_get(nl, nsid, name, 0, li);
 	err = nl_open_in_netns(netns_fd, &pnl);
 	if (err)
 		return err;
@@ -166,9 +153,9 @@ int link_for_each(struct nl *nl,
 int link_get_in_netns_id(struct nl *nl, int nsid, const char *name,
 			 struct link_info *li)
 {
-	if (nsid < 0 || !name || !*name || strlen(name) >= IF_NAMESIZE)
+	if (nsid < 0 || !ifname_ok(name))
 		return -EINVAL;
-	return link_get_by_nsid(nl, nsid, name, 0, li);
+	return link_get(nl, nsid, name, 0, li);
 }
 
 int link_get_in_netns_id_at(struct nl *nl, int nsid, int ifindex,
@@ -176,34 +163,32 @@ int link_get_in_netns_id_at(struct nl *nl, int nsid, int ifindex,
 {
 	if (nsid < 0 || ifindex <= 0)
 		return -EINVAL;
-	return link_get_by_nsid(nl, nsid, NULL, ifindex, li);
+	return link_get(nl, nsid, NULL, ifindex, li);
 }
 
-/* ip link set dev X up */
-int link_set_up(struct nl *nl, int ifindex)
+/* ip link set dev X up|down */
+static int link_set(struct nl *nl, int ifindex, bool up)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_NEWLINK, NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	int err;
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = IFF_UP;
-	err = nl_talk(nl, nlh, NULL, NULL);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int link_set_up(struct nl *nl, int ifindex)
+{
+	int err = link_set(nl, ifindex, true);
+
 	return err ? nl_fail(nl, err, "link: set ifindex %d up", ifindex) : 0;
 }
 
-/* ip link set dev X down */
 int link_set_down(struct nl *nl, int ifindex)
 {
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_NEWLINK, NLM_F_ACK);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	ifi->ifi_change = IFF_UP;
-	return nl_talk(nl, nlh, NULL, NULL);
+	return link_set(nl, ifindex, false);
 }
 
 /* --- addresses --- */
@@ -234,43 +219,51 @@ static int addr_walk_cb(const struct nlmsghdr *nlh, void *arg)
 		     (int)ifa->ifa_index, w->arg);
 }
 
-/* ip addr show */
-int addr_for_each(struct nl *nl,
-		  int (*fn)(int family, const void *addr, int ifindex,
-			    void *arg),
-		  void *arg)
-{
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	struct addr_walk w = { fn, arg };
-
-	ifa->ifa_family = AF_UNSPEC;
-	return nl_talk(nl, nlh, addr_walk_cb, &w);
-}
-
 /*
- * ip -n NETNS addr show dev IFINDEX, NETNS named by its id in nl's netns.
- * The kernel reads IFA_TARGET_NETNSID (and filters by ifindex) only on a
- * socket with strict checking, so it is on for this one dump: the other
- * requests on this socket were written for the lenient parser.
+ * ip addr show, or (nsid >= 0) ip -n NETNS addr show dev IFINDEX, NETNS
+ * named by its id in nl's netns. The kernel reads IFA_TARGET_NETNSID (and
+ * filters by ifindex) only on a socket with strict checking, so it is on
+ * for that one dump: the other requests on this socket were written for
+ * the lenient parser.
  */
-int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
-			   int (*fn)(int family, const void *addr, int ifindex,
-				     void *arg),
-			   void *arg)
+static int addr_dump(struct nl *nl, int nsid, int ifindex,
+		     const struct addr_walk *w)
 {
 	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETADDR, NLM_F_DUMP);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	struct addr_walk w = { fn, arg };
 	int err;
 
 	ifa->ifa_family = AF_UNSPEC;
+	if (nsid < 0)
+		return nl_talk(nl, nlh, addr_walk_cb, (void *)w);
 	ifa->ifa_index = (__u32)ifindex;
 	mnl_attr_put_u32(nlh, IFA_TARGET_NETNSID, (__u32)nsid);
 	err = nl_strict_check(nl, 1);
 	if (err)
 		return err;
-	err = nl_talk(nl, nlh, addr_walk_cb, &w);
+	err = nl_talk(nl, nlh, addr_walk_cb, (void *)w);
 	nl_strict_check(nl, 0);
 	return err;
+}
+
+int addr_for_each(struct nl *nl,
+		  int (*fn)(int family, const void *addr, int ifindex,
+			    void *arg),
+		  void *arg)
+{
+	struct addr_walk w = { fn, arg };
+
+	return addr_dump(nl, -1, 0, &w);
+}
+
+int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
+			   int (*fn)(int family, const void *addr, int ifindex,
+				     void *arg),
+			   void *arg)
+{
+	struct addr_walk w = { fn, arg };
+
+	if (nsid < 0) /* the kernel's answer too */
+		return -EINVAL;
+	return addr_dump(nl, nsid, ifindex, &w);
 }

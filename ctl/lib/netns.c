@@ -109,6 +109,24 @@ bool netns_fd_is_net(int fd)
 }
 
 /*
+ * The O_PATH handle pfd (closed here), already found on nsfs, opened for
+ * real through /proc/self/fd and checked to be a network namespace.
+ */
+static int reopen_checked(int pfd)
+{
+	char self[64];
+	int fd, err;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	err = fd < 0 ? -errno : netns_check_fd(fd);
+	close(pfd);
+	if (err && fd >= 0)
+		close(fd);
+	return err ? err : fd;
+}
+
+/*
  * netns_open when that cannot block, else -EAGAIN: the path is walked
  * from the kernel's caches alone (RESOLVE_CACHED, made for io_uring's
  * opens that must not block: every step that would ask a filesystem, a
@@ -120,8 +138,7 @@ int netns_open_cached(const char *path)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
 				.resolve = RESOLVE_CACHED };
-	char self[64];
-	int pfd, fd, err;
+	int pfd;
 
 	pfd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 	if (pfd < 0)
@@ -130,13 +147,7 @@ int netns_open_cached(const char *path)
 		close(pfd);
 		return -EINVAL;
 	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	err = fd < 0 ? -errno : netns_check_fd(fd);
-	close(pfd);
-	if (err && fd >= 0)
-		close(fd);
-	return err ? err : fd;
+	return reopen_checked(pfd);
 }
 
 /*
@@ -147,7 +158,6 @@ int netns_open_cached(const char *path)
  */
 int netns_open(const char *path)
 {
-	char self[64];
 	int pfd, fd, err;
 
 	pfd = open(path, O_PATH | O_CLOEXEC);
@@ -160,16 +170,10 @@ int netns_open(const char *path)
 		close(pfd);
 		return pr_ret(err, "netns: %s is not a namespace file", path);
 	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	err = fd < 0 ? -errno : netns_check_fd(fd);
-	close(pfd);
-	if (err) {
-		if (fd >= 0)
-			close(fd);
-		return pr_ret(err, "netns: %s is not a network namespace: %s",
-			      path, strerror(-err));
-	}
+	fd = reopen_checked(pfd);
+	if (fd < 0)
+		return pr_ret(fd, "netns: %s is not a network namespace: %s",
+			      path, strerror(-fd));
 	return fd;
 }
 
@@ -181,6 +185,8 @@ int netns_same(int fd1, int fd2)
 		return -errno;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
+
+/* --- entering one --- */
 
 int netns_enter(int netns_fd, int *saved)
 {
