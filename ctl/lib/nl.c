@@ -19,6 +19,7 @@
 #include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 #include "log.h"
+#include "nl.h"
 #include "nl_int.h"
 
 /*

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <linux/netlink.h>
 #include <linux/types.h>
-#include "nl.h"
+
+struct nl; /* nl.h */
 
 /* A reply handler: 0 to go on; anything else stops calls and is returned. */
 typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *arg);
