@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ctl/lib/nl.c against the real kernel. Everything happens in a private
+ * The netlink modules (ctl/lib/nl.c, netns.c, link.c, tc.c,
+ * ztunnel_routing.c) against the real kernel. Everything happens in a private
  * netns (unshare at start, gone when we exit) plus one named netns,
  * ar<pid>-nl, for veth peers and routing in another netns; an atexit
  * handler deletes it. Results are cross-checked with ip(8) and tc(8).
