@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Network namespaces: opening and checking netns handles (never opening
- * anything else, never blocking where a peer's filesystem could stall
- * us), entering them with setns(), a netlink handle made inside one, and
- * their names as the kernel gives them: netns ids (what our netns calls
- * another, for IFLA_TARGET_NETNSID and BPF socket lookups) and netns
- * cookies (SO_NETNS_COOKIE, what sock_ops and pod_guard compare).
+ * anything else; the cached open and the check of a peer's fd never wait
+ * on a filesystem), entering them with setns(), a netlink handle made
+ * inside one, and their names as the kernel gives them: netns ids (what
+ * our netns calls another, for IFLA_TARGET_NETNSID and BPF socket
+ * lookups) and netns cookies (SO_NETNS_COOKIE, what sock_ops and
+ * pod_guard compare).
  *
  * Every function returns 0 (or what it names) or a negative errno.
  */
