@@ -39,7 +39,9 @@ SKELS     := $(BUILD)/redirect.skel.h $(BUILD)/sockmap.skel.h
 BPF_HDRS  := $(wildcard bpf/include/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
-             ctl/lib/state.c ctl/lib/client.c ctl/lib/nl.c ctl/lib/sockmap.c \
+             ctl/lib/state.c ctl/lib/journal.c ctl/lib/client.c \
+             ctl/lib/nl.c ctl/lib/netns.c ctl/lib/link.c ctl/lib/tc.c \
+             ctl/lib/ztunnel_routing.c ctl/lib/sockmap.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
              ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c \
              ctl/lib/closer.c ctl/lib/nsopen.c ctl/lib/paths.c
@@ -55,7 +57,7 @@ TEST_UNIT := $(filter-out $(BUILD)/tests/test_cni, \
              $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)))
 # The pure-logic objects the unit tests need (not nl.o, not client.o).
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
-             $(BUILD)/ctl/lib/addr.o \
+             $(BUILD)/ctl/lib/journal.o $(BUILD)/ctl/lib/addr.o \
              $(BUILD)/ctl/lib/log.o $(BUILD)/proto/redirect.pb-c.o
 ZTSIM     := $(BUILD)/ztunnel-sim
 SOCKCHECK := $(BUILD)/sockcheck
@@ -267,10 +269,12 @@ FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined \
 FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
                $(FUZZ_DIR)/fuzz_cni
 FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
-               ctl/lib/log.o ctl/lib/datapath.o ctl/lib/upgrade.o ctl/lib/addr.o \
+               ctl/lib/journal.o ctl/lib/log.o ctl/lib/datapath.o \
+               ctl/lib/upgrade.o ctl/lib/addr.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
-# tests/fuzz/fake_kernel.h: nl.c is left out (the fake defines nl.h), and
+# tests/fuzz/fake_kernel.h: the netlink modules (nl.c, netns.c, link.c,
+# tc.c, ztunnel_routing.c) are left out (the fake defines their headers), and
 # datapath.c's BPF functions are wrapped at link time; sockmap.c is left
 # out too (tests/fuzz/fake_sockmap.c: acceleration off).
 FUZZ_WRAP   := dp_load dp_close dp_prog_fd dp_spare_fd dp_unpin \

@@ -4,7 +4,7 @@
  * the two ways a tc program can hang on a veth:
  *
  *   tc   clsact qdisc + cls_bpf filter on ingress and on egress, through
- *        the same netlink code redirectd uses (ctl/lib/nl.c)
+ *        the same netlink code redirectd uses (ctl/lib/tc.c)
  *   tcx  a BPF link per direction (BPF_TCX_INGRESS / BPF_TCX_EGRESS,
  *        kernel 6.6+), no qdisc
  *
@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 #include "log.h"
 #include "nl.h"
+#include "tc.h"
 
 /* Not in Debian 12's headers (libbpf 1.1, linux-libc-dev 6.1). */
 #define ATTACH_TCX_INGRESS 46

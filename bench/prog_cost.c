@@ -40,7 +40,7 @@
 #include "addr.h"
 #include "redirect.skel.h"
 #include "datapath.h"
-#include "nl.h"
+#include "netns.h"
 #include "log.h"
 #include "packet.h"
 

@@ -286,4 +286,3 @@ void print_stats(const StatsReply *s, bool json)
 	if (json)
 		printf("]}\n");
 }
-

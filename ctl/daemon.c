@@ -44,15 +44,9 @@ static void start_sockmap(struct daemon *d)
 /* Ours (redirectd runs in the node netns): what pod_guard lets in. */
 static __u64 node_netns_cookie(void)
 {
-	int fd = netns_open("/proc/thread-self/ns/net");
-	__u64 cookie = 0;
+	__u64 cookie;
 
-	if (fd >= 0) {
-		if (netns_cookie(fd, &cookie))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
+	return netns_cookie_self(&cookie) ? 0 : cookie;
 }
 
 static void guard_decide(struct daemon *d, __u64 cookie)

@@ -87,11 +87,11 @@ ErrorCode h_status(struct daemon *d, struct call *k)
 	s->fail_open = d->opts.fail_open;
 	s->requests = d->requests;
 	s->request_errors = d->request_errors;
-	s->journal_write_errors = d->st.journal_errors;
-	s->journal_error = d->st.journal_dirty ?
-				   (char *)strerror(-d->st.journal_last_error) :
+	s->journal_write_errors = d->st.journal.errors;
+	s->journal_error = d->st.journal.dirty ?
+				   (char *)strerror(-d->st.journal.last_error) :
 				   "";
-	s->journal_damaged = d->st.journal_damaged;
+	s->journal_damaged = d->st.journal.damaged;
 	s->order_checks = d->order_checks;
 	s->order_violations = d->order_violations;
 	s->order_restored = d->order_restored;

@@ -11,7 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "datapath.h"
+#include "link.h"
+#include "netns.h"
 #include "nl.h"
+#include "tc.h"
+#include "ztunnel_routing.h"
 #include "sockmap.h"
 #include "state.h"
 #include "wire.h"

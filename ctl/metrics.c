@@ -129,7 +129,7 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	counter(&o, "journal_write_errors_total",
 		"Journal writes that "
 		"failed.",
-		d->st.journal_errors);
+		d->st.journal.errors);
 	counter(&o, "order_violations_total",
 		"Findings of another owner's "
 		"program running before ours on a pod's or ztunnel's hook.",
@@ -143,7 +143,7 @@ int metrics_render(struct daemon *d, char *buf, size_t cap)
 	gauge(&o, "journal_lagging",
 	      "1 while the journal file lags the "
 	      "daemon's state (a write failed; rewritten once writes work).",
-	      d->st.journal_dirty);
+	      d->st.journal.dirty);
 	datapath_counters(&o, d);
 	return o.full ? -ENOSPC : (int)o.len;
 }

@@ -25,9 +25,13 @@
 #include "upgrade.h"
 #include "datapath.h"
 #include "log.h"
+#include "link.h"
+#include "netns.h"
 #include "nl.h"
 #include "sockmap.h"
 #include "state.h"
+#include "tc.h"
+#include "ztunnel_routing.h"
 #include "redirect.skel.h"
 #include "sockmap.skel.h"
 

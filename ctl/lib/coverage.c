@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include "addr.h"
 #include "coverage.h"
-#include "nl.h"
+#include "link.h"
 
 #define MAX_GAPS 16 /* more are summed up as "and N more" */
 

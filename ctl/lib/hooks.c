@@ -5,7 +5,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "hooks.h"
+#include "link.h"
 #include "log.h"
+#include "netns.h"
 #include "tcx.h"
 
 #define PIN_LEN 512

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include "datapath.h"
 #include "nl.h"
+#include "tc.h"
 #include "compiler.h"
 
 /* Where our filters sit on every hook: tc "pref" and handle. */

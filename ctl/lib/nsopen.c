@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include "log.h"
 #include "thread.h"
-#include "nl.h"
+#include "netns.h"
 #include "nsopen.h"
 
 struct nsopen_job {

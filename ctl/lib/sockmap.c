@@ -24,12 +24,8 @@
 #include "addr.h"
 #include "upgrade.h"
 #include "sock_key.h"
-#include "nl.h"
+#include "netns.h"
 #include "log.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 /* Room for ztunnels' addresses besides the pods'. */
 #define NETNS_EXTRA 64
@@ -45,25 +41,6 @@ static void set_reason(struct sockmap *sm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sm->reason, sizeof(sm->reason), fmt, ap);
 	va_end(ap);
-}
-
-int netns_cookie(int netns_fd, __u64 *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-	int saved, fd, err, lerr;
-
-	err = netns_enter(netns_fd, &saved);
-	if (err)
-		return err;
-	/* A socket belongs to the netns it is created in. */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	err = fd < 0 ? -errno : 0;
-	lerr = netns_leave(saved);
-	if (!err && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	return err ? err : lerr;
 }
 
 /* What the programs need from the kernel, named when missing. */
@@ -85,7 +62,6 @@ static const char *missing_feature(void)
 		{ BPF_PROG_TYPE_SK_MSG, BPF_FUNC_sk_storage_get,
 		  "bpf_sk_storage_get in sk_msg" },
 	};
-	socklen_t len = sizeof(__u64);
 	__u64 cookie;
 	int fd, err;
 
@@ -104,7 +80,7 @@ static const char *missing_feature(void)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return "sockets";
-	err = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+	err = netns_cookie_of_sock(fd, &cookie);
 	close(fd);
 	return err ? "SO_NETNS_COOKIE (kernel 5.14)" : NULL;
 }
@@ -403,12 +379,11 @@ static int selftest_half_close(struct selftest *t, char *why, size_t len)
 int sockmap_selftest(const struct sockmap *sm, char *why, size_t len)
 {
 	struct selftest t = { -1, -1, -1 };
-	socklen_t nl = sizeof(__u64);
 	__u64 netns;
 	int err = selftest_pair(&t);
 
-	if (!err && getsockopt(t.cli, SOL_SOCKET, SO_NETNS_COOKIE, &netns, &nl))
-		err = -errno;
+	if (!err)
+		err = netns_cookie_of_sock(t.cli, &netns);
 	if (!err)
 		err = selftest_file(sm, t.cli, netns);
 	if (!err)

@@ -71,7 +71,4 @@ int sockmap_netns_for_each(const struct sockmap *sm,
 /* The current ztunnel's netns; 0: no ztunnel. */
 int sockmap_ztunnel_set(const struct sockmap *sm, __u64 cookie);
 
-/* The cookie of the netns behind netns_fd (SO_NETNS_COOKIE, >= 5.14). */
-int netns_cookie(int netns_fd, __u64 *cookie);
-
 #endif

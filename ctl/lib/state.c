@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * What redirectd owns (state.h): the table of enrolled pods (hashed by
+ * uid) and ztunnels, its lookups, the conversions to and from the wire's
+ * records, and what the journal (journal.c) is told of each change and
+ * replays into the table.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -8,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "addr.h"
+#include "journal.h"
 #include "log.h"
 #include "state.h"
 
@@ -27,7 +34,7 @@ static size_t hash_uid(const char *s)
 int state_init(struct state *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->journal_fd = -1;
+	journal_init(&st->journal);
 	st->buckets = calloc(INITIAL_BUCKETS, sizeof(*st->buckets));
 	if (!st->buckets)
 		return -ENOMEM;
@@ -48,11 +55,9 @@ void state_free(struct state *st)
 	free(st->buckets);
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
 		ztunnel_free(st->zts[i]);
-	if (st->journal_fd >= 0)
-		close(st->journal_fd);
-	free(st->journal_path);
+	journal_close(&st->journal);
 	memset(st, 0, sizeof(*st));
-	st->journal_fd = -1;
+	journal_init(&st->journal);
 }
 
 struct enrolled_pod *pod_new(const char *uid)
@@ -481,132 +486,19 @@ struct ztunnel *ztunnel_from_info(const ZtunnelInfo *info)
 	return z;
 }
 
-/* --- journal ---
- *
- * File: the 8-byte magic, then records: u32 payload length, u32 CRC-32 of
- * the payload (both little endian), the payload (a JournalEntry). A record
- * goes out in one pwrite at the end; one that fails is cut off again, so
- * the file only ever holds whole records. Replay checks every CRC and
- * skips a damaged stretch up to the next whole record. A file without the
- * magic is the earlier format (length and payload), still replayed.
- */
+/* --- its journal: each change as a record, replayed into the table --- */
 
-static void put_le32(uint8_t *p, uint32_t v)
+/* A put's record, info's ips (n_ips of naddrs) from format_addrs. */
+static int append_put(struct state *st, const JournalEntry *e, char **ips,
+		      size_t n_ips, size_t naddrs)
 {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/*
- * CRC-32 (IEEE 802.3, reflected, as zlib's crc32() and journals written
- * with it), table-driven; our own so the state code needs no zlib.
- */
-static uint32_t record_crc(const uint8_t *payload, size_t len)
-{
-	static uint32_t table[256];
-	uint32_t crc = 0xffffffffu;
-
-	if (!table[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-	for (size_t i = 0; i < len; i++)
-		crc = table[(crc ^ payload[i]) & 0xff] ^ (crc >> 8);
-	return crc ^ 0xffffffffu;
-}
-
-static void note_write_error(struct state *st, int err)
-{
-	st->journal_dirty = true;
-	st->journal_errors++;
-	st->journal_last_error = err;
-	pr_err("journal %s: write failed: %s", st->journal_path,
-	       strerror(-err));
-}
-
-/* Append raw bytes at the end; on failure the file is cut back. */
-static int journal_write(struct state *st, const uint8_t *buf, size_t len)
-{
-	ssize_t n = pwrite(st->journal_fd, buf, len, (off_t)st->journal_size);
-
-	if (n == (ssize_t)len) {
-		st->journal_size += len;
-		return 0;
-	}
-	if (ftruncate(st->journal_fd, (off_t)st->journal_size))
-		pr_warn("journal: cutting a partial record: %s",
-			strerror(errno));
-	return n < 0 ? -errno : -ENOSPC;
-}
-
-static int journal_append(struct state *st, const JournalEntry *e)
-{
-	size_t len = ambient_redirect__v1__journal_entry__get_packed_size(e);
-	uint8_t *buf;
 	int err;
 
-	if (st->journal_fd < 0)
-		return st->journal_path ? -EBADF : 0; /* degraded, or none */
-	if (len > JOURNAL_MAX_RECORD)
-		return -E2BIG;
-	buf = malloc(len + JOURNAL_RECORD_HDR);
-	if (!buf)
+	if (naddrs && !ips)
 		return -ENOMEM;
-	ambient_redirect__v1__journal_entry__pack(e, buf + JOURNAL_RECORD_HDR);
-	put_le32(buf, (uint32_t)len);
-	put_le32(buf + 4, record_crc(buf + JOURNAL_RECORD_HDR, len));
-	err = journal_write(st, buf, len + JOURNAL_RECORD_HDR);
-	free(buf);
-	if (err) {
-		note_write_error(st, err);
-		return err;
-	}
-	st->journal_records++;
-	return 0;
-}
-
-/*
- * Memory is the truth: after a failed write, the next successful
- * compaction writes all of it and the file is whole again.
- */
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
-int state_journal_tidy(struct state *st)
-{
-	size_t live = st->npods + MAX_ZTUNNELS;
-	int err;
-
-	if (!st->journal_path)
-		return 0;
-	if (st->journal_dirty) {
-		/* a full disk: try again at most once a second */
-		if (now_ms() < st->journal_retry_ms)
-			return -EAGAIN;
-		err = state_journal_compact(st);
-		if (err)
-			st->journal_retry_ms = now_ms() + 1000;
-		return err;
-	}
-	if (st->journal_fd >= 0 && st->journal_records > 2 * live + 1024)
-		return state_journal_compact(st);
-	return 0;
+	err = journal_append(&st->journal, e);
+	info_release_ips(ips, n_ips);
+	return err;
 }
 
 int state_journal_pod_put(struct state *st, const struct enrolled_pod *pod)
@@ -614,16 +506,11 @@ int state_journal_pod_put(struct state *st, const struct enrolled_pod *pod)
 	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
 	PodInfo info;
 	char mac[18];
-	int err;
 
 	pod_to_info(pod, &info, mac, sizeof(mac));
-	if (pod->naddrs && !info.ips)
-		return -ENOMEM;
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_PUT;
 	e.pod_put = &info;
-	err = journal_append(st, &e);
-	info_release_ips(info.ips, info.n_ips);
-	return err;
+	return append_put(st, &e, info.ips, info.n_ips, pod->naddrs);
 }
 
 int state_journal_pod_delete(struct state *st, const char *uid)
@@ -632,7 +519,7 @@ int state_journal_pod_delete(struct state *st, const char *uid)
 
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_POD_DELETE;
 	e.pod_delete = (char *)uid;
-	return journal_append(st, &e);
+	return journal_append(&st->journal, &e);
 }
 
 int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
@@ -640,16 +527,11 @@ int state_journal_zt_put(struct state *st, const struct ztunnel *zt)
 	JournalEntry e = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__INIT;
 	ZtunnelInfo info;
 	char mac[18];
-	int err;
 
 	ztunnel_to_info(zt, &info, mac, sizeof(mac));
-	if (zt->naddrs && !info.ips)
-		return -ENOMEM;
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_PUT;
 	e.ztunnel_put = &info;
-	err = journal_append(st, &e);
-	info_release_ips(info.ips, info.n_ips);
-	return err;
+	return append_put(st, &e, info.ips, info.n_ips, zt->naddrs);
 }
 
 int state_journal_zt_delete(struct state *st, const char *uid)
@@ -658,11 +540,12 @@ int state_journal_zt_delete(struct state *st, const char *uid)
 
 	e.op_case = AMBIENT_REDIRECT__V1__JOURNAL_ENTRY__OP_ZTUNNEL_DELETE;
 	e.ztunnel_delete = (char *)uid;
-	return journal_append(st, &e);
+	return journal_append(&st->journal, &e);
 }
 
-static void replay_entry(struct state *st, const JournalEntry *e)
+static void replay_entry(const JournalEntry *e, void *arg)
 {
+	struct state *st = arg;
 	struct enrolled_pod *p;
 	struct ztunnel *z;
 
@@ -692,181 +575,9 @@ static void replay_entry(struct state *st, const JournalEntry *e)
 	}
 }
 
-/* One record's payload, whole and checked; false: not a record here. */
-static bool replay_one(struct state *st, const uint8_t *p, size_t len)
-{
-	JournalEntry *e =
-		ambient_redirect__v1__journal_entry__unpack(NULL, len, p);
-
-	if (!e)
-		return false;
-	replay_entry(st, e);
-	ambient_redirect__v1__journal_entry__free_unpacked(e, NULL);
-	return true;
-}
-
-static bool record_at(const uint8_t *buf, size_t size, size_t pos, size_t *len)
-{
-	size_t n;
-
-	if (size - pos < JOURNAL_RECORD_HDR)
-		return false;
-	n = get_le32(buf + pos);
-	if (n > JOURNAL_MAX_RECORD || size - pos - JOURNAL_RECORD_HDR < n ||
-	    get_le32(buf + pos + 4) !=
-		    record_crc(buf + pos + JOURNAL_RECORD_HDR, n))
-		return false;
-	*len = n;
-	return true;
-}
-
-/*
- * Every whole record, in order. A damaged stretch (a bad CRC, a length
- * that runs past the end, a torn last record) is logged and skipped: the
- * next byte offset where a whole record starts goes on.
- */
-static void replay_checked(struct state *st, const uint8_t *buf, size_t size)
-{
-	size_t pos = JOURNAL_MAGIC_LEN, len, records = 0, skipped = 0;
-	size_t damage_at = 0;
-	bool damaged = false;
-
-	while (pos < size) {
-		if (record_at(buf, size, pos, &len) &&
-		    replay_one(st, buf + pos + JOURNAL_RECORD_HDR, len)) {
-			if (damaged)
-				pr_warn("journal: skipped %zu damaged bytes at "
-					"offset %zu",
-					pos - damage_at, damage_at);
-			damaged = false;
-			records++;
-			pos += JOURNAL_RECORD_HDR + len;
-			continue;
-		}
-		if (!damaged) {
-			damaged = true;
-			damage_at = pos;
-			skipped++;
-		}
-		pos++;
-	}
-	if (damaged)
-		pr_warn("journal: dropped %zu bytes at its end (a torn or "
-			"damaged last record)",
-			size - damage_at);
-	pr_debug("journal: replayed %zu records, %zu damaged stretches",
-		 records, skipped);
-	st->journal_damaged += skipped;
-}
-
-/* The earlier format: no magic, no CRC. */
-static void replay_legacy(struct state *st, const uint8_t *buf, size_t size)
-{
-	size_t pos = 0, len;
-
-	while (size - pos >= 4) {
-		len = get_le32(buf + pos);
-		if (len > WIRE_MAX_MSG || size - pos - 4 < len) {
-			pr_warn("journal: earlier format, unreadable from "
-				"offset %zu on",
-				pos);
-			st->journal_damaged++;
-			return;
-		}
-		if (!replay_one(st, buf + pos + 4, len)) {
-			pr_warn("journal: skipping an undecodable record at "
-				"offset %zu",
-				pos);
-			st->journal_damaged++;
-		}
-		pos += 4 + len;
-	}
-}
-
-static int read_all(int fd, uint8_t **out, size_t *size)
-{
-	struct stat sb;
-	uint8_t *buf;
-	size_t got = 0;
-	ssize_t n;
-
-	if (fstat(fd, &sb))
-		return -errno;
-	if (!S_ISREG(sb.st_mode))
-		return -EINVAL;
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)sb.st_size &&
-	       (n = read(fd, buf + got, (size_t)sb.st_size - got)) > 0)
-		got += (size_t)n;
-	*out = buf;
-	*size = got;
-	return 0;
-}
-
-static int replay_file(struct state *st, const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	uint8_t *buf = NULL;
-	size_t size = 0;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	err = read_all(fd, &buf, &size);
-	close(fd);
-	if (err)
-		return err;
-	if (size >= JOURNAL_MAGIC_LEN &&
-	    !memcmp(buf, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN))
-		replay_checked(st, buf, size);
-	else
-		replay_legacy(st, buf, size);
-	free(buf);
-	return 0;
-}
-
-/*
- * Compaction failed (a full disk, say): keep appending to the journal as
- * it is, if it is in our format; else run without one, visibly.
- */
-static int journal_keep_appending(struct state *st, int why)
-{
-	uint8_t magic[JOURNAL_MAGIC_LEN];
-	struct stat sb;
-	int fd;
-
-	pr_warn("journal: cannot rewrite %s (%s); appending to it as it is",
-		st->journal_path, strerror(-why));
-	fd = open(st->journal_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0 || fstat(fd, &sb) ||
-	    (sb.st_size >= JOURNAL_MAGIC_LEN &&
-	     (pread(fd, magic, sizeof(magic), 0) != sizeof(magic) ||
-	      memcmp(magic, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN)))) {
-		if (fd >= 0)
-			close(fd);
-		note_write_error(st, why);
-		return 0;
-	}
-	st->journal_fd = fd;
-	st->journal_size = (size_t)sb.st_size;
-	if (!st->journal_size &&
-	    journal_write(st, (const uint8_t *)JOURNAL_MAGIC,
-			  JOURNAL_MAGIC_LEN)) {
-		close(fd);
-		st->journal_fd = -1;
-		note_write_error(st, why);
-		return 0;
-	}
-	note_write_error(st, why);
-	return 0;
-}
-
 int state_journal_replay(struct state *st, const char *path)
 {
-	int err = replay_file(st, path);
+	int err = journal_replay(&st->journal, path, replay_entry, st);
 
 	if (err && err != -ENOENT)
 		return pr_ret(err, "open %s: %s", path, strerror(-err));
@@ -875,13 +586,12 @@ int state_journal_replay(struct state *st, const char *path)
 
 int state_journal_begin(struct state *st, const char *path)
 {
-	int err;
+	int err = journal_set_path(&st->journal, path);
 
-	st->journal_path = strdup(path);
-	if (!st->journal_path)
-		return -ENOMEM;
+	if (err)
+		return err;
 	err = state_journal_compact(st);
-	return err ? journal_keep_appending(st, err) : 0;
+	return err ? journal_keep_appending(&st->journal, err) : 0;
 }
 
 int state_journal_open(struct state *st, const char *path)
@@ -893,7 +603,7 @@ int state_journal_open(struct state *st, const char *path)
 
 int state_journal_read(struct state *st, const char *path)
 {
-	return replay_file(st, path);
+	return journal_replay(&st->journal, path, replay_entry, st);
 }
 
 struct compact_ctx {
@@ -909,108 +619,29 @@ static void put_pod_record(struct enrolled_pod *p, void *arg)
 		c->err = state_journal_pod_put(c->st, p);
 }
 
-static int fsync_dir_of(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	int fd, err = 0;
-
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return err;
-}
-
-/*
- * A fresh file, ours alone: an old STATE.tmp (from a crash, or a symlink
- * someone put there) is removed, never followed; mode 0600 whatever the
- * umask.
- */
-static int create_tmp(const char *tmp)
-{
-	int fd;
-
-	if (unlink(tmp) && errno != ENOENT)
-		return -errno;
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/* Write the live set into fd (now st's journal); 0 or the first error. */
-static int compact_into(struct state *st, int fd)
+/* One put per live pod and ztunnel: all a rewritten journal holds. */
+static int put_live(struct state *st)
 {
 	struct compact_ctx c = { .st = st };
 
-	st->journal_fd = fd;
-	st->journal_size = 0;
-	st->journal_records = 0;
-	c.err = journal_write(st, (const uint8_t *)JOURNAL_MAGIC,
-			      JOURNAL_MAGIC_LEN);
-	if (!c.err)
-		state_pod_for_each(st, put_pod_record, &c);
+	state_pod_for_each(st, put_pod_record, &c);
 	for (int i = 0; i < MAX_ZTUNNELS && !c.err; i++)
 		if (st->zts[i])
 			c.err = state_journal_zt_put(st, st->zts[i]);
-	if (!c.err && fsync(fd))
-		c.err = -errno;
 	return c.err;
 }
 
 int state_journal_compact(struct state *st)
 {
-	size_t plen = strlen(st->journal_path), old_size = st->journal_size;
-	size_t old_records = st->journal_records;
-	int old_fd = st->journal_fd, fd, err;
-	char *tmp = malloc(plen + 5);
+	struct journal_rewrite rw;
+	int err = journal_rewrite_begin(&st->journal, &rw);
 
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, st->journal_path, plen);
-	memcpy(tmp + plen, ".tmp", 5);
-	fd = create_tmp(tmp);
-	if (fd < 0) {
-		err = pr_ret(fd, "create %s: %s", tmp, strerror(-fd));
-		free(tmp);
-		return err;
-	}
-	err = compact_into(st, fd);
-	if (!err && rename(tmp, st->journal_path))
-		err = -errno;
-	if (err) {
-		/* The old file, untouched, stays the journal. */
-		close(fd);
-		unlink(tmp);
-		st->journal_fd = old_fd;
-		st->journal_size = old_size;
-		st->journal_records = old_records;
-		free(tmp);
-		return pr_ret(err, "journal: compacting %s: %s",
-			      st->journal_path, strerror(-err));
-	}
-	fsync_dir_of(st->journal_path);
-	if (old_fd >= 0)
-		close(old_fd);
-	free(tmp);
-	if (st->journal_dirty)
-		pr_info("journal %s: whole again", st->journal_path);
-	st->journal_dirty = false;
-	return 0;
+	return err ? err : journal_rewrite_end(&st->journal, &rw, put_live(st));
+}
+
+int state_journal_tidy(struct state *st)
+{
+	int due = journal_due(&st->journal, st->npods + MAX_ZTUNNELS);
+
+	return due > 0 ? state_journal_compact(st) : due;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What redirectd owns: enrolled pods and ztunnels, indexed by uid, and the
- * journal that lets a restarted daemon know it again. Pure bookkeeping: no
- * netlink, no BPF, so it is unit tested on its own.
+ * What redirectd owns: enrolled pods and ztunnels, indexed by uid, and
+ * what its journal (journal.h) records of them, so that a restarted
+ * daemon knows them again. Pure bookkeeping: no netlink, no BPF, so it is
+ * unit tested on its own.
  */
 #ifndef REDIRECT_STATE_H
 #define REDIRECT_STATE_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <net/if.h>
+#include "journal.h"
 #include "redirect_abi.h"
 #include "wire.h"
 #include "compiler.h"
@@ -70,23 +72,8 @@ struct state {
 	size_t npods;
 	size_t naddrs; /* pod addresses in total */
 	struct ztunnel *zts[MAX_ZTUNNELS];
-	int journal_fd; /* -1: none (or degraded: see journal_errors) */
-	char *journal_path;
-	size_t journal_size; /* bytes of whole records: where the next goes */
-	size_t journal_records; /* records in the file, for compaction */
-	__u64 journal_errors; /* writes that failed (nothing half written) */
-	int journal_last_error; /* -errno of the last one */
-	bool journal_dirty; /* a write failed: the file lags the memory */
-	__u64 journal_retry_ms; /* no compaction retry before (CLOCK_MONOTONIC) */
-	size_t journal_damaged; /* damaged stretches skipped at replay */
+	struct journal journal;
 };
-
-#define JOURNAL_MAGIC "ARJRNL2\n"
-#define JOURNAL_MAGIC_LEN 8
-#define JOURNAL_RECORD_HDR 8 /* u32 length, u32 CRC-32 */
-/* The largest record written, and replayed: a request's record is bounded
- * by the request's own limits well below this. */
-#define JOURNAL_MAX_RECORD (64 * 1024)
 
 int state_init(struct state *st);
 void state_free(struct state *st);
@@ -143,14 +130,14 @@ struct ztunnel *ztunnel_from_info(const ZtunnelInfo *info);
 void info_release_ips(char **ips, size_t n);
 
 /*
- * Journal: open (creating) path and replay it into st, then compact it.
- * Returns 0, or a negative errno; a torn last record is dropped.
+ * The journal: open (creating) path and replay it into st, then compact
+ * it. Returns 0, or a negative errno; a torn last record is dropped.
  */
 int state_journal_open(struct state *st, const char *path);
 /* The two halves: replay (a missing file is empty), then start writing. */
 int state_journal_replay(struct state *st, const char *path);
 int state_journal_begin(struct state *st, const char *path);
-/* Replay path into st without writing anything (st->journal stays NULL). */
+/* Replay path into st without writing anything (no journal file kept). */
 int state_journal_read(struct state *st, const char *path);
 MUST_CHECK int state_journal_pod_put(struct state *st,
 				     const struct enrolled_pod *pod);

@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "nl.h"
+#include "tc.h"
 #include "compiler.h"
 
 /* The kernel has TCX (6.6+). */

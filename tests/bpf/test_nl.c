@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ctl/lib/nl.c against the real kernel. Everything happens in a private
+ * The netlink modules (ctl/lib/nl.c, netns.c, link.c, tc.c,
+ * ztunnel_routing.c) against the real kernel. Everything happens in a private
  * netns (unshare at start, gone when we exit) plus one named netns,
  * ar<pid>-nl, for veth peers and routing in another netns; an atexit
  * handler deletes it. Results are cross-checked with ip(8) and tc(8).
@@ -25,7 +26,11 @@
 #include <CUnit/Basic.h>
 #include "log.h"
 #include "datapath.h"
+#include "link.h"
+#include "netns.h"
 #include "nl.h"
+#include "tc.h"
+#include "ztunnel_routing.h"
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"
 #define PROG_NAME "app_outbound"

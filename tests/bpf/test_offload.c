@@ -26,7 +26,7 @@
 #include "cunit_run.h"
 #include "closer.h"
 #include "log.h"
-#include "nl.h"
+#include "netns.h"
 #include "nsopen.h"
 
 #define LINGER_S 2

@@ -45,7 +45,7 @@
 #include "redirect.skel.h"
 #include "datapath.h"
 #include "log.h"
-#include "nl.h"
+#include "netns.h"
 #include "packet.h"
 
 #define IF_POD_A "ar-pod-a" /* host veth of pod A */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The fake kernel behind fuzz_request: every function of nl.h, and the
+ * The fake kernel behind fuzz_request: every function of the netlink
+ * modules' headers (nl.h, netns.h, link.h, tc.h, ztunnel_routing.h), and the
  * BPF-touching functions of datapath.h as --wrap targets. See
  * fake_kernel.h for the world it simulates.
  */
@@ -13,7 +14,11 @@
 #include <sys/mman.h>
 #include <arpa/inet.h>
 #include "datapath.h"
+#include "link.h"
+#include "netns.h"
 #include "nl.h"
+#include "tc.h"
+#include "ztunnel_routing.h"
 #include "fake_kernel.h"
 
 #define NS_LEN 64
@@ -160,6 +165,19 @@ int netns_leave(int saved)
 {
 	(void)saved;
 	return -EOPNOTSUPP;
+}
+
+/* No netns cookies: sockmap acceleration and pod_guard stay off. */
+int netns_cookie_self(__u64 *cookie)
+{
+	*cookie = 0;
+	return -EOPNOTSUPP;
+}
+
+int netns_cookie(int netns_fd, __u64 *cookie)
+{
+	(void)netns_fd;
+	return netns_cookie_self(cookie);
 }
 
 /* --- handles --- */

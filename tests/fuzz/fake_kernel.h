@@ -4,7 +4,7 @@
  *
  * The test seam is the link, not the code: the fuzzer is linked with
  * ctl/daemon.c and the real codec, state and journal, but not with
- * ctl/lib/nl.c (fake_kernel.c defines every function of nl.h instead), and
+ * the netlink modules (fake_kernel.c defines their functions instead), and
  * with -Wl,--wrap for every function of datapath.h that touches BPF maps
  * or programs (the pure ones, addr_key_parse and friends, stay real).
  * Nothing in the production sources knows about this.

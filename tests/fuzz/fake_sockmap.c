@@ -67,10 +67,3 @@ int sockmap_ztunnel_set(const struct sockmap *sm, __u64 cookie)
 	(void)cookie;
 	return sm->active ? -EOPNOTSUPP : 0;
 }
-
-int netns_cookie(int netns_fd, __u64 *cookie)
-{
-	(void)netns_fd;
-	*cookie = 0;
-	return -EOPNOTSUPP;
-}

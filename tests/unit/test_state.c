@@ -568,7 +568,7 @@ static void test_journal_roundtrip(void)
 	/* the open compacted the file; that must read back the same */
 	if (!journal_open(&st, path))
 		check_roundtrip_state(&st);
-	CU_ASSERT_EQUAL(st.journal_records, 4 + 2);
+	CU_ASSERT_EQUAL(st.journal.records, 4 + 2);
 out:
 	state_free(&st);
 }
@@ -644,7 +644,7 @@ static void test_journal_compaction(void)
 	}
 	/* compaction keeps at most 2 * live + 1024 records in the file */
 	bound = 2 * (1 + MAX_ZTUNNELS) + 1024 + 1;
-	CU_ASSERT(st.journal_records <= (size_t)bound);
+	CU_ASSERT(st.journal.records <= (size_t)bound);
 	CU_ASSERT(file_size(path) <= bound * one_record);
 	CU_ASSERT(file_size(path) < ROUNDS * one_record / 2);
 	state_free(&st);
@@ -728,7 +728,7 @@ static void test_journal_unwritable(void)
 	tmp_path(path, sizeof(path), "no/such/dir/state.journal");
 	CU_ASSERT_EQUAL_FATAL(state_init(&st), 0);
 	CU_ASSERT_EQUAL(state_journal_open(&st, path), 0);
-	CU_ASSERT(st.journal_errors > 0 && st.journal_dirty);
+	CU_ASSERT(st.journal.errors > 0 && st.journal.dirty);
 	CU_ASSERT(state_journal_pod_put(&st, p) < 0);
 	CU_ASSERT(state_journal_tidy(&st) < 0);
 	pod_free(p);
@@ -760,7 +760,7 @@ static void test_journal_damaged_middle(void)
 		CU_ASSERT_TRUE(pod_matches(find_pod(&st, 0), 0));
 		CU_ASSERT_PTR_NULL(find_pod(&st, 1));
 		CU_ASSERT_TRUE(pod_matches(find_pod(&st, 2), 2));
-		CU_ASSERT_EQUAL(st.journal_damaged, 1);
+		CU_ASSERT_EQUAL(st.journal.damaged, 1);
 	}
 	state_free(&st);
 	/* a length word damaged: the same */
@@ -822,7 +822,7 @@ static void test_journal_legacy(void)
 	write_bytes(path, "wb", buf, len + 4);
 	if (!journal_open(&st, path)) {
 		CU_ASSERT_EQUAL(st.npods, 0);
-		CU_ASSERT_EQUAL(st.journal_damaged, 0);
+		CU_ASSERT_EQUAL(st.journal.damaged, 0);
 	}
 	state_free(&st);
 	/* rewritten in the current format */
