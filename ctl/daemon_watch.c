@@ -14,7 +14,8 @@
  *   head, made before the filters go; with --attach tc it is reported,
  *   as nothing safe can be done.
  * Counted in status and metrics, logged once per finding. The same sweep
- * checks each pod's coverage (daemon_coverage.c).
+ * checks each pod's coverage (daemon_coverage.c); reconcile leaves that
+ * to the sweeps, as it may cost an address dump per pod.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,8 +24,10 @@
 #include "daemon_hooks.h"
 #include "daemon_watch.h"
 #include "log.h"
+#include "loop.h"
 
-#define WATCH_SLICE 256 /* pods checked per sweep */
+#define WATCH_SLICE 256 /* pods checked per sweep, at most */
+#define WATCH_BUDGET_MS 20 /* and for about this long */
 
 /* What one check covers: a pod's hooks, or a ztunnel's. */
 struct watched {
@@ -198,26 +201,50 @@ static void watch_ztunnel(struct daemon *d, struct ztunnel *zt,
 	ztunnel_devs_close(&zd);
 }
 
-void daemon_watch_order(struct daemon *d, bool all)
+/* Every pod once, order only: reconcile's pass (coverage waits for sweeps). */
+static void watch_all_pods(struct daemon *d, const __u32 *ids)
+{
+	for (size_t b = 0; b < d->st.nbuckets; b++)
+		for (struct enrolled_pod *p = d->st.buckets[b]; p; p = p->next)
+			watch_pod(d, p, ids);
+}
+
+/*
+ * The next slice of pods, order and coverage, from where the last sweep
+ * stopped. Bounded by pods and by time: a coverage check dumps the pod
+ * netns' addresses, which may be many (pods sharing a netns) or slow (the
+ * daemon under valgrind); the loop's requests must not wait behind it.
+ */
+static void watch_pod_slice(struct daemon *d, const __u32 *ids)
 {
 	size_t checked = 0, nb = d->st.nbuckets;
-	__u32 ids[DP_PROG_MAX];
+	uint64_t until = now_ms() + WATCH_BUDGET_MS;
 
-	hook_prog_ids(&d->dp, ids);
-	for (int i = 0; i < MAX_ZTUNNELS; i++)
-		if (d->st.zts[i])
-			watch_ztunnel(d, d->st.zts[i], ids);
-	for (size_t k = 0; k < nb && (all || checked < WATCH_SLICE); k++) {
-		size_t b = all ? k : (d->watch_cursor + k) % nb;
+	for (size_t k = 0; k < nb && checked < WATCH_SLICE; k++) {
+		size_t b = (d->watch_cursor + k) % nb;
 
 		for (struct enrolled_pod *p = d->st.buckets[b]; p;
 		     p = p->next, checked++) {
 			watch_pod(d, p, ids);
 			pod_check_coverage(d, p);
 		}
-		if (!all)
-			d->watch_next = (b + 1) % nb;
+		d->watch_next = (b + 1) % nb;
+		if (now_ms() >= until)
+			break;
 	}
-	if (!all)
-		d->watch_cursor = d->watch_next;
+	d->watch_cursor = d->watch_next;
+}
+
+void daemon_watch_order(struct daemon *d, bool all)
+{
+	__u32 ids[DP_PROG_MAX];
+
+	hook_prog_ids(&d->dp, ids);
+	for (int i = 0; i < MAX_ZTUNNELS; i++)
+		if (d->st.zts[i])
+			watch_ztunnel(d, d->st.zts[i], ids);
+	if (all)
+		watch_all_pods(d, ids);
+	else
+		watch_pod_slice(d, ids);
 }

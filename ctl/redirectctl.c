@@ -14,6 +14,7 @@
  * that are not ours (kept, listed on stderr); 2 usage.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,6 @@
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 4
 #define EXIT_OTHER 5
-#define MAX_POS 64 /* positional arguments after the command's words */
 
 /* Every option a command may take; a command's table names its own. */
 enum flag {
@@ -81,7 +81,7 @@ static const struct flag_def flags[F_MAX] = {
 struct ctl {
 	const char *socket_path;
 	bool json;
-	const char *pos[MAX_POS]; /* after the command's words */
+	const char **pos; /* after the command's words: argc of them at most */
 	size_t npos;
 	const char *val[F_MAX]; /* each option's (last) value, or NULL */
 	bool set[F_MAX];
@@ -276,10 +276,8 @@ static int parse(struct ctl *ctl, const struct cmd_def *cmd, int argc,
 				return -EINVAL;
 		} else if (words) {
 			words--;
-		} else if (ctl->npos < MAX_POS) {
-			ctl->pos[ctl->npos++] = argv[i];
 		} else {
-			return -E2BIG;
+			ctl->pos[ctl->npos++] = argv[i];
 		}
 	}
 	if (ctl->npos < cmd->min_pos || ctl->npos > cmd->max_pos)
@@ -710,7 +708,7 @@ static const struct cmd_def commands[] = {
 	  NULL,
 	  "[UID]...",
 	  0,
-	  MAX_POS,
+	  SIZE_MAX, /* a node's every pod */
 	  { F_MAX },
 	  "keep these pods, remove every other enrolled pod",
 	  cmd_snapshot },
@@ -739,12 +737,18 @@ int main(int argc, char **argv)
 		usage(help ? stdout : stderr);
 		return help ? 0 : EXIT_USAGE;
 	}
+	ctl.pos = calloc((size_t)argc, sizeof(*ctl.pos));
+	if (!ctl.pos)
+		return EXIT_FAILURE;
 	err = parse(&ctl, cmd, argc, argv);
-	if (err > 0)
-		return 0;
-	if (err) {
+	if (!err)
+		err = cmd->run(&ctl);
+	else if (err < 0) {
 		print_cmd_usage(stderr, cmd, true);
-		return EXIT_USAGE;
+		err = EXIT_USAGE;
+	} else {
+		err = 0; /* help printed */
 	}
-	return cmd->run(&ctl);
+	free(ctl.pos);
+	return err;
 }

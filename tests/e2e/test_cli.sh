@@ -98,6 +98,23 @@ check "pod add with -j after its options" sh -c "'$BUILD/redirectctl' \
 	--ip $(pod_ip c 4) -j | jq -e .ok >/dev/null"
 case_end
 
+case_begin "snapshot takes as many uids as a node has pods"
+# 5000 names (a node's pods and more): the enrolled ones named stay,
+# the others go (the documented lines above removed a and b; c is back)
+for p in a b; do
+	ctl pod del "uid-$RUN-$p" >/dev/null 2>&1
+	pod_enrol "$p" >/dev/null || fail "enrol $p"
+done
+check_eq "c enrolled before" 1 \
+	"$(ctl -j pods | jq "[.pods[] | select(.uid == \"uid-$RUN-c\")] | length")"
+many=$(seq 5000 | sed "s/^/uid-$RUN-x/")
+# shellcheck disable=SC2086
+check "snapshot of 5002 uids" "$BUILD/redirectctl" --socket "$SOCK" \
+	snapshot $many "uid-$RUN-a" "uid-$RUN-b"
+check_eq "a and b still enrolled, c removed" "uid-$RUN-a uid-$RUN-b" \
+	"$(ctl -j pods | jq -r '[.pods[].uid] | sort | join(" ")')"
+case_end
+
 case_begin "usage errors exit 2 and say why"
 "$BUILD/redirectctl" --socket "$SOCK" pod add 2>"$WORK/err.txt"
 check_eq "pod add without a uid" 2 "$?"
