@@ -66,13 +66,15 @@ SOCKLOAD  := $(BUILD)/bench/sockmap_load
 BINS      := $(BUILD)/redirectd $(BUILD)/redirectctl
 CNI       := $(BUILD)/redirect-cni
 TEST_CNI  := $(BUILD)/tests/test_cni
+BENCH_BINS := $(BUILD)/bench/prog_cost $(BUILD)/bench/rr \
+              $(BUILD)/bench/ctlplane $(BUILD)/bench/attach_cost
 
 .PHONY: all deps test test-unit check-format clean demo format
 .PHONY: install uninstall cni-static asan fuzz fuzz-build fuzz-corpus
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(BINS) $(TEST_PRIV) \
      $(TEST_UNIT) $(CNI) $(TEST_CNI) $(ZTSIM) $(SOCKCHECK) $(SOCKLOAD) \
-     $(TCXATTACH) $(BUILD)/redirectd-alt-layout
+     $(TCXATTACH) $(BUILD)/redirectd-alt-layout $(BENCH_BINS)
 
 deps:
 	@sh scripts/deps.sh
@@ -225,10 +227,7 @@ check-format:
 
 # Benchmarks (docs/performance.md): make bench [BENCH_SMOKE=1]
 BENCH_SMOKE ?= 0
-BENCH_BINS  := $(BUILD)/bench/prog_cost $(BUILD)/bench/rr \
-               $(BUILD)/bench/ctlplane $(BUILD)/bench/attach_cost
 .PHONY: bench
-all: $(BENCH_BINS)
 
 bench: all
 	BENCH_SMOKE=$(BENCH_SMOKE) sh bench/run.sh $(BUILD)

@@ -201,8 +201,10 @@ static int drop_unknown_entry(const struct addr_key *addr,
 	return 0;
 }
 
-static bool ifindex_owned(struct daemon *d, int ifindex)
+static bool ifindex_owned(int ifindex, void *arg)
 {
+	const struct daemon *d = arg;
+
 	for (size_t i = 0; i < d->st.nbuckets; i++)
 		for (struct enrolled_pod *p = d->st.buckets[i]; p; p = p->next)
 			if (p->host_ifindex == ifindex)
@@ -211,28 +213,6 @@ static bool ifindex_owned(struct daemon *d, int ifindex)
 		if (d->st.zts[i] && d->st.zts[i]->host_ifindex == ifindex)
 			return true;
 	return false;
-}
-
-struct link_list {
-	struct link_info *links;
-	size_t n, cap;
-};
-
-static int collect_link(const struct link_info *li, void *arg)
-{
-	struct link_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct link_info *bigger = realloc(l->links, cap * sizeof(*li));
-
-		if (!bigger)
-			return -ENOMEM;
-		l->links = bigger;
-		l->cap = cap;
-	}
-	l->links[l->n++] = *li;
-	return 0;
 }
 
 /*
@@ -251,7 +231,7 @@ static void drop_orphan_tcx(struct daemon *d)
 		return;
 	while ((de = readdir(dir))) {
 		if (!tcx_pin_parse(de->d_name, &ifindex, &leftover) ||
-		    (!leftover && ifindex_owned(d, ifindex)))
+		    (!leftover && ifindex_owned(ifindex, d)))
 			continue;
 		pr_info("reconcile: removing %s TCX link %s",
 			leftover ? "a move's leftover" : "orphan", de->d_name);
@@ -263,37 +243,17 @@ static void drop_orphan_tcx(struct daemon *d)
 }
 
 /* Filters of ours on links we do not know: left by an unacknowledged add. */
-static void drop_orphan_filters(struct daemon *d, const struct link_info *li)
+static void drop_orphan_filters(struct daemon *d)
 {
-	struct tc_filter_info f;
-	struct tc_slot in = slot_of(d, li->ifindex, TC_DIR_INGRESS);
-	struct tc_slot out = slot_of(d, li->ifindex, TC_DIR_EGRESS);
+	struct hooks h = hooks_of(d);
+	unsigned int removed = 0, failed = 0;
+	int err = hook_orphans_drop(d->nl, &h.slot, ifindex_owned, d, &removed,
+				    &failed);
 
-	if (ifindex_owned(d, li->ifindex))
-		return;
-	if (!tc_filter_get(d->nl, &in, &f) &&
-	    (!strcmp(f.name, "app_outbound") ||
-	     !strcmp(f.name, "ztunnel_host_in"))) {
-		pr_info("reconcile: removing orphan %s from %s", f.name,
-			li->name);
-		tc_filter_detach(d->nl, &in, f.name);
-	}
-	if (!tc_filter_get(d->nl, &out, &f) && !strcmp(f.name, "app_inbound")) {
-		pr_info("reconcile: removing orphan %s from %s", f.name,
-			li->name);
-		tc_filter_detach(d->nl, &out, f.name);
-	}
-}
-
-/* Walk the links first: no netlink request may run inside a dump. */
-static void drop_all_orphan_filters(struct daemon *d)
-{
-	struct link_list l = { 0 };
-
-	if (!link_for_each(d->nl, collect_link, &l))
-		for (size_t i = 0; i < l.n; i++)
-			drop_orphan_filters(d, &l.links[i]);
-	free(l.links);
+	note_kernel_error(d, err, "list links for orphan filters", 0);
+	if (failed)
+		pr_warn("reconcile: %u orphan filters could not be removed",
+			failed);
 }
 
 /*
@@ -505,7 +465,7 @@ int daemon_reconcile(struct daemon *d)
 	free(c.gone);
 	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
 	reconcile_sockmap(d);
-	drop_all_orphan_filters(d);
+	drop_orphan_filters(d);
 	drop_orphan_tcx(d);
 	daemon_watch_order(d, true);
 	drop_old_maps(d);

@@ -16,12 +16,11 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <libmnl/libmnl.h>
-#include <linux/rtnetlink.h>
 #include "closer.h"
 #include "daemon.h"
 #include "daemon_reconcile.h"
 #include "daemon_watch.h"
+#include "link.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -40,9 +39,8 @@ struct server {
 	struct daemon d;
 	struct peers peers;
 	struct scrapes scrapes;
-	int epfd, sig_fd, addr_fd, timer_fd, sweep_fd;
-	struct mnl_socket *addr_mon;
-	uint8_t addr_buf[8192];
+	int epfd, sig_fd, timer_fd, sweep_fd;
+	struct link_monitor addr_mon;
 	bool prune_pending; /* a link went away: look for vanished veths */
 	bool stop;
 };
@@ -80,20 +78,13 @@ static int journaled_path_open(const char *path)
 /* Address and link changes: resync node_addrs a little later, once per burst. */
 static int open_addr_monitor(struct server *s)
 {
-	/* links too: a pod's veth can vanish without a delete reaching us */
-	unsigned int groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
-			      RTMGRP_LINK;
+	int err = link_monitor_open(&s->addr_mon);
 
-	s->addr_mon =
-		mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!s->addr_mon || mnl_socket_bind(s->addr_mon, groups, 0))
-		return -errno;
-	s->addr_fd = mnl_socket_get_fd(s->addr_mon);
+	if (err)
+		return err;
 	s->timer_fd =
 		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->timer_fd < 0)
-		return -errno;
-	return 0;
+	return s->timer_fd < 0 ? -errno : 0;
 }
 
 static void on_addr_event(struct server *s)
@@ -101,17 +92,9 @@ static void on_addr_event(struct server *s)
 	struct itimerspec its = {
 		.it_value = { .tv_nsec = ADDR_RESYNC_DELAY_MS * 1000000L }
 	};
-	ssize_t n;
 
-	while ((n = mnl_socket_recvfrom(s->addr_mon, s->addr_buf,
-					sizeof(s->addr_buf))) > 0) {
-		const struct nlmsghdr *nlh = (const void *)s->addr_buf;
-		int len = (int)n;
-
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-			if (nlh->nlmsg_type == RTM_DELLINK)
-				s->prune_pending = true;
-	}
+	if (link_monitor_drain(&s->addr_mon))
+		s->prune_pending = true;
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
 }
 
@@ -259,7 +242,7 @@ static int setup(struct server *s, const char *metrics_addr)
 		return pr_ret(err, "address monitor: %s", strerror(-err));
 	if ((err = peers_open(&s->peers, &s->d, s->epfd, EV_LISTEN)) ||
 	    (err = epoll_add(s->epfd, s->sig_fd, EV_SIGNAL)) ||
-	    (err = epoll_add(s->epfd, s->addr_fd, EV_ADDR)) ||
+	    (err = epoll_add(s->epfd, s->addr_mon.fd, EV_ADDR)) ||
 	    (err = epoll_add(s->epfd, s->timer_fd, EV_TIMER)) ||
 	    (err = epoll_add(s->epfd, closer_event_fd(), EV_CLOSER)) ||
 	    (err = epoll_add(s->epfd, nsopen_event_fd(), EV_NSOPEN)) ||
@@ -279,8 +262,7 @@ static void teardown(struct server *s)
 {
 	peers_close(&s->peers);
 	scrapes_close(&s->scrapes);
-	if (s->addr_mon)
-		mnl_socket_close(s->addr_mon);
+	link_monitor_close(&s->addr_mon);
 	close_fd(s->timer_fd);
 	close_fd(s->sweep_fd);
 	close_fd(s->sig_fd);

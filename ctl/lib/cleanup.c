@@ -41,7 +41,7 @@ struct cleaner {
 	struct nl *nl;
 };
 
-static struct hooks hooks_of(const struct cleaner *c)
+static struct hooks cleaner_hooks(const struct cleaner *c)
 {
 	struct hooks h = { .slot = { .prio = c->o->tc_priority,
 				     .handle = c->o->tc_handle },
@@ -53,7 +53,7 @@ static struct hooks hooks_of(const struct cleaner *c)
 static void detach_dev(struct cleaner *c, const struct hook_dev *dev,
 		       bool qdisc_ours)
 {
-	struct hooks h = hooks_of(c);
+	struct hooks h = cleaner_hooks(c);
 	unsigned int removed = 0;
 	bool had_qdisc = qdisc_ours && tc_clsact_exists(dev->nl, dev->ifindex);
 
@@ -67,17 +67,12 @@ static void detach_dev(struct cleaner *c, const struct hook_dev *dev,
 			dev->ifindex);
 }
 
-static bool veth_alive(struct cleaner *c, int ifindex, const char *name)
-{
-	return hook_veth_alive(c->nl, ifindex, name);
-}
-
 static void clean_pod(struct enrolled_pod *pod, void *arg)
 {
 	struct cleaner *c = arg;
 	struct hook_dev dev;
 
-	if (!veth_alive(c, pod->host_ifindex, pod->host_veth))
+	if (!hook_veth_alive(c->nl, pod->host_ifindex, pod->host_veth))
 		return;
 	hook_dev_pod(&dev, c->nl, pod->host_ifindex);
 	detach_dev(c, &dev, pod->qdisc_created);
@@ -126,7 +121,7 @@ static void clean_ztunnel(struct cleaner *c, const struct ztunnel *zt)
 {
 	struct hook_dev dev;
 
-	if (veth_alive(c, zt->host_ifindex, zt->host_veth)) {
+	if (hook_veth_alive(c->nl, zt->host_ifindex, zt->host_veth)) {
 		hook_dev_ztunnel_host(&dev, c->nl, zt->host_ifindex);
 		detach_dev(c, &dev, zt->host_qdisc_created);
 	}
@@ -158,61 +153,15 @@ static int clean_journal(struct cleaner *c)
 
 /* --- orphans: ours by name at our slot, on every link --- */
 
-struct link_list {
-	int *ifindex;
-	size_t n, cap;
-};
-
-static int collect_link(const struct link_info *li, void *arg)
-{
-	struct link_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		int *bigger = realloc(l->ifindex, cap * sizeof(int));
-
-		if (!bigger)
-			return -ENOMEM;
-		l->ifindex = bigger;
-		l->cap = cap;
-	}
-	l->ifindex[l->n++] = li->ifindex;
-	return 0;
-}
-
-static void drop_orphans_on(struct cleaner *c, int ifindex, enum tc_dir dir)
-{
-	struct hooks h = hooks_of(c);
-	struct tc_slot s = hook_slot_on(&h.slot, ifindex, dir);
-	struct tc_filter_info f;
-	int err;
-
-	if (tc_filter_get(c->nl, &s, &f))
-		return;
-	for (int p = 0; p < DP_PROG_MAX; p++) {
-		if (strcmp(f.name, dp_prog_name(p)))
-			continue;
-		err = hook_filter_detach(c->nl, &h.slot, ifindex, dir, p);
-		if (!err) {
-			c->r->filters++;
-			pr_info("removed %s from ifindex %d", f.name, ifindex);
-		} else if (err != -ENOENT && err != -ENODEV) {
-			c->r->errors++;
-		}
-	}
-}
-
-/* Walk the links first: no netlink request may run inside a dump. */
 static int clean_orphans(struct cleaner *c)
 {
-	struct link_list l = { 0 };
-	int err = link_for_each(c->nl, collect_link, &l);
+	struct hooks h = cleaner_hooks(c);
+	unsigned int removed = 0, failed = 0;
+	int err = hook_orphans_drop(c->nl, &h.slot, NULL, NULL, &removed,
+				    &failed);
 
-	for (size_t i = 0; i < l.n && !err; i++) {
-		drop_orphans_on(c, l.ifindex[i], TC_DIR_INGRESS);
-		drop_orphans_on(c, l.ifindex[i], TC_DIR_EGRESS);
-	}
-	free(l.ifindex);
+	c->r->filters += removed;
+	c->r->errors += failed;
 	return err;
 }
 

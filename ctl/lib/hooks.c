@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Our programs on tc hooks, pods' and ztunnel's alike: hooks.h. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -344,4 +345,70 @@ int hook_dev_restore_head(const struct hooks *h, const struct hook_dev *dev,
 			first = err;
 	}
 	return leave(saved, first);
+}
+
+/* --- orphans --- */
+
+struct ifindex_list {
+	int *v;
+	size_t n, cap;
+};
+
+static int collect_ifindex(const struct link_info *li, void *arg)
+{
+	struct ifindex_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		int *bigger = realloc(l->v, cap * sizeof(*bigger));
+
+		if (!bigger)
+			return -ENOMEM;
+		l->v = bigger;
+		l->cap = cap;
+	}
+	l->v[l->n++] = li->ifindex;
+	return 0;
+}
+
+static void drop_orphan_at(struct nl *nl, const struct hook_slot *hs,
+			   int ifindex, enum tc_dir dir, unsigned int *removed,
+			   unsigned int *failed)
+{
+	struct tc_slot s = hook_slot_on(hs, ifindex, dir);
+	struct tc_filter_info f;
+	int err;
+
+	if (tc_filter_get(nl, &s, &f))
+		return;
+	for (int p = 0; p < DP_PROG_MAX; p++) {
+		if (strcmp(f.name, dp_prog_name(p)))
+			continue;
+		err = hook_filter_detach(nl, hs, ifindex, dir, p);
+		if (!err) {
+			(*removed)++;
+			pr_info("removed orphan %s from ifindex %d", f.name,
+				ifindex);
+		} else if (err != -ENOENT && err != -ENODEV) {
+			(*failed)++;
+		}
+	}
+}
+
+/* The links first: no netlink request may run inside a dump. */
+int hook_orphans_drop(struct nl *nl, const struct hook_slot *hs,
+		      hook_owned_fn owned, void *arg, unsigned int *removed,
+		      unsigned int *failed)
+{
+	struct ifindex_list l = { 0 };
+	int err = link_for_each(nl, collect_ifindex, &l);
+
+	for (size_t i = 0; i < l.n && !err; i++) {
+		if (owned && owned(l.v[i], arg))
+			continue;
+		drop_orphan_at(nl, hs, l.v[i], TC_DIR_INGRESS, removed, failed);
+		drop_orphan_at(nl, hs, l.v[i], TC_DIR_EGRESS, removed, failed);
+	}
+	free(l.v);
+	return err;
 }

@@ -118,7 +118,7 @@ MUST_CHECK int hook_dev_restore_head(const struct hooks *h,
 				     const __u32 *ids, unsigned int *found,
 				     unsigned int *moved);
 
-/* --- single filters, for cleanup's sweep of orphans by name --- */
+/* --- single filters, and the sweep of orphans by name --- */
 
 struct tc_slot hook_slot_on(const struct hook_slot *hs, int ifindex,
 			    enum tc_dir dir);
@@ -131,5 +131,18 @@ MUST_CHECK int hook_filter_detach(struct nl *nl, const struct hook_slot *hs,
 int hook_qdisc_drop_if_empty(struct nl *nl, int ifindex);
 /* The link at ifindex still exists and has the name we knew. */
 bool hook_veth_alive(struct nl *nl, int ifindex, const char *name);
+
+/* Whether a device is one a pod or ztunnel of ours holds. */
+typedef bool (*hook_owned_fn)(int ifindex, void *arg);
+/*
+ * Filters of ours (a program of ours by name, at our slot) on every link
+ * of nl's netns that owned() does not claim (NULL: none is claimed): what
+ * an unacknowledged add or a crash left. redirectd's reconcile and
+ * `redirectctl cleanup` both sweep with it. *removed and *failed count
+ * filters; returns 0, or the error of the link dump.
+ */
+int hook_orphans_drop(struct nl *nl, const struct hook_slot *hs,
+		      hook_owned_fn owned, void *arg, unsigned int *removed,
+		      unsigned int *failed);
 
 #endif

@@ -267,3 +267,48 @@ int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
 		return -EINVAL;
 	return addr_dump(nl, nsid, ifindex, &w);
 }
+
+/* --- changes --- */
+
+int link_monitor_open(struct link_monitor *m)
+{
+	unsigned int groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			      RTMGRP_LINK;
+
+	m->fd = -1;
+	m->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!m->sock)
+		return -errno;
+	if (mnl_socket_bind(m->sock, groups, 0)) {
+		int err = -errno;
+
+		link_monitor_close(m);
+		return err;
+	}
+	m->fd = mnl_socket_get_fd(m->sock);
+	return 0;
+}
+
+bool link_monitor_drain(struct link_monitor *m)
+{
+	uint8_t buf[8192];
+	bool link_gone = false;
+	ssize_t n;
+
+	while ((n = mnl_socket_recvfrom(m->sock, buf, sizeof(buf))) > 0) {
+		const struct nlmsghdr *nlh = (const void *)buf;
+		int len = (int)n;
+
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			link_gone |= nlh->nlmsg_type == RTM_DELLINK;
+	}
+	return link_gone;
+}
+
+void link_monitor_close(struct link_monitor *m)
+{
+	if (m->sock)
+		mnl_socket_close(m->sock);
+	m->sock = NULL;
+	m->fd = -1;
+}

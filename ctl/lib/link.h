@@ -63,4 +63,22 @@ int addr_for_each_in_netns(struct nl *nl, int nsid, int ifindex,
 				     void *arg),
 			   void *arg);
 
+/* --- changes --- */
+
+/*
+ * Link and address changes of the caller's netns as they happen (the
+ * RTMGRP_LINK and IFADDR groups), on a non-blocking fd for epoll. Links
+ * too: a pod's veth can vanish without a delete reaching the daemon.
+ */
+struct mnl_socket;
+struct link_monitor {
+	struct mnl_socket *sock;
+	int fd;
+};
+
+int link_monitor_open(struct link_monitor *m);
+/* Read what arrived: true when a link was deleted among it. */
+bool link_monitor_drain(struct link_monitor *m);
+void link_monitor_close(struct link_monitor *m);
+
 #endif
