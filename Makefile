@@ -155,6 +155,8 @@ $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(LIB)
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(TEST_LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
+# Kept: otherwise make takes them for intermediates and deletes them.
+.SECONDARY: $(TEST_LIB_OBJS)
 
 # The privileged C suites (root, BPF, namespaces): one binary per
 # tests/bpf/test_X.c, linked with tests/lib and, when there is a folder
