@@ -3,7 +3,6 @@
  * The test_tc fixture: see tc_fixture.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -199,4 +199,11 @@ extern const struct test_def tc_ztunnel_host_in_tests[];
 extern const struct test_def tc_ztunnel_ingress_tests[];
 extern const struct test_def tc_pod_guard_tests[];
 
+/*
+ * The cases app_outbound, app_inbound and pod_guard share, one row of
+ * mirror.c each, as prog's tests: up to max written into tests, how many
+ * (SIZE_MAX: more than max); none for the other programs. Once a program.
+ */
+size_t tc_mirror_tests(enum dp_prog prog, struct test_def *tests, size_t max);
+
 #endif /* TESTS_TC_FIXTURE_H */

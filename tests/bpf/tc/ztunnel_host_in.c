@@ -6,7 +6,6 @@
  */
 #include <string.h>
 #include <netinet/in.h>
-#include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include "tc_fixture.h"
 
