@@ -297,6 +297,20 @@ int send_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+ssize_t send_to_addr(int fd, int family, const char *addr, uint16_t port,
+		     const void *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int err = make_sockaddr(family, addr, port, &ss, &sslen);
+	ssize_t n;
+
+	if (err)
+		return err;
+	n = sendto(fd, buf, len, 0, (struct sockaddr *)&ss, sslen);
+	return n < 0 ? -errno : n;
+}
+
 ssize_t recv_with_orig_dst(int fd, void *buf, size_t len,
 			   struct sockaddr_storage *from,
 			   struct sockaddr_storage *orig)

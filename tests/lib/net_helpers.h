@@ -73,6 +73,9 @@ int accept_timeout(int server_fd, int timeout_ms);
 /* 0 once fd has one of events (poll), -ETIMEDOUT after timeout_ms. */
 int wait_fd(int fd, short events, int timeout_ms);
 int send_all(int fd, const void *buf, size_t len);
+/* sendto addr:port: the bytes sent, or -errno. */
+ssize_t send_to_addr(int fd, int family, const char *addr, uint16_t port,
+		     const void *buf, size_t len);
 /*
  * recvfrom that also gives the original destination of a datagram that
  * was sent elsewhere (a socket with sock_opts.recv_orig_dst); *orig is
