@@ -51,6 +51,12 @@ LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb
 LIB       := $(BUILD)/libredirect.a
 
 CUNIT_RUN := tests/lib/cunit_run.h
+# tests/lib: what the C tests and test tools share, as the kernel's BPF
+# selftests share network_helpers.h: sockets, namespaces and veths
+# (net_helpers), frames for BPF_PROG_TEST_RUN (packet).
+TEST_LIB_SRCS := tests/lib/net_helpers.c tests/lib/packet.c
+TEST_LIB_HDRS := $(wildcard tests/lib/*.h)
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 # Every tests/bpf/test_*.c and tests/unit/test_*.c is a suite binary.
 TEST_PRIV := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 TEST_UNIT := $(filter-out $(BUILD)/tests/test_cni, \
@@ -160,17 +166,27 @@ $(BUILD)/redirectd-alt-layout: $(SERVER_OBJS) $(DAEMON_OBJS) $(ALT_LIB)
 $(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(BUILD)/ctl/ctl_output.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The privileged C suites (root, BPF, namespaces): one binary per
-# tests/bpf/test_*.c, with the packet builder of tests/lib.
-$(BUILD)/tests/test_%: tests/bpf/test_%.c tests/lib/packet.c \
-		tests/lib/packet.h $(LIB) $(SKELS)
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(TEST_LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -o $@ $< tests/lib/packet.c $(LIB) \
+	$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
+# Kept: otherwise make takes them for intermediates and deletes them.
+.SECONDARY: $(TEST_LIB_OBJS)
+
+# The privileged C suites (root, BPF, namespaces): one binary per
+# tests/bpf/test_X.c, linked with tests/lib and, when there is a folder
+# tests/bpf/X/, with its files (one suite a file, and their fixture).
+.SECONDEXPANSION:
+$(TEST_PRIV): $(BUILD)/tests/test_%: tests/bpf/test_%.c $$(wildcard tests/bpf/$$*/*.[ch]) \
+		$(TEST_LIB_OBJS) $(TEST_LIB_HDRS) $(LIB) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib $(if $(wildcard tests/bpf/$*),-Itests/bpf/$*) \
+		-o $@ $< \
+		$(wildcard tests/bpf/$*/*.c) $(TEST_LIB_OBJS) $(LIB) \
 		$(LDLIBS) -lcunit
 
 # Pure logic, no privileges: one binary per tests/unit/test_*.c on the
 # objects that need no BPF (test_cni, below, builds on the CNI's logic).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJS) $(CUNIT_RUN) \
+$(TEST_UNIT): $(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJS) $(CUNIT_RUN) \
 		$(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_OBJS) $(LDLIBS_NOBPF) -lcunit
@@ -196,9 +212,11 @@ $(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
 $(TCXATTACH): tests/tools/tcxattach.c
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
 
-$(SOCKCHECK): tests/tools/sockcheck.c $(BPF_HDRS)
+$(SOCKCHECK): tests/tools/sockcheck.c $(BUILD)/tests/lib/net_helpers.o \
+		$(TEST_LIB_HDRS) $(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< -lbpf -lcrypto -lpthread
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(BUILD)/tests/lib/net_helpers.o \
+		-lbpf -lcrypto -lpthread
 
 # The load of bench/sockmap.sh (acceleration on and off, side by side).
 $(SOCKLOAD): bench/sockmap_load.c

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The netlink modules (ctl/lib/nl.c, netns.c, link.c, tc.c,
- * ztunnel_routing.c) against the real kernel. Everything happens in a private
+ * ctl/lib/nl.c against the real kernel. Everything happens in a private
  * netns (unshare at start, gone when we exit) plus one named netns,
  * ar<pid>-nl, for veth peers and routing in another netns; an atexit
  * handler deletes it. Results are cross-checked with ip(8) and tc(8).
@@ -9,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,13 +17,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
-#include <CUnit/Basic.h>
-#include "log.h"
+#include "cunit_run.h"
 #include "datapath.h"
+#include "log.h"
+#include "net_helpers.h"
 #include "link.h"
 #include "netns.h"
 #include "nl.h"
@@ -38,37 +36,24 @@
 static char ns_name[32];
 static char ns_path[64];
 static struct nl *nl;
-static int skipped;
+static unsigned int skipped;
 
-/* --- assertion helpers: record in CUnit and return the verdict --- */
+/* --- assertions that say what they got (each argument evaluated once) --- */
 
-static bool check(bool ok, int line, const char *expr)
+static bool check_eq(long got, long want, unsigned int line, const char *expr)
 {
-	CU_assertImplementation(ok, line, expr, __FILE__, "", CU_FALSE);
-	if (!ok)
-		fprintf(stderr, "    FAIL %s:%d: %s\n", __FILE__, line, expr);
-	return ok;
+	return cunit_check(got == want, line, __FILE__,
+			   "%s (got %ld, want %ld)", expr, got, want);
 }
 
-static bool check_eq(long got, long want, int line, const char *expr)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s (got %ld, want %ld)", expr, got, want);
-	return check(got == want, line, buf);
-}
-
-static bool check_str(const char *got, const char *want, int line,
+static bool check_str(const char *got, const char *want, unsigned int line,
 		      const char *expr)
 {
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s (got \"%s\", want \"%s\")", expr, got,
-		 want);
-	return check(!strcmp(got, want), line, buf);
+	return cunit_check(!strcmp(got, want), line, __FILE__,
+			   "%s (got \"%s\", want \"%s\")", expr, got, want);
 }
 
-#define OK(cond) check(!!(cond), __LINE__, #cond)
+#define OK(cond) CHECK(cond, "%s", #cond)
 #define EQ(got, want) \
 	check_eq((long)(got), (long)(want), __LINE__, #got " == " #want)
 #define STR(got, want) check_str(got, want, __LINE__, #got " == " #want)
@@ -79,24 +64,7 @@ static void skip(const char *test, const char *why)
 	skipped++;
 }
 
-/* --- shell helpers, for setup and for cross-checking with ip/tc --- */
-
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc == -1 || !WIFEXITED(rc))
-		return -1;
-	if (WEXITSTATUS(rc))
-		fprintf(stderr, "    (exit %d) %s\n", WEXITSTATUS(rc), cmd);
-	return WEXITSTATUS(rc);
-}
+/* --- cross-checking with ip/tc --- */
 
 /* Lines of a command's output that contain needle, or -1. */
 __attribute__((format(printf, 2, 3))) static int
@@ -170,21 +138,13 @@ static ino_t netns_ino(void)
 	return stat(THREAD_NETNS, &st) ? 0 : st.st_ino;
 }
 
-/* ip link add A type veth peer name B; returns A's ifindex or 0. */
-static int veth_add(const char *a, const char *b)
-{
-	if (sh("ip link add %s type veth peer name %s", a, b))
-		return 0;
-	return (int)if_nametoindex(a);
-}
-
 /* A veth with a clsact on its first end; returns that ifindex or 0. */
 static int tc_dev(const char *a, const char *b)
 {
 	bool created;
-	int ifindex = veth_add(a, b);
+	int ifindex = add_veth(a, b);
 
-	if (!ifindex || tc_clsact_ensure(nl, ifindex, &created))
+	if (ifindex <= 0 || tc_clsact_ensure(nl, ifindex, &created))
 		return 0;
 	return ifindex;
 }
@@ -300,8 +260,8 @@ static void test_link_lookup(void)
 	const __u8 mac[6] = { 0x02, 0, 0, 0, 0x01, 0x0a };
 	struct link_info a, b, x;
 
-	if (!OK(veth_add("nl1a", "nl1b")) ||
-	    !OK(!sh("ip link set dev nl1a address 02:00:00:00:01:0a up")))
+	if (!OK(add_veth("nl1a", "nl1b") > 0) ||
+	    !OK(!run_cmd("ip link set dev nl1a address 02:00:00:00:01:0a up")))
 		goto cleanup;
 	if (!OK(!link_get_by_name(nl, "nl1a", &a)) ||
 	    !OK(!link_get_by_name(nl, "nl1b", &b)))
@@ -326,7 +286,7 @@ static void test_link_lookup(void)
 	EQ(link_get_by_index(nl, 99999, &x), -ENODEV);
 	EQ(link_get_by_name(nl, "name-too-long-for-a-link", &x), -EINVAL);
 cleanup:
-	sh("ip link del nl1a 2>/dev/null");
+	run_cmd("ip link del nl1a 2>/dev/null");
 }
 
 static void test_veth_peer_other_netns(void)
@@ -336,8 +296,8 @@ static void test_veth_peer_other_netns(void)
 	ino_t before;
 	int fd = -1;
 
-	if (!OK(!sh("ip link add nl2a type veth peer name nl2b netns %s",
-		    ns_name)))
+	if (!OK(!run_cmd("ip link add nl2a type veth peer name nl2b netns %s",
+			 ns_name)))
 		return;
 	if (!OK(!link_get_by_name(nl, "nl2a", &a)))
 		goto cleanup;
@@ -364,7 +324,7 @@ cleanup:
 	nl_close(peer);
 	if (fd >= 0)
 		close(fd);
-	sh("ip link del nl2a 2>/dev/null");
+	run_cmd("ip link del nl2a 2>/dev/null");
 }
 
 /*
@@ -373,19 +333,17 @@ cleanup:
  */
 static void test_link_in_netns(void)
 {
-	char other[48], other_path[80];
 	struct link_info a, b, lo;
 	int fd = -1, ofd = -1;
+	char other[48];
 
 	snprintf(other, sizeof(other), "%s-noid", ns_name);
-	snprintf(other_path, sizeof(other_path), "/var/run/netns/%s", other);
-	if (!OK(!sh("ip link add nl8a type veth peer name nl8b netns %s",
-		    ns_name)) ||
-	    !OK(!sh("ip netns add %s", other)))
+	if (!OK(!run_cmd("ip link add nl8a type veth peer name nl8b netns %s",
+			 ns_name)) ||
+	    !OK((ofd = create_netns(other)) >= 0))
 		goto cleanup;
 	fd = netns_open(ns_path);
-	ofd = netns_open(other_path);
-	if (!OK(fd >= 0) || !OK(ofd >= 0) ||
+	if (!OK(fd >= 0) || !OK(!netns_check_fd(ofd)) ||
 	    !OK(!link_get_by_name(nl, "nl8a", &a)))
 		goto cleanup;
 	/* The veth gave the named netns an id here: the netlink way. */
@@ -403,7 +361,8 @@ static void test_link_in_netns(void)
 		EQ(lo.ifindex, 1);
 	EQ(link_get_in_netns(nl, ofd, "nl8b", &b), -ENODEV);
 	/* Given an id, the netlink way finds the same. */
-	if (OK(!sh("ip netns set %s 77", other)) && EQ(nsid_of(other), 77) &&
+	if (OK(!run_cmd("ip netns set %s 77", other)) &&
+	    EQ(nsid_of(other), 77) &&
 	    OK(!link_get_in_netns(nl, ofd, "lo", &lo)))
 		EQ(lo.ifindex, 1);
 	EQ(link_get_in_netns(nl, ofd, "nl8b", &b), -ENODEV);
@@ -412,8 +371,8 @@ cleanup:
 		close(fd);
 	if (ofd >= 0)
 		close(ofd);
-	sh("ip link del nl8a 2>/dev/null");
-	sh("ip netns delete %s 2>/dev/null", other);
+	run_cmd("ip link del nl8a 2>/dev/null");
+	remove_netns(other);
 }
 
 struct link_seen {
@@ -444,7 +403,7 @@ static void test_link_for_each(void)
 	struct link_info x;
 	int calls = 0;
 
-	if (!OK(veth_add("nl3a", "nl3b")))
+	if (!OK(add_veth("nl3a", "nl3b") > 0))
 		return;
 	EQ(link_for_each(nl, link_seen_fn, &seen), 0);
 	EQ(seen.lo, 1);
@@ -454,7 +413,7 @@ static void test_link_for_each(void)
 	EQ(link_for_each(nl, stop_fn, &calls), 42);
 	EQ(calls, 1);
 	EQ(link_get_by_name(nl, "nl3b", &x), 0);
-	sh("ip link del nl3a");
+	run_cmd("ip link del nl3a");
 }
 
 /* --- addresses --- */
@@ -488,11 +447,11 @@ static void test_addr_for_each(void)
 {
 	struct addr_seen s = { 0 };
 
-	s.ifindex = veth_add("nl4a", "nl4b");
-	if (!OK(s.ifindex) ||
-	    !OK(!sh("ip addr add 10.44.0.1/24 dev nl4a && "
-		    "ip addr add 10.44.1.1 peer 10.44.1.2 dev nl4a && "
-		    "ip -6 addr add fd00:44::1/64 dev nl4a nodad")))
+	s.ifindex = add_veth("nl4a", "nl4b");
+	if (!OK(s.ifindex > 0) ||
+	    !OK(!run_cmd("ip addr add 10.44.0.1/24 dev nl4a && "
+			 "ip addr add 10.44.1.1 peer 10.44.1.2 dev nl4a && "
+			 "ip -6 addr add fd00:44::1/64 dev nl4a nodad")))
 		goto cleanup;
 	EQ(addr_for_each(nl, addr_seen_fn, &s), 0);
 	EQ(s.v4, 1);
@@ -501,18 +460,18 @@ static void test_addr_for_each(void)
 	EQ(s.v6, 1);
 	EQ(addr_for_each(nl, addr_stop_fn, NULL), -EINTR);
 cleanup:
-	sh("ip link del nl4a 2>/dev/null");
+	run_cmd("ip link del nl4a 2>/dev/null");
 }
 
 /* --- tc: clsact --- */
 
 static void test_clsact(void)
 {
-	int a = veth_add("nl5a", "nl5b"), c = veth_add("nl5c", "nl5d");
+	int a = add_veth("nl5a", "nl5b"), c = add_veth("nl5c", "nl5d");
 	int b = (int)if_nametoindex("nl5b");
 	bool created = true;
 
-	if (!OK(a && b && c))
+	if (!OK(a > 0 && b > 0 && c > 0))
 		goto cleanup;
 	OK(!tc_clsact_exists(nl, a));
 	EQ(tc_clsact_ensure(nl, a, &created), 0);
@@ -526,14 +485,14 @@ static void test_clsact(void)
 	EQ(count_lines("qdisc clsact", "tc qdisc show dev nl5a"), 0);
 
 	/* Made by someone else: reused, reported as not ours. */
-	OK(!sh("tc qdisc add dev nl5b clsact"));
+	OK(!run_cmd("tc qdisc add dev nl5b clsact"));
 	created = true;
 	EQ(tc_clsact_ensure(nl, b, &created), 0);
 	OK(!created);
 	OK(tc_clsact_exists(nl, b));
 
 	/* An ingress qdisc holds ffff: but has no egress hook: refuse. */
-	OK(!sh("tc qdisc add dev nl5c ingress"));
+	OK(!run_cmd("tc qdisc add dev nl5c ingress"));
 	created = true;
 	EQ(tc_clsact_ensure(nl, c, &created), -EBUSY);
 	OK(!created);
@@ -541,7 +500,7 @@ static void test_clsact(void)
 	OK(tc_clsact_delete(nl, c) < 0);
 	EQ(count_lines("qdisc ingress", "tc qdisc show dev nl5c"), 1);
 cleanup:
-	sh("ip link del nl5a 2>/dev/null; ip link del nl5c 2>/dev/null");
+	run_cmd("ip link del nl5a 2>/dev/null; ip link del nl5c 2>/dev/null");
 }
 
 /* --- tc: filters --- */
@@ -560,9 +519,9 @@ static void test_filter_lifecycle(void)
 		skip(__func__, "cannot load a SCHED_CLS program");
 		goto cleanup;
 	}
-	slot.ifindex = veth_add("nl6a", "nl6b");
+	slot.ifindex = add_veth("nl6a", "nl6b");
 	eslot.ifindex = slot.ifindex;
-	if (!OK(slot.ifindex))
+	if (!OK(slot.ifindex > 0))
 		goto cleanup;
 	/* No clsact yet: nothing in the slot, and nowhere to attach. */
 	EQ(tc_filter_get(nl, &slot, &fi), -ENOENT);
@@ -620,7 +579,7 @@ cleanup:
 		close(p1);
 	if (p2 >= 0)
 		close(p2);
-	sh("ip link del nl6a 2>/dev/null");
+	run_cmd("ip link del nl6a 2>/dev/null");
 }
 
 static void test_filter_foreign_slot(void)
@@ -640,8 +599,9 @@ static void test_filter_foreign_slot(void)
 		goto cleanup;
 
 	/* A classic-BPF cls_bpf filter with no name, made by tc. */
-	OK(!sh("tc filter add dev nl7a ingress pref 10 handle 1 protocol all "
-	       "bpf bytecode '1,6 0 0 0'"));
+	OK(!run_cmd(
+		"tc filter add dev nl7a ingress pref 10 handle 1 protocol all "
+		"bpf bytecode '1,6 0 0 0'"));
 	EQ(tc_filter_attach(nl, &slot, p, PROG_NAME), -EBUSY);
 	EQ(tc_filter_detach(nl, &slot, PROG_NAME), -EBUSY);
 	if (OK(!tc_filter_get(nl, &slot, &fi)))
@@ -658,8 +618,8 @@ static void test_filter_foreign_slot(void)
 	}
 
 	/* A u32 classifier holds pref 30: our slot there is not free. */
-	OK(!sh("tc filter add dev nl7a ingress pref 30 protocol all "
-	       "u32 match u32 0 0"));
+	OK(!run_cmd("tc filter add dev nl7a ingress pref 30 protocol all "
+		    "u32 match u32 0 0"));
 	slot.prio = 30;
 	EQ(tc_filter_get(nl, &slot, &fi), -ENOENT);
 	EQ(tc_filter_attach(nl, &slot, p, PROG_NAME), -EBUSY);
@@ -676,7 +636,7 @@ static void test_filter_foreign_slot(void)
 	EQ(count_lines("other_owner", "tc filter show dev nl7a ingress"), 1);
 cleanup:
 	close(p);
-	sh("ip link del nl7a 2>/dev/null");
+	run_cmd("ip link del nl7a 2>/dev/null");
 }
 
 static void test_filter_chaining(void)
@@ -695,13 +655,15 @@ static void test_filter_chaining(void)
 	if (!OK(slot.ifindex))
 		goto cleanup;
 	/* Others before, after, and beside us at our own pref. */
-	OK(!sh("tc filter add dev nl8a ingress pref 5 protocol all "
-	       "u32 match u32 0 0"));
-	OK(!sh("tc filter add dev nl8a ingress pref 20 handle 1 protocol all "
-	       "bpf bytecode '1,6 0 0 0'"));
+	OK(!run_cmd("tc filter add dev nl8a ingress pref 5 protocol all "
+		    "u32 match u32 0 0"));
+	OK(!run_cmd(
+		"tc filter add dev nl8a ingress pref 20 handle 1 protocol all "
+		"bpf bytecode '1,6 0 0 0'"));
 	EQ(tc_filter_attach(nl, &slot, p, PROG_NAME), 0);
-	OK(!sh("tc filter add dev nl8a ingress pref 10 handle 2 protocol all "
-	       "bpf bytecode '1,6 0 0 0'"));
+	OK(!run_cmd(
+		"tc filter add dev nl8a ingress pref 10 handle 2 protocol all "
+		"bpf bytecode '1,6 0 0 0'"));
 
 	n = tc_filter_list(nl, slot.ifindex, TC_DIR_INGRESS, list, 8);
 	EQ(n, 5); /* u32 adds its hash table 800: and its node 800::800 */
@@ -723,7 +685,7 @@ static void test_filter_chaining(void)
 	EQ(count_lines("handle 0x2", "tc filter show dev nl8a ingress"), 1);
 cleanup:
 	close(p);
-	sh("ip link del nl8a 2>/dev/null");
+	run_cmd("ip link del nl8a 2>/dev/null");
 }
 
 /* --- policy routing --- */
@@ -743,14 +705,14 @@ static void test_zt_routing(void)
 	fd = netns_open(ns_path);
 	if (!OK(fd >= 0) || !OK(!nl_open_in_netns(fd, &zn)))
 		goto cleanup;
-	OK(!sh("ip netns exec %s sh -c 'for f in all default; do "
-	       "echo 1 > /proc/sys/net/ipv4/conf/$f/rp_filter; done'",
-	       ns_name));
+	OK(!run_cmd("ip netns exec %s sh -c 'for f in all default; do "
+		    "echo 1 > /proc/sys/net/ipv4/conf/$f/rp_filter; done'",
+		    ns_name));
 	/* Our own netns must not be touched. */
-	OK(!sh("echo 2 > %s", own_rpf));
+	OK(!run_cmd("echo 2 > %s", own_rpf));
 
 	/* lo down first, so restore has something to give back */
-	OK(!sh("ip -n %s link set lo down", ns_name));
+	OK(!run_cmd("ip -n %s link set lo down", ns_name));
 	EQ(ztunnel_routing_setup(zn, &r, &was), 0);
 	OK(was.lo_was_down && was.rp_filter_read);
 	OK(!strcmp(was.rp_filter[0], "1") && !strcmp(was.rp_filter[1], "1"));
@@ -806,33 +768,34 @@ cleanup:
 
 /* --- runner --- */
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
-	{ "netns_files", test_netns_files },
-	{ "netns_fd_is_net", test_netns_fd_is_net },
-	{ "netns_open_cached", test_netns_open_cached },
-	{ "link_lookup", test_link_lookup },
-	{ "veth_peer_other_netns", test_veth_peer_other_netns },
-	{ "link_in_netns", test_link_in_netns },
-	{ "link_for_each", test_link_for_each },
-	{ "addr_for_each", test_addr_for_each },
-	{ "clsact", test_clsact },
-	{ "filter_lifecycle", test_filter_lifecycle },
-	{ "filter_foreign_slot", test_filter_foreign_slot },
-	{ "filter_chaining", test_filter_chaining },
-	{ "ztunnel_routing", test_zt_routing },
+static const struct test_def nl_tests[] = {
+	T(test_netns_files),
+	T(test_netns_fd_is_net),
+	T(test_netns_open_cached),
+	T(test_link_lookup),
+	T(test_veth_peer_other_netns),
+	T(test_link_in_netns),
+	T(test_link_for_each),
+	T(test_addr_for_each),
+	T(test_clsact),
+	T(test_filter_lifecycle),
+	T(test_filter_foreign_slot),
+	T(test_filter_chaining),
+	T(test_zt_routing),
+	T_END,
 };
-
-#define N_TESTS ((int)(sizeof(tests) / sizeof(tests[0])))
 
 static void delete_named_netns(void)
 {
+	char other[48];
+
+	nl_close(nl);
+	nl = NULL;
 	if (!ns_name[0])
 		return;
-	sh("ip netns delete %s 2>/dev/null", ns_name);
-	sh("ip netns delete %s-noid 2>/dev/null || true", ns_name);
+	snprintf(other, sizeof(other), "%s-noid", ns_name);
+	remove_netns(ns_name);
+	remove_netns(other); /* test_link_in_netns's, if it failed */
 	ns_name[0] = '\0';
 }
 
@@ -841,42 +804,22 @@ static void on_signal(int sig)
 	exit(128 + sig); /* runs the atexit cleanup */
 }
 
-static int suite_init(void)
-{
-	if (sh("ip netns add %s", ns_name))
-		return -1;
-	return nl_open(&nl) ? -1 : 0;
-}
-
-static int suite_clean(void)
-{
-	nl_close(nl);
-	nl = NULL;
-	delete_named_netns();
-	return 0;
-}
-
-static int result(int passed, int failed, int skip_count)
-{
-	printf("RESULT: passed=%d failed=%d skipped=%d\n", passed, failed,
-	       skip_count);
-	return failed ? 1 : 0;
-}
-
 int main(void)
 {
-	int run, failed, rc;
-	CU_pSuite suite;
+	static const struct suite_def suites[] = { { "nl", nl_tests } };
+	const unsigned int n_tests = sizeof(nl_tests) / sizeof(nl_tests[0]) - 1;
+	unsigned int run, failed;
+	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
 		printf("skip: test_nl needs root (netns, veth, tc)\n");
-		return result(0, 0, N_TESTS);
+		return cunit_report(n_tests, 0, n_tests);
 	}
 	/* Never touch the root netns: everything below happens in our own. */
-	if (unshare(CLONE_NEWNET)) {
+	if (enter_private_netns()) {
 		printf("skip: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return result(0, 0, N_TESTS);
+		return cunit_report(n_tests, 0, n_tests);
 	}
 	log_set_level(getenv("V") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	log_route_libbpf();
@@ -886,23 +829,12 @@ int main(void)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return result(0, 1, 0);
-	suite = CU_add_suite("nl", suite_init, suite_clean);
-	for (int i = 0; suite && i < N_TESTS; i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			suite = NULL;
-	if (!suite) {
-		CU_cleanup_registry();
-		return result(0, 1, 0);
+	fd = create_netns(ns_name);
+	if (fd < 0 || nl_open(&nl)) {
+		printf("FAIL: setting up: netns %s, netlink\n", ns_name);
+		return cunit_report(0, 1, 0);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	run = (int)CU_get_number_of_tests_run();
-	/* Tests that never ran (suite setup failed) count as failures. */
-	failed = (int)CU_get_number_of_tests_failed() + (N_TESTS - run);
-	rc = result(run - (int)CU_get_number_of_tests_failed() - skipped,
-		    failed, skipped);
-	CU_cleanup_registry();
-	return rc;
+	close(fd);
+	failed = cunit_run(suites, 1, &run);
+	return cunit_report(run, failed, skipped);
 }

@@ -10,56 +10,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "cunit_run.h"
 #include "closer.h"
 #include "log.h"
+#include "net_helpers.h"
 #include "netns.h"
 #include "nsopen.h"
 
 #define LINGER_S 2
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool readable(int fd, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, timeout_ms) == 1;
-}
-
-/* lo up in our private netns */
-static int lo_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
-
-	if (s < 0)
-		return -1;
-	err = ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (!err)
-		err = ioctl(s, SIOCSIFFLAGS, &ifr);
-	close(s);
-	return err;
+	return !wait_fd(fd, POLLIN, timeout_ms);
 }
 
 static int keep[2] = { -1, -1 }; /* the lingering socket's listener, peer */
@@ -67,24 +36,20 @@ static int keep[2] = { -1, -1 }; /* the lingering socket's listener, peer */
 /* A TCP socket whose close() waits LINGER_S: data its peer never reads. */
 static int lingering_socket(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const struct sock_opts small_rcv = { .rcvbuf = 4096 };
+	const struct sock_opts small_snd = { .sndbuf = 4096 };
 	struct linger lg = { .l_onoff = 1, .l_linger = LINGER_S };
-	socklen_t len = sizeof(a);
-	int small = 4096, c;
 	char buf[65536] = { 0 };
+	int c;
 
-	keep[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(keep[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	if (bind(keep[0], (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(keep[0], 1) ||
-	    getsockname(keep[0], (struct sockaddr *)&a, &len))
+	keep[0] =
+		start_server(AF_INET, SOCK_STREAM, "127.0.0.1", 0, &small_rcv);
+	if (keep[0] < 0)
 		return -1;
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	if (connect(c, (struct sockaddr *)&a, sizeof(a)))
+	c = connect_to_server(keep[0], &small_snd);
+	if (c < 0)
 		return -1;
-	keep[1] = accept(keep[0], NULL, NULL);
+	keep[1] = accept_timeout(keep[0], 1000);
 	while (send(c, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		;
 	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -98,10 +63,10 @@ static void test_close_off_thread(void)
 	char c;
 
 	CU_ASSERT_FATAL(s >= 0 && !pipe2(p, O_CLOEXEC));
-	t0 = now_ms();
+	t0 = monotonic_ms();
 	CU_ASSERT(!closer_put(s, true)); /* trusted: no bound */
 	CU_ASSERT(!closer_put(p[1], true));
-	CU_ASSERT(now_ms() - t0 < 100); /* the put never waits */
+	CU_ASSERT(monotonic_ms() - t0 < 100); /* the put never waits */
 	/* the pipe's close waits behind the lingering one, then comes */
 	CU_ASSERT(!readable(p[0], LINGER_S * 1000 / 2));
 	CU_ASSERT(readable(p[0], LINGER_S * 2000));
@@ -183,7 +148,7 @@ int main(void)
 	unsigned int run, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) || lo_up()) {
+	if (geteuid() != 0 || enter_private_netns()) {
 		printf("skip: test_offload needs root and a netns of its own\n");
 		printf("RESULT: passed=0 failed=0 skipped=3\n");
 		return 0;

@@ -16,9 +16,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +31,7 @@
 #include "cunit_run.h"
 #include "datapath.h"
 #include "log.h"
+#include "net_helpers.h"
 #include "packet.h"
 #include "tcx.h"
 
@@ -44,17 +43,6 @@ static char pin_dir[64];
 static struct datapath dp;
 static bool dp_loaded;
 static int ifindex; /* veth t0, in our netns */
-
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static void pin_path(const char *name, char *buf, size_t len)
 {
@@ -361,16 +349,16 @@ static void test_attach_over_dead_pin(void)
 	char pin[128];
 	int idx;
 
-	if (sh("ip link add t8 index 4242 type veth peer name t9"))
+	if (run_cmd("ip link add t8 index 4242 type veth peer name t9"))
 		CU_FAIL_FATAL("ip link add");
 	idx = (int)if_nametoindex("t8");
 	CU_ASSERT_FATAL(idx == 4242);
 	pin_path("tcx_dead_in", pin, sizeof(pin));
 	unlink(pin);
 	CU_ASSERT_FATAL(!tcx_attach_head(pin, idx, TC_DIR_INGRESS, prog));
-	sh("ip link del t8");
+	run_cmd("ip link del t8");
 	CU_ASSERT_EQUAL(tcx_update(pin, prog), -ENOLINK);
-	if (sh("ip link add t8 index 4242 type veth peer name t9"))
+	if (run_cmd("ip link add t8 index 4242 type veth peer name t9"))
 		CU_FAIL_FATAL("ip link add again");
 	CU_ASSERT(!tcx_attach_head(pin, idx, TC_DIR_INGRESS, prog));
 	{
@@ -381,7 +369,7 @@ static void test_attach_over_dead_pin(void)
 	}
 	CU_ASSERT_FALSE(leftover_in_dir());
 	CU_ASSERT(!tcx_unpin(pin));
-	sh("ip link del t8");
+	run_cmd("ip link del t8");
 }
 
 /* --- setup --- */
@@ -423,10 +411,9 @@ static int setup(void)
 			     .spare = true };
 	int err;
 
-	if (sh("ip link add t0 type veth peer name t1") ||
-	    sh("ip link set t0 up") || sh("ip link set t1 up"))
+	ifindex = add_veth("t0", "t1");
+	if (ifindex < 0 || set_link_up("t0") || set_link_up("t1"))
 		return -1;
-	ifindex = (int)if_nametoindex("t0");
 	err = dp_load(&dp, &o);
 	if (err) {
 		fprintf(stderr, "dp_load: %s\n", strerror(-err));
@@ -462,7 +449,7 @@ int main(void)
 	if (geteuid() != 0)
 		return skip_all("test_tcx_move needs root (netns, veth, BPF)");
 	/* Never touch the root netns: everything happens in our own. */
-	if (unshare(CLONE_NEWNET))
+	if (enter_private_netns())
 		return skip_all("unshare(CLONE_NEWNET) failed");
 	if (!tcx_supported())
 		return skip_all("no TCX in this kernel (6.6+)");

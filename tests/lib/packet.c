@@ -250,3 +250,23 @@ void pkt_set_len(struct pkt *p, size_t len)
 		ip6->ip6_plen = htons((__u16)(len - p->l3 - sizeof(*ip6)));
 	}
 }
+
+int pkt_push_vlan(struct pkt *p, __u16 tpid, __u16 vid)
+{
+	if (p->len + 4 > sizeof(p->data))
+		return -ENOSPC;
+	memmove(p->data + 16, p->data + 12, p->len - 12);
+	p->data[12] = (__u8)(tpid >> 8);
+	p->data[13] = (__u8)tpid;
+	p->data[14] = (__u8)(vid >> 8 & 0x0f);
+	p->data[15] = (__u8)vid;
+	p->len += 4;
+	p->l3 += 4;
+	p->l4 += 4;
+	return 0;
+}
+
+void pkt_set_tcp_flags(struct pkt *p, __u8 flags)
+{
+	p->data[p->l4 + 13] = flags;
+}

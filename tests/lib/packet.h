@@ -60,5 +60,10 @@ void pkt_ipv4_csum(struct pkt *p);
 /* Cut (or extend) the frame to len bytes and make the IP length fields
  * agree, so only the layer under test looks broken. */
 void pkt_set_len(struct pkt *p, size_t len);
+/* Push a VLAN tag (tpid ETH_P_8021Q or ETH_P_8021AD) in front of the
+ * frame's EtherType, outside any tag it has; -ENOSPC: no room. */
+int pkt_push_vlan(struct pkt *p, __u16 tpid, __u16 vid);
+/* Rewrite the flags of a built TCP segment (built as a SYN). */
+void pkt_set_tcp_flags(struct pkt *p, __u8 flags);
 
 #endif

@@ -54,6 +54,7 @@
 #include <bpf/bpf.h>
 #include <openssl/evp.h>
 
+#include "net_helpers.h"
 #include "sock_key.h"
 
 #define CHUNK 65536
@@ -137,14 +138,6 @@ static void data_hex(uint64_t seed, uint64_t n, char *hex)
 	hash_hex(&h, hex);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -154,23 +147,6 @@ static void sleep_ms(unsigned int ms)
 }
 
 /* ---- socket helpers ---- */
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
 
 /*
  * Read the way event-loop programs do (ztunnel, nginx, Go, Node): wait
@@ -182,13 +158,13 @@ static int io_timeout_ms = 10000;
 
 static ssize_t xrecv(int fd, void *buf, size_t len, int flags)
 {
-	int64_t deadline = (int64_t)now_ms() + io_timeout_ms;
+	int64_t deadline = (int64_t)monotonic_ms() + io_timeout_ms;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	if (blocking)
 		return recv(fd, buf, len, flags);
 	for (;;) {
-		int64_t left = deadline - (int64_t)now_ms();
+		int64_t left = deadline - (int64_t)monotonic_ms();
 		ssize_t k;
 
 		if (left <= 0) {
@@ -220,7 +196,7 @@ static int send_data(int fd, uint64_t seed, uint64_t n, size_t max_write,
 		if (k > n)
 			k = n;
 		prng_fill(&p, buf, k);
-		err = write_all(fd, buf, k);
+		err = send_all(fd, buf, k);
 		n -= k;
 	}
 	return err;
@@ -292,24 +268,6 @@ static int read_hash(int fd, struct hash *h, uint64_t max,
 	return 0;
 }
 
-static int set_timeouts(int fd, int secs)
-{
-	struct timeval tv = { .tv_sec = secs };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
-		return -errno;
-	return 0;
-}
-
-static void close_reset(int fd)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
 /* ---- server ---- */
 
 static const char *log_path;
@@ -353,7 +311,7 @@ static void srv_sink(int fd, unsigned long reply, unsigned int delay,
 	}
 	sleep_ms(delay);
 	snprintf(line, sizeof(line), "%" PRIu64 " %s\n", h.n, hex);
-	if (!write_all(fd, line, strlen(line)))
+	if (!send_all(fd, line, strlen(line)))
 		send_data(fd, h.n + 1, reply, CHUNK, NULL);
 }
 
@@ -366,7 +324,7 @@ static void srv_echo(int fd)
 
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0 || write_all(fd, buf, (size_t)k))
+		if (k <= 0 || send_all(fd, buf, (size_t)k))
 			return;
 	}
 }
@@ -379,7 +337,7 @@ static void srv_fionread(int fd)
 	int first = -1, after = -1;
 	ssize_t got = 0;
 
-	if (write_all(fd, "ready\n", 6) || poll(&pfd, 1, 5000) != 1)
+	if (send_all(fd, "ready\n", 6) || poll(&pfd, 1, 5000) != 1)
 		return;
 	sleep_ms(100);
 	if (ioctl(fd, FIONREAD, &first) == 0 && first > 0)
@@ -391,7 +349,7 @@ static void srv_fionread(int fd)
 		after = -1;
 	snprintf(line, sizeof(line), "fionread %d read %zd after %d\n", first,
 		 got, after);
-	write_all(fd, line, strlen(line));
+	send_all(fd, line, strlen(line));
 }
 
 static void srv_late(int fd, unsigned int delay, unsigned int count)
@@ -401,7 +359,7 @@ static void srv_late(int fd, unsigned int delay, unsigned int count)
 	memset(msg, 'L', sizeof(msg));
 	for (unsigned int i = 0; i < count; i++) {
 		sleep_ms(delay);
-		if (write_all(fd, msg, sizeof(msg)))
+		if (send_all(fd, msg, sizeof(msg)))
 			return;
 	}
 }
@@ -410,7 +368,7 @@ static void srv_late(int fd, unsigned int delay, unsigned int count)
 static void srv_wake(int fd, unsigned int delay)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
-	uint64_t t0 = now_ms();
+	uint64_t t0 = monotonic_ms();
 	char line[64];
 	int ep = epoll_create1(EPOLL_CLOEXEC), n = -1;
 
@@ -420,8 +378,8 @@ static void srv_wake(int fd, unsigned int delay)
 		close(ep);
 	snprintf(line, sizeof(line), "%s %" PRIu64 "\n",
 		 n == 1 && (ev.events & EPOLLIN) ? "woke" : "timeout",
-		 now_ms() - t0);
-	write_all(fd, line, strlen(line));
+		 monotonic_ms() - t0);
+	send_all(fd, line, strlen(line));
 }
 
 static void srv_rstwatch(int fd, const char *id)
@@ -456,7 +414,7 @@ static void *serve_conn(void *arg)
 	unsigned long a = 0, b = 0, c = 0;
 	char line[HDR_MAX], id[64];
 
-	set_timeouts(fd, 30);
+	set_socket_timeouts(fd, 30 * 1000);
 	if (read_line(fd, line, sizeof(line)))
 		goto out;
 	if (sscanf(line, "sink %lu %lu %lu", &a, &b, &c) >= 2) {
@@ -473,7 +431,7 @@ static void *serve_conn(void *arg)
 		srv_wake(fd, (unsigned int)a);
 	} else if (!strcmp(line, "reset")) {
 		if (xrecv(fd, id, 1, 0) == 1) {
-			close_reset(fd);
+			close_with_reset(fd);
 			return NULL;
 		}
 	} else if (sscanf(line, "rstwatch %63s", id) == 1) {
@@ -484,27 +442,12 @@ out:
 	return NULL;
 }
 
+/* A server on the wildcard address of family, as servers of a pod are. */
 static int listen_on(int family, unsigned int port)
 {
-	struct sockaddr_storage ss = { .ss_family = family };
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					     sizeof(struct sockaddr_in);
+	const struct sock_opts o = { .backlog = 1024 };
 
-	if (fd < 0)
-		return -1;
-	if (family == AF_INET6) {
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	} else {
-		((struct sockaddr_in *)&ss)->sin_port = htons(port);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return start_server(family, SOCK_STREAM, NULL, (uint16_t)port, &o);
 }
 
 static int serve(unsigned int port, const char *ready)
@@ -571,36 +514,18 @@ static bool fail_res(struct result *r, const char *fmt, ...)
 
 static int client_connect(const struct opts *o, struct result *r)
 {
-	struct sockaddr_storage ss = { 0 }, src = { 0 };
-	bool v6 = strchr(o->to, ':') != NULL;
-	socklen_t len = v6 ? sizeof(struct sockaddr_in6) :
-			     sizeof(struct sockaddr_in);
-	int fd, one = 1;
+	const struct sock_opts so = { .timeout_ms = (int)o->timeout * 1000 };
+	int family = strchr(o->to, ':') ? AF_INET6 : AF_INET;
+	int err, fd = open_socket(family, SOCK_STREAM, &so);
 
-	ss.ss_family = src.ss_family = v6 ? AF_INET6 : AF_INET;
-	if (v6) {
-		inet_pton(AF_INET6, o->to,
-			  &((struct sockaddr_in6 *)&ss)->sin6_addr);
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(o->port);
-		((struct sockaddr_in6 *)&src)->sin6_port = htons(o->bind_port);
-	} else {
-		inet_pton(AF_INET, o->to,
-			  &((struct sockaddr_in *)&ss)->sin_addr);
-		((struct sockaddr_in *)&ss)->sin_port = htons(o->port);
-		((struct sockaddr_in *)&src)->sin_port = htons(o->bind_port);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || set_timeouts(fd, (int)o->timeout))
-		goto fail;
-	if (o->bind_port &&
-	    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	     bind(fd, (struct sockaddr *)&src, len)))
-		goto fail;
-	if (connect(fd, (struct sockaddr *)&ss, len))
-		goto fail;
-	return fd;
-fail:
-	fail_res(r, "connect: %s", strerror(errno));
+	err = fd < 0 ? fd : 0;
+	if (!err && o->bind_port)
+		err = bind_socket(fd, family, NULL, (uint16_t)o->bind_port);
+	if (!err)
+		err = start_connect(fd, family, o->to, (uint16_t)o->port);
+	if (!err)
+		return fd;
+	fail_res(r, "connect: %s", strerror(-err));
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -617,7 +542,7 @@ static int send_header(int fd, struct result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	err = write_all(fd, line, strlen(line));
+	err = send_all(fd, line, strlen(line));
 	if (err)
 		fail_res(r, "send header: %s", strerror(-err));
 	return err;
@@ -816,7 +741,7 @@ static bool case_fionread(const struct opts *o, struct result *r)
 	prng_init(&p, o->seed);
 	prng_fill(&p, buf, o->bytes < CHUNK ? o->bytes : CHUNK);
 	if (o->bytes > CHUNK ||
-	    write_all(fd, buf, o->bytes)) { /* one write: one message */
+	    send_all(fd, buf, o->bytes)) { /* one write: one message */
 		fail_res(r, "send (at most %d bytes)", CHUNK);
 		goto out;
 	}
@@ -863,7 +788,7 @@ static bool case_late(const struct opts *o, struct result *r)
 	    send_header(fd, r, "late %u %u\n", o->delay, o->count))
 		goto out;
 	for (unsigned int i = 0; i < o->count; i++) {
-		uint64_t t0 = now_ms();
+		uint64_t t0 = monotonic_ms();
 		int k = (int)(i % 3);
 
 		if (!wait_readable(fd, k, ep, (int)o->delay + 3000)) {
@@ -876,9 +801,9 @@ static bool case_late(const struct opts *o, struct result *r)
 			goto out;
 		}
 		r->received += sizeof(buf);
-		if (now_ms() - t0 > o->delay + 1000) {
+		if (monotonic_ms() - t0 > o->delay + 1000) {
 			fail_res(r, "message %u: %s woke after %" PRIu64 " ms",
-				 i, how[k], now_ms() - t0);
+				 i, how[k], monotonic_ms() - t0);
 			goto out;
 		}
 	}
@@ -900,7 +825,7 @@ static bool case_wake(const struct opts *o, struct result *r)
 	if (fd < 0 || send_header(fd, r, "wake %u\n", o->delay))
 		goto out;
 	sleep_ms(o->delay);
-	if (write_all(fd, "0123456789", 10) ||
+	if (send_all(fd, "0123456789", 10) ||
 	    read_line(fd, line, sizeof(line))) {
 		fail_res(r, "no report");
 		goto out;
@@ -920,7 +845,7 @@ static bool case_reset(const struct opts *o, struct result *r)
 	char buf[64];
 	ssize_t k;
 
-	if (fd < 0 || send_header(fd, r, "reset\n") || write_all(fd, "x", 1))
+	if (fd < 0 || send_header(fd, r, "reset\n") || send_all(fd, "x", 1))
 		goto out;
 	k = xrecv(fd, buf, sizeof(buf), 0);
 	if (k < 0 && errno == ECONNRESET)
@@ -940,13 +865,13 @@ static bool case_rstwatch(const struct opts *o, struct result *r)
 	int fd = client_connect(o, r);
 
 	if (fd < 0 || send_header(fd, r, "rstwatch %s\n", o->id) ||
-	    write_all(fd, "0123456789", 10)) {
+	    send_all(fd, "0123456789", 10)) {
 		if (fd >= 0)
 			close(fd);
 		return false;
 	}
 	sleep_ms(300);
-	close_reset(fd);
+	close_with_reset(fd);
 	r->ok = true;
 	return true;
 }
