@@ -270,46 +270,8 @@ iptables_down() {
 # OUTPUT restores on the pod's replies, and `ip rule fwmark 0x111/0xfff
 # lookup 133` with `local default dev lo` in table 133 hands those to
 # ztunnel's transparent sockets. One iptables-restore per family per pod,
-# as istio-cni does; here with Debian's iptables (nf_tables backend).
-INPOD_MARK=0x111 INPOD_ZT_MARK=0x539 INPOD_TABLE=133 INPOD_PRIO=32764
-
-# inpod_rules 4|6: the rule set for iptables-restore / ip6tables-restore
-inpod_rules() {
-	if [ "$1" = 6 ]; then
-		lo=::1/128 probe=fd16:9254:7127:1337:ffff:ffff:ffff:ffff/128
-		any=::
-	else
-		lo=127.0.0.1/32 probe=169.254.7.127/32 any=0.0.0.0
-	fi
-	m=$INPOD_MARK/0xfff z=$INPOD_ZT_MARK/0xfff
-	cat <<EOR
-*mangle
-:PREROUTING ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:AR_PRERT - [0:0]
-:AR_OUTPUT - [0:0]
--A PREROUTING -j AR_PRERT
--A OUTPUT -j AR_OUTPUT
--A AR_OUTPUT -m connmark --mark $m -j CONNMARK --restore-mark --nfmask 0xfff --ctmask 0xfff
--A AR_PRERT -m mark --mark $z -j CONNMARK --set-xmark $m
--A AR_PRERT -s $probe -p tcp -j ACCEPT
--A AR_PRERT ! -d $lo -i lo -p tcp -j ACCEPT
--A AR_PRERT -p tcp -m tcp --dport 15008 -m mark ! --mark $z -j TPROXY --on-port 15008 --on-ip $any --tproxy-mark $m
--A AR_PRERT -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A AR_PRERT ! -d $lo -p tcp -m mark ! --mark $z -j TPROXY --on-port 15006 --on-ip $any --tproxy-mark $m
-COMMIT
-*nat
-:OUTPUT ACCEPT [0:0]
-:AR_OUTPUT - [0:0]
--A OUTPUT -j AR_OUTPUT
--A AR_OUTPUT -d $probe -p tcp -j ACCEPT
--A AR_OUTPUT -p tcp -m mark --mark $m -j ACCEPT
--A AR_OUTPUT ! -d $lo -o lo -j ACCEPT
--A AR_OUTPUT ! -d $lo -p tcp -m mark ! --mark $z -j REDIRECT --to-ports 15001
-COMMIT
-EOR
-}
-
+# as istio-cni does; here with Debian's iptables (nf_tables backend). The
+# rule set: inpod_rules in bench/lib.sh (the enrolment bench uses it too).
 INPOD_PODS="a b"
 inpod_up() {
 	for p in $INPOD_PODS; do

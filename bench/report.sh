@@ -120,6 +120,19 @@ ctlplane_md() {
 	jq -r '.targets | "- pod add >= \(.add_vs_tc.want)x faster than tc commands: worst size \(.add_vs_tc.worst)x (first rounds alone, run just after the pods'"'"' namespaces were made: \(.add_vs_tc.worst_first_round)x): " + (if .add_vs_tc.met then "met" else "not met" end),
 		"- \(.pods.want) pods enrolled: \(.pods.enrolled): " + (if .pods.met then "met" else "not met" end),
 		"- redirectd under \(.rss_at_max.want_kib) KiB resident at \(.rss_at_max.pods) pods: \(.rss_at_max.kib) KiB: " + (if .rss_at_max.met then "met" else "not met" end)' "$f"
+	jq -e '[.sizes[] | select(.inpod)] | length > 0' "$f" >/dev/null || return 0
+	echo
+	echo "#### Against Istio's in-pod setup, same pods, same run"
+	echo
+	echo "Per pod, one after another: ours is a PodAdd through redirectd; in-pod is entering the pod's netns and running \`iptables-restore\` and \`ip6tables-restore\` of the in-pod rule set there (what istio-cni does; its netlink routes not counted), or the same rule set as one \`nft -f\`. Median round of $(jq -r '.sizes[0].rounds' "$f"), both sides."
+	echo
+	echo "| pods | ours pods/s | ours p50 / p99 us | in-pod iptables-restore pods/s | p50 / p99 us | in-pod nft -f pods/s | p50 / p99 us | ours vs iptables-restore | ours vs nft |"
+	echo "|---:|---:|---|---:|---|---:|---|---:|---:|"
+	jq -r 'def n: if . == null then "-" else . end;
+		.sizes[] | select(.inpod) | .inpod.iptables as $i | .inpod.nft as $t |
+		"| \(.pods) | \(.add.per_s | round) | \(.add.p50_us) / \(.add.p99_us) | \($i.per_s)\(if $i.count < .pods then " [first \($i.count)]" else "" end) | \($i.p50_us) / \($i.p99_us) | \($t.per_s | n)\(if $t and $t.count < .pods then " [first \($t.count)]" else "" end) | \($t.p50_us | n) / \($t.p99_us | n) | **\(.add_speedup_vs_inpod)x** | \(.add_speedup_vs_inpod_nft | n)x |"' "$f"
+	echo
+	jq -r '.targets.add_vs_inpod | select(.) | "- pod add >= \(.want)x the in-pod setup rate at \(.pods) pods: \(.speedup)x (nft: \(.speedup_nft)x): " + (if .met then "met" else "not met" end)' "$f"
 }
 
 attach_cost_md() {
