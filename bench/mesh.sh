@@ -48,6 +48,16 @@
 # Sizes: BENCH_SMOKE=1 (seconds), or MESH_ROUNDS (3), MESH_TPUT_S (3),
 # MESH_RR_S (2), MESH_RR_SIZES ("64 4096 65536"), MESH_STREAMS ("1 8"),
 # MESH_PINS ("pinned unpinned"), MESH_CONFIGS, MESH_FAMILIES ("4 6").
+#
+# MESH_PROFILE=DIR: instead of the measurements, where the time goes, per
+# configuration and family, into DIR (docs/performance.md, "Where our path
+# loses"): a 64 B request/response run under `perf record -e cpu-clock`
+# on the pinned CPU (perf report by symbol, and by kernel area), our
+# programs' run time per transaction (kernel.bpf_stats_enabled, set for
+# the run and put back), and for a one-stream iperf3 run the sizes of the
+# packets each interface received and sent (tracepoints
+# net:netif_receive_skb and net:net_dev_xmit): whether GSO/GRO survive.
+# Use with MESH_PINS=pinned.
 set -u
 BUILD=${1:-build}
 OUT=${2:-bench/results}
@@ -552,6 +562,90 @@ measure() {
 		"$round" "$line" >&2
 }
 
+# --- profile (MESH_PROFILE) ---
+
+# bpftool's view of our programs: name run_time_ns run_cnt
+bpf_runs() {
+	bpftool prog show -j 2>/dev/null | jq -r '.[] |
+		select(.name | test("^(app_outbound|app_inbound|ztunnel_host_in|ztunnel_ingres|ztunnel_ingress|pod_guard|sockops_add|msg_redirect)$")) |
+		"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' |
+		awk '{ t[$1] += $2; c[$1] += $3 } END { for (n in t) print n, t[n], c[n] }' |
+		sort
+}
+
+# interface names of the run: which pod's host veth is which
+if_names() {
+	for p in a b zt; do
+		echo "$(pod_host_veth "$p") node-side-veth-of-$p"
+	done
+}
+
+profile() {
+	pd=$MESH_PROFILE/$cfg-ipv$fam
+	mkdir -p "$pd"
+	dst=$(pod_ip b "$fam") p_iperf=$PORT_IPERF p_rr=$PORT_RR
+	if [ "$cfg" = explicit ]; then
+		dst=$(pod_ip zt "$fam") p_iperf=$XPORT_IPERF p_rr=$XPORT_RR
+	fi
+	if_names >"$pd/interfaces.txt"
+	# 1. 64 B RR under perf, with our programs' run time
+	bpf_runs >"$pd/bpf0.txt"
+	perf record -q -e cpu-clock -F 2999 -C "${PIN_CPU:-0}" -o "$pd/rr.perf" \
+		2>"$pd/perf.log" &
+	perf_pid=$!
+	sleep 0.5
+	rr_run "$dst" "$p_rr" 64 >"$pd/rr.json"
+	kill -INT "$perf_pid"
+	wait "$perf_pid"
+	bpf_runs >"$pd/bpf1.txt"
+	tps=$(jq .transactions "$pd/rr.json")
+	join "$pd/bpf0.txt" "$pd/bpf1.txt" | awk -v n="$tps" '{
+		dt = $4 - $2; dc = $5 - $3
+		if (dc > 0) printf "%s runs_per_transaction %.2f ns_per_run %.1f ns_per_transaction %.1f\n",
+			$1, dc / n, dt / dc, dt / n }' >"$pd/bpf.txt"
+	perf report -q -i "$pd/rr.perf" --sort sym --stdio 2>/dev/null |
+		head -n 40 >"$pd/rr.top.txt"
+	# by area: a symbol's first match decides
+	perf report -q -i "$pd/rr.perf" --sort sym --stdio 2>/dev/null |
+		awk '{ gsub("%", "", $1); pct = $1; sym = $NF
+		a = "other kernel"
+		if ($2 == "[.]") a = "user space"
+		else if (sym ~ /(safe_halt|default_idle|cpuidle|do_idle|poll_idle)/) a = "idle"
+		else if (sym ~ /irq_enable|irq_restore/) a = "irqs re-enabled (samples of irq-off time land here)"
+		else if (sym ~ /(pvclock|kvm_clock|read_tsc|ktime_get|sched_clock)/) a = "clock reads"
+		else if (sym ~ /^(nft_|nf_|ipt_|xt_|ip6t_|__nf_|nf_hook|ipv4_conntrack|ipv6_conntrack|tproxy|nf_tproxy|nf_nat|nf_ct|ct_|__nft)/) a = "netfilter"
+		else if (sym ~ /^(bpf_|__bpf|sk_assign|tcx_|cls_bpf|tc_run|sch_handle|skb_do_redirect)/) a = "bpf and tc"
+		else if (sym ~ /^(tcp_|__tcp|inet_csk|inet_ehash|__inet_lookup|inet6_|__inet6_lookup|tcp6_|tcp4_)/) a = "tcp"
+		else if (sym ~ /^(ip_|ip6_|__ip|ipv6_|fib_|fib6_|rt6_|__ip6|dst_|icmp|raw_|inet_gro|ipv6_gro)/) a = "ip and routing"
+		else if (sym ~ /^(veth_|__dev|dev_|netif_|__netif|net_rx|napi_|__napi|process_backlog|gro_|skb_|__skb|kfree_skb|consume_skb|__alloc_skb|kmalloc_reserve|sk_)/) a = "devices and skbs"
+		else if (sym ~ /^(schedule|__schedule|try_to_wake|ttwu|enqueue|dequeue|pick_next|finish_task|update_|select_task|psi_|__switch|switch_)/) a = "scheduler"
+		else if (sym ~ /^(ep_|do_epoll|__x64_sys|do_syscall|entry_SYSCALL|syscall_|__sys_|sock_|__sock|fput|fget|__fget|ksys_|vfs_|rw_verify|security_|apparmor)/) a = "syscalls, sockets, epoll"
+		else if (sym ~ /^(copy_|_copy|__copy|rep_movs|memcpy|memset|csum|__check_object|check_heap)/) a = "copies"
+		s[a] += pct }
+		END { for (k in s) printf "%6.2f%% %s\n", s[k], k }' | sort -rn >"$pd/rr.areas.txt"
+	# 2. one-stream throughput: packet sizes per interface
+	perf record -q -e net:netif_receive_skb -e net:net_dev_xmit -a \
+		-o "$pd/tput.perf" 2>>"$pd/perf.log" &
+	perf_pid=$!
+	sleep 0.5
+	TPUT_S=1 TPUT_BYTES="" iperf_run "$dst" "$p_iperf" 1 >"$pd/tput.txt"
+	kill -INT "$perf_pid"
+	wait "$perf_pid"
+	perf script -i "$pd/tput.perf" -F event,trace 2>/dev/null |
+		awk '{ ev = $1; dev = ""; len = 0
+		for (i = 2; i <= NF; i++) {
+			if ($i ~ /^dev=/) dev = substr($i, 5)
+			if ($i ~ /^len=/) len = substr($i, 5) + 0 }
+		k = ev " " dev; n[k]++
+		if (len > 200) { d[k]++; b[k] += len; if (len > 1600) big[k]++ } }
+		END { for (k in n) printf "%-24s %-14s packets %7d data %7d data_mean_len %6.0f data_over_1600 %5.1f%%\n",
+			substr(k, 1, index(k, " ") - 1), substr(k, index(k, " ") + 1),
+			n[k], d[k], d[k] ? b[k] / d[k] : 0, d[k] ? 100 * big[k] / d[k] : 0 }' |
+		sort >"$pd/tput.sizes.txt"
+	rm -f "$pd/tput.perf"
+	node_log "  profile $cfg IPv$fam: $pd"
+}
+
 run_config() {
 	cfg=$1 pin=$2 round=$3
 	is_unavailable "$cfg" && return
@@ -571,9 +665,13 @@ run_config() {
 	r0=0
 	[ "$cfg" = inpod ] && r0=$(inpod_redirected)
 	for fam in $FAMILIES; do
-		measure
+		if [ -n "${MESH_PROFILE:-}" ]; then
+			profile
+		else
+			measure
+		fi
 	done
-	if [ "$cfg" = inpod ]; then
+	if [ "$cfg" = inpod ] && [ -z "${MESH_PROFILE:-}" ]; then
 		r1=$(inpod_redirected)
 		[ "$r1" -gt "$r0" ] ||
 			bench_die "inpod: pod a's REDIRECT rules took no packet"
@@ -614,6 +712,11 @@ redirectd_restart --no-sockmap
 for p in a b zt; do
 	pod_create "$p" ptp || bench_die "pod $p"
 done
+if [ -n "${MESH_PROFILE:-}" ]; then
+	old_stats=$(cat /proc/sys/kernel/bpf_stats_enabled)
+	trap 'sysctl -qw kernel.bpf_stats_enabled="$old_stats"; cfg_stop; iptables_down; inpod_down; bench_cgroup_remove; node_cleanup' EXIT
+	sysctl -qw kernel.bpf_stats_enabled=1
+fi
 for round in $(seq "$ROUNDS"); do
 	order=$CONFIGS
 	[ $((round % 2)) = 0 ] &&
@@ -624,6 +727,7 @@ for round in $(seq "$ROUNDS"); do
 		done
 	done
 done
+[ -n "${MESH_PROFILE:-}" ] && exit 0
 mkdir -p "$OUT"
 summarise >"$OUT/mesh.json.tmp" && mv "$OUT/mesh.json.tmp" "$OUT/mesh.json" ||
 	bench_die "summary"
