@@ -13,6 +13,12 @@
  *       the baseline, run in the node netns: what a naive agent shells out
  *       to per pod (see tc_add_cmds), each command started with
  *       posix_spawnp (no shell) and waited for
+ *   ctlplane inpod-add|inpod-del --count N --netns-prefix P --cmd "CMD"...
+ *                         [--max-seconds S]
+ *       Istio's in-pod setup per pod: enter the pod's netns (setns, as
+ *       istio-cni's agent does) and run each CMD there (split on blanks,
+ *       spawned without a shell, waited for; e.g. "iptables-restore FILE"
+ *       and "ip6tables-restore FILE6", or "nft -f FILE"), then come back
  *   ctlplane addrs --count N --netns-prefix P [--from K]
  *       set-up, not timed: put pod i's two addresses (K..N) on its eth0,
  *       as a CNI plugin leaves them (redirectd checks they are there);
@@ -64,6 +70,8 @@ struct opts {
 	unsigned int count;
 	double max_seconds; /* stop after the pod that crosses it; 0: never */
 	unsigned int from; /* addrs: first pod */
+	const char *cmds[4]; /* inpod: commands run in each pod's netns */
+	unsigned int ncmds;
 };
 
 struct lat {
@@ -296,6 +304,57 @@ static int tc_del(struct client *c, const struct opts *o, unsigned int i,
 		       map_cmd(o, false, ip6, NULL);
 }
 
+/* --- the in-pod baseline: rules installed inside each pod's netns --- */
+
+static int self_netns = -1;
+
+/* One command of --cmd, split on blanks, run in the current netns. */
+static int inpod_cmd(const char *cmd)
+{
+	char copy[512], *argv[MAX_ARGS], *save = NULL;
+	int n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", cmd);
+	for (char *w = strtok_r(copy, " ", &save); w && n < MAX_ARGS - 1;
+	     w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	argv[n] = NULL;
+	return n ? spawn_wait(argv) : -EINVAL;
+}
+
+/*
+ * What istio-cni does for a pod in in-pod mode, the rule part: enter the
+ * pod's netns and iptables-restore the rule set there (one per family).
+ * Its policy rules and routes (done over netlink by the agent) are not
+ * included: that only favours the baseline.
+ */
+static int inpod_run(struct client *c, const struct opts *o, unsigned int i,
+		     double *tc_us)
+{
+	char path[256];
+	double t0 = now_us();
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s%u", o->netns_prefix, i);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	for (unsigned int k = 0; k < o->ncmds && !err; k++)
+		err = inpod_cmd(o->cmds[k]);
+	if (setns(self_netns, CLONE_NEWNET)) {
+		fprintf(stderr, "ctlplane: setns back: %s\n", strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	*tc_us = now_us() - t0;
+	return err;
+}
+
 /* --- pinning our programs for the baseline --- */
 
 static int pin_progs(const char *dir, __u32 capacity)
@@ -404,6 +463,7 @@ static int run(const char *op, const struct opts *o)
 	struct lat l = { 0 };
 	char msg[WIRE_MSG_LEN] = "";
 	bool daemon_op = !strcmp(op, "add") || !strcmp(op, "del");
+	bool inpod = !strncmp(op, "inpod-", 6);
 	int err;
 
 	if (daemon_op) {
@@ -422,10 +482,12 @@ static int run(const char *op, const struct opts *o)
 		err = time_each(o, &c, pod_del, &l);
 	else if (!strcmp(op, "tc-add"))
 		err = time_each(o, &c, tc_add, &l);
+	else if (inpod)
+		err = time_each(o, &c, inpod_run, &l);
 	else
 		err = time_each(o, &c, tc_del, &l);
 	client_close(&c);
-	report(op, &l, !daemon_op);
+	report(op, &l, !daemon_op && !inpod);
 	free(l.us);
 	free(l.tc_us);
 	return err ? 1 : 0;
@@ -514,6 +576,8 @@ static void usage(void)
 		"--netns-prefix P\n"
 		"       ctlplane tc-add|tc-del --count N --pins DIR --pref P "
 		"--handle H [--max-seconds S]\n"
+		"       ctlplane inpod-add|inpod-del --count N --netns-prefix P "
+		"--cmd CMD... [--max-seconds S]\n"
 		"       ctlplane addrs --count N --netns-prefix P [--from K]\n"
 		"       ctlplane pin DIR [POD_ADDRESS_CAPACITY]\n");
 	exit(2);
@@ -542,6 +606,7 @@ int main(int argc, char **argv)
 		{ "handle", required_argument, NULL, 'H' },
 		{ "max-seconds", required_argument, NULL, 'm' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "cmd", required_argument, NULL, 'c' },
 		{ 0 }
 	};
 	struct opts o = { .socket_path = DEFAULT_SOCKET_PATH };
@@ -579,12 +644,26 @@ int main(int argc, char **argv)
 		case 'f':
 			o.from = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
+		case 'c':
+			if (o.ncmds == sizeof(o.cmds) / sizeof(o.cmds[0]))
+				usage();
+			o.cmds[o.ncmds++] = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!strcmp(op, "addrs"))
 		return o.count && o.netns_prefix ? cmd_addrs(&o) : 2;
+	if (!strncmp(op, "inpod-", 6)) {
+		if (!o.count || !o.netns_prefix || !o.ncmds ||
+		    (strcmp(op, "inpod-add") && strcmp(op, "inpod-del")))
+			usage();
+		self_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self_netns < 0)
+			return 1;
+		return run(op, &o);
+	}
 	if (!o.count || (strcmp(op, "add") && strcmp(op, "del") &&
 			 strcmp(op, "tc-add") && strcmp(op, "tc-del")))
 		usage();

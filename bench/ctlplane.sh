@@ -23,6 +23,14 @@
 # present: its per-pod figures hold for the size, its total for the size
 # would be an extrapolation and is not given.
 #
+# Against Istio's in-pod setup too (Istio ambient 1.21+): per pod, enter
+# its netns and iptables-restore the in-pod rule set, IPv4 and IPv6
+# (inpod_rules, bench/lib.sh), as istio-cni's agent does; and the same rule
+# set as one `nft -f` (inpod_nft_rules). At the sizes in CTL_INPOD_SIZES
+# (default "100 1000"; smoke "10"; "" for none), the same rounds, on the same pods, in
+# the same run, each round allowed CTL_INPOD_S / ROUNDS seconds (default
+# 150 s per size and variant).
+#
 # Sizes: CTL_SIZES (default "100 1000 10000"), BENCH_SMOKE=1: "10".
 # CTL_ATTACH: redirectd's --attach (default auto: tc on these veths;
 # CTL_ATTACH=tcx measures TCX links, see docs/datapath.md, "Attach modes").
@@ -45,9 +53,12 @@ cd "$(dirname "$0")/.." || exit 1
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	SIZES=${CTL_SIZES:-10}
+	INPOD_SIZES=${CTL_INPOD_SIZES-10}
 else
 	SIZES=${CTL_SIZES:-100 1000 10000}
+	INPOD_SIZES=${CTL_INPOD_SIZES-100 1000}
 fi
+INPOD_S=${CTL_INPOD_S:-150}
 MAX=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
 BASE_S=${CTL_BASELINE_S:-60}
 ROUNDS=${CTL_ROUNDS:-5}
@@ -61,6 +72,9 @@ for b in redirectd redirectctl bench/ctlplane; do
 done
 command -v tc >/dev/null && command -v bpftool >/dev/null ||
 	bench_die "tc and bpftool needed for the baseline"
+for c in iptables-restore ip6tables-restore; do
+	command -v "$c" >/dev/null || bench_die "$c needed for the in-pod baseline"
+done
 
 # make_pods N, remove_pods: tests/lib/node.sh (node_bulk_pods)
 make_pods() {
@@ -158,6 +172,8 @@ run_size() {
 			bench_die "baseline del $k"
 		r=$((r + 1))
 	done
+	inpod=null
+	case " $INPOD_SIZES " in *" $n "*) inpod_size "$n" ;; esac
 	add=$(median_round "$WORK/add.jsonl")
 	del=$(median_round "$WORK/del.jsonl")
 	tc_add=$(median_round "$WORK/tc_add.jsonl")
@@ -168,15 +184,72 @@ run_size() {
 		--argjson tc_add "$tc_add" --argjson tc_del "$tc_del" \
 		--argjson e "$rss_empty" --argjson f "$rss_full" \
 		--argjson restart "$restart" --argjson rounds "$ROUNDS" \
+		--argjson inpod "$inpod" \
 		'{pods: $n, rounds: $rounds, setup_ms: $setup, add: $add,
 		  del: $del, baseline_pods: $k, baseline_add: $tc_add,
 		  baseline_del: $tc_del, rss_kib: {empty: $e, enrolled: $f},
-		  restart: $restart}' \
+		  restart: $restart, inpod: $inpod}' \
 		>>"$SAMPLES"
 	printf '  %5d pods: add %6.0f/s (p50 %s us), del %6.0f/s; tc %4.0f/s; rss %s KiB\n' \
 		"$n" "$(echo "$add" | jq .per_s)" "$(echo "$add" | jq .p50_us)" \
 		"$(echo "$del" | jq .per_s)" \
 		"$(echo "$tc_add" | jq .tc_only.per_s)" "$rss_full" >&2
+}
+
+# The in-pod rule files, once.
+inpod_files() {
+	[ -f "$WORK/inpod4.rules" ] && return 0
+	inpod_rules 4 >"$WORK/inpod4.rules"
+	inpod_rules 6 >"$WORK/inpod6.rules"
+	inpod_nft_rules >"$WORK/inpod.nft"
+	printf '*mangle\nCOMMIT\n*nat\nCOMMIT\n' >"$WORK/flush.rules"
+	echo "delete table inet ar_inpod" >"$WORK/flush.nft"
+}
+
+# inpod_rounds NAME N CMD...: ROUNDS of setting up the first N pods with
+# CMDs, each round undone (all the pods it reached) before the next;
+# prints the median round, with every round's mean, and "pods": how
+# many pods each round reached at most
+inpod_rounds() {
+	name=$1 n=$2
+	shift 2
+	: >"$WORK/inpod_$name.jsonl"
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		out=$("$CTLP" inpod-add --count "$n" --netns-prefix "$RUN-cp" \
+			--max-seconds "$((INPOD_S / ROUNDS + 1))" "$@") ||
+			bench_die "in-pod $name add: $out"
+		echo "$out" >>"$WORK/inpod_$name.jsonl"
+		k=$(echo "$out" | jq .count)
+		if [ "$name" = nft ]; then
+			"$CTLP" inpod-del --count "$k" --netns-prefix "$RUN-cp" \
+				--cmd "nft -f $WORK/flush.nft" >/dev/null
+		else
+			"$CTLP" inpod-del --count "$k" --netns-prefix "$RUN-cp" \
+				--cmd "iptables-restore $WORK/flush.rules" \
+				--cmd "ip6tables-restore $WORK/flush.rules" >/dev/null
+		fi || bench_die "in-pod $name flush"
+		r=$((r + 1))
+	done
+	median_round "$WORK/inpod_$name.jsonl"
+}
+
+# One size against Istio's in-pod setup: iptables-restore per family,
+# and nft -f, inside each pod's netns. Sets $inpod.
+inpod_size() {
+	inpod_files
+	ipt=$(inpod_rounds iptables "$1" \
+		--cmd "iptables-restore $WORK/inpod4.rules" \
+		--cmd "ip6tables-restore $WORK/inpod6.rules")
+	nftr=null
+	if command -v nft >/dev/null; then
+		nftr=$(inpod_rounds nft "$1" --cmd "nft -f $WORK/inpod.nft")
+	fi
+	inpod=$(jq -nc --argjson i "$ipt" --argjson f "$nftr" \
+		'{iptables: $i, nft: $f}')
+	printf '  %5d pods, in-pod setup: iptables-restore %6.1f/s (p50 %s us, first %s pods), nft %s/s\n' \
+		"$1" "$(echo "$ipt" | jq .per_s)" "$(echo "$ipt" | jq .p50_us)" \
+		"$(echo "$ipt" | jq .count)" "$(echo "$nftr" | jq '.per_s // "-"')" >&2
 }
 
 # kill -9 with N pods enrolled, start again: restart-and-reconcile.

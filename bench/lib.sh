@@ -81,3 +81,90 @@ bench_quiet() {
 	echo "$b"
 }
 
+
+# --- Istio ambient's in-pod redirection (1.21+), rebuilt ---
+# Written from the description of istio-cni's in-pod rule set (see
+# bench/mesh.sh, "inpod"), not copied. Marks: 0x111 (TPROXYed, and the
+# connmark of ztunnel's connections), 0x539 (ztunnel's own sockets); the
+# kubelet probes' SNAT address is let through.
+# shellcheck disable=SC2034 # INPOD_TABLE, INPOD_PRIO: bench/mesh.sh
+INPOD_MARK=0x111 INPOD_ZT_MARK=0x539 INPOD_TABLE=133 INPOD_PRIO=32764
+
+# inpod_rules 4|6: the rule set for iptables-restore / ip6tables-restore
+inpod_rules() {
+	if [ "$1" = 6 ]; then
+		lo=::1/128 probe=fd16:9254:7127:1337:ffff:ffff:ffff:ffff/128
+		any=::
+	else
+		lo=127.0.0.1/32 probe=169.254.7.127/32 any=0.0.0.0
+	fi
+	m=$INPOD_MARK/0xfff z=$INPOD_ZT_MARK/0xfff
+	cat <<EOR
+*mangle
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:AR_PRERT - [0:0]
+:AR_OUTPUT - [0:0]
+-A PREROUTING -j AR_PRERT
+-A OUTPUT -j AR_OUTPUT
+-A AR_OUTPUT -m connmark --mark $m -j CONNMARK --restore-mark --nfmask 0xfff --ctmask 0xfff
+-A AR_PRERT -m mark --mark $z -j CONNMARK --set-xmark $m
+-A AR_PRERT -s $probe -p tcp -j ACCEPT
+-A AR_PRERT ! -d $lo -i lo -p tcp -j ACCEPT
+-A AR_PRERT -p tcp -m tcp --dport 15008 -m mark ! --mark $z -j TPROXY --on-port 15008 --on-ip $any --tproxy-mark $m
+-A AR_PRERT -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A AR_PRERT ! -d $lo -p tcp -m mark ! --mark $z -j TPROXY --on-port 15006 --on-ip $any --tproxy-mark $m
+COMMIT
+*nat
+:OUTPUT ACCEPT [0:0]
+:AR_OUTPUT - [0:0]
+-A OUTPUT -j AR_OUTPUT
+-A AR_OUTPUT -d $probe -p tcp -j ACCEPT
+-A AR_OUTPUT -p tcp -m mark --mark $m -j ACCEPT
+-A AR_OUTPUT ! -d $lo -o lo -j ACCEPT
+-A AR_OUTPUT ! -d $lo -p tcp -m mark ! --mark $z -j REDIRECT --to-ports 15001
+COMMIT
+EOR
+}
+
+
+# The same rule set for nft -f, both families in one inet table (the
+# enrolment bench times it against iptables-restore; nft's tproxy and
+# redirect need a family per rule in an inet table).
+inpod_nft_rules() {
+	m=$INPOD_MARK z=$INPOD_ZT_MARK
+	p4=169.254.7.127 p6=fd16:9254:7127:1337:ffff:ffff:ffff:ffff
+	setm="meta mark set mark and 0xfffff000 or $m"
+	notz="meta mark and 0xfff != $z"
+	cat <<EOR
+table inet ar_inpod {
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		meta mark & 0xfff == $z ct mark set ct mark and 0xfffff000 or $m
+		meta l4proto tcp ip saddr $p4 accept
+		meta l4proto tcp ip6 saddr $p6 accept
+		iifname "lo" meta l4proto tcp ip daddr != 127.0.0.1 accept
+		iifname "lo" meta l4proto tcp ip6 daddr != ::1 accept
+		$notz meta nfproto ipv4 tcp dport 15008 $setm tproxy ip to :15008 accept
+		$notz meta nfproto ipv6 tcp dport 15008 $setm tproxy ip6 to :15008 accept
+		meta l4proto tcp ct state related,established accept
+		ip daddr != 127.0.0.1 meta l4proto tcp $notz $setm tproxy ip to :15006 accept
+		ip6 daddr != ::1 meta l4proto tcp $notz $setm tproxy ip6 to :15006 accept
+	}
+	chain output {
+		type route hook output priority mangle; policy accept;
+		ct mark & 0xfff == $m $setm
+	}
+	chain output_nat {
+		type nat hook output priority -100; policy accept;
+		ip daddr $p4 meta l4proto tcp accept
+		ip6 daddr $p6 meta l4proto tcp accept
+		meta l4proto tcp meta mark & 0xfff == $m accept
+		oifname "lo" ip daddr != 127.0.0.1 accept
+		oifname "lo" ip6 daddr != ::1 accept
+		ip daddr != 127.0.0.1 meta l4proto tcp $notz redirect to :15001
+		ip6 daddr != ::1 meta l4proto tcp $notz redirect to :15001
+	}
+}
+EOR
+}

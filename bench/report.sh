@@ -31,34 +31,73 @@ prog_cost_md() {
 }
 
 # Labels of the mesh configurations, in the tables and the plot.
-MESH_LABELS='{"direct": "direct (no mesh)", "iptables": "iptables (nftables TPROXY)",
-	"ebpf": "eBPF (tc)", "sockmap": "eBPF + sockmap (default)",
-	"sockmap_all": "eBPF + sockmap, all legs"}'
+MESH_LABELS='{"direct": "direct (no mesh)", "explicit": "explicit (proxy dialled, no interception)",
+	"iptables": "node-level iptables (2023, nftables TPROXY)",
+	"inpod": "Istio in-pod (iptables-nft in each pod)",
+	"ebpf": "ours (eBPF, tc)", "sockmap": "ours + sockmap (default)",
+	"sockmap_all": "ours + sockmap, all legs"}'
+# jq helpers: a metric's label, one ratio cell
+MESH_JQ='def mlabel: if startswith("rr") then (.[2:] | tonumber |
+		if . >= 1024 then "\(. / 1024) KiB" else "\(.) B" end) + " RR"
+	else (.[4:] | tonumber | if . == 1 then "1 stream" else "\(.) streams" end) end;
+	def v: if . == null then "-" else . end;
+	def cell: if . == null then "-" else "\(.median) (\(.min) to \(.max))" end;
+	def pinlabel: if . == "pinned" then "pinned to one CPU (the cost of a transaction)"
+		else "unpinned, all CPUs (what a node sees)" end;'
 
 mesh_md() {
 	f=$OUT/mesh.json
-	echo "### The mesh path: pod -> ztunnel stand-in -> pod, one node"
+	echo "### The mesh path: pod -> proxy stand-in -> pod, one node"
 	echo
 	machine
 	echo
-	jq -r '"iperf3 \(.tput_seconds) s, one connection; request/response: bench/rr, \(.rr_conns) connection(s), \(.rr_size)-byte ping-pong, \(.rr_seconds) s; \(.rounds) rounds, configurations interleaved, medians. All processes of the path on CPU(s) \(.cpus)."' "$f"
+	jq -r "$MESH_JQ"'"Request/response: bench/rr, one connection, one message in flight, \(.rr_seconds) s per measurement, given as the half round trip (0.5 s / transactions per second, us; lower is better). Throughput: iperf3 \(if .tput_bytes != "" then .tput_bytes + " bytes" else "\(.tput_seconds) s" end), \(.streams | map(tostring) | join(" and ")) stream(s) (Gbit/s). \(.rounds) round(s), configurations interleaved (order reversed every other round), medians over the rounds. Load average \(.load_avg.start) at the start, \(.load_avg.end) at the end; the run took \(.seconds) s."' "$f"
+	for pin in $(jq -r '.pins[]' "$f"); do
+		echo
+		jq -r --arg p "$pin" "$MESH_JQ"'"#### \($p | pinlabel)"' "$f"
+		echo
+		jq -r --arg p "$pin" "$MESH_JQ"'"| configuration | family | " + ([.metrics[] | mlabel + (if startswith("rr") then " half-RTT us" else " Gbit/s" end)] | join(" | ")) + " | 64 B RR p50 / p99 RTT us |",
+			"|---|---|" + ([.metrics[] | "---:"] | join("|")) + "|---|"' "$f"
+		jq -r --arg p "$pin" --argjson l "$MESH_LABELS" "$MESH_JQ"'. as $m | .results[] | select(.pin == $p) |
+			($l[.config] // .config) as $name |
+			if .available then
+			"| \($name) | \(.family) | " + ([$m.metrics[] as $k | .metrics[$k] |
+				"\(.median | v)" + (if .failed > 0 then " (\(.failed) of \(.runs) failed)" else "" end)] | join(" | ")) +
+			" | \(.metrics.rr64.p50_us | v) / \(.metrics.rr64.p99_us | v) |"
+			else "| \($name) | \(.family) | not available: \(.unavailable_reason) |" end' "$f"
+	done
 	echo
-	echo "| configuration | family | Gbit/s | vs iptables | vs direct | RR/s | vs iptables | vs direct | p50 us | p90 us | p99 us |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-	jq -r --argjson l "$MESH_LABELS" '
-		def failed($k): if .[$k] > 0 then " (\(.[$k]) of \(.runs) failed)" else "" end;
-		def v: if . == null then "-" else . end;
-		.results[] | ($l[.config] // .config) as $name |
-		if .available then
-		"| \($name) | \(.family) | \(.tput_gbps | v)\(failed("tput_failed")) | \(.tput_vs_iptables | v) | \(.tput_vs_direct | v) | \(.rr_tps | v)\(failed("rr_failed")) | \(.rr_vs_iptables | v) | \(.rr_vs_direct | v) | \(.p50_us | v) | \(.p90_us | v) | \(.p99_us | v) |"
-		else "| \($name) | \(.family) | not available: \(.unavailable_reason) | | | | | | | | |" end' "$f"
+	echo "#### Ours against the others, round by round"
 	echo
-	echo "Targets, judged on the median of the per-round ratios (range over the rounds; ratio of the medians after the slash):"
+	echo "Median of the per-round ratios (range over the rounds). Half round trips: ours / theirs, below 1 is faster; throughput: ours / theirs, above 1 is faster."
 	echo
-	jq -r 'def x: if . == null then "n/a" else "\(.)x" end;
-		def fam($t; $f): if $t.paired[$f] then "\($t.paired[$f].median)x (\($t.paired[$f].min)-\($t.paired[$f].max)) / \($t.ratio_of_medians[$f] | x)" else "n/a" end;
-		.targets | to_entries[] | .value as $t | "- \(.key): want >= \($t.want)x; IPv4 \(fam($t; "ipv4")), IPv6 \(fam($t; "ipv6")): " +
-		(if $t.met == true then "met" elif $t.met == null then "n/a" else "not met" end)' "$f"
+	jq -r "$MESH_JQ"'"| ours | against | run | family | " + ([.metrics[] | mlabel] | join(" | ")) + " |",
+		"|---|---|---|---|" + ([.metrics[] | "---:"] | join("|")) + "|"' "$f"
+	jq -r --argjson l "$MESH_LABELS" "$MESH_JQ"'. as $m |
+		($m.ratios | map({key: "\(.pin)/\(.family)/\(.config)/\(.base)/\(.metric)", value: .}) | from_entries) as $r |
+		["ebpf", "sockmap", "sockmap_all"][] as $c | select($m.configs | index($c)) |
+		["iptables", "explicit", "inpod", "direct"][] as $b | select($m.configs | index($b)) |
+		$m.pins[] as $p | $m.families[] as $f |
+		"| \($l[$c] // $c) | \($l[$b] // $b) | \($p) | \($f) | " +
+		([$m.metrics[] as $k | $r["\($p)/\($f)/\($c)/\($b)/\($k)"] | cell] | join(" | ")) + " |"' "$f"
+	echo
+	echo "#### Interception overhead: half round trip minus the explicit path's, us"
+	echo
+	jq -r "$MESH_JQ"'"| configuration | run | family | " + ([.metrics[] | select(startswith("rr")) | mlabel] | join(" | ")) + " |",
+		"|---|---|---|" + ([.metrics[] | select(startswith("rr")) | "---:"] | join("|")) + "|"' "$f"
+	jq -r --argjson l "$MESH_LABELS" "$MESH_JQ"'. as $m |
+		($m.overhead | map({key: "\(.pin)/\(.family)/\(.config)/\(.metric)", value: .}) | from_entries) as $o |
+		$m.configs[] as $c | select($c != "direct" and $c != "explicit") |
+		$m.pins[] as $p | $m.families[] as $f |
+		"| \($l[$c] // $c) | \($p) | \($f) | " +
+		([$m.metrics[] | select(startswith("rr")) as $k | $o["\($p)/\($f)/\($c)/\($k)"] | cell] | join(" | ")) + " |"' "$f"
+	echo
+	echo "Targets (unpinned, median of the per-round ratios, each family):"
+	echo
+	jq -r --argjson l "$MESH_LABELS" "$MESH_JQ"'.targets | to_entries[] | .value as $t |
+		"- \($l[$t.config]) vs \($l[$t.base]), \($t.metric | mlabel)\(if ($t.metric | startswith("rr")) then " half-RTT" else " throughput" end): want \(if $t.better == "lower" then "<=" else ">=" end) \($t.want)x; " +
+		([$t.per_family | to_entries[] | "\(.key) \(.value | cell)"] | join(", ")) + ": " +
+		(if $t.met == true then "**met**" elif $t.met == null then "n/a" else "**not met**" end)' "$f"
 	jq -r '[.results[] | select(.redirectd) | {config, redirectd}] | unique_by(.config)[] |
 		"- redirectd on \(.config): sockmap_pods \(.redirectd.sockmap_pods)" +
 		(if .redirectd.sockmap_pods_reason then " (\(.redirectd.sockmap_pods_reason))" else "" end)' "$f"
@@ -81,6 +120,19 @@ ctlplane_md() {
 	jq -r '.targets | "- pod add >= \(.add_vs_tc.want)x faster than tc commands: worst size \(.add_vs_tc.worst)x (first rounds alone, run just after the pods'"'"' namespaces were made: \(.add_vs_tc.worst_first_round)x): " + (if .add_vs_tc.met then "met" else "not met" end),
 		"- \(.pods.want) pods enrolled: \(.pods.enrolled): " + (if .pods.met then "met" else "not met" end),
 		"- redirectd under \(.rss_at_max.want_kib) KiB resident at \(.rss_at_max.pods) pods: \(.rss_at_max.kib) KiB: " + (if .rss_at_max.met then "met" else "not met" end)' "$f"
+	jq -e '[.sizes[] | select(.inpod)] | length > 0' "$f" >/dev/null || return 0
+	echo
+	echo "#### Against Istio's in-pod setup, same pods, same run"
+	echo
+	echo "Per pod, one after another: ours is a PodAdd through redirectd; in-pod is entering the pod's netns and running \`iptables-restore\` and \`ip6tables-restore\` of the in-pod rule set there (what istio-cni does; its netlink routes not counted), or the same rule set as one \`nft -f\`. Median round of $(jq -r '.sizes[0].rounds' "$f"), both sides."
+	echo
+	echo "| pods | ours pods/s | ours p50 / p99 us | in-pod iptables-restore pods/s | p50 / p99 us | in-pod nft -f pods/s | p50 / p99 us | ours vs iptables-restore | ours vs nft |"
+	echo "|---:|---:|---|---:|---|---:|---|---:|---:|"
+	jq -r 'def n: if . == null then "-" else . end;
+		.sizes[] | select(.inpod) | .inpod.iptables as $i | .inpod.nft as $t |
+		"| \(.pods) | \(.add.per_s | round) | \(.add.p50_us) / \(.add.p99_us) | \($i.per_s)\(if $i.count < .pods then " [first \($i.count)]" else "" end) | \($i.p50_us) / \($i.p99_us) | \($t.per_s | n)\(if $t and $t.count < .pods then " [first \($t.count)]" else "" end) | \($t.p50_us | n) / \($t.p99_us | n) | **\(.add_speedup_vs_inpod)x** | \(.add_speedup_vs_inpod_nft | n)x |"' "$f"
+	echo
+	jq -r '.targets.add_vs_inpod | select(.) | "- pod add >= \(.want)x the in-pod setup rate at \(.pods) pods: \(.speedup)x (nft: \(.speedup_nft)x): " + (if .met then "met" else "not met" end)' "$f"
 }
 
 attach_cost_md() {
@@ -98,17 +150,19 @@ attach_cost_md() {
 		else "| \(.key) | not available: \($w.error) | | | | |" end' "$f"
 }
 
-# gnuplot's input: index 0 throughput, index 1 request/response; one
-# column per configuration ("-": not available), titles in the header.
+# gnuplot's input: index 0 throughput (one stream), index 1 the 64-byte
+# half round trip, unpinned; one column per configuration ("-": not
+# available), titles in the header.
 mesh_dat() {
 	jq -r --argjson l "$MESH_LABELS" '. as $m |
-		def v($c; $f; $k): first($m.results[] | select(.config == $c and .family == $f))
-			| if .available and .[$k] != null then .[$k] else "-" end;
+		def v($c; $f; $k): first($m.results[] | select(.config == $c and
+			.family == $f and .pin == "unpinned"))
+			| if .available and .metrics[$k].median != null then .metrics[$k].median else "-" end;
 		def block($k): ([$m.configs[] | $l[.] // . | @json] | "family " + join(" ")),
-			(["ipv4", "ipv6"][] as $f
+			($m.families[] as $f
 			 | ([$m.configs[] as $c | v($c; $f; $k) | tostring]
 			    | "\($f | sub("ipv"; "IPv")) " + join(" ")));
-		block("tput_gbps"), "", "", block("rr_tps")' "$OUT/mesh.json"
+		block("tput1"), "", "", block("rr64")' "$OUT/mesh.json"
 }
 
 if [ "${2:-}" = dat ]; then

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -115,7 +116,32 @@ static void accept_all(int ep, int lfd)
 	}
 }
 
-/* Echo what arrived; a write that cannot finish at once blocks briefly. */
+/*
+ * Write all of it on a non-blocking socket, waiting for room when the send
+ * buffer is full (4 KiB and 64 KiB messages need not fit at once).
+ */
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Echo what arrived; a write that cannot finish at once waits for room. */
 static void echo(int fd)
 {
 	ssize_t n = read(fd, buf, sizeof(buf));
@@ -125,15 +151,8 @@ static void echo(int fd)
 			close(fd); /* also leaves the epoll set */
 		return;
 	}
-	for (ssize_t off = 0; off < n;) {
-		ssize_t w = write(fd, buf + off, (size_t)(n - off));
-
-		if (w < 0 && errno != EAGAIN && errno != EINTR) {
-			close(fd);
-			return;
-		}
-		off += w > 0 ? w : 0;
-	}
+	if (write_all(fd, buf, (size_t)n))
+		close(fd);
 }
 
 static int serve(const struct opts *o)
@@ -206,8 +225,8 @@ static void send_request(struct conn *c, unsigned int size)
 {
 	c->got = 0;
 	c->sent_ns = now_ns();
-	/* one request in flight and B <= 64 KiB: it always fits at once */
-	if (write(c->fd, buf, size) != (ssize_t)size)
+	/* one request in flight: the echo of this one cannot block us */
+	if (write_all(c->fd, buf, size))
 		die("write");
 }
 

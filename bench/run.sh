@@ -71,8 +71,9 @@ attach_cost() {
 		mv "$OUT/attach_cost.json.tmp" "$OUT/attach_cost.json"
 }
 
-# Both attach modes: tc (cls_bpf filters) at every size, then TCX links
-# at the smaller sizes (a TCX attach costs an RCU grace period on some
+# Both attach modes: tc (cls_bpf filters) at every size, with Istio's
+# in-pod setup beside it at 100 and 1000 pods, then TCX links (without
+# the in-pod baseline, measured once) at the smaller sizes (a TCX attach costs an RCU grace period on some
 # kernels: 24 ms per pod, two links, measured on one; docs/datapath.md,
 # "Attach modes").
 ctlplane() {
@@ -81,10 +82,10 @@ ctlplane() {
 	then
 		echo "bench: ctlplane with TCX skipped (needs Linux 6.6+)" >&2
 	elif [ "$SMOKE" = 1 ]; then
-		CTL_ATTACH=tcx CTL_NAME=ctlplane_tcx sh bench/ctlplane.sh \
-			"$BUILD" "$OUT"
+		CTL_ATTACH=tcx CTL_NAME=ctlplane_tcx CTL_INPOD_SIZES="" \
+			sh bench/ctlplane.sh "$BUILD" "$OUT"
 	else
-		CTL_ATTACH=tcx CTL_NAME=ctlplane_tcx \
+		CTL_ATTACH=tcx CTL_NAME=ctlplane_tcx CTL_INPOD_SIZES="" \
 			CTL_SIZES=${CTL_TCX_SIZES:-100 1000} \
 			sh bench/ctlplane.sh "$BUILD" "$OUT"
 	fi

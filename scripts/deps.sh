@@ -8,7 +8,7 @@ PKGS="clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmnl-dev protobuf-c-compiler libprotobuf-c-dev
 libcunit1-dev libjson-c-dev libssl-dev iproute2 containernetworking-plugins iperf3 jq valgrind
 clang-format
-nftables
+nftables iptables
 util-linux procps python3 python3-yaml libclang-rt-14-dev"
 
 missing=""

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.." || exit 1
 need_root
 need_built redirectd redirectctl ztunnel-sim bench/prog_cost bench/rr \
 	bench/ctlplane bench/attach_cost
-for c in iperf3 nft jq tc bpftool; do
+for c in iperf3 nft jq tc bpftool iptables-restore ip6tables-restore; do
 	command -v "$c" >/dev/null || skip_suite "$c missing"
 done
 grep -q ' cgroup2 ' /proc/mounts || skip_suite "no cgroup2 mount"
@@ -53,33 +53,44 @@ case_end
 
 case_begin "mesh.json: every configuration, two families, targets"
 f=$OUT/mesh.json
-check "10 rows" has "$f" '.results | length == 10'
+check "12 rows (6 configurations, 2 families, unpinned)" has "$f" \
+	'.results | length == 12'
 check "configurations" has "$f" '[.results[].config] | unique ==
-	["direct", "ebpf", "iptables", "sockmap", "sockmap_all"]'
-check "row keys" has "$f" '[.results[] | has("family", "available",
-	"tput_gbps", "rr_tps", "p50_us", "p90_us", "p99_us", "rr_vs_iptables",
-	"tput_vs_iptables", "rr_vs_direct", "tput_vs_direct")] | all'
-check "measured" has "$f" '[.results[] |
-	select(.config == "direct" or .config == "iptables" or
-	       .config == "ebpf") |
-	.available and .tput_gbps > 0 and .rr_tps > 0] | all' || {
+	["direct", "ebpf", "explicit", "inpod", "iptables", "sockmap"]'
+check "row keys" has "$f" '[.results[] | has("pin", "family", "available",
+	"metrics", "proxy")] | all'
+check "measured" has "$f" '[.results[] | select(.config != "sockmap") |
+	.available and .metrics.rr64.median > 0 and .metrics.rr65536.median > 0
+	and .metrics.tput1.median > 0 and .metrics.tput8.median > 0] | all' || {
 	# what each run measured, and what the log says, for a failure
-	jq -c '.results[] | {config, family, available, tput_gbps, rr_tps,
-		ztunnel_conns}' "$f" | sed 's/^/    /'
+	jq -c '.results[] | {config, family, available, m: .metrics | map_values(.median),
+		proxy}' "$f" | sed 's/^/    /'
 	grep -i "fail\|error\|not available" "$LOG" | head -n 20 |
 		sed 's/^/    log: /'
 }
-check "meshed ones went through ztunnel" has "$f" '[.results[] |
-	select(.config != "direct" and .available) | .ztunnel_conns > 0] | all'
+# every configuration routes the way it claims: the proxy's entry
+# listener (tcp15001, or "explicit" for the explicit one) and its tunnel
+# listener saw the connections, and none in direct
+check "meshed ones went through the proxy, entry and tunnel" has "$f" \
+	'[.results[] | select(.config != "direct" and .available) |
+	  .proxy.entry_conns > 0 and .proxy.tunnel_conns > 0] | all'
 check "direct did not" has "$f" '[.results[] | select(.config == "direct") |
-	.ztunnel_conns == 0] | all'
+	.proxy.entry_conns == 0 and .proxy.tunnel_conns == 0] | all'
+check "each measurement's connections all seen by the proxy" has "$f" \
+	'[.samples[] | select(.kind == "check" and .config != "direct") |
+	  .entry_conns >= .connections_made and
+	  .tunnel_conns >= .connections_made] | all'
 check "sockmap measured or said why not" has "$f" '[.results[] |
 	select(.config | startswith("sockmap")) |
-	if .available then .runs > 0
+	if .available then .metrics.rr64.runs > 0
 	else (.unavailable_reason | length > 0) end] | all'
-check "targets" has "$f" '.targets | has("ebpf_rr_vs_iptables",
-	"ebpf_tput_vs_iptables", "sockmap_rr_vs_ebpf",
-	"sockmap_all_rr_vs_ebpf")'
+check "ratios round by round" has "$f" '[.ratios[] | select(.config ==
+	"ebpf" and .base == "inpod" and .metric == "rr64")] | length == 2'
+check "interception overhead" has "$f" '[.overhead[] | select(.config ==
+	"inpod")] | length >= 2'
+check "targets" has "$f" '.targets | has("ebpf_vs_iptables_rr64",
+	"ebpf_vs_iptables_tput1", "ebpf_vs_explicit_rr64",
+	"ebpf_vs_explicit_tput1", "ebpf_vs_inpod_rr64", "ebpf_vs_inpod_tput1")'
 case_end
 
 case_begin "ctlplane.json: add, delete, baseline, memory, restart"
@@ -95,6 +106,12 @@ check "memory" has "$f" '[.sizes[].rss_kib.enrolled | numbers > 0] | all'
 check "restart" has "$f" '.restart.reconcile_ms | numbers'
 check "targets" has "$f" '.targets | has("add_vs_tc", "pods", "rss_at_max")'
 check "rounds" has "$f" '[.sizes[] | .add.rounds_mean_us | length >= 2] | all'
+check "in-pod setup measured, iptables-restore and nft" has "$f" \
+	'[.sizes[] | select(.inpod) | .inpod.iptables.per_s > 0 and
+	  .inpod.iptables.errors == 0 and (.inpod.nft == null or
+	  .inpod.nft.per_s > 0)] | length >= 1 and all'
+check "in-pod target" has "$f" '.targets.add_vs_inpod | has("want",
+	"speedup", "met")'
 case_end
 
 case_begin "ctlplane_tcx.json: the same with redirectd --attach tcx"

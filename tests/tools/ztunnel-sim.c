@@ -13,6 +13,23 @@
  *              DNS, and without one such UDP would be dropped here
  *   udp+tcp 15053  DNS capture: forwarded to the original server, port 53
  *
+ * Two more modes, for the benchmarks (bench/mesh.sh), with the same relay
+ * code and the same tunnel hop through a 15008:
+ *
+ *   --explicit PORT=DEST  no interception: a client dials the proxy on PORT
+ *              on purpose; the connection takes the outbound path (our own
+ *              15008, header, then DEST), and the tunnel dials DEST from
+ *              the proxy's own address (the header's src is unspecified).
+ *   --pod-netns PATH  Istio's in-pod mode: the listeners (tcp 15001, 15006,
+ *              15008, 15053) are opened inside each pod's netns (setns)
+ *              instead of our own, and every socket a connection needs is
+ *              made in the netns of the listener that accepted it. 15001
+ *              gets REDIRECTed connections: the original destination is
+ *              SO_ORIGINAL_DST (IP6T_SO_ORIGINAL_DST); its tunnel hop goes
+ *              to the destination's own 15008 (in the destination pod's
+ *              netns, TPROXYed there), as ztunnel's HBONE does. 15006 and
+ *              15008 get TPROXYed ones: the local address.
+ *
  * Run it inside ztunnel's network namespace. Captured packets arrive with
  * their original destination (bpf_sk_assign, or TPROXY in tests), so every
  * listener is transparent and the original destination of a TCP connection
@@ -37,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -54,6 +72,14 @@
 #define MAX_FLOWS 4096
 #define UDP_IDLE_MS_DEFAULT 5000
 #define ADDRSTR_LEN (INET6_ADDRSTRLEN + 8)
+#define MAX_EXPLICIT 16
+#define MAX_PODS 64
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h */
+#endif
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr)-offsetof(type, member)))
@@ -70,6 +96,7 @@ enum lid {
 	L_UDP15001,
 	L_UDP15006,
 	L_DNS,
+	L_EXPLICIT,
 	L_MAX
 };
 
@@ -77,6 +104,7 @@ static const char *const lid_name[L_MAX] = {
 	[L_TCP15001] = "tcp15001", [L_TCP15006] = "tcp15006",
 	[L_TCP15008] = "tcp15008", [L_UDP15001] = "udp15001",
 	[L_UDP15006] = "udp15006", [L_DNS] = "dns15053",
+	[L_EXPLICIT] = "explicit",
 };
 
 struct counters {
@@ -87,7 +115,14 @@ struct counters {
 	uint64_t active; /* open now */
 };
 
-enum role { ROLE_OUTBOUND, ROLE_INBOUND, ROLE_TUNNEL, ROLE_DNS, ROLE_UDP };
+enum role {
+	ROLE_OUTBOUND,
+	ROLE_INBOUND,
+	ROLE_TUNNEL,
+	ROLE_DNS,
+	ROLE_UDP,
+	ROLE_EXPLICIT
+};
 
 struct listener {
 	struct handler h;
@@ -97,6 +132,8 @@ struct listener {
 	uint16_t port;
 	enum role role;
 	enum lid id;
+	int netns; /* in-pod: the pod's netns, where it listens; else -1 */
+	struct sockaddr_storage dest; /* explicit: where its clients go */
 };
 
 struct buf {
@@ -125,6 +162,8 @@ struct relay {
 	bool dead;
 	bool want_header; /* tunnel: the first line names the destination */
 	size_t uncounted; /* our own header at the front of b[CLI] */
+	int netns; /* in-pod: the netns its sockets are made in; else -1 */
+	bool explicit_src; /* the tunnel dials from our own address */
 	struct sockaddr_storage client, orig;
 	struct relay *next_dead;
 };
@@ -151,6 +190,14 @@ static struct relay *graveyard; /* closed in this batch, freed after it */
 static struct udp_flow *flows;
 static unsigned int nflows;
 static char pkt[65536]; /* one datagram at a time */
+static int home_netns = -1; /* ours, to come back to after a setns */
+static const char *pod_netns[MAX_PODS];
+static unsigned int npods;
+static struct {
+	uint16_t port;
+	struct sockaddr_storage dest;
+} explicit_map[MAX_EXPLICIT];
+static unsigned int nexplicit;
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
@@ -289,6 +336,35 @@ static int set_int(int fd, int level, int name, int val)
 	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
 }
 
+/*
+ * socket(2) in another netns (in-pod mode): a socket stays in the netns it
+ * was made in, so enter it for the call and come back.
+ */
+static int socket_in(int netns, int family, int type)
+{
+	int fd, err;
+
+	if (netns < 0)
+		return socket(family, type, 0);
+	if (setns(netns, CLONE_NEWNET))
+		return -1;
+	fd = socket(family, type, 0);
+	err = errno;
+	if (setns(home_netns, CLONE_NEWNET))
+		die("setns back home: %s", strerror(errno));
+	errno = err;
+	return fd;
+}
+
+static bool sa_unspecified(const struct sockaddr_storage *ss)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (ss->ss_family == AF_INET6)
+		return !memcmp(sa_addr(ss), &any6, sizeof(any6));
+	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == 0;
+}
+
 /* Lets a socket bind to, and receive for, addresses that are not ours. */
 static int set_transparent(int fd, int family)
 {
@@ -323,11 +399,12 @@ static void close_reset(int fd)
  * destinations (UDP) and reply sockets share a destination's address.
  */
 static int open_upstream(int type, const struct sockaddr_storage *dst,
-			 const struct sockaddr_storage *src)
+			 const struct sockaddr_storage *src, int netns)
 {
 	int fd, err;
 
-	fd = socket(dst->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket_in(netns, dst->ss_family,
+		       type | SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = set_int(fd, SOL_SOCKET, SO_MARK, ZT_SOCKET_MARK);
@@ -489,7 +566,7 @@ static int relay_connect(struct relay *r, const struct sockaddr_storage *dst,
 		sa_set_port(&bind_to, 0);
 		src = &bind_to;
 	}
-	fd = open_upstream(SOCK_STREAM, dst, src);
+	fd = open_upstream(SOCK_STREAM, dst, src, r->netns);
 	if (fd < 0) {
 		relay_abort(r, "connect", -fd);
 		return -1;
@@ -548,7 +625,8 @@ static int tunnel_header(struct relay *r)
 	r->want_header = false;
 	r->client = src;
 	r->orig = dst;
-	return relay_connect(r, &dst, &src);
+	/* src unspecified: an explicit client, dialled from our address */
+	return relay_connect(r, &dst, sa_unspecified(&src) ? NULL : &src);
 }
 
 static int relay_read(struct relay *r, int x)
@@ -667,7 +745,10 @@ static void side_event(struct handler *h, uint32_t events)
 	relay_update(r);
 }
 
-/* Outbound: like ztunnel, go through our own 15008 with a header. */
+/*
+ * Outbound: like ztunnel, go through a 15008 with a header: our own (in
+ * our netns), or in-pod the destination's.
+ */
 static int outbound_start(struct relay *r)
 {
 	struct sockaddr_storage tun = { .ss_family = r->orig.ss_family };
@@ -675,15 +756,23 @@ static int outbound_start(struct relay *r)
 	struct buf *b = &r->b[CLI];
 	int n;
 
-	if (tun.ss_family == AF_INET6)
+	struct sockaddr_storage src = r->client;
+
+	if (r->netns >= 0) /* in-pod: the destination's own 15008 */
+		tun = r->orig;
+	else if (tun.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&tun)->sin6_addr = in6addr_loopback;
 	else
 		((struct sockaddr_in *)&tun)->sin_addr.s_addr =
 			htonl(INADDR_LOOPBACK);
 	sa_set_port(&tun, ZT_PORT_HBONE);
+	if (r->explicit_src) { /* unspecified: from the proxy's address */
+		memset(&src, 0, sizeof(src));
+		src.ss_family = r->orig.ss_family;
+	}
 	n = snprintf(b->data, BUF_SIZE, "CONNECT dst=%s src=%s\n",
 		     sa_str(&r->orig, d, sizeof(d)),
-		     sa_str(&r->client, s, sizeof(s)));
+		     sa_str(&src, s, sizeof(s)));
 	b->len = n;
 	r->uncounted = n;
 	return relay_connect(r, &tun, NULL);
@@ -713,8 +802,24 @@ static void relay_start(const struct listener *l, int fd,
 	}
 	r->s[CLI].fd = fd;
 	r->id = l->id;
+	r->netns = l->netns;
 	r->client = *peer;
-	if (getsockname(fd, (struct sockaddr *)&r->orig, &len)) {
+	if (l->role == ROLE_EXPLICIT) {
+		r->orig = l->dest;
+		r->explicit_src = true;
+	} else if (l->netns >= 0 && l->role == ROLE_OUTBOUND) {
+		/* REDIRECTed: the local address is the loopback's */
+		bool v6 = peer->ss_family == AF_INET6;
+
+		len = sa_len(peer);
+		memset(&r->orig, 0, sizeof(r->orig));
+		if (getsockopt(fd, v6 ? SOL_IPV6 : SOL_IP,
+			       v6 ? IP6T_SO_ORIGINAL_DST : SO_ORIGINAL_DST,
+			       &r->orig, &len)) {
+			relay_abort(r, "SO_ORIGINAL_DST", errno);
+			return;
+		}
+	} else if (getsockname(fd, (struct sockaddr *)&r->orig, &len)) {
 		relay_abort(r, "getsockname", errno);
 		return;
 	}
@@ -722,6 +827,7 @@ static void relay_start(const struct listener *l, int fd,
 		relay_log(r, "accepted", 0);
 	switch (l->role) {
 	case ROLE_OUTBOUND:
+	case ROLE_EXPLICIT:
 		err = outbound_start(r);
 		break;
 	case ROLE_INBOUND:
@@ -736,6 +842,7 @@ static void relay_start(const struct listener *l, int fd,
 		err = relay_connect(r, &dst, NULL);
 		break;
 	case ROLE_UDP:
+	default:
 		break;
 	}
 	if (!err)
@@ -831,7 +938,7 @@ static struct udp_flow *flow_new(const struct listener *l,
 	if (dns)
 		sa_set_port(&dst, DNS_PORT);
 	/* DNS goes out from our own address, like a resolver would. */
-	f->fwd = open_upstream(SOCK_DGRAM, &dst, dns ? NULL : client);
+	f->fwd = open_upstream(SOCK_DGRAM, &dst, dns ? NULL : client, -1);
 	f->reply = f->fwd < 0 ? -1 : open_reply(orig);
 	if (f->fwd < 0 || f->reply < 0) {
 		logmsg("%s %s -> %s: flow sockets: %s", lid_name[l->id],
@@ -972,7 +1079,8 @@ static void listener_open(struct listener *l)
 
 	/* Zeroed storage is already 0.0.0.0 / :: */
 	sa_set_port(&ss, l->port);
-	fd = socket(l->family, l->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket_in(l->netns, l->family,
+		       l->type | SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
 	err = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -1015,14 +1123,74 @@ static const struct {
 
 static struct listener listeners[2 * NSPECS];
 
+static struct listener *listener_new(void)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		die("out of memory");
+	l->netns = -1;
+	return l;
+}
+
+/* In-pod: TCP 15001, 15006, 15008 and 15053 in every pod's netns. */
+static void pod_listeners_open(void)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	for (unsigned int p = 0; p < npods; p++) {
+		int ns = open(pod_netns[p], O_RDONLY | O_CLOEXEC);
+
+		if (ns < 0)
+			die("%s: %s", pod_netns[p], strerror(errno));
+		for (size_t f = 0; f < 2; f++) {
+			for (size_t i = 0; i < NSPECS; i++) {
+				struct listener *l;
+
+				if (specs[i].type != SOCK_STREAM)
+					continue;
+				l = listener_new();
+				l->netns = ns;
+				l->family = families[f];
+				l->type = SOCK_STREAM;
+				l->port = specs[i].port;
+				l->role = specs[i].role;
+				l->id = specs[i].id;
+				listener_open(l);
+			}
+		}
+	}
+}
+
+static void explicit_listeners_open(void)
+{
+	for (unsigned int i = 0; i < nexplicit; i++) {
+		struct listener *l = listener_new();
+
+		l->family = explicit_map[i].dest.ss_family;
+		l->type = SOCK_STREAM;
+		l->port = explicit_map[i].port;
+		l->role = ROLE_EXPLICIT;
+		l->id = L_EXPLICIT;
+		l->dest = explicit_map[i].dest;
+		listener_open(l);
+	}
+}
+
 static void listeners_open(void)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 
+	explicit_listeners_open();
+	if (npods) { /* in-pod: none in our own netns */
+		pod_listeners_open();
+		return;
+	}
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t i = 0; i < NSPECS; i++) {
 			struct listener *l = &listeners[f * NSPECS + i];
 
+			l->netns = -1;
 			if (specs[i].role == ROLE_UDP && !udp_capture) {
 				l->fd = -1;
 				continue;
@@ -1180,15 +1348,40 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ztunnel-sim [--status FILE] [--ready FILE] [--udp-idle-ms N] [-v]\n"
+		"                   [--explicit PORT=DEST]... [--pod-netns PATH]...\n"
 		"A test fixture standing in for ztunnel; run it in ztunnel's netns.\n"
 		"  --status FILE     JSON counters, rewritten at most every 100 ms and at exit\n"
 		"  --ready FILE      created once every listener is bound\n"
 		"  --udp-idle-ms N   UDP flows expire after N ms idle (default %d)\n"
 		"  --udp-capture     also UDP listeners on 15001/15006 (a ztunnel\n"
 		"                    enrolled with --capture-udp)\n"
+		"  --explicit PORT=DEST  also listen on PORT (DEST's family) for clients that\n"
+		"                    dial the proxy on purpose; they go to DEST (IP:PORT or\n"
+		"                    [IP]:PORT) through our 15008, from our own address\n"
+		"  --pod-netns PATH  in-pod mode: TCP listeners inside that netns (repeat for\n"
+		"                    each pod) and none in ours; 15001 takes REDIRECTed\n"
+		"                    connections, tunnels to the destination's 15008\n"
 		"  -v, --verbose     log every connection and flow to stderr\n"
 		"SIGUSR1 prints the counters as one JSON line on stdout.\n",
 		UDP_IDLE_MS_DEFAULT);
+}
+
+/* PORT=DEST */
+static void explicit_arg(const char *arg)
+{
+	unsigned long port;
+	char *end;
+
+	if (nexplicit >= MAX_EXPLICIT)
+		die("more than %d --explicit", MAX_EXPLICIT);
+	errno = 0;
+	port = strtoul(arg, &end, 10);
+	if (errno || *end != '=' || !port || port > 65535 ||
+	    sa_parse(end + 1, &explicit_map[nexplicit].dest) ||
+	    !sa_port(&explicit_map[nexplicit].dest))
+		die("bad --explicit %s (want PORT=IP:PORT or PORT=[IP]:PORT)",
+		    arg);
+	explicit_map[nexplicit++].port = (uint16_t)port;
 }
 
 static void parse_args(int argc, char **argv)
@@ -1199,6 +1392,8 @@ static void parse_args(int argc, char **argv)
 		{ "udp-idle-ms", required_argument, NULL, 'u' },
 		{ "udp-capture", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "explicit", required_argument, NULL, 'e' },
+		{ "pod-netns", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -1223,6 +1418,14 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 'e':
+			explicit_arg(optarg);
+			break;
+		case 'p':
+			if (npods >= MAX_PODS)
+				die("more than %d --pod-netns", MAX_PODS);
+			pod_netns[npods++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1250,6 +1453,9 @@ int main(int argc, char **argv)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		die("epoll_create1: %s", strerror(errno));
+	home_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home_netns < 0)
+		die("/proc/self/ns/net: %s", strerror(errno));
 	signals_setup();
 	listeners_open();
 	write_status();
