@@ -4,7 +4,6 @@
  * filters and the journal in line with each other; node addresses; pods
  * and ztunnels whose veth vanished.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -215,33 +214,6 @@ static bool ifindex_owned(int ifindex, void *arg)
 	return false;
 }
 
-/*
- * TCX links of ours pinned for a device no pod or ztunnel owns any more,
- * and what a move cut short left beside a pin (tcx.h).
- */
-static void drop_orphan_tcx(struct daemon *d)
-{
-	DIR *dir = opendir(d->opts.bpffs);
-	char pin[512];
-	struct dirent *de;
-	bool leftover;
-	int ifindex;
-
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		if (!tcx_pin_parse(de->d_name, &ifindex, &leftover) ||
-		    (!leftover && ifindex_owned(ifindex, d)))
-			continue;
-		pr_info("reconcile: removing %s TCX link %s",
-			leftover ? "a move's leftover" : "orphan", de->d_name);
-		snprintf(pin, sizeof(pin), "%s/%s", d->opts.bpffs, de->d_name);
-		note_kernel_error(d, tcx_unpin(pin), "unpin an orphan TCX link",
-				  ifindex);
-	}
-	closedir(dir);
-}
-
 /* Filters of ours on links we do not know: left by an unacknowledged add. */
 static void drop_orphan_filters(struct daemon *d)
 {
@@ -251,8 +223,11 @@ static void drop_orphan_filters(struct daemon *d)
 				    &failed);
 
 	note_kernel_error(d, err, "list links for orphan filters", 0);
+	/* and TCX links pinned for them, or left by a move cut short */
+	hook_tcx_orphans_drop(d->opts.bpffs, ifindex_owned, d, &removed,
+			      &failed);
 	if (failed)
-		pr_warn("reconcile: %u orphan filters could not be removed",
+		pr_warn("reconcile: %u orphan hooks could not be removed",
 			failed);
 }
 
@@ -466,7 +441,6 @@ int daemon_reconcile(struct daemon *d)
 	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
 	reconcile_sockmap(d);
 	drop_orphan_filters(d);
-	drop_orphan_tcx(d);
 	daemon_watch_order(d, true);
 	drop_old_maps(d);
 	pr_info("reconciled: %zu pods, %zu addresses, ztunnel %s", d->st.npods,

@@ -160,6 +160,8 @@ static int clean_orphans(struct cleaner *c)
 	int err = hook_orphans_drop(c->nl, &h.slot, NULL, NULL, &removed,
 				    &failed);
 
+	/* every TCX link of ours: unpinned, they detach */
+	hook_tcx_orphans_drop(c->o->bpffs, NULL, NULL, &removed, &failed);
 	c->r->filters += removed;
 	c->r->errors += failed;
 	return err;
@@ -265,10 +267,7 @@ static void remove_pin_dir(struct cleaner *c)
 {
 	DIR *dir = opendir(c->o->bpffs);
 	unsigned int dropped = 0;
-	char pin[PATH_MAX];
 	struct dirent *de;
-	bool leftover;
-	int ifindex;
 
 	if (!dir)
 		return;
@@ -282,16 +281,6 @@ static void remove_pin_dir(struct cleaner *c)
 			pr_info("removed %u maps set aside by an upgrade",
 				dropped);
 			continue;
-		}
-		/* our TCX links: unpinned, they detach */
-		if (tcx_pin_parse(de->d_name, &ifindex, &leftover)) {
-			snprintf(pin, sizeof(pin), "%s/%s", c->o->bpffs,
-				 de->d_name);
-			if (!tcx_unpin(pin)) {
-				c->r->filters++;
-				pr_info("removed TCX link %s", de->d_name);
-				continue;
-			}
 		}
 		c->r->unknown++;
 		pr_warn("%s/%s is not ours; left in place", c->o->bpffs,

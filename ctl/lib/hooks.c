@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Our programs on tc hooks, pods' and ztunnel's alike: hooks.h. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -411,4 +414,33 @@ int hook_orphans_drop(struct nl *nl, const struct hook_slot *hs,
 	}
 	free(l.v);
 	return err;
+}
+
+void hook_tcx_orphans_drop(const char *pin_dir, hook_owned_fn owned, void *arg,
+			   unsigned int *removed, unsigned int *failed)
+{
+	DIR *dir = opendir(pin_dir);
+	char pin[PATH_MAX];
+	struct dirent *de;
+	bool leftover;
+	int ifindex, err;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (!tcx_pin_parse(de->d_name, &ifindex, &leftover) ||
+		    (!leftover && owned && owned(ifindex, arg)))
+			continue;
+		pr_info("removing %s TCX link %s",
+			leftover ? "a move's leftover" : "orphan", de->d_name);
+		snprintf(pin, sizeof(pin), "%s/%s", pin_dir, de->d_name);
+		err = tcx_unpin(pin);
+		if (err) {
+			(*failed)++;
+			pr_warn("unpin TCX link %s: %s", pin, strerror(-err));
+		} else {
+			(*removed)++;
+		}
+	}
+	closedir(dir);
 }

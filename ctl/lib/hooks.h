@@ -144,5 +144,11 @@ typedef bool (*hook_owned_fn)(int ifindex, void *arg);
 int hook_orphans_drop(struct nl *nl, const struct hook_slot *hs,
 		      hook_owned_fn owned, void *arg, unsigned int *removed,
 		      unsigned int *failed);
+/*
+ * The same for TCX links pinned in pin_dir: those of a device owned()
+ * does not claim, and every leftover of a move cut short (tcx.h).
+ */
+void hook_tcx_orphans_drop(const char *pin_dir, hook_owned_fn owned, void *arg,
+			   unsigned int *removed, unsigned int *failed);
 
 #endif
