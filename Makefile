@@ -203,10 +203,13 @@ $(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h \
 	$(CC) $(CFLAGS) -Icni-hook -o $@ tests/unit/test_cni.c cni-hook/cni.c \
 		-ljson-c -lcunit
 
-# Test fixture standing in for ztunnel (see tests/tools/README.md).
-$(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
+# Test fixture standing in for ztunnel (see tests/tools/README.md): the
+# files of its folder, one concern a file, ztsim.h what they share.
+ZTSIM_SRCS := $(wildcard tests/tools/ztunnel-sim/*.c)
+$(ZTSIM): $(ZTSIM_SRCS) $(wildcard tests/tools/ztunnel-sim/*.h) \
+		bpf/include/redirect_abi.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $(ZTSIM_SRCS)
 
 # Socket semantics under sockmap acceleration (tests/e2e/test_sockmap.sh).
 $(TCXATTACH): tests/tools/tcxattach.c
