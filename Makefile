@@ -203,20 +203,26 @@ $(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h \
 	$(CC) $(CFLAGS) -Icni-hook -o $@ tests/unit/test_cni.c cni-hook/cni.c \
 		-ljson-c -lcunit
 
-# Test fixture standing in for ztunnel (see tests/tools/README.md).
-$(ZTSIM): tests/tools/ztunnel-sim.c bpf/include/redirect_abi.h
+# Test fixture standing in for ztunnel (see tests/tools/README.md): the
+# files of its folder, one concern a file, ztsim.h what they share.
+ZTSIM_SRCS := $(wildcard tests/tools/ztunnel-sim/*.c)
+$(ZTSIM): $(ZTSIM_SRCS) $(wildcard tests/tools/ztunnel-sim/*.h) \
+		bpf/include/redirect_abi.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $(ZTSIM_SRCS)
 
-# Socket semantics under sockmap acceleration (tests/e2e/test_sockmap.sh).
+# Test fixture standing in for a CNI's TCX program (tests/tools/tcxattach.c).
 $(TCXATTACH): tests/tools/tcxattach.c
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
 
-$(SOCKCHECK): tests/tools/sockcheck.c $(BUILD)/tests/lib/net_helpers.o \
-		$(TEST_LIB_HDRS) $(BPF_HDRS)
+# Socket semantics under sockmap acceleration (tests/e2e/test_sockmap.sh):
+# the files of its folder, one concern a file, sockcheck.h what they share.
+SOCKCHECK_SRCS := $(wildcard tests/tools/sockcheck/*.c)
+$(SOCKCHECK): $(SOCKCHECK_SRCS) $(wildcard tests/tools/sockcheck/*.h) \
+		$(BUILD)/tests/lib/net_helpers.o $(TEST_LIB_HDRS) $(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(BUILD)/tests/lib/net_helpers.o \
-		-lbpf -lcrypto -lpthread
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $(SOCKCHECK_SRCS) \
+		$(BUILD)/tests/lib/net_helpers.o -lbpf -lcrypto -lpthread
 
 # The load of bench/sockmap.sh (acceleration on and off, side by side).
 $(SOCKLOAD): bench/sockmap_load.c

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The mesh path on the simulated node: pod a -> ztunnel stand-in -> pod b,
 # all three on one node (tests/lib/node.sh, pods made by Debian's ptp CNI
-# plugin). The same small proxy (tests/tools/ztunnel-sim.c) in every meshed
+# plugin). The same small proxy (tests/tools/ztunnel-sim/) in every meshed
 # configuration, and in each the same hop: the proxy's outbound side sends
 # the connection through a 15008 with a header line, and that side dials
 # the destination. Only how the connection reaches the proxy differs:
