@@ -36,7 +36,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
              $(BUILD)/bpf/tests/foreign_ok.bpf.o \
              $(BUILD)/bpf/tests/peer_deliver.bpf.o
 SKELS     := $(BUILD)/redirect.skel.h $(BUILD)/sockmap.skel.h
-BPF_HDRS  := $(wildcard bpf/include/*.h)
+BPF_HDRS  := $(wildcard bpf/include/*.h bpf/tc/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/journal.c ctl/lib/client.c \
