@@ -291,9 +291,10 @@ FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: the netlink modules (nl.c, netns.c, link.c,
-# tc.c, ztunnel_routing.c) are left out (the fake defines their headers), and
-# datapath.c's BPF functions are wrapped at link time; sockmap.c is left
-# out too (tests/fuzz/fake_sockmap.c: acceleration off).
+# tc.c, ztunnel_routing.c) are left out (fake_kernel.c and fake_tc.c define
+# their headers), and datapath.c's BPF functions are wrapped at link time
+# (fake_datapath.c); sockmap.c is left out too (tests/fuzz/fake_sockmap.c:
+# acceleration off).
 FUZZ_WRAP   := dp_load dp_close dp_prog_fd dp_spare_fd dp_unpin \
                dp_pod_put dp_pod_get dp_pod_del dp_ztunnel_set \
                dp_ztunnel_get dp_node_addr_add dp_node_addr_del \
@@ -311,7 +312,8 @@ $(FUZZ_OBJ)/%.o: %.c $(SKELS) $(PROTO_H) $(BPF_HDRS) \
 $(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototypes
 
 $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
-		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o \
+		tests/fuzz/fake_kernel.o tests/fuzz/fake_tc.o \
+		tests/fuzz/fake_datapath.o tests/fuzz/fake_sockmap.o \
 		ctl/lib/hooks.o ctl/lib/tcx.o ctl/lib/coverage.o \
 		$(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
