@@ -184,12 +184,16 @@ $(TEST_PRIV): $(BUILD)/tests/test_%: tests/bpf/test_%.c $$(wildcard tests/bpf/$$
 		$(wildcard tests/bpf/$*/*.c) $(TEST_LIB_OBJS) $(LIB) \
 		$(LDLIBS) -lcunit
 
-# Pure logic, no privileges: one binary per tests/unit/test_*.c on the
-# objects that need no BPF (test_cni, below, builds on the CNI's logic).
-$(TEST_UNIT): $(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJS) $(CUNIT_RUN) \
+# Pure logic, no privileges: one binary per tests/unit/test_X.c on the
+# objects that need no BPF (test_cni, below, builds on the CNI's logic),
+# linked, when there is a folder tests/unit/X/, with its files (one suite
+# a file, and their fixture).
+$(TEST_UNIT): $(BUILD)/tests/test_%: tests/unit/test_%.c \
+		$$(wildcard tests/unit/$$*/*.[ch]) $(UNIT_OBJS) $(CUNIT_RUN) \
 		$(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_OBJS) $(LDLIBS_NOBPF) -lcunit
+	$(CC) $(CFLAGS) -o $@ $< $(wildcard tests/unit/$*/*.c) $(UNIT_OBJS) \
+		$(LDLIBS_NOBPF) -lcunit
 
 # The chained CNI plugin; cni.c is its pure logic, unit tested alone.
 CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
