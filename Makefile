@@ -36,7 +36,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
              $(BUILD)/bpf/tests/foreign_ok.bpf.o \
              $(BUILD)/bpf/tests/peer_deliver.bpf.o
 SKELS     := $(BUILD)/redirect.skel.h $(BUILD)/sockmap.skel.h
-BPF_HDRS  := $(wildcard bpf/include/*.h)
+BPF_HDRS  := $(wildcard bpf/include/*.h bpf/tc/*.h)
 
 LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/state.c ctl/lib/journal.c ctl/lib/client.c \
@@ -184,12 +184,16 @@ $(TEST_PRIV): $(BUILD)/tests/test_%: tests/bpf/test_%.c $$(wildcard tests/bpf/$$
 		$(wildcard tests/bpf/$*/*.c) $(TEST_LIB_OBJS) $(LIB) \
 		$(LDLIBS) -lcunit
 
-# Pure logic, no privileges: one binary per tests/unit/test_*.c on the
-# objects that need no BPF (test_cni, below, builds on the CNI's logic).
-$(TEST_UNIT): $(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJS) $(CUNIT_RUN) \
+# Pure logic, no privileges: one binary per tests/unit/test_X.c on the
+# objects that need no BPF (test_cni, below, builds on the CNI's logic),
+# linked, when there is a folder tests/unit/X/, with its files (one suite
+# a file, and their fixture).
+$(TEST_UNIT): $(BUILD)/tests/test_%: tests/unit/test_%.c \
+		$$(wildcard tests/unit/$$*/*.[ch]) $(UNIT_OBJS) $(CUNIT_RUN) \
 		$(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_OBJS) $(LDLIBS_NOBPF) -lcunit
+	$(CC) $(CFLAGS) -o $@ $< $(wildcard tests/unit/$*/*.c) $(UNIT_OBJS) \
+		$(LDLIBS_NOBPF) -lcunit
 
 # The chained CNI plugin; cni.c is its pure logic, unit tested alone.
 CNI_SRCS  := cni-hook/redirect-cni.c cni-hook/cni.c
@@ -297,9 +301,10 @@ FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: the netlink modules (nl.c, netns.c, link.c,
-# tc.c, ztunnel_routing.c) are left out (the fake defines their headers), and
-# datapath.c's BPF functions are wrapped at link time; sockmap.c is left
-# out too (tests/fuzz/fake_sockmap.c: acceleration off).
+# tc.c, ztunnel_routing.c) are left out (fake_kernel.c and fake_tc.c define
+# their headers), and datapath.c's BPF functions are wrapped at link time
+# (fake_datapath.c); sockmap.c is left out too (tests/fuzz/fake_sockmap.c:
+# acceleration off).
 FUZZ_WRAP   := dp_load dp_close dp_prog_fd dp_spare_fd dp_unpin \
                dp_pod_put dp_pod_get dp_pod_del dp_ztunnel_set \
                dp_ztunnel_get dp_node_addr_add dp_node_addr_del \
@@ -317,7 +322,8 @@ $(FUZZ_OBJ)/%.o: %.c $(SKELS) $(PROTO_H) $(BPF_HDRS) \
 $(FUZZ_OBJ)/$(BUILD)/proto/redirect.pb-c.o: FUZZ_CFLAGS += -Wno-missing-prototypes
 
 $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
-		tests/fuzz/fake_kernel.o tests/fuzz/fake_sockmap.o \
+		tests/fuzz/fake_kernel.o tests/fuzz/fake_tc.o \
+		tests/fuzz/fake_datapath.o tests/fuzz/fake_sockmap.o \
 		ctl/lib/hooks.o ctl/lib/tcx.o ctl/lib/coverage.o \
 		$(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)

@@ -4,9 +4,10 @@
  *
  * The test seam is the link, not the code: the fuzzer is linked with
  * ctl/daemon.c and the real codec, state and journal, but not with
- * the netlink modules (fake_kernel.c defines their functions instead), and
- * with -Wl,--wrap for every function of datapath.h that touches BPF maps
- * or programs (the pure ones, addr_key_parse and friends, stay real).
+ * the netlink modules (fake_kernel.c and fake_tc.c define their functions
+ * instead), and with -Wl,--wrap for every function of datapath.h that
+ * touches BPF maps or programs (fake_datapath.c; the pure ones,
+ * addr_key_parse and friends, stay real).
  * Nothing in the production sources knows about this.
  *
  * The fake world, rebuilt for every input:

@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness for redirectd's request path: daemon_handle (decode,
  * validate, dispatch to the handlers, reply) with the real codec, state
- * and journal, on the fake kernel of fake_kernel.c.
+ * and journal, on the fake kernel of fake_kernel.c, fake_tc.c and
+ * fake_datapath.c.
  *
  * An input is a script of records, each [op][len lo][len hi][len bytes]:
  *
