@@ -57,7 +57,8 @@
 # the run and put back), and for a one-stream iperf3 run the sizes of the
 # packets each interface received and sent (tracepoints
 # net:netif_receive_skb and net:net_dev_xmit): whether GSO/GRO survive.
-# Use with MESH_PINS=pinned.
+# Use with MESH_PINS=pinned; MESH_PROFILE_RR=SIZE profiles that message
+# size instead of 64 B.
 set -u
 BUILD=${1:-build}
 OUT=${2:-bench/results}
@@ -594,7 +595,7 @@ profile() {
 		2>"$pd/perf.log" &
 	perf_pid=$!
 	sleep 0.5
-	rr_run "$dst" "$p_rr" 64 >"$pd/rr.json"
+	rr_run "$dst" "$p_rr" "${MESH_PROFILE_RR:-64}" >"$pd/rr.json"
 	kill -INT "$perf_pid"
 	wait "$perf_pid"
 	bpf_runs >"$pd/bpf1.txt"

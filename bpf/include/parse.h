@@ -3,7 +3,7 @@
  * Packet parsing for the tc programs: Ethernet, IPv4, IPv6 with extension
  * headers and fragments, TCP and UDP ports. Every header access is bounds
  * checked against data_end; headers outside the linear area are pulled in
- * once with bpf_skb_pull_data.
+ * once with bpf_skb_pull_data, only when they are not linear already.
  */
 #ifndef REDIRECT_PARSE_H
 #define REDIRECT_PARSE_H
@@ -205,8 +205,51 @@ static __always_inline bool is_vlan_proto(__u16 proto)
 }
 
 /*
- * Fill *p from the packet. Pulls up to PARSE_PULL_LEN bytes into the linear
- * area first so every header is reachable by direct access.
+ * How much of the packet parse_packet reads, judged from the fixed headers
+ * when they are linear: Ethernet, IPv4 without options or IPv6 without
+ * extension headers, and a TCP or UDP header. Anything else (options,
+ * extension headers, fragments, other protocols, headers not linear yet)
+ * gets PARSE_PULL_LEN, enough for every header parse_packet follows.
+ */
+static __always_inline __u32 parse_needs(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct iphdr *iph = data + ETH_HLEN;
+	__u8 proto;
+	__u32 l3;
+
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_PULL_LEN;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(ip6 + 1) > data_end)
+			return PARSE_PULL_LEN;
+		proto = ip6->nexthdr;
+		l3 = sizeof(*ip6);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		if ((void *)(iph + 1) > data_end || iph->ihl != 5 ||
+		    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+			return PARSE_PULL_LEN;
+		proto = iph->protocol;
+		l3 = sizeof(*iph);
+	} else {
+		return ETH_HLEN; /* not IP: only the Ethernet header is read */
+	}
+	if (proto == IPPROTO_TCP)
+		return ETH_HLEN + l3 + sizeof(struct tcphdr);
+	if (proto == IPPROTO_UDP)
+		return ETH_HLEN + l3 + sizeof(struct udphdr);
+	return PARSE_PULL_LEN;
+}
+
+/*
+ * Parse skb's headers into p. A header that is not in the linear area yet
+ * is pulled in (up to PARSE_PULL_LEN bytes) and the packet pointers are
+ * reloaded; one that already is costs no pull: a local socket's TCP
+ * segment has its headers linear and its payload in page frags, and
+ * pulling payload into the head would copy it, and reallocate the head of
+ * TCP's transmit clones, on every segment of every flow.
+ *
  * VLAN-tagged frames are reported as such, not parsed: the stack strips an
  * outer tag before tc (skb->vlan_present) and may then route an inner IP
  * packet, so a tagged frame is never "not IP"; pods have no use for tags,
@@ -216,14 +259,18 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct packet *p)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
-	__u32 pull = skb->len < PARSE_PULL_LEN ? skb->len : PARSE_PULL_LEN;
+	__u32 need;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->len = skb->len;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (data + (pull & 0x1ff) > data_end) {
-		bpf_skb_pull_data(skb, pull);
+	need = parse_needs(data, data_end);
+	if (need > skb->len)
+		need = skb->len;
+	if (data + (need & 0x1ff) > data_end) {
+		need = skb->len < PARSE_PULL_LEN ? skb->len : PARSE_PULL_LEN;
+		bpf_skb_pull_data(skb, need);
 		/* Keep clang from reusing a ctx pointer it computed above. */
 		asm volatile("" ::: "memory");
 		data = (void *)(long)skb->data;
