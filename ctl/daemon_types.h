@@ -94,7 +94,7 @@ struct daemon {
 	/* the order watch (daemon_watch.c) */
 	__u64 order_checks, order_violations, order_restored;
 	__u64 kernel_errors; /* note_kernel_error: failures nothing refused */
-	size_t watch_cursor, watch_next;
+	size_t watch_cursor, coverage_cursor; /* where the sweeps go on */
 	const struct conn_ctx *snapshot_conn; /* the one snapshot running */
 	__u32 ztunnel_generation;
 	char features[160]; /* the start-up probe, for status */

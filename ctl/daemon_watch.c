@@ -209,30 +209,52 @@ static void watch_all_pods(struct daemon *d, const __u32 *ids)
 			watch_pod(d, p, ids);
 }
 
+typedef void (*pod_check_fn)(struct daemon *d, struct enrolled_pod *pod,
+			     const __u32 *ids);
+
 /*
- * The next slice of pods, order and coverage, from where the last sweep
- * stopped. Bounded by pods and by time: a coverage check dumps the pod
- * netns' addresses, which may be many (pods sharing a netns) or slow (the
- * daemon under valgrind); the loop's requests must not wait behind it.
+ * From *cursor on, up to WATCH_SLICE pods, a bucket at a time, each given
+ * to check; past until (0: no limit) the slice ends at the bucket's end.
+ * *cursor moves past the last bucket walked: the next sweep goes on there.
+ */
+static void pod_slice(struct daemon *d, size_t *cursor, uint64_t until,
+		      pod_check_fn check, const __u32 *ids)
+{
+	size_t checked = 0, nb = d->st.nbuckets, next = *cursor;
+
+	for (size_t k = 0; k < nb && checked < WATCH_SLICE; k++) {
+		size_t b = (*cursor + k) % nb;
+
+		for (struct enrolled_pod *p = d->st.buckets[b]; p;
+		     p = p->next, checked++)
+			check(d, p, ids);
+		next = (b + 1) % nb;
+		if (until && now_ms() >= until)
+			break;
+	}
+	*cursor = next;
+}
+
+static void check_coverage(struct daemon *d, struct enrolled_pod *pod,
+			   const __u32 *ids)
+{
+	(void)ids;
+	pod_check_coverage(d, pod);
+}
+
+/*
+ * The order and the coverage each from where the last sweep left them.
+ * The order check is cheap and its findings urgent (a pod unmeshed): a
+ * full slice every sweep. A coverage check dumps the pod netns' addresses,
+ * which may be many (pods sharing a netns) or slow (the daemon under
+ * valgrind): it has its own cursor and stops after WATCH_BUDGET_MS, so
+ * neither the loop's requests nor the order watch wait behind it.
  */
 static void watch_pod_slice(struct daemon *d, const __u32 *ids)
 {
-	size_t checked = 0, nb = d->st.nbuckets;
-	uint64_t until = now_ms() + WATCH_BUDGET_MS;
-
-	for (size_t k = 0; k < nb && checked < WATCH_SLICE; k++) {
-		size_t b = (d->watch_cursor + k) % nb;
-
-		for (struct enrolled_pod *p = d->st.buckets[b]; p;
-		     p = p->next, checked++) {
-			watch_pod(d, p, ids);
-			pod_check_coverage(d, p);
-		}
-		d->watch_next = (b + 1) % nb;
-		if (now_ms() >= until)
-			break;
-	}
-	d->watch_cursor = d->watch_next;
+	pod_slice(d, &d->watch_cursor, 0, watch_pod, ids);
+	pod_slice(d, &d->coverage_cursor, now_ms() + WATCH_BUDGET_MS,
+		  check_coverage, ids);
 }
 
 void daemon_watch_order(struct daemon *d, bool all)

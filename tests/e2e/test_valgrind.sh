@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 need_root
 command -v valgrind >/dev/null || skip_suite "valgrind missing"
-need_built redirectd
+need_built redirectd tcxattach
 NPODS=${VALGRIND_PODS:-1000}
 
 node_init "$BUILD"
@@ -82,6 +82,36 @@ check_eq "pods enrolled" "$NPODS" "$(npods)"
 check_contains "filter on the last veth" \
 	"$(in_node tc filter show dev "hv$((NPODS - 1))" ingress)" "app_outbound"
 echo "  enrolled after $(started)"
+case_end
+
+# The order watch must not wait behind the coverage checks: here every
+# pod's netns holds all 1000 addresses, so under valgrind a coverage check
+# takes tens of ms and the sweep's 20 ms budget covers about one pod a
+# tick; a CNI's TCX program arriving on the last pod's veth must still be
+# seen (and, with --attach auto, ours moved to the TCX head) in seconds.
+case_begin "a TCX program arriving on one of $NPODS pods is seen in seconds"
+last=$((NPODS - 1))
+cni_pin=$PIN-cni-last
+attach_of_last() {
+	ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$last\") | .attach"
+}
+moved_to_tcx() {
+	[ "$(attach_of_last)" = tcx ]
+}
+if in_node "$BUILD/tcxattach" "$BUILD/bpf/tests/foreign_ok.bpf.o" \
+	"hv$last" in "$cni_pin" 2>/dev/null; then
+	t1=$(date +%s)
+	i=0
+	while ! moved_to_tcx && [ "$i" -lt 60 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	check "moved to the TCX head within 60 s" moved_to_tcx
+	echo "  seen after $(($(date +%s) - t1))s"
+	rm -rf "$cni_pin"
+else
+	echo "  (no TCX links in this kernel: nothing to watch)"
+fi
 case_end
 
 case_begin "queries: status, stats, the pod list (in pages), one pod"
