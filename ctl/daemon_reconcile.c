@@ -200,18 +200,40 @@ static int drop_unknown_entry(const struct addr_key *addr,
 	return 0;
 }
 
-static bool ifindex_owned(int ifindex, void *arg)
-{
-	const struct daemon *d = arg;
+/* The host veths pods and ztunnels hold, sorted: the sweeps ask per link. */
+struct owned_ifindexes {
+	int *v;
+	size_t n;
+};
 
+static int by_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int owned_collect(const struct daemon *d, struct owned_ifindexes *o)
+{
+	o->n = 0;
+	o->v = malloc((d->st.npods + MAX_ZTUNNELS) * sizeof(*o->v));
+	if (!o->v)
+		return -ENOMEM;
 	for (size_t i = 0; i < d->st.nbuckets; i++)
 		for (struct enrolled_pod *p = d->st.buckets[i]; p; p = p->next)
-			if (p->host_ifindex == ifindex)
-				return true;
+			o->v[o->n++] = p->host_ifindex;
 	for (int i = 0; i < MAX_ZTUNNELS; i++)
-		if (d->st.zts[i] && d->st.zts[i]->host_ifindex == ifindex)
-			return true;
-	return false;
+		if (d->st.zts[i])
+			o->v[o->n++] = d->st.zts[i]->host_ifindex;
+	qsort(o->v, o->n, sizeof(*o->v), by_int);
+	return 0;
+}
+
+static bool ifindex_owned(int ifindex, void *arg)
+{
+	const struct owned_ifindexes *o = arg;
+
+	return bsearch(&ifindex, o->v, o->n, sizeof(*o->v), by_int) != NULL;
 }
 
 /* Filters of ours on links we do not know: left by an unacknowledged add. */
@@ -219,13 +241,21 @@ static void drop_orphan_filters(struct daemon *d)
 {
 	struct hooks h = hooks_of(d);
 	unsigned int removed = 0, failed = 0;
-	int err = hook_orphans_drop(d->nl, &h.slot, ifindex_owned, d, &removed,
-				    &failed);
+	struct owned_ifindexes o;
+	int err;
 
+	/* without the list every link would look unowned: sweep nothing */
+	if (owned_collect(d, &o)) {
+		pr_warn("reconcile: out of memory; orphans left in place");
+		return;
+	}
+	err = hook_orphans_drop(d->nl, &h.slot, ifindex_owned, &o, &removed,
+				&failed);
 	note_kernel_error(d, err, "list links for orphan filters", 0);
 	/* and TCX links pinned for them, or left by a move cut short */
-	hook_tcx_orphans_drop(d->opts.bpffs, ifindex_owned, d, &removed,
+	hook_tcx_orphans_drop(d->opts.bpffs, ifindex_owned, &o, &removed,
 			      &failed);
+	free(o.v);
 	if (failed)
 		pr_warn("reconcile: %u orphan hooks could not be removed",
 			failed);
