@@ -44,7 +44,8 @@ LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/ztunnel_routing.c ctl/lib/sockmap.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
              ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c \
-             ctl/lib/closer.c ctl/lib/nsopen.c ctl/lib/paths.c
+             ctl/lib/closer.c ctl/lib/nsopen.c ctl/lib/paths.c \
+             ctl/lib/exclusions.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -64,7 +65,8 @@ TEST_UNIT := $(filter-out $(BUILD)/tests/test_cni, \
 # The pure-logic objects the unit tests need (not nl.o, not client.o).
 UNIT_OBJS := $(BUILD)/ctl/lib/wire.o $(BUILD)/ctl/lib/state.o \
              $(BUILD)/ctl/lib/journal.o $(BUILD)/ctl/lib/addr.o \
-             $(BUILD)/ctl/lib/log.o $(BUILD)/proto/redirect.pb-c.o
+             $(BUILD)/ctl/lib/log.o $(BUILD)/ctl/lib/exclusions.o \
+             $(BUILD)/proto/redirect.pb-c.o
 ZTSIM     := $(BUILD)/ztunnel-sim
 SOCKCHECK := $(BUILD)/sockcheck
 TCXATTACH := $(BUILD)/tcxattach
@@ -297,7 +299,7 @@ FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
                $(FUZZ_DIR)/fuzz_cni
 FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
                ctl/lib/journal.o ctl/lib/log.o ctl/lib/datapath.o \
-               ctl/lib/upgrade.o ctl/lib/addr.o \
+               ctl/lib/upgrade.o ctl/lib/addr.o ctl/lib/exclusions.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: the netlink modules (nl.c, netns.c, link.c,

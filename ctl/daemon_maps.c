@@ -79,11 +79,12 @@ void publish_ztunnel_netns(struct daemon *d, const struct ztunnel *zt)
 int publish_addrs(struct daemon *d, const struct enrolled_pod *pod)
 {
 	struct pod_value pi = { .host_ifindex = (__u32)pod->host_ifindex,
-				.flags = pod->dns_capture ? POD_F_DNS_CAPTURE :
-							    0 };
+				.flags = excl_pod_flags(pod->excl) };
 	int err = 0;
 	size_t i;
 
+	if (pod->dns_capture)
+		pi.flags |= POD_F_DNS_CAPTURE;
 	memcpy(pi.mac, pod->mac, 6);
 	for (i = 0; i < pod->naddrs && !err; i++)
 		err = dp_pod_put(&d->dp, &pod->addrs[i], &pi);
@@ -134,5 +135,54 @@ int publish_ztunnel(struct daemon *d, const struct ztunnel *zt)
 	err = dp_ztunnel_set(&d->dp, &zi);
 	if (!err)
 		publish_ztunnel_netns(d, zt);
+	return err;
+}
+
+/* --- exclusions --- */
+
+static const struct pod_exclusions no_exclusions;
+
+static const struct pod_exclusions *excl_of(const struct enrolled_pod *pod)
+{
+	return pod && pod->excl ? pod->excl : &no_exclusions;
+}
+
+/* The entries of `from` that `to` lacks: put (or delete) them. */
+static int excl_apply(struct daemon *d, const struct enrolled_pod *from,
+		      const struct enrolled_pod *to, bool put)
+{
+	const struct pod_exclusions *f = excl_of(from), *t = excl_of(to);
+	bool same_veth = from && to && from->host_ifindex == to->host_ifindex;
+	__u32 ifindex = from ? (__u32)from->host_ifindex : 0;
+	int err = 0;
+
+	if (!from)
+		return 0;
+	for (size_t i = 0; i < f->ncidrs && !err; i++)
+		if (!same_veth || !excl_has_cidr(t, &f->cidrs[i]))
+			err = dp_excl_cidr_set(&d->dp, ifindex,
+					       &f->cidrs[i].addr,
+					       f->cidrs[i].prefixlen, put);
+	for (size_t i = 0; i < f->nout && !err; i++)
+		if (!same_veth ||
+		    !excl_has_port(t, f->out_ports[i], EXCL_DIR_OUT))
+			err = dp_excl_port_set(&d->dp, ifindex, f->out_ports[i],
+					       EXCL_DIR_OUT, put);
+	for (size_t i = 0; i < f->nin && !err; i++)
+		if (!same_veth || !excl_has_port(t, f->in_ports[i], EXCL_DIR_IN))
+			err = dp_excl_port_set(&d->dp, ifindex, f->in_ports[i],
+					       EXCL_DIR_IN, put);
+	return err;
+}
+
+int publish_exclusions(struct daemon *d, const struct enrolled_pod *old,
+		       const struct enrolled_pod *pod)
+{
+	int err = excl_apply(d, old, pod, false);
+
+	if (!err)
+		err = excl_apply(d, pod, old, true);
+	if (!err && old && !pod && old->excl)
+		err = dp_excl_flows_forget(&d->dp, old->addrs, old->naddrs);
 	return err;
 }

@@ -15,6 +15,16 @@ MUST_CHECK int publish_addrs(struct daemon *d, const struct enrolled_pod *pod);
 /* Delete the entries of these addresses that still point at the veth. */
 void unpublish_addrs(struct daemon *d, const struct addr_key *addrs, size_t n,
 		     int host_ifindex);
+/*
+ * A pod's exclusions, from its previous record old (NULL: none) to pod
+ * (NULL: removed): the entries only old has go first, then those only pod
+ * has, so that no moment excludes more than either. Call it before
+ * publish_addrs turns the pod's flags on, and after its entries are gone
+ * on removal; a removed pod's excluded flows are forgotten too.
+ */
+MUST_CHECK int publish_exclusions(struct daemon *d,
+				  const struct enrolled_pod *old,
+				  const struct enrolled_pod *pod);
 /* The current ztunnel's slot (NULL: none, meshed pods fail closed). */
 MUST_CHECK int publish_ztunnel(struct daemon *d, const struct ztunnel *zt);
 /* The cookie of a netns for sk_netns; 0 when acceleration is off. */

@@ -34,6 +34,8 @@ int remove_pod(struct daemon *d, struct enrolled_pod *pod)
 	if (err)
 		return err;
 	unpublish_addrs(d, pod->addrs, pod->naddrs, pod->host_ifindex);
+	note_kernel_error(d, publish_exclusions(d, pod, NULL),
+			  "delete its exclusions", pod->host_ifindex);
 	if (veth_alive(d, pod->host_ifindex, pod->host_veth))
 		detach_pod_filters(d, pod->host_ifindex, pod->qdisc_created);
 	state_pod_remove(&d->st, pod->uid);
@@ -371,6 +373,11 @@ static struct enrolled_pod *pod_from_add(const struct wire_request *r,
 	p->host_ifindex = t->host_ifindex;
 	memcpy(p->mac, t->mac, 6);
 	p->dns_capture = a->dns_capture;
+	p->excl = pod_exclusions_copy(&r->excl);
+	if (!p->excl && !excl_none(&r->excl)) {
+		pod_free(p);
+		return NULL;
+	}
 	memcpy(p->addrs, r->addrs, r->naddrs * sizeof(r->addrs[0]));
 	p->naddrs = r->naddrs;
 	return p;
@@ -407,6 +414,8 @@ static void undo_pod_add(struct daemon *d, const struct enrolled_pod *old,
 {
 	bool same_veth = old && old->host_ifindex == pod->host_ifindex;
 
+	note_kernel_error(d, publish_exclusions(d, pod, old),
+			  "put the previous exclusions back", pod->host_ifindex);
 	for (size_t i = 0; i < pod->naddrs; i++)
 		if (!same_veth ||
 		    !addr_key_in(&pod->addrs[i], old->addrs, old->naddrs))
@@ -473,6 +482,12 @@ static ErrorCode pod_add_in(struct daemon *d, struct conn_ctx *c,
 	if (ec)
 		goto fail_pod;
 	old = state_pod_find(&d->st, a->uid);
+	err = publish_exclusions(d, old, pod);
+	if (err) {
+		ec = answer(msg, len, kernel_error(err),
+			    "exclusion maps update: %s", strerror(-err));
+		goto fail_undo;
+	}
 	err = publish_addrs(d, pod);
 	if (err) {
 		ec = answer(msg, len, kernel_error(err), "pods map update: %s",

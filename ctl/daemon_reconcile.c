@@ -165,7 +165,9 @@ static void publish_pod(struct enrolled_pod *pod, void *arg)
 		c->gone[c->ngone++] = pod;
 		return;
 	}
-	err = publish_addrs(c->d, pod);
+	err = publish_exclusions(c->d, NULL, pod);
+	if (!err)
+		err = publish_addrs(c->d, pod);
 	if (err)
 		restore_failed(c, pod, err);
 	else
@@ -234,6 +236,69 @@ static bool ifindex_owned(int ifindex, void *arg)
 	const struct owned_ifindexes *o = arg;
 
 	return bsearch(&ifindex, o->v, o->n, sizeof(*o->v), by_int) != NULL;
+}
+
+/* Pods with exclusions by host veth, sorted: the sweep asks per entry. */
+struct excl_owners {
+	const struct enrolled_pod **v;
+	size_t n;
+};
+
+static int by_host_ifindex(const void *a, const void *b)
+{
+	const struct enrolled_pod *x = *(const struct enrolled_pod *const *)a,
+				  *y = *(const struct enrolled_pod *const *)b;
+
+	return by_int(&x->host_ifindex, &y->host_ifindex);
+}
+
+static const struct pod_exclusions *excl_owner(struct excl_owners *o,
+					       __u32 ifindex)
+{
+	struct enrolled_pod key = { .host_ifindex = (int)ifindex };
+	const struct enrolled_pod *k = &key, **p;
+
+	p = bsearch(&k, o->v, o->n, sizeof(*o->v), by_host_ifindex);
+	return p ? (*p)->excl : NULL;
+}
+
+static bool keep_cidr(const struct excl_cidr_key *k, void *arg)
+{
+	const struct pod_exclusions *e = excl_owner(arg, k->ifindex);
+	struct excl_cidr c = { .addr = k->addr,
+			       .prefixlen = (__u8)(k->prefixlen - 32) };
+
+	return e && k->prefixlen >= 32 && excl_has_cidr(e, &c);
+}
+
+static bool keep_port(const struct excl_port_key *k, void *arg)
+{
+	const struct pod_exclusions *e = excl_owner(arg, k->ifindex);
+
+	return e && excl_has_port(e, ntohs(k->port), k->dir);
+}
+
+/*
+ * Exclusion entries of no enrolled pod (it went while we were down):
+ * a pod enrolled later on the same ifindex would inherit them.
+ */
+static void drop_stale_exclusions(struct daemon *d)
+{
+	struct excl_owners o = { 0 };
+
+	o.v = malloc((d->st.npods + 1) * sizeof(*o.v));
+	if (!o.v) {
+		pr_warn("reconcile: out of memory; exclusions not swept");
+		return;
+	}
+	for (size_t i = 0; i < d->st.nbuckets; i++)
+		for (struct enrolled_pod *p = d->st.buckets[i]; p; p = p->next)
+			if (p->excl)
+				o.v[o.n++] = p;
+	qsort(o.v, o.n, sizeof(*o.v), by_host_ifindex);
+	note_kernel_error(d, dp_excl_sweep(&d->dp, keep_cidr, keep_port, &o),
+			  "sweep stale exclusions", 0);
+	free(o.v);
 }
 
 /* Filters of ours on links we do not know: left by an unacknowledged add. */
@@ -469,6 +534,7 @@ int daemon_reconcile(struct daemon *d)
 	}
 	free(c.gone);
 	dp_pod_for_each(&d->dp, drop_unknown_entry, d);
+	drop_stale_exclusions(d);
 	reconcile_sockmap(d);
 	drop_orphan_filters(d);
 	daemon_watch_order(d, true);

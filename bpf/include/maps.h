@@ -40,6 +40,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } node_addr_list SEC(".maps");
 
+/* Pods' excluded outbound destinations (exclude.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, EXCL_CIDRS_DEFAULT);
+	__type(key, struct excl_cidr_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} excl_cidrs SEC(".maps");
+
+/* Pods' excluded ports, outbound and inbound (exclude.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EXCL_PORTS_DEFAULT);
+	__type(key, struct excl_port_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} excl_ports SEC(".maps");
+
 /*
  * The layout version of the maps pinned beside it (key 0), written by the
  * control plane after each load: the next build reads it to decide which

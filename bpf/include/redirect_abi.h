@@ -22,6 +22,16 @@ struct addr_key {
 
 /* pods: one entry per pod address. */
 #define POD_F_DNS_CAPTURE (1u << 0) /* send DNS (port 53) to ztunnel */
+/*
+ * Exclusions (docs/exclusions.md): the programs look at the exclusion maps
+ * only for a pod with one of these set, so pods without exclusions pay a
+ * flag test and nothing more.
+ */
+#define POD_F_EXCL_OUT (1u << 1) /* outbound CIDRs or ports excluded */
+#define POD_F_EXCL_IN (1u << 2) /* inbound ports excluded */
+#define POD_F_BYPASS_INBOUND (1u << 3) /* no inbound capture at all */
+#define POD_F_EXCL_INBOUND (POD_F_EXCL_IN | POD_F_BYPASS_INBOUND)
+#define POD_F_EXCL_ANY (POD_F_EXCL_OUT | POD_F_EXCL_INBOUND)
 
 struct pod_value {
 	__u32 host_ifindex; /* host-side veth in the node netns */
@@ -163,6 +173,8 @@ struct frag_value {
 	X(OUT_PASS_UDP, "app_outbound", "pass_udp")                          \
 	X(OUT_PASS_DNS, "app_outbound", "pass_dns")                          \
 	X(OUT_PASS_FRAG, "app_outbound", "pass_fragment")                    \
+	X(OUT_PASS_EXCLUDED, "app_outbound", "pass_excluded")                \
+	X(OUT_PASS_EXCLUDED_REPLY, "app_outbound", "pass_excluded_reply")    \
 	X(OUT_PASS_FAIL_OPEN, "app_outbound", "pass_no_ztunnel_fail_open")   \
 	X(OUT_DROP_NO_ZTUNNEL, "app_outbound", "drop_no_ztunnel")            \
 	X(OUT_DROP_SPOOFED, "app_outbound", "drop_spoofed_source")           \
@@ -181,6 +193,8 @@ struct frag_value {
 	X(IN_PASS_UDP, "app_inbound", "pass_udp")                            \
 	X(IN_PASS_DNS_REPLY, "app_inbound", "pass_dns_reply")                \
 	X(IN_PASS_FRAG, "app_inbound", "pass_fragment")                      \
+	X(IN_PASS_EXCLUDED, "app_inbound", "pass_excluded")                  \
+	X(IN_PASS_EXCLUDED_REPLY, "app_inbound", "pass_excluded_reply")      \
 	X(IN_PASS_FAIL_OPEN, "app_inbound", "pass_no_ztunnel_fail_open")     \
 	X(IN_DROP_NO_ZTUNNEL, "app_inbound", "drop_no_ztunnel")              \
 	X(IN_DROP_MALFORMED, "app_inbound", "drop_malformed")                \
@@ -197,6 +211,7 @@ struct frag_value {
 	X(GD_PASS_NODE_LOCAL, "pod_guard", "pass_node_socket")               \
 	X(GD_PASS_NOT_CAPTURED, "pod_guard", "pass_not_captured")            \
 	X(GD_RETURN_TO_ZTUNNEL, "pod_guard", "return_to_ztunnel")            \
+	X(GD_PASS_EXCLUDED, "pod_guard", "pass_excluded")                    \
 	X(GD_PASS_FAIL_OPEN, "pod_guard", "pass_no_ztunnel_fail_open")       \
 	X(GD_DROP_NO_ZTUNNEL, "pod_guard", "drop_no_ztunnel")                \
 	X(GD_DROP_MALFORMED, "pod_guard", "drop_malformed")                  \
@@ -274,12 +289,55 @@ struct node_addr_list {
 	struct addr_key addrs[NODE_ADDRS_INLINE];
 };
 
+/*
+ * excl_cidrs, an LPM trie: a pod's excluded outbound destinations, keyed
+ * by the pod (its host veth's ifindex, always matched whole) and the
+ * address, so one trie serves every pod. prefixlen counts the ifindex's
+ * 32 bits; an IPv4 prefix /n is 32 + 96 + n (the mapped form).
+ */
+struct excl_cidr_key {
+	__u32 prefixlen;
+	__u32 ifindex;
+	struct addr_key addr;
+};
+
+/* excl_ports: a pod's excluded ports, by direction. */
+#define EXCL_DIR_OUT 1 /* a destination port of the pod's connections */
+#define EXCL_DIR_IN 2 /* a port of the pod's own, that peers connect to */
+
+struct excl_port_key {
+	__u32 ifindex; /* the pod's host veth */
+	__u16 port; /* network order */
+	__u8 dir; /* EXCL_DIR_* */
+	__u8 pad;
+};
+
+/*
+ * excl_flows: flows that passed as excluded, by who opened them (value:
+ * EXCL_DIR_OUT, the pod; EXCL_DIR_IN, a peer), so the other direction's
+ * packets of the same flow pass too: the replies of an excluded
+ * connection are not captured, and a pod's connection is not excluded
+ * merely because its source port is an excluded inbound port.
+ */
+struct excl_flow_key {
+	struct addr_key pod;
+	struct addr_key peer;
+	__u16 pod_port; /* network order */
+	__u16 peer_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
 /* Default map sizes; the loader may change them before load. */
 #define POD_ADDRS_DEFAULT 16384
 #define NODE_ADDRS_MAX 1024
 #define DNS_FLOWS_DEFAULT 16384
 #define FRAGS_DEFAULT 8192
 #define SOCKS_DEFAULT 65536 /* sockets the sockhash holds */
+#define EXCL_CIDRS_DEFAULT 16384 /* excluded CIDRs, all pods together */
+#define EXCL_PORTS_DEFAULT 16384 /* excluded ports, all pods together */
+#define EXCL_FLOWS_DEFAULT 32768 /* flows that passed as excluded */
+#define EXCL_MAX_PER_POD 64 /* entries per list of one pod */
 /*
  * Redirected bytes a socket may have waiting before its senders fall back
  * to TCP for good: ingress redirection has no flow control of its own.
@@ -294,9 +352,10 @@ struct node_addr_list {
  * capacity or flag changes need no bump (docs/datapath.md, "Upgrades in
  * place"). 1: builds before the version existed. 2: pod_guard's counters
  * and tags. 3: node addresses captured, NAT answers, fragments by default.
+ * 4: exclusions (pod flags, counters).
  */
 #ifndef REDIRECT_LAYOUT_VERSION
-#define REDIRECT_LAYOUT_VERSION 3
+#define REDIRECT_LAYOUT_VERSION 4
 #endif
 
 /*
@@ -318,5 +377,8 @@ _Static_assert(sizeof(struct counter_value) == 16, "counter_value layout");
 _Static_assert(sizeof(struct node_addr_list) == 8 + 16 * NODE_ADDRS_INLINE,
 	       "node_addr_list layout");
 _Static_assert(sizeof(struct sockmap_config) == 16, "sockmap_config layout");
+_Static_assert(sizeof(struct excl_cidr_key) == 24, "excl_cidr_key layout");
+_Static_assert(sizeof(struct excl_port_key) == 8, "excl_port_key layout");
+_Static_assert(sizeof(struct excl_flow_key) == 40, "excl_flow_key layout");
 
 #endif /* REDIRECT_ABI_H */

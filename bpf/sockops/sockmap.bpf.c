@@ -30,6 +30,7 @@
 #include "kernel_defs.h"
 #include "maps.h"
 #include "capture.h"
+#include "exclude.h"
 #include "sock_key.h"
 
 /* sk->sk_user_data carries flag bits (SK_USER_DATA_* in net/sock.h). */
@@ -118,6 +119,16 @@ static __always_inline __u64 netns_of(const struct addr_key *a)
 	return c ? *c : 0;
 }
 
+/* A connection of an excluded flow, which tc lets pass (exclude.h). */
+static __always_inline bool pod_conn_excluded(const struct pod_value *pod,
+					      const struct sock_tuple *t,
+					      bool passive)
+{
+	if (passive)
+		return excluded_inbound(pod, bpf_htons(t->local_port));
+	return excluded_outbound(pod, &t->remote, bpf_htons(t->remote_port));
+}
+
 /*
  * Would the tc programs send this pod connection through ztunnel? The one
  * capture rule (capture.h) answers, as app_outbound asks it. A node
@@ -137,6 +148,8 @@ pod_conn_captured(__u64 netns, const struct sock_tuple *t, bool passive)
 	if (is_loopback(&t->remote) || netns_of(&t->remote) == netns)
 		return false;
 	pod = bpf_map_lookup_elem(&pods, &t->local);
+	if (pod && pod_conn_excluded(pod, t, passive))
+		return false;
 	node_reply = passive && is_node_addr(&t->remote);
 	return rule_captures(
 		capture_outbound(IPPROTO_TCP, bpf_htons(t->remote_port),

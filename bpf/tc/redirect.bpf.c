@@ -37,11 +37,85 @@
 #include "parse.h"
 #include "maps.h"
 #include "capture.h"
+#include "exclude.h"
 #include "tc_maps.h"
 #include "frag.h"
 #include "deliver.h"
 #include "sockets.h"
 #include "nat.h"
+
+/* --- exclusions (exclude.h asks the maps; docs/exclusions.md) --- */
+
+/* The flow of p as excl_flows keys it; from_pod: p leaves the pod. */
+static __always_inline void excl_flow_key(struct excl_flow_key *k,
+					  const struct packet *p, bool from_pod)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->proto = p->proto;
+	k->pod = from_pod ? p->saddr : p->daddr;
+	k->peer = from_pod ? p->daddr : p->saddr;
+	k->pod_port = from_pod ? p->sport : p->dport;
+	k->peer_port = from_pod ? p->dport : p->sport;
+}
+
+/*
+ * p passed as excluded: the other direction of its flow passes too.
+ * Looked up before it is written, so an open flow costs a lookup a
+ * packet; any packet of the opener's direction writes it back after the
+ * LRU evicted it.
+ */
+static __always_inline void remember_excluded(const struct packet *p,
+					      bool from_pod, __u8 opener)
+{
+	struct excl_flow_key k;
+
+	excl_flow_key(&k, p, from_pod);
+	if (!bpf_map_lookup_elem(&excl_flows, &k))
+		bpf_map_update_elem(&excl_flows, &k, &opener, BPF_ANY);
+}
+
+/* Does p belong to a flow that the other side opened as excluded? */
+static __always_inline bool excluded_reply(const struct packet *p,
+					   bool from_pod, __u8 opener)
+{
+	struct excl_flow_key k;
+	__u8 *v;
+
+	excl_flow_key(&k, p, from_pod);
+	v = bpf_map_lookup_elem(&excl_flows, &k);
+	return v && *v == opener;
+}
+
+/* The pass counter of an excluded packet leaving the pod; 0: not one. */
+static __always_inline __u32 outbound_exclusion(const struct packet *p,
+						const struct pod_value *pod)
+{
+	if (excluded_outbound(pod, &p->daddr, p->dport)) {
+		remember_excluded(p, true, EXCL_DIR_OUT);
+		return CNT_OUT_PASS_EXCLUDED;
+	}
+	if ((pod->flags & POD_F_EXCL_INBOUND) &&
+	    excluded_reply(p, true, EXCL_DIR_IN))
+		return CNT_OUT_PASS_EXCLUDED_REPLY;
+	return 0;
+}
+
+/*
+ * The same for a packet entering the pod: 1 excluded, 2 a reply of an
+ * excluded flow the pod opened; 0: not one.
+ */
+static __always_inline int inbound_exclusion(const struct packet *p,
+					     const struct pod_value *pod)
+{
+	if (excluded_inbound(pod, p->dport)) {
+		remember_excluded(p, false, EXCL_DIR_IN);
+		return 1;
+	}
+	if ((pod->flags & POD_F_EXCL_OUT) &&
+	    excluded_reply(p, false, EXCL_DIR_OUT))
+		return 2;
+	return 0;
+}
 
 /* --- app_outbound --- */
 
@@ -186,6 +260,14 @@ int app_outbound(struct __sk_buff *skb)
 	zt = current_ztunnel();
 	if (p.frag == FRAG_LATER)
 		return outbound_later_fragment(skb, &p, zt);
+	if (pod->flags & POD_F_EXCL_ANY) {
+		__u32 cnt = outbound_exclusion(&p, pod);
+
+		if (cnt) {
+			frag_remember(&p, FRAG_PASS, zt);
+			return count_ret(cnt, &p, PASS);
+		}
+	}
 
 	r = outbound_rule(skb, &p, pod, zt);
 	frag_remember(&p, rule_captures(r) ? FRAG_CAPTURE : FRAG_PASS, zt);
@@ -231,8 +313,14 @@ static __always_inline bool is_dns_reply(const struct packet *p)
  */
 static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
 					    const struct packet *p,
+					    const struct pod_value *pod,
 					    const struct ztunnel_value *zt)
 {
+	int excl = pod->flags & POD_F_EXCL_ANY ? inbound_exclusion(p, pod) : 0;
+
+	if (excl)
+		return excl == 1 ? CNT_IN_PASS_EXCLUDED :
+				   CNT_IN_PASS_EXCLUDED_REPLY;
 	if (from_node_socket(skb))
 		return ztunnel_owns_flow(skb, p, zt) ?
 			       CNT_IN_ZT_FLOW_TO_ZTUNNEL :
@@ -303,7 +391,7 @@ int app_inbound(struct __sk_buff *skb)
 			return count_ret(CNT_IN_PASS_FRAG, &p, PASS);
 		cnt = CNT_IN_TO_ZTUNNEL;
 	} else {
-		cnt = inbound_decide(skb, &p, zt);
+		cnt = inbound_decide(skb, &p, pod, zt);
 		frag_remember(&p,
 			      inbound_captures(cnt) ? FRAG_CAPTURE : FRAG_PASS,
 			      zt);
@@ -358,8 +446,11 @@ int ztunnel_host_in(struct __sk_buff *skb)
 /* Which counter lets this first packet in; 0: it must go to ztunnel. */
 static __always_inline __u32 guard_pass(struct __sk_buff *skb,
 					const struct packet *p,
+					const struct pod_value *pod,
 					const struct ztunnel_value *zt)
 {
+	if (pod->flags & POD_F_EXCL_ANY && inbound_exclusion(p, pod))
+		return CNT_GD_PASS_EXCLUDED;
 	if (from_node_netns_socket(skb))
 		return CNT_GD_PASS_NODE_LOCAL;
 	if (p->proto == IPPROTO_UDP &&
@@ -394,6 +485,7 @@ SEC("tc")
 int pod_guard(struct __sk_buff *skb)
 {
 	const struct ztunnel_value *zt;
+	const struct pod_value *pod;
 	struct packet p;
 	__u32 pass;
 	int res;
@@ -410,7 +502,8 @@ int pod_guard(struct __sk_buff *skb)
 	if (res != PARSE_OK)
 		return count_ret(CNT_GD_DROP_MALFORMED, &p, TC_ACT_SHOT);
 	/* As app_inbound: an address the pod was not enrolled with. */
-	if (!bpf_map_lookup_elem(&pods, &p.daddr)) {
+	pod = bpf_map_lookup_elem(&pods, &p.daddr);
+	if (!pod) {
 		if (group_addr(&p))
 			return count_ret(CNT_GD_PASS_NOT_CAPTURED, &p,
 					 TCX_NEXT);
@@ -424,7 +517,7 @@ int pod_guard(struct __sk_buff *skb)
 					 TCX_NEXT);
 		return guard_return(skb, &p, zt);
 	}
-	pass = guard_pass(skb, &p, zt);
+	pass = guard_pass(skb, &p, pod, zt);
 	frag_remember(&p, pass ? FRAG_PASS : FRAG_CAPTURE, zt);
 	if (pass)
 		return count_ret(pass, &p, TCX_NEXT);

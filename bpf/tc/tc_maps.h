@@ -70,6 +70,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } frags SEC(".maps");
 
+/* Flows that passed as excluded, by who opened them (exclude.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EXCL_FLOWS_DEFAULT);
+	__type(key, struct excl_flow_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} excl_flows SEC(".maps");
+
 /* Client pods of connections the node's NAT took to ztunnel (nat.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

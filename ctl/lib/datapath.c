@@ -326,6 +326,117 @@ int dp_pod_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
+static int update_or_delete(struct bpf_map *m, const void *key, size_t klen,
+			    bool put)
+{
+	__u8 one = 1;
+	int err;
+
+	if (put)
+		return map_err(bpf_map__update_elem(m, key, klen, &one,
+						    sizeof(one), BPF_ANY));
+	err = map_err(bpf_map__delete_elem(m, key, klen, 0));
+	return err == -ENOENT ? 0 : err;
+}
+
+int dp_excl_cidr_set(const struct datapath *dp, __u32 ifindex,
+		     const struct addr_key *addr, __u8 prefixlen, bool put)
+{
+	struct excl_cidr_key k = { .prefixlen = 32 + prefixlen,
+				   .ifindex = ifindex,
+				   .addr = *addr };
+
+	return update_or_delete(dp->skel->maps.excl_cidrs, &k, sizeof(k), put);
+}
+
+int dp_excl_port_set(const struct datapath *dp, __u32 ifindex, __u16 port,
+		     __u8 dir, bool put)
+{
+	struct excl_port_key k = { .ifindex = ifindex,
+				   .port = htons(port),
+				   .dir = dir };
+
+	return update_or_delete(dp->skel->maps.excl_ports, &k, sizeof(k), put);
+}
+
+/* Every key of m (keys of klen bytes), for a walk that may delete. */
+static int map_keys(struct bpf_map *m, size_t klen, void **keys, size_t *n)
+{
+	size_t cap = 64;
+	char *k = malloc(cap * klen), *bigger;
+
+	*n = 0;
+	if (!k)
+		return -ENOMEM;
+	for (;;) {
+		if (*n == cap) {
+			cap *= 2;
+			bigger = realloc(k, cap * klen);
+			if (!bigger) {
+				free(k);
+				return -ENOMEM;
+			}
+			k = bigger;
+		}
+		if (bpf_map__get_next_key(m, *n ? k + (*n - 1) * klen : NULL,
+					  k + *n * klen, klen))
+			break;
+		(*n)++;
+	}
+	*keys = k;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int dp_excl_sweep(const struct datapath *dp,
+		  bool (*keep_cidr)(const struct excl_cidr_key *k, void *arg),
+		  bool (*keep_port)(const struct excl_port_key *k, void *arg),
+		  void *arg)
+{
+	struct bpf_map *cm = dp->skel->maps.excl_cidrs,
+		       *pm = dp->skel->maps.excl_ports;
+	void *keys;
+	size_t n;
+	int err = map_keys(cm, sizeof(struct excl_cidr_key), &keys, &n);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		struct excl_cidr_key *k = (struct excl_cidr_key *)keys + i;
+
+		if (!keep_cidr(k, arg))
+			err = update_or_delete(cm, k, sizeof(*k), false);
+	}
+	free(keys);
+	if (err)
+		return err;
+	err = map_keys(pm, sizeof(struct excl_port_key), &keys, &n);
+	for (size_t i = 0; !err && i < n; i++) {
+		struct excl_port_key *k = (struct excl_port_key *)keys + i;
+
+		if (!keep_port(k, arg))
+			err = update_or_delete(pm, k, sizeof(*k), false);
+	}
+	free(keys);
+	return err;
+}
+
+int dp_excl_flows_forget(const struct datapath *dp,
+			 const struct addr_key *addrs, size_t naddrs)
+{
+	struct bpf_map *m = dp->skel->maps.excl_flows;
+	void *keys;
+	size_t n;
+	int err = map_keys(m, sizeof(struct excl_flow_key), &keys, &n);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		struct excl_flow_key *k = (struct excl_flow_key *)keys + i;
+
+		for (size_t j = 0; j < naddrs; j++)
+			if (!memcmp(&k->pod, &addrs[j], sizeof(addrs[j])))
+				err = update_or_delete(m, k, sizeof(*k), false);
+	}
+	free(keys);
+	return err;
+}
+
 int dp_ztunnel_set(const struct datapath *dp, const struct ztunnel_value *zt)
 {
 	__u32 zero = 0;
@@ -453,34 +564,6 @@ int dp_settings_set(const struct datapath *dp, const struct settings *s)
 }
 
 /* Collect the keys first: deleting while walking would restart the walk. */
-static int map_keys(struct bpf_map *m, struct addr_key **keys, size_t *n)
-{
-	size_t cap = 64;
-	struct addr_key *k = malloc(cap * sizeof(*k)), *prev = NULL;
-
-	*n = 0;
-	if (!k)
-		return -ENOMEM;
-	for (;;) {
-		if (*n == cap) {
-			struct addr_key *bigger;
-
-			cap *= 2;
-			bigger = realloc(k, cap * sizeof(*k));
-			if (!bigger) {
-				free(k);
-				return -ENOMEM;
-			}
-			k = bigger;
-		}
-		prev = *n ? &k[*n - 1] : NULL;
-		if (bpf_map__get_next_key(m, prev, &k[*n], sizeof(*k)))
-			break;
-		(*n)++;
-	}
-	*keys = k;
-	return errno == ENOENT ? 0 : -errno;
-}
 
 int dp_pod_for_each(const struct datapath *dp,
 		    int (*fn)(const struct addr_key *addr,
@@ -490,7 +573,7 @@ int dp_pod_for_each(const struct datapath *dp,
 	struct addr_key *keys;
 	struct pod_value info;
 	size_t n;
-	int err = map_keys(dp->skel->maps.pods, &keys, &n);
+	int err = map_keys(dp->skel->maps.pods, sizeof(*keys), (void **)&keys, &n);
 
 	for (size_t i = 0; i < n && !err; i++)
 		if (!dp_pod_get(dp, &keys[i], &info))
@@ -505,7 +588,7 @@ int dp_node_addr_for_each(const struct datapath *dp,
 {
 	struct addr_key *keys;
 	size_t n;
-	int err = map_keys(dp->skel->maps.node_addrs, &keys, &n);
+	int err = map_keys(dp->skel->maps.node_addrs, sizeof(*keys), (void **)&keys, &n);
 
 	for (size_t i = 0; i < n && !err; i++)
 		err = fn(&keys[i], arg);

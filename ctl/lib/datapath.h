@@ -50,6 +50,23 @@ struct datapath {
 };
 
 int dp_load(struct datapath *dp, const struct dp_opts *opts);
+/*
+ * A pod's exclusions (exclude.h), by its host veth's ifindex: put or
+ * delete (a missing entry is no error) one excluded CIDR (prefixlen of the
+ * mapped form) or port (host order, EXCL_DIR_*).
+ */
+int dp_excl_cidr_set(const struct datapath *dp, __u32 ifindex,
+		     const struct addr_key *addr, __u8 prefixlen, bool put);
+int dp_excl_port_set(const struct datapath *dp, __u32 ifindex, __u16 port,
+		     __u8 dir, bool put);
+/* Delete every exclusion entry the callbacks do not keep. */
+int dp_excl_sweep(const struct datapath *dp,
+		  bool (*keep_cidr)(const struct excl_cidr_key *k, void *arg),
+		  bool (*keep_port)(const struct excl_port_key *k, void *arg),
+		  void *arg);
+/* Forget the excluded flows of these pod addresses (excl_flows). */
+int dp_excl_flows_forget(const struct datapath *dp,
+			 const struct addr_key *addrs, size_t naddrs);
 void dp_close(struct datapath *dp);
 int dp_prog_fd(const struct datapath *dp, enum dp_prog prog);
 /* The spare instance of prog (not pod_guard, which never moves), or

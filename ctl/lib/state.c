@@ -89,6 +89,7 @@ void pod_free(struct enrolled_pod *p)
 	free(p->netns_path);
 	free(p->container_id);
 	free(p->uncovered);
+	free(p->excl);
 	free(p);
 }
 
@@ -371,6 +372,49 @@ static int parse_mac(const char *s, __u8 *mac)
 	return 0;
 }
 
+#define CIDR_STR (ADDR_STR + 4)
+
+/*
+ * info's ips and exclusion lists in one block, ips first, so that
+ * info_release_ips frees them all: pointers, then ports, then text.
+ */
+static char **format_pod_lists(const struct enrolled_pod *pod, PodInfo *info)
+{
+	const struct pod_exclusions *e = pod->excl;
+	size_t nc = e ? e->ncidrs : 0, no = e ? e->nout : 0,
+	       ni = e ? e->nin : 0, n = pod->naddrs;
+	char **ips = malloc((n + nc) * sizeof(char *) +
+			    (no + ni) * sizeof(uint32_t) + n * ADDR_STR +
+			    nc * CIDR_STR + 1);
+	uint32_t *ports = (uint32_t *)(ips + n + nc);
+	char *text = (char *)(ports + no + ni);
+
+	if (!ips)
+		return NULL;
+	for (size_t i = 0; i < n; i++, text += ADDR_STR) {
+		ips[i] = text;
+		addr_key_format(&pod->addrs[i], text, ADDR_STR);
+	}
+	if (!e)
+		return ips;
+	info->exclude_outbound_cidrs = ips + n;
+	info->n_exclude_outbound_cidrs = nc;
+	for (size_t i = 0; i < nc; i++, text += CIDR_STR) {
+		ips[n + i] = text;
+		excl_cidr_format(&e->cidrs[i], text, CIDR_STR);
+	}
+	info->exclude_outbound_ports = ports;
+	info->n_exclude_outbound_ports = no;
+	for (size_t i = 0; i < no; i++)
+		*ports++ = e->out_ports[i];
+	info->exclude_inbound_ports = ports;
+	info->n_exclude_inbound_ports = ni;
+	for (size_t i = 0; i < ni; i++)
+		*ports++ = e->in_ports[i];
+	info->bypass_inbound = e->bypass_inbound;
+	return ips;
+}
+
 /* The strings point into pod; buf (>= 18 bytes) receives the MAC text. */
 void pod_to_info(const struct enrolled_pod *pod, PodInfo *info, char *buf,
 		 size_t buflen)
@@ -390,8 +434,46 @@ void pod_to_info(const struct enrolled_pod *pod, PodInfo *info, char *buf,
 	info->qdisc_created = pod->qdisc_created;
 	format_mac(pod->mac, buf, buflen);
 	info->mac = buf;
-	info->ips = format_addrs(pod->addrs, pod->naddrs);
+	info->ips = format_pod_lists(pod, info);
 	info->n_ips = info->ips ? pod->naddrs : 0;
+}
+
+/* NULL: nothing excluded; *err -EINVAL for lists that do not parse. */
+static struct pod_exclusions *excl_from_info(const PodInfo *info, int *err)
+{
+	struct pod_exclusions *e = malloc(sizeof(*e));
+	char msg[WIRE_MSG_LEN];
+
+	*err = 0;
+	if (!e) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (excl_parse(e, info->exclude_outbound_cidrs,
+		       info->n_exclude_outbound_cidrs,
+		       info->exclude_outbound_ports,
+		       info->n_exclude_outbound_ports,
+		       info->exclude_inbound_ports,
+		       info->n_exclude_inbound_ports, info->bypass_inbound, msg,
+		       sizeof(msg)))
+		*err = -EINVAL;
+	if (*err || excl_none(e)) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+struct pod_exclusions *pod_exclusions_copy(const struct pod_exclusions *e)
+{
+	struct pod_exclusions *c;
+
+	if (!e || excl_none(e))
+		return NULL;
+	c = malloc(sizeof(*c));
+	if (c)
+		*c = *e;
+	return c;
 }
 
 static int copy_ifname(char *dst, const char *src)
@@ -417,6 +499,7 @@ struct enrolled_pod *pod_from_info(const PodInfo *info)
 {
 	struct enrolled_pod *p = pod_new(info->uid);
 	char msg[WIRE_MSG_LEN];
+	int err;
 
 	if (!p)
 		return NULL;
@@ -429,6 +512,11 @@ struct enrolled_pod *pod_from_info(const PodInfo *info)
 	    parse_mac(info->mac, p->mac) ||
 	    wire_parse_ips(info->ips, info->n_ips, p->addrs, WIRE_MAX_IPS, msg,
 			   sizeof(msg))) {
+		pod_free(p);
+		return NULL;
+	}
+	p->excl = excl_from_info(info, &err);
+	if (err) {
 		pod_free(p);
 		return NULL;
 	}

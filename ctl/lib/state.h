@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "redirect_abi.h"
 #include "wire.h"
+#include "exclusions.h"
 #include "compiler.h"
 
 struct enrolled_pod {
@@ -28,6 +29,7 @@ struct enrolled_pod {
 	int host_ifindex;
 	__u8 mac[6];
 	bool dns_capture;
+	struct pod_exclusions *excl; /* NULL: nothing excluded */
 	bool qdisc_created; /* the clsact on host_veth is ours to remove */
 	bool tcx; /* its programs are TCX links, not cls_bpf filters */
 	bool guard; /* pod_guard runs in its netns (our pin exists) */
@@ -91,6 +93,8 @@ void state_pod_for_each(const struct state *st,
 			void (*fn)(struct enrolled_pod *pod, void *arg),
 			void *arg);
 struct enrolled_pod *pod_new(const char *uid);
+/* A copy for a pod record, NULL for nothing excluded (or no memory). */
+struct pod_exclusions *pod_exclusions_copy(const struct pod_exclusions *e);
 void pod_free(struct enrolled_pod *pod);
 
 struct ztunnel *state_ztunnel_find(const struct state *st, const char *uid);

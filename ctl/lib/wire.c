@@ -189,6 +189,12 @@ static ErrorCode check_pod_add(struct wire_request *r, bool has_fd, char *msg,
 			       msglen)) ||
 	    (ec = check_ifname("host_veth", a->host_veth, false, msg, msglen)))
 		return ec;
+	if (excl_parse(&r->excl, a->exclude_outbound_cidrs,
+		       a->n_exclude_outbound_cidrs, a->exclude_outbound_ports,
+		       a->n_exclude_outbound_ports, a->exclude_inbound_ports,
+		       a->n_exclude_inbound_ports, a->bypass_inbound, msg,
+		       msglen))
+		return EC(BAD_REQUEST);
 	return EC(OK);
 }
 

@@ -12,6 +12,7 @@
 #include "redirect.pb-c.h"
 #include "redirect_abi.h"
 #include "defaults.h"
+#include "exclusions.h"
 
 typedef AmbientRedirect__V1__Request Request;
 typedef AmbientRedirect__V1__Reply Reply;
@@ -73,6 +74,7 @@ struct wire_request {
 	Request *msg;
 	size_t naddrs;
 	struct addr_key addrs[WIRE_MAX_IPS];
+	struct pod_exclusions excl; /* a PodAdd's */
 };
 
 /* One row per request type: the codec's whole knowledge of it. */
