@@ -31,6 +31,14 @@ static void json_strs(char **v, size_t n)
 	putchar(']');
 }
 
+static void json_uints(const uint32_t *v, size_t n)
+{
+	putchar('[');
+	for (size_t i = 0; i < n; i++)
+		printf("%s%u", i ? "," : "", v[i]);
+	putchar(']');
+}
+
 void json_kv_str(const char *k, const char *v, bool comma)
 {
 	printf("%s\"%s\":", comma ? "," : "", k);
@@ -184,7 +192,14 @@ static void print_pod_json(const PodInfo *p, bool comma)
 	       p->qdisc_created ? "true" : "false");
 	json_kv_str("attach", p->attach, true);
 	json_kv_str("uncovered", p->uncovered, true);
-	printf(",\"guard\":%s}", p->guard ? "true" : "false");
+	printf(",\"guard\":%s", p->guard ? "true" : "false");
+	printf(",\"exclude_outbound_cidrs\":");
+	json_strs(p->exclude_outbound_cidrs, p->n_exclude_outbound_cidrs);
+	printf(",\"exclude_outbound_ports\":");
+	json_uints(p->exclude_outbound_ports, p->n_exclude_outbound_ports);
+	printf(",\"exclude_inbound_ports\":");
+	json_uints(p->exclude_inbound_ports, p->n_exclude_inbound_ports);
+	printf(",\"bypass_inbound\":%s}", p->bypass_inbound ? "true" : "false");
 }
 
 static void print_zt_json(const ZtunnelInfo *z, bool comma)
@@ -214,6 +229,34 @@ void print_pods_head(bool json)
 		       "HOST VETH", "IPS");
 }
 
+static void print_ports(const char *label, const uint32_t *v, size_t n)
+{
+	if (!n)
+		return;
+	printf("%-36s %s", "", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%u", i ? "," : " ", v[i]);
+	printf("\n");
+}
+
+/* One line per kind of exclusion the pod has. */
+static void print_pod_exclusions(const PodInfo *p)
+{
+	if (p->n_exclude_outbound_cidrs) {
+		printf("%-36s excluded outbound to", "");
+		for (size_t i = 0; i < p->n_exclude_outbound_cidrs; i++)
+			printf("%s%s", i ? "," : " ",
+			       p->exclude_outbound_cidrs[i]);
+		printf("\n");
+	}
+	print_ports("excluded outbound ports", p->exclude_outbound_ports,
+		    p->n_exclude_outbound_ports);
+	print_ports("excluded inbound ports", p->exclude_inbound_ports,
+		    p->n_exclude_inbound_ports);
+	if (p->bypass_inbound)
+		printf("%-36s inbound not captured (bypass)\n", "");
+}
+
 static void print_pod_text(const PodInfo *p)
 {
 	char nsname[64];
@@ -227,6 +270,7 @@ static void print_pod_text(const PodInfo *p)
 	       p->guard ? "" : " (no guard)");
 	if (p->uncovered[0])
 		printf("%-36s not covered: %s\n", "", p->uncovered);
+	print_pod_exclusions(p);
 }
 
 /* One page's pods; *n: pods printed so far (for the JSON commas). */

@@ -169,7 +169,8 @@ static int excl_apply(struct daemon *d, const struct enrolled_pod *from,
 			err = dp_excl_port_set(&d->dp, ifindex, f->out_ports[i],
 					       EXCL_DIR_OUT, put);
 	for (size_t i = 0; i < f->nin && !err; i++)
-		if (!same_veth || !excl_has_port(t, f->in_ports[i], EXCL_DIR_IN))
+		if (!same_veth ||
+		    !excl_has_port(t, f->in_ports[i], EXCL_DIR_IN))
 			err = dp_excl_port_set(&d->dp, ifindex, f->in_ports[i],
 					       EXCL_DIR_IN, put);
 	return err;

@@ -415,7 +415,8 @@ static void undo_pod_add(struct daemon *d, const struct enrolled_pod *old,
 	bool same_veth = old && old->host_ifindex == pod->host_ifindex;
 
 	note_kernel_error(d, publish_exclusions(d, pod, old),
-			  "put the previous exclusions back", pod->host_ifindex);
+			  "put the previous exclusions back",
+			  pod->host_ifindex);
 	for (size_t i = 0; i < pod->naddrs; i++)
 		if (!same_veth ||
 		    !addr_key_in(&pod->addrs[i], old->addrs, old->naddrs))

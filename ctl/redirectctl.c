@@ -40,6 +40,10 @@ enum flag {
 	F_IFNAME,
 	F_HOST_VETH,
 	F_DNS_CAPTURE,
+	F_EXCL_CIDR,
+	F_EXCL_OUT_PORT,
+	F_EXCL_IN_PORT,
+	F_BYPASS_INBOUND,
 	F_CAPTURE_UDP,
 	F_BPFFS,
 	F_STATE,
@@ -66,6 +70,14 @@ static const struct flag_def flags[F_MAX] = {
 	{ F_HOST_VETH, "host-veth", "V",
 	  "the veth's name in redirectd's netns" },
 	{ F_DNS_CAPTURE, "dns-capture", NULL, "its DNS goes to ztunnel" },
+	{ F_EXCL_CIDR, "exclude-outbound-cidr", "CIDR[,..]",
+	  "destinations kept out of the mesh (repeatable)" },
+	{ F_EXCL_OUT_PORT, "exclude-outbound-port", "PORT[,..]",
+	  "destination ports kept out of the mesh (repeatable)" },
+	{ F_EXCL_IN_PORT, "exclude-inbound-port", "PORT[,..]",
+	  "its own ports that peers reach directly (repeatable)" },
+	{ F_BYPASS_INBOUND, "bypass-inbound", NULL,
+	  "no inbound capture at all" },
 	{ F_CAPTURE_UDP, "capture-udp", NULL,
 	  "all UDP to ztunnel, not only DNS" },
 	{ F_BPFFS, "bpffs", "DIR", "pin folder (default " DEFAULT_PIN_DIR ")" },
@@ -87,6 +99,12 @@ struct ctl {
 	bool set[F_MAX];
 	char *ips[WIRE_MAX_IPS]; /* --ip, in order */
 	size_t nips;
+	/* --exclude-*, every item of every comma list; the daemon checks */
+	char *cidrs[EXCL_MAX_PER_POD + 1];
+	size_t ncidrs;
+	uint32_t out_ports[EXCL_MAX_PER_POD + 1],
+		in_ports[EXCL_MAX_PER_POD + 1];
+	size_t nout, nin;
 	struct client c;
 };
 
@@ -95,7 +113,7 @@ struct cmd_def {
 	const char *alias; /* another second word ("delete" for "del") */
 	const char *args; /* positional arguments, for the help */
 	size_t min_pos, max_pos;
-	enum flag opts[8]; /* F_MAX-terminated */
+	enum flag opts[16]; /* F_MAX-terminated */
 	const char *help;
 	int (*run)(struct ctl *ctl);
 };
@@ -176,8 +194,49 @@ find_flag(const struct cmd_def *cmd, const char *arg, const char **inline_val)
 	return NULL;
 }
 
+/* "1,2" into ports; at most EXCL_MAX_PER_POD + 1, so the daemon says no. */
+static int add_ports(const char *name, char *v, uint32_t *ports, size_t *n)
+{
+	for (char *save, *t = strtok_r(v, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long p = strtoul(t, &end, 10);
+
+		if (*end || !*t || p > UINT32_MAX) {
+			fprintf(stderr,
+				"redirectctl: --%s: '%s' is not a port\n", name,
+				t);
+			return -EINVAL;
+		}
+		if (*n <= EXCL_MAX_PER_POD)
+			ports[(*n)++] = (uint32_t)p;
+	}
+	return 0;
+}
+
+/* List options: comma lists, items kept as given (argv stays ours). */
+static int set_list_flag(struct ctl *ctl, const struct flag_def *d, char *v)
+{
+	if (d->id == F_EXCL_OUT_PORT)
+		return add_ports(d->name, v, ctl->out_ports, &ctl->nout);
+	if (d->id == F_EXCL_IN_PORT)
+		return add_ports(d->name, v, ctl->in_ports, &ctl->nin);
+	for (char *save, *t = strtok_r(v, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save))
+		if (ctl->ncidrs <= EXCL_MAX_PER_POD)
+			ctl->cidrs[ctl->ncidrs++] = t;
+	return 0;
+}
+
 static int set_flag(struct ctl *ctl, const struct flag_def *d, const char *v)
 {
+	if (d->id == F_EXCL_CIDR || d->id == F_EXCL_OUT_PORT ||
+	    d->id == F_EXCL_IN_PORT) {
+		int err = set_list_flag(ctl, d, (char *)v);
+
+		if (err)
+			return err;
+	}
 	if (d->id == F_IP) {
 		if (ctl->nips == WIRE_MAX_IPS)
 			return -E2BIG;
@@ -445,6 +504,13 @@ static int call_pod_add(struct ctl *ctl, Reply **reply)
 	b.ips = ctl->ips;
 	b.n_ips = ctl->nips;
 	b.dns_capture = ctl->set[F_DNS_CAPTURE];
+	b.exclude_outbound_cidrs = ctl->cidrs;
+	b.n_exclude_outbound_cidrs = ctl->ncidrs;
+	b.exclude_outbound_ports = ctl->out_ports;
+	b.n_exclude_outbound_ports = ctl->nout;
+	b.exclude_inbound_ports = ctl->in_ports;
+	b.n_exclude_inbound_ports = ctl->nin;
+	b.bypass_inbound = ctl->set[F_BYPASS_INBOUND];
 	return client_pod_add(&ctl->c, &b, -1, reply);
 }
 
@@ -631,7 +697,8 @@ static int cmd_help(struct ctl *ctl)
 #define POD_OPTS                                                           \
 	{                                                                  \
 		F_NETNS, F_IP, F_NAME, F_NAMESPACE, F_IFNAME, F_HOST_VETH, \
-			F_DNS_CAPTURE, F_MAX                               \
+			F_DNS_CAPTURE, F_EXCL_CIDR, F_EXCL_OUT_PORT,       \
+			F_EXCL_IN_PORT, F_BYPASS_INBOUND, F_MAX            \
 	}
 #define CLEANUP_OPTS                                                    \
 	{                                                               \

@@ -58,12 +58,14 @@ static __always_inline void excl_flow_key(struct excl_flow_key *k,
 	k->peer_port = from_pod ? p->dport : p->sport;
 }
 
-/*
- * p passed as excluded: the other direction of its flow passes too.
- * Looked up before it is written, so an open flow costs a lookup a
- * packet; any packet of the opener's direction writes it back after the
- * LRU evicted it.
- */
+/* A bare SYN: the only packet that opens a flow (UDP has none). */
+static __always_inline bool tcp_opening(const struct packet *p)
+{
+	return p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FL_SYN) &&
+	       !(p->tcp_flags & TCP_FL_ACK);
+}
+
+/* An excluded flow opened: remember who opened it, if not known yet. */
 static __always_inline void remember_excluded(const struct packet *p,
 					      bool from_pod, __u8 opener)
 {
@@ -74,45 +76,103 @@ static __always_inline void remember_excluded(const struct packet *p,
 		bpf_map_update_elem(&excl_flows, &k, &opener, BPF_ANY);
 }
 
-/* Does p belong to a flow that the other side opened as excluded? */
-static __always_inline bool excluded_reply(const struct packet *p,
-					   bool from_pod, __u8 opener)
+/*
+ * The pod's own socket for p, in the pod's netns (pod_guard runs there):
+ * a flow the pod itself has open.
+ */
+static __always_inline bool pod_has_socket(struct __sk_buff *skb,
+					   const struct packet *p)
+{
+	struct bpf_sock_tuple t = {};
+	__u32 len = tuple_of(p, &t, p->dport);
+	struct bpf_sock *sk;
+
+	if (p->proto == IPPROTO_TCP)
+		sk = lookup_established_tcp(skb, &t, len, BPF_F_CURRENT_NETNS);
+	else
+		sk = bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+/*
+ * A packet of an excluded flow after its opening: the pod's own flow, or
+ * one of ztunnel's that merely has the same ends (ztunnel dials with the
+ * pod's address, and answers for the pod on connections it took in), which
+ * stays ztunnel's. The remembered opener answers first; without it (never
+ * seen, or the LRU dropped it) the sockets do, and the answer is kept.
+ */
+static __always_inline bool excluded_flow_ours(struct __sk_buff *skb,
+					       const struct packet *p,
+					       bool from_pod, __u8 opener,
+					       const struct ztunnel_value *zt,
+					       bool in_pod_netns)
 {
 	struct excl_flow_key k;
 	__u8 *v;
 
 	excl_flow_key(&k, p, from_pod);
 	v = bpf_map_lookup_elem(&excl_flows, &k);
-	return v && *v == opener;
+	if (v)
+		return *v == opener;
+	if (in_pod_netns ? !pod_has_socket(skb, p) :
+			   ztunnel_owns_flow(skb, p, zt))
+		return false;
+	bpf_map_update_elem(&excl_flows, &k, &opener, BPF_ANY);
+	return true;
 }
 
-/* The pass counter of an excluded packet leaving the pod; 0: not one. */
-static __always_inline __u32 outbound_exclusion(const struct packet *p,
-						const struct pod_value *pod)
+/*
+ * The pass counter of a packet leaving the pod that belongs to an
+ * excluded flow; 0: not one. The pod opens flows to excluded destinations
+ * and answers on flows peers opened to its excluded ports; a flow it opens
+ * from an excluded inbound port is not excluded.
+ */
+static __always_inline __u32 outbound_exclusion(struct __sk_buff *skb,
+						const struct packet *p,
+						const struct pod_value *pod,
+						const struct ztunnel_value *zt)
 {
 	if (excluded_outbound(pod, &p->daddr, p->dport)) {
-		remember_excluded(p, true, EXCL_DIR_OUT);
-		return CNT_OUT_PASS_EXCLUDED;
+		if (tcp_opening(p)) {
+			remember_excluded(p, true, EXCL_DIR_OUT);
+			return CNT_OUT_PASS_EXCLUDED;
+		}
+		return excluded_flow_ours(skb, p, true, EXCL_DIR_OUT, zt,
+					  false) ?
+			       CNT_OUT_PASS_EXCLUDED :
+			       0;
 	}
-	if ((pod->flags & POD_F_EXCL_INBOUND) &&
-	    excluded_reply(p, true, EXCL_DIR_IN))
+	if ((pod->flags & POD_F_EXCL_INBOUND) && !tcp_opening(p) &&
+	    excluded_inbound(pod, p->sport) &&
+	    excluded_flow_ours(skb, p, true, EXCL_DIR_IN, zt, false))
 		return CNT_OUT_PASS_EXCLUDED_REPLY;
 	return 0;
 }
 
 /*
- * The same for a packet entering the pod: 1 excluded, 2 a reply of an
- * excluded flow the pod opened; 0: not one.
+ * The same for a packet entering the pod: 1 a flow a peer opens to an
+ * excluded port, 2 an answer on one the pod opened; 0: not one.
  */
-static __always_inline int inbound_exclusion(const struct packet *p,
-					     const struct pod_value *pod)
+static __always_inline int inbound_exclusion(struct __sk_buff *skb,
+					     const struct packet *p,
+					     const struct pod_value *pod,
+					     const struct ztunnel_value *zt,
+					     bool in_pod_netns)
 {
 	if (excluded_inbound(pod, p->dport)) {
-		remember_excluded(p, false, EXCL_DIR_IN);
-		return 1;
+		if (tcp_opening(p)) {
+			remember_excluded(p, false, EXCL_DIR_IN);
+			return 1;
+		}
+		return excluded_flow_ours(skb, p, false, EXCL_DIR_IN, zt,
+					  in_pod_netns);
 	}
-	if ((pod->flags & POD_F_EXCL_OUT) &&
-	    excluded_reply(p, false, EXCL_DIR_OUT))
+	if ((pod->flags & POD_F_EXCL_OUT) && !tcp_opening(p) &&
+	    excluded_outbound(pod, &p->saddr, p->sport) &&
+	    excluded_flow_ours(skb, p, false, EXCL_DIR_OUT, zt, in_pod_netns))
 		return 2;
 	return 0;
 }
@@ -261,7 +321,7 @@ int app_outbound(struct __sk_buff *skb)
 	if (p.frag == FRAG_LATER)
 		return outbound_later_fragment(skb, &p, zt);
 	if (pod->flags & POD_F_EXCL_ANY) {
-		__u32 cnt = outbound_exclusion(&p, pod);
+		__u32 cnt = outbound_exclusion(skb, &p, pod, zt);
 
 		if (cnt) {
 			frag_remember(&p, FRAG_PASS, zt);
@@ -316,7 +376,9 @@ static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
 					    const struct pod_value *pod,
 					    const struct ztunnel_value *zt)
 {
-	int excl = pod->flags & POD_F_EXCL_ANY ? inbound_exclusion(p, pod) : 0;
+	int excl = pod->flags & POD_F_EXCL_ANY ?
+			   inbound_exclusion(skb, p, pod, zt, false) :
+			   0;
 
 	if (excl)
 		return excl == 1 ? CNT_IN_PASS_EXCLUDED :
@@ -449,7 +511,8 @@ static __always_inline __u32 guard_pass(struct __sk_buff *skb,
 					const struct pod_value *pod,
 					const struct ztunnel_value *zt)
 {
-	if (pod->flags & POD_F_EXCL_ANY && inbound_exclusion(p, pod))
+	if (pod->flags & POD_F_EXCL_ANY &&
+	    inbound_exclusion(skb, p, pod, zt, true))
 		return CNT_GD_PASS_EXCLUDED;
 	if (from_node_netns_socket(skb))
 		return CNT_GD_PASS_NODE_LOCAL;

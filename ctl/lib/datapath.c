@@ -573,7 +573,8 @@ int dp_pod_for_each(const struct datapath *dp,
 	struct addr_key *keys;
 	struct pod_value info;
 	size_t n;
-	int err = map_keys(dp->skel->maps.pods, sizeof(*keys), (void **)&keys, &n);
+	int err = map_keys(dp->skel->maps.pods, sizeof(*keys), (void **)&keys,
+			   &n);
 
 	for (size_t i = 0; i < n && !err; i++)
 		if (!dp_pod_get(dp, &keys[i], &info))
@@ -588,7 +589,8 @@ int dp_node_addr_for_each(const struct datapath *dp,
 {
 	struct addr_key *keys;
 	size_t n;
-	int err = map_keys(dp->skel->maps.node_addrs, sizeof(*keys), (void **)&keys, &n);
+	int err = map_keys(dp->skel->maps.node_addrs, sizeof(*keys),
+			   (void **)&keys, &n);
 
 	for (size_t i = 0; i < n && !err; i++)
 		err = fn(&keys[i], arg);

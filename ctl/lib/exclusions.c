@@ -30,6 +30,7 @@ static int cidr_parse(const char *s, struct excl_cidr *c)
 	unsigned long len;
 	bool v4;
 
+	memset(c, 0, sizeof(*c)); /* padding too: records compare whole */
 	if (strlen(s) >= sizeof(text))
 		return -EINVAL;
 	strcpy(text, s);
@@ -127,8 +128,8 @@ int excl_parse(struct pod_exclusions *e, char *const *cidrs, size_t ncidrs,
 	memset(e, 0, sizeof(*e));
 	e->bypass_inbound = bypass_inbound;
 	if (cidrs_parse(e, cidrs, ncidrs, msg, msglen) ||
-	    ports_parse("exclude_outbound_ports", out_ports, nout,
-			e->out_ports, &e->nout, msg, msglen) ||
+	    ports_parse("exclude_outbound_ports", out_ports, nout, e->out_ports,
+			&e->nout, msg, msglen) ||
 	    ports_parse("exclude_inbound_ports", in_ports, nin, e->in_ports,
 			&e->nin, msg, msglen))
 		return -EINVAL;

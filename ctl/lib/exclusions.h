@@ -33,8 +33,7 @@ int excl_parse(struct pod_exclusions *e, char *const *cidrs, size_t ncidrs,
 	       const uint32_t *out_ports, size_t nout, const uint32_t *in_ports,
 	       size_t nin, bool bypass_inbound, char *msg, size_t msglen);
 /* "10.0.0.0/8", "fd00::/64": the canonical text of c. */
-const char *excl_cidr_format(const struct excl_cidr *c, char *buf,
-			     size_t len);
+const char *excl_cidr_format(const struct excl_cidr *c, char *buf, size_t len);
 /* Nothing excluded at all. */
 bool excl_none(const struct pod_exclusions *e);
 /* The pods map flags (POD_F_EXCL_*) that e needs; e may be NULL. */
