@@ -477,21 +477,25 @@ static int ann_list(struct json_object *anns, const char *ann, item_fn *fn,
 static int ann_bool(struct json_object *anns, const char *ann, bool *out,
 		    struct cni_err *e)
 {
-	char buf[16], *t;
+	char *copy, *t;
 	const char *v;
 	int err = ann_value(anns, ann, &v, e);
 
 	if (err || !v)
 		return err;
-	snprintf(buf, sizeof(buf), "%s", v);
-	t = trim(buf);
-	if (strlen(v) >= sizeof(buf) ||
-	    (strcasecmp(t, "true") && strcasecmp(t, "false")))
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
-				"%s: \"%.64s\" is neither true nor false", ann,
-				v);
-	*out = !strcasecmp(t, "true");
-	return 0;
+	copy = strdup(v);
+	if (!copy)
+		return cni_fail(e, -ENOMEM, CNI_ERR_INTERNAL, "out of memory",
+				NULL);
+	t = trim(copy);
+	if (!strcasecmp(t, "true") || !strcasecmp(t, "false"))
+		*out = !strcasecmp(t, "true");
+	else
+		err = cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+			       "%s: \"%.64s\" is neither true nor false", ann,
+			       v);
+	free(copy);
+	return err;
 }
 
 /* runtimeConfig's annotations object; NULL when the runtime sent none. */
