@@ -156,6 +156,13 @@ static int conf_others(struct cni_conf *c, struct cni_err *e)
 					"invalid network config",
 					"\"excludeNamespaces\" must hold "
 					"namespace names (strings)");
+	/*
+	 * Only ADD reads it (cni_pod_opts_parse): a DEL must not fail on the
+	 * pod's annotations, nor a pass-through.
+	 */
+	if (!json_object_object_get_ex(c->root, "runtimeConfig",
+				       &c->runtime_config))
+		c->runtime_config = NULL;
 	return member(c->root, "prevResult", json_type_object, &c->prev_result,
 		      e);
 }
@@ -292,6 +299,238 @@ void cni_args_free(struct cni_args *a)
 	free(a->pod_name);
 	free(a->pod_uid);
 	memset(a, 0, sizeof(*a));
+}
+
+/* --- the pod's annotations --- */
+
+#define ANN_OUT_CIDRS "traffic.sidecar.istio.io/excludeOutboundIPRanges"
+#define ANN_OUT_PORTS "traffic.sidecar.istio.io/excludeOutboundPorts"
+#define ANN_IN_PORTS "traffic.sidecar.istio.io/excludeInboundPorts"
+#define ANN_BYPASS_INBOUND "ambient.istio.io/bypass-inbound-capture"
+#define ANN_DNS_CAPTURE "ambient.istio.io/dns-capture"
+#define ANN_INVALID "invalid pod annotation"
+
+/* Decimal digits only, at most max_digits: no sign, no blank, no hex. */
+static int parse_uint(const char *s, size_t max_digits, unsigned int *out)
+{
+	size_t n = strspn(s, "0123456789");
+	unsigned int v = 0;
+
+	if (!n || s[n] || n > max_digits)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned int)(s[i] - '0');
+	*out = v;
+	return 0;
+}
+
+/* Keep the first prefix bits of the len bytes at a. */
+static void clear_host_bits(unsigned char *a, size_t len, unsigned int prefix)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned int keep = prefix < 8 ? prefix : 8;
+
+		a[i] &= (unsigned char)(0xff00 >> keep);
+		prefix -= keep;
+	}
+}
+
+/* "10.1.2.3/8" -> "10.0.0.0/8"; a bare address is a /32 or a /128. */
+static int canonical_cidr(const char *item, char *out)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	char addr[CNI_CIDR_LEN], text[INET6_ADDRSTRLEN], *slash;
+	unsigned int prefix, max;
+	int af, n;
+
+	if (strlen(item) >= sizeof(addr))
+		return -EINVAL;
+	strcpy(addr, item);
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash++ = '\0';
+	af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	max = af == AF_INET6 ? 128 : 32;
+	if (inet_pton(af, addr, a) != 1)
+		return -EINVAL;
+	prefix = max;
+	if (slash && (parse_uint(slash, 3, &prefix) || prefix > max))
+		return -EINVAL;
+	clear_host_bits(a, max / 8, prefix);
+	if (!inet_ntop(af, a, text, sizeof(text)))
+		return -EINVAL;
+	n = snprintf(out, CNI_CIDR_LEN, "%s/%u", text, prefix);
+	return n > 0 && n < CNI_CIDR_LEN ? 0 : -EINVAL;
+}
+
+/* redirectd refuses longer lists: say so here, naming the annotation. */
+static int too_many(const char *ann, struct cni_err *e)
+{
+	return cni_fail(e, -E2BIG, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+			"%s: more than %d distinct entries", ann,
+			CNI_MAX_EXCLUDES);
+}
+
+static int add_cidr(struct cni_cidrs *l, const char *cidr, const char *ann,
+		    struct cni_err *e)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->cidr[i], cidr))
+			return 0;
+	if (l->n == CNI_MAX_EXCLUDES)
+		return too_many(ann, e);
+	strcpy(l->cidr[l->n++], cidr);
+	return 0;
+}
+
+/* One item of a list annotation into list; 0 or -errno with e filled. */
+typedef int item_fn(void *list, const char *item, const char *ann,
+		    struct cni_err *e);
+
+static int cidr_item(void *list, const char *item, const char *ann,
+		     struct cni_err *e)
+{
+	char cidr[CNI_CIDR_LEN];
+	int err;
+
+	/* Istio's "*": every destination, of either family */
+	if (!strcmp(item, "*")) {
+		err = add_cidr(list, "0.0.0.0/0", ann, e);
+		return err ? err : add_cidr(list, "::/0", ann, e);
+	}
+	if (canonical_cidr(item, cidr))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+				"%s: \"%.64s\" is not an IPv4 or IPv6 CIDR "
+				"or address",
+				ann, item);
+	return add_cidr(list, cidr, ann, e);
+}
+
+static int port_item(void *list, const char *item, const char *ann,
+		     struct cni_err *e)
+{
+	struct cni_ports *l = list;
+	unsigned int port;
+
+	/* Istio takes it; our port lists are explicit (a set of 64 at most) */
+	if (!strcmp(item, "*"))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+				"%s: \"*\" (every port) is not supported; "
+				"list the ports",
+				ann);
+	if (parse_uint(item, 5, &port) || !port || port > 65535)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+				"%s: \"%.64s\" is not a port (1-65535)", ann,
+				item);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->port[i] == port)
+			return 0;
+	if (l->n == CNI_MAX_EXCLUDES)
+		return too_many(ann, e);
+	l->port[l->n++] = port;
+	return 0;
+}
+
+/* A known annotation's value; NULL when the pod does not carry it. */
+static int ann_value(struct json_object *anns, const char *ann,
+		     const char **out, struct cni_err *e)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(anns, ann, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+				"%s: the value must be a string", ann);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* Comma-separated items, blanks around them trimmed, empty ones skipped. */
+static int ann_list(struct json_object *anns, const char *ann, item_fn *fn,
+		    void *list, struct cni_err *e)
+{
+	char *copy, *item, *next;
+	const char *v;
+	int err = ann_value(anns, ann, &v, e);
+
+	if (err || !v)
+		return err;
+	copy = strdup(v);
+	if (!copy)
+		return cni_fail(e, -ENOMEM, CNI_ERR_INTERNAL, "out of memory",
+				NULL);
+	for (item = copy; item && !err; item = next) {
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		item = trim(item);
+		if (*item)
+			err = fn(list, item, ann, e);
+	}
+	free(copy);
+	return err;
+}
+
+/* "true" or "false", any case, blanks around allowed. */
+static int ann_bool(struct json_object *anns, const char *ann, bool *out,
+		    struct cni_err *e)
+{
+	char *copy, *t;
+	const char *v;
+	int err = ann_value(anns, ann, &v, e);
+
+	if (err || !v)
+		return err;
+	copy = strdup(v);
+	if (!copy)
+		return cni_fail(e, -ENOMEM, CNI_ERR_INTERNAL, "out of memory",
+				NULL);
+	t = trim(copy);
+	if (!strcasecmp(t, "true") || !strcasecmp(t, "false"))
+		*out = !strcasecmp(t, "true");
+	else
+		err = cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
+			       "%s: \"%.64s\" is neither true nor false", ann,
+			       v);
+	free(copy);
+	return err;
+}
+
+/* runtimeConfig's annotations object; NULL when the runtime sent none. */
+static int pod_annotations(const struct cni_conf *c, struct json_object **out,
+			   struct cni_err *e)
+{
+	*out = NULL;
+	if (!c->runtime_config)
+		return 0;
+	if (!json_object_is_type(c->runtime_config, json_type_object))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"invalid network config",
+				"\"runtimeConfig\" must be an object");
+	return member(c->runtime_config, CNI_CAP_POD_ANNOTATIONS,
+		      json_type_object, out, e);
+}
+
+int cni_pod_opts_parse(const struct cni_conf *conf, struct cni_pod_opts *o,
+		       struct cni_err *e)
+{
+	struct json_object *anns;
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	o->dns_capture = conf->dns_capture;
+	if ((err = pod_annotations(conf, &anns, e)) || !anns)
+		return err;
+	if ((err = ann_list(anns, ANN_OUT_CIDRS, cidr_item, &o->out_cidrs,
+			    e)) ||
+	    (err = ann_list(anns, ANN_OUT_PORTS, port_item, &o->out_ports,
+			    e)) ||
+	    (err = ann_list(anns, ANN_IN_PORTS, port_item, &o->in_ports, e)) ||
+	    (err = ann_bool(anns, ANN_BYPASS_INBOUND, &o->bypass_inbound, e)))
+		return err;
+	return ann_bool(anns, ANN_DNS_CAPTURE, &o->dns_capture, e);
 }
 
 /* --- the previous result --- */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <json-c/json.h>
@@ -16,6 +17,14 @@
 
 #define CNI_VERSION "1.0.0"
 #define CNI_MAX_IPS 16 /* WIRE_MAX_IPS: what one PodAdd may carry */
+#define CNI_MAX_EXCLUDES 64 /* entries per exclusion list redirectd takes */
+#define CNI_CIDR_LEN (INET6_ADDRSTRLEN + 4) /* "addr/128" */
+
+/*
+ * The capability under which containerd and CRI-O hand the pod's
+ * annotations to a plugin that declares it, in runtimeConfig.
+ */
+#define CNI_CAP_POD_ANNOTATIONS "io.kubernetes.cri.pod-annotations"
 
 /* The CNI spec's well-known error codes (SPEC.md, "Error"). */
 enum cni_code {
@@ -52,6 +61,8 @@ struct cni_conf {
 	struct json_object *exclude; /* array of strings, or NULL */
 	bool dns_capture;
 	struct json_object *prev_result; /* NULL when absent */
+	/* as given, NULL when absent; cni_pod_opts_parse checks it (on ADD) */
+	struct json_object *runtime_config;
 };
 
 /*
@@ -64,6 +75,35 @@ int cni_conf_parse(const char *json, size_t len, struct cni_conf *conf,
 void cni_conf_free(struct cni_conf *conf);
 bool cni_conf_excluded(const struct cni_conf *conf, const char *ns);
 bool cni_version_supported(const char *version);
+
+/* What a pod's annotations ask of its enrolment. */
+struct cni_ports {
+	size_t n;
+	uint32_t port[CNI_MAX_EXCLUDES]; /* 1-65535, distinct, as given */
+};
+
+struct cni_cidrs {
+	size_t n;
+	/* "addr/prefix", host bits cleared, distinct, as given */
+	char cidr[CNI_MAX_EXCLUDES][CNI_CIDR_LEN];
+};
+
+struct cni_pod_opts {
+	struct cni_cidrs out_cidrs;
+	struct cni_ports out_ports;
+	struct cni_ports in_ports;
+	bool bypass_inbound;
+	bool dns_capture; /* the config's dnsCapture unless annotated */
+};
+
+/*
+ * The options of the pod from the annotations in the config's runtimeConfig
+ * (Istio's names; docs in README.md, "Pod annotations"). Without them, the
+ * config's defaults. Returns 0, or -EINVAL / -E2BIG with e naming the
+ * annotation and the value refused.
+ */
+int cni_pod_opts_parse(const struct cni_conf *conf, struct cni_pod_opts *o,
+		       struct cni_err *e);
 
 /* The pod identity kubelet passes in CNI_ARGS. */
 struct cni_args {

@@ -3,8 +3,11 @@
  * redirect-cni: the chained CNI plugin (spec 1.0.0 and 0.4.0) that enrols
  * pods with redirectd, placed after the primary plugin as istio-cni is.
  *
- *   ADD     PodAdd from prevResult; print prevResult. Fails when redirectd
- *           cannot enrol the pod: a pod must not start unmeshed silently.
+ *   ADD     PodAdd from prevResult and the pod's annotations (runtimeConfig,
+ *           capability io.kubernetes.cri.pod-annotations); print
+ *           prevResult. Fails when redirectd cannot enrol the pod, or an
+ *           annotation is malformed: a pod must not start unmeshed
+ *           silently, nor meshed otherwise than asked.
  *   DEL     PodDelete guarded by this sandbox's container id and netns;
  *           succeeds even when redirectd is down, so it never blocks
  *           teardown (redirectd drops pods whose veth is gone).
@@ -274,10 +277,27 @@ static char *or_empty(const char *s)
 	return (char *)(s ? s : "");
 }
 
-static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
+/* What the pod's annotations ask; cidrs holds the strings b points to. */
+static void fill_opts(PodAdd *b, struct cni_pod_opts *o,
+		      char *cidrs[CNI_MAX_EXCLUDES])
+{
+	for (size_t i = 0; i < o->out_cidrs.n; i++)
+		cidrs[i] = o->out_cidrs.cidr[i];
+	b->exclude_outbound_cidrs = cidrs;
+	b->n_exclude_outbound_cidrs = o->out_cidrs.n;
+	b->exclude_outbound_ports = o->out_ports.port;
+	b->n_exclude_outbound_ports = o->out_ports.n;
+	b->exclude_inbound_ports = o->in_ports.port;
+	b->n_exclude_inbound_ports = o->in_ports.n;
+	b->bypass_inbound = o->bypass_inbound;
+	b->dns_capture = o->dns_capture;
+}
+
+static int send_pod_add(struct plugin *p, struct cni_pod_net *net,
+			struct cni_pod_opts *opts, int fd)
 {
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
-	char *ips[CNI_MAX_IPS];
+	char *ips[CNI_MAX_IPS], *cidrs[CNI_MAX_EXCLUDES];
 	Reply *reply = NULL;
 	int err;
 
@@ -291,19 +311,23 @@ static int send_pod_add(struct plugin *p, struct cni_pod_net *net, int fd)
 	b.ips = ips;
 	b.n_ips = net->n_ips;
 	b.host_veth = net->host_veth;
-	b.dns_capture = p->conf.dns_capture;
 	b.container_id = (char *)p->env.container_id;
+	fill_opts(&b, opts, cidrs);
 	err = daemon_pod_add(p, &b, fd, &reply);
 	if (err)
 		return err;
-	pr_info("redirect-cni ADD %s: pod %s/%s: %s", p->uid, b.namespace_,
-		b.name, reply->message);
+	pr_info("redirect-cni ADD %s: pod %s/%s (excluded: %zu outbound CIDRs, "
+		"%zu outbound ports, %zu inbound ports%s): %s",
+		p->uid, b.namespace_, b.name, b.n_exclude_outbound_cidrs,
+		b.n_exclude_outbound_ports, b.n_exclude_inbound_ports,
+		b.bypass_inbound ? ", all inbound" : "", reply->message);
 	client_reply_free(reply);
 	return 0;
 }
 
 static int cmd_add(struct plugin *p)
 {
+	struct cni_pod_opts opts;
 	struct cni_pod_net net;
 	int err, fd;
 
@@ -312,7 +336,9 @@ static int cmd_add(struct plugin *p)
 		return print_prev_result(p);
 	if (err)
 		return err;
-	if ((err = pod_net(p, &net)))
+	/* a bad annotation fails the pod before redirectd hears of it */
+	if ((err = pod_net(p, &net)) ||
+	    (err = cni_pod_opts_parse(&p->conf, &opts, &p->err)))
 		return err;
 	/*
 	 * The netns travels as an fd: redirectd may live in another mount
@@ -323,7 +349,7 @@ static int cmd_add(struct plugin *p)
 		return cni_fail(&p->err, -errno, CNI_ERR_INVALID_ENV,
 				"cannot open CNI_NETNS", "%s: %s", p->env.netns,
 				strerror(errno));
-	err = send_pod_add(p, &net, fd);
+	err = send_pod_add(p, &net, &opts, fd);
 	close(fd);
 	return err ? err : print_prev_result(p);
 }

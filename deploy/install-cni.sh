@@ -18,6 +18,11 @@
 #   DNS_CAPTURE        true | false                  (default false)
 #   CNI_CONF_WAIT      seconds to wait for a conflist to appear (default 0)
 #
+# The entry declares the capability io.kubernetes.cri.pod-annotations:
+# containerd and CRI-O then pass the pod's annotations in runtimeConfig,
+# where the plugin reads Istio's per-pod exclusions (README.md, "Pod
+# annotations").
+#
 # Idempotent: installing twice leaves one entry (ours is replaced in place,
 # and the file is not rewritten when nothing changes). Files are replaced
 # atomically (a temporary file in the same folder, then mv), keeping their
@@ -120,7 +125,8 @@ install_entry() {
 			redirectMode: $mode,
 			socketPath: $sock,
 			excludeNamespaces: ($excl | split(",") | map(select(. != ""))),
-			dnsCapture: $dns
+			dnsCapture: $dns,
+			capabilities: {"io.kubernetes.cri.pod-annotations": true}
 		}]' "$conf" >"$tmp" || die "cannot update $conf"
 	if replace "$conf" "$tmp"; then
 		log "chained redirect-cni (redirectMode $REDIRECT_MODE) in $conf"

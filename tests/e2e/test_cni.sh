@@ -64,7 +64,21 @@ entry() {
 			'.plugins[$i] + {cniVersion, name, prevResult: $prev[0]}' "$1"
 	else
 		jq -c --argjson i "$2" '.plugins[$i] + {cniVersion, name}' "$1"
+	fi | with_annotations
+}
+
+# The pod's annotations (POD_ANNOTATIONS, a JSON object, when set) in
+# runtimeConfig, for a plugin that declares the capability: what
+# containerd and CRI-O do (libcni passes a plugin only what it declares).
+CAP=io.kubernetes.cri.pod-annotations
+with_annotations() {
+	if [ -z "${POD_ANNOTATIONS:-}" ]; then
+		cat
+		return
 	fi
+	jq -c --arg cap "$CAP" --argjson a "$POD_ANNOTATIONS" '
+		if .capabilities[$cap] == true
+		then .runtimeConfig = {($cap): $a} else . end'
 }
 
 # plugin_exec CMD POD CONF K8S_NAMESPACE NETNS: one plugin, found by its
@@ -376,6 +390,119 @@ check "DEL i" chain DEL i "$BR"
 check_not "i gone" enrolled i
 check "h still enrolled" enrolled h
 check "DEL h" chain DEL h "$BR"
+case_end
+
+# --- the pod's annotations (runtimeConfig) ------------------------------
+ANN=$WORK/ann.conflist
+conflist ptp "{\"capabilities\": {\"$CAP\": true}}" >"$ANN"
+OUT_CIDRS=traffic.sidecar.istio.io/excludeOutboundIPRanges
+OUT_PORTS=traffic.sidecar.istio.io/excludeOutboundPorts
+IN_PORTS=traffic.sidecar.istio.io/excludeInboundPorts
+BYPASS=ambient.istio.io/bypass-inbound-capture
+DNS=ambient.istio.io/dns-capture
+
+# annotations NAME VALUE...: a JSON object of the pairs
+annotations() {
+	a_json='{}'
+	while [ $# -ge 2 ]; do
+		a_json=$(printf '%s' "$a_json" | jq -c --arg k "$1" --arg v "$2" '.[$k] = $v')
+		shift 2
+	done
+	printf '%s' "$a_json"
+}
+
+# refused ANNOTATION VALUE BAD: ADD of pod k with that annotation fails
+# with code 7 naming the annotation and BAD; k is not enrolled; DEL, with
+# the same annotations, succeeds.
+refused() {
+	POD_ANNOTATIONS=$(annotations "$1" "$2" sidecar.istio.io/inject false)
+	r_n0=$(npods)
+	r_out=$(chain ADD k "$ANN")
+	check_eq "$1=$2: ADD exit 1" 1 $?
+	check_eq "$1=$2: code 7 (invalid config)" 7 "$(json_field "$r_out" .code)"
+	check_eq "$1=$2: msg" "invalid pod annotation" "$(json_field "$r_out" .msg)"
+	check_contains "$1=$2: details name the annotation" \
+		"$(json_field "$r_out" .details)" "$1"
+	check_contains "$1=$2: details name the value" \
+		"$(json_field "$r_out" .details)" "$3"
+	check_not "$1=$2: k not enrolled" enrolled k
+	check_eq "$1=$2: nothing enrolled" "$r_n0" "$(npods)"
+	r_out=$(chain DEL k "$ANN")
+	check_eq "$1=$2: DEL exit 0" 0 $?
+	check_eq "$1=$2: DEL prints nothing" "" "$r_out"
+	unset POD_ANNOTATIONS
+}
+
+case_begin "a malformed annotation fails ADD (code 7) and enrols nothing"
+pod_netns k
+refused "$OUT_CIDRS" "10.0.0.0/8, 10.0.0.0/33" 10.0.0.0/33
+refused "$OUT_CIDRS" "fd00::/64,example.com" example.com
+refused "$OUT_PORTS" "5432,http" http
+refused "$OUT_PORTS" "0" '"0"'
+refused "$IN_PORTS" "15020,65536" 65536
+refused "$IN_PORTS" "*" "not supported"
+refused "$BYPASS" "yes" yes
+refused "$DNS" "maybe" maybe
+refused "$OUT_PORTS" "$(seq -s, 1 65)" "more than 64"
+refused "$OUT_CIDRS" "$(seq -s, 1 65 | sed 's/\([0-9]*\)/10.0.\1.0\/24/g')" \
+	"more than 64"
+case_end
+
+case_begin "a config asking for annotations, none given: as without"
+pod_netns l
+check "ADD l" chain ADD l "$ANN"
+check "l enrolled" enrolled l
+check_eq "dns capture off" false "$(pod_json l | jq -r .dns_capture)"
+check_eq "no outbound CIDRs" '[]' \
+	"$(pod_json l | jq -c '.exclude_outbound_cidrs // []')"
+check_eq "no outbound ports" '[]' \
+	"$(pod_json l | jq -c '.exclude_outbound_ports // []')"
+check_eq "no inbound ports" '[]' \
+	"$(pod_json l | jq -c '.exclude_inbound_ports // []')"
+check_eq "inbound captured" false \
+	"$(pod_json l | jq -r '.bypass_inbound // false')"
+check "DEL l" chain DEL l "$ANN"
+case_end
+
+# Needs redirectd to keep and show them (PodInfo's exclude_*, bypass_inbound).
+case_begin "valid annotations enrol the pod with them"
+pod_netns m
+POD_ANNOTATIONS=$(annotations \
+	"$OUT_CIDRS" " 10.1.2.3/8, 192.168.7.9 ,fd00:10::5/64,,10.0.0.0/8" \
+	"$OUT_PORTS" "6379, 5432,5432" \
+	"$IN_PORTS" "15020,8080 ,80" \
+	"$BYPASS" "True" \
+	"$DNS" "true" \
+	sidecar.istio.io/inject false)
+out=$(chain ADD m "$ANN")
+check_eq "ADD exit 0" 0 $?
+check "output is ptp's result" same_json "$WORK/m.ADD.1" "$WORK/m.ADD.0"
+check "m enrolled" enrolled m
+check_eq "outbound CIDRs, canonical" \
+	'["10.0.0.0/8","192.168.7.9/32","fd00:10::/64"]' \
+	"$(pod_json m | jq -c '.exclude_outbound_cidrs | if . then sort else . end')"
+check_eq "outbound ports, sorted, once" '[5432,6379]' \
+	"$(pod_json m | jq -c .exclude_outbound_ports)"
+check_eq "inbound ports, sorted" '[80,8080,15020]' \
+	"$(pod_json m | jq -c .exclude_inbound_ports)"
+check_eq "inbound bypassed" true "$(pod_json m | jq -r .bypass_inbound)"
+check_eq "dns capture from the annotation" true \
+	"$(pod_json m | jq -r .dns_capture)"
+check "CHECK m" chain CHECK m "$ANN"
+check "DEL m" chain DEL m "$ANN"
+check_not "m gone" enrolled m
+# "*": every destination; the annotation turns the config's dnsCapture off
+conflist ptp "{\"dnsCapture\": true, \"capabilities\": {\"$CAP\": true}}" \
+	>"$WORK/ann-dns.conflist"
+POD_ANNOTATIONS=$(annotations "$OUT_CIDRS" "*" "$DNS" "FALSE" "$BYPASS" false)
+check "ADD m (*)" chain ADD m "$WORK/ann-dns.conflist"
+check_eq "*: both families" '["0.0.0.0/0","::/0"]' \
+	"$(pod_json m | jq -c '.exclude_outbound_cidrs | if . then sort else . end')"
+check_eq "dns capture off by annotation" false \
+	"$(pod_json m | jq -r .dns_capture)"
+check_eq "inbound captured" false "$(pod_json m | jq -r .bypass_inbound)"
+check "DEL m (*)" chain DEL m "$WORK/ann-dns.conflist"
+unset POD_ANNOTATIONS
 case_end
 
 # --- redirectd down (last: it stays down) -------------------------------

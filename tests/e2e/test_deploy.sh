@@ -157,6 +157,9 @@ for mode in ebpf iptables none; do
 			"$(jq -r '.plugins[-1].socketPath' "$CONF")"
 		check_eq "excludeNamespaces" '["kube-system"]' \
 			"$(jq -c '.plugins[-1].excludeNamespaces' "$CONF")"
+		check_eq "asks for the pod's annotations" \
+			'{"io.kubernetes.cri.pod-annotations":true}' \
+			"$(jq -c '.plugins[-1].capabilities' "$CONF")"
 		check_eq "the others kept, in order" "calico portmap bandwidth" \
 			"$(jq -r '[.plugins[:-1][].type] | join(" ")' "$CONF")"
 		check_eq "only the first conflist touched" 0 \

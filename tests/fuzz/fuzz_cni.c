@@ -6,7 +6,9 @@
  * absent, as an unset variable is). Properties checked besides the
  * sanitizers': every JSON we print parses back; the result we pass on
  * carries the config's cniVersion; the pod's addresses are at most
- * CNI_MAX_IPS, distinct, and equal to themselves in any order.
+ * CNI_MAX_IPS, distinct, and equal to themselves in any order; the pod
+ * options from the annotations hold at most CNI_MAX_EXCLUDES distinct
+ * entries a list, ports 1-65535, CIDRs "addr/prefix".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +57,38 @@ static void check_ips(const struct cni_pod_net *net)
 		REQUIRE(!cni_ips_equal(fwd, n, rev, n - 1));
 }
 
+static void check_ports(const struct cni_ports *p)
+{
+	REQUIRE(p->n <= CNI_MAX_EXCLUDES);
+	for (size_t i = 0; i < p->n; i++) {
+		REQUIRE(p->port[i] >= 1 && p->port[i] <= 65535);
+		for (size_t j = 0; j < i; j++)
+			REQUIRE(p->port[i] != p->port[j]);
+	}
+}
+
+static void check_opts(const struct cni_conf *c)
+{
+	const struct cni_cidrs *l;
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	if (cni_pod_opts_parse(c, &o, &e)) {
+		json_object_put(reparse(cni_error_json(c->cni_version, &e)));
+		return;
+	}
+	l = &o.out_cidrs;
+	REQUIRE(l->n <= CNI_MAX_EXCLUDES);
+	for (size_t i = 0; i < l->n; i++) {
+		REQUIRE(strlen(l->cidr[i]) < CNI_CIDR_LEN);
+		REQUIRE(strchr(l->cidr[i], '/'));
+		for (size_t j = 0; j < i; j++)
+			REQUIRE(strcmp(l->cidr[i], l->cidr[j]));
+	}
+	check_ports(&o.out_ports);
+	check_ports(&o.in_ports);
+}
+
 static void config(const char *json, size_t len, const char *ifname,
 		   const struct cni_args *args)
 {
@@ -70,6 +104,7 @@ static void config(const char *json, size_t len, const char *ifname,
 		return;
 	}
 	cni_conf_excluded(&c, args->pod_namespace);
+	check_opts(&c);
 	if (c.prev_result) {
 		if (cni_result_parse(c.prev_result, "/var/run/netns/fuzz",
 				     ifname, &net, &e) == 0)

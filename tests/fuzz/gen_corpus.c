@@ -377,6 +377,19 @@ static void cni_seeds(void)
 		 "\"redirect-cni\",\"redirectMode\":\"ebpf\",\"prevResult\":"
 		 "{\"ips\":[{\"address\":\"10.1.2.3/32\"},{\"address\":"
 		 "\"10.1.2.3/32\"}]}}");
+	cni("annotations", ARGS
+	    "eth0\n"
+	    "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":"
+	    "\"redirect-cni\",\"redirectMode\":\"ebpf\","
+	    "\"capabilities\":{\"io.kubernetes.cri.pod-annotations\":true},"
+	    "\"runtimeConfig\":{\"io.kubernetes.cri.pod-annotations\":{"
+	    "\"traffic.sidecar.istio.io/excludeOutboundIPRanges\":"
+	    "\"10.96.0.0/12, fd00::1/64,*\","
+	    "\"traffic.sidecar.istio.io/excludeOutboundPorts\":\"5432,80,80\","
+	    "\"traffic.sidecar.istio.io/excludeInboundPorts\":\"15020\","
+	    "\"ambient.istio.io/bypass-inbound-capture\":\"False\","
+	    "\"ambient.istio.io/dns-capture\":\"true\"}},"
+	    "\"prevResult\":{\"ips\":[{\"address\":\"10.1.2.3/32\"}]}}");
 	cni("trailing_comma", "K8S_POD_UID=x;;bad\neth0\n"
 			      "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",}");
 }

@@ -734,6 +734,453 @@ static void test_version_json(void)
 	free(s);
 }
 
+/* --- the pod's annotations (runtimeConfig) --- */
+
+#define OUT_CIDRS "traffic.sidecar.istio.io/excludeOutboundIPRanges"
+#define OUT_PORTS "traffic.sidecar.istio.io/excludeOutboundPorts"
+#define IN_PORTS "traffic.sidecar.istio.io/excludeInboundPorts"
+#define BYPASS_IN "ambient.istio.io/bypass-inbound-capture"
+#define DNS "ambient.istio.io/dns-capture"
+
+/*
+ * Parse a config whose runtimeConfig is runtime_config (NULL: none) and
+ * the pod options from it; the config itself must be accepted.
+ */
+static int opts_from(const char *dns, const char *runtime_config,
+		     struct cni_pod_opts *o, struct cni_err *e)
+{
+	struct cni_conf c;
+	char *json;
+	int err;
+
+	CU_ASSERT_FATAL(asprintf(&json,
+				 "{\"cniVersion\": \"1.0.0\", "
+				 "\"redirectMode\": \"ebpf\", "
+				 "\"dnsCapture\": %s%s%s}",
+				 dns,
+				 runtime_config ? ", \"runtimeConfig\": " : "",
+				 runtime_config ? runtime_config : "") > 0);
+	CU_ASSERT_EQUAL_FATAL(conf_parse(json, &c, e), 0);
+	err = cni_pod_opts_parse(&c, o, e);
+	cni_conf_free(&c);
+	free(json);
+	return err;
+}
+
+/* The pod options from annotations given as an object's members. */
+static int opts_ann(const char *members, struct cni_pod_opts *o,
+		    struct cni_err *e)
+{
+	char *rc;
+	int err;
+
+	CU_ASSERT_FATAL(asprintf(&rc,
+				 "{\"io.kubernetes.cri.pod-annotations\": "
+				 "{%s}}",
+				 members) > 0);
+	err = opts_from("false", rc, o, e);
+	free(rc);
+	return err;
+}
+
+/* One annotation ann = value (a JSON string, quotes included). */
+static int opts_one(const char *ann, const char *value, struct cni_pod_opts *o,
+		    struct cni_err *e)
+{
+	char *members;
+	int err;
+
+	CU_ASSERT_FATAL(asprintf(&members, "\"%s\": %s", ann, value) > 0);
+	err = opts_ann(members, o, e);
+	free(members);
+	return err;
+}
+
+/* Refused with code 7, the details naming the annotation and bad. */
+static void expect_ann_error(const char *ann, const char *value, int ret,
+			     const char *bad)
+{
+	struct cni_pod_opts o;
+	struct cni_err e = { 0 };
+
+	CHECK(opts_one(ann, value, &o, &e) == ret, "%s: %s accepted", ann,
+	      value);
+	CU_ASSERT_EQUAL(e.code, CNI_ERR_INVALID_CONFIG);
+	CU_ASSERT_STRING_EQUAL(e.msg, "invalid pod annotation");
+	CHECK(strstr(e.details, ann) != NULL, "details '%s' lack %s", e.details,
+	      ann);
+	CHECK(!bad || strstr(e.details, bad) != NULL, "details '%s' lack '%s'",
+	      e.details, bad);
+}
+
+static void expect_defaults(const struct cni_pod_opts *o, bool dns)
+{
+	CU_ASSERT_EQUAL(o->out_cidrs.n, 0);
+	CU_ASSERT_EQUAL(o->out_ports.n, 0);
+	CU_ASSERT_EQUAL(o->in_ports.n, 0);
+	CU_ASSERT_FALSE(o->bypass_inbound);
+	CU_ASSERT_EQUAL(o->dns_capture, dns);
+}
+
+/* No runtimeConfig, none of ours in it: the config's defaults. */
+static void test_ann_absent(void)
+{
+	static const char *const rcs[] = {
+		NULL,
+		"null",
+		"{}",
+		"{\"io.kubernetes.cri.pod-annotations\": null}",
+		"{\"io.kubernetes.cri.pod-annotations\": {}}",
+		"{\"portMappings\": [], \"io.kubernetes.cri.pod-annotations\": "
+		"{\"kubectl.kubernetes.io/default-container\": \"app\", "
+		"\"sidecar.istio.io/inject\": \"false\", \"odd\": 7, "
+		"\"traffic.sidecar.istio.io/excludeOutboundIPRange\": \"x\"}}",
+	};
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	for (size_t i = 0; i < sizeof(rcs) / sizeof(rcs[0]); i++) {
+		CU_ASSERT_EQUAL(opts_from("true", rcs[i], &o, &e), 0);
+		expect_defaults(&o, true);
+		CU_ASSERT_EQUAL(opts_from("false", rcs[i], &o, &e), 0);
+		expect_defaults(&o, false);
+	}
+}
+
+static void expect_cidrs(const struct cni_pod_opts *o, const char *const *want,
+			 size_t n)
+{
+	CHECK(o->out_cidrs.n == n, "%zu CIDRs, want %zu", o->out_cidrs.n, n);
+	for (size_t i = 0; i < n && i < o->out_cidrs.n; i++)
+		CHECK(!strcmp(o->out_cidrs.cidr[i], want[i]),
+		      "[%zu] %s, want %s", i, o->out_cidrs.cidr[i], want[i]);
+}
+
+/* Blanks, empty items, host bits, bare addresses, duplicates. */
+static void test_ann_cidrs(void)
+{
+	static const char *const want[] = {
+		"10.0.0.0/8",	   "192.168.1.7/32", "fd00::/8",
+		"2001:db8::/64",   "0.0.0.0/0",	     "172.16.0.0/12",
+		"2001:db8::1/128", "10.1.0.0/16",
+	};
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL_FATAL(
+		opts_one(OUT_CIDRS,
+			 "\" 10.0.0.0/8, 192.168.1.7 ,fd00::/8,,10.1.2.3/8, "
+			 "2001:db8::1:2/64,\\t0.0.0.0/0 ,172.31.255.255/12,"
+			 "2001:DB8:0::1,10.1.0.0/16, 10.1.0.0/16 ,\"",
+			 &o, &e),
+		0);
+	expect_cidrs(&o, want, sizeof(want) / sizeof(want[0]));
+	CU_ASSERT_EQUAL(o.out_ports.n, 0);
+	CU_ASSERT_EQUAL(o.in_ports.n, 0);
+	/* blank or empty: nothing excluded */
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, "\"\"", &o, &e), 0);
+	CU_ASSERT_EQUAL(o.out_cidrs.n, 0);
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, "\" , ,\"", &o, &e), 0);
+	CU_ASSERT_EQUAL(o.out_cidrs.n, 0);
+	/* the longest spelling fits */
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS,
+				 "\"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255."
+				 "255/128\"",
+				 &o, &e),
+			0);
+	CU_ASSERT_STRING_EQUAL(o.out_cidrs.cidr[0],
+			       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128");
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, "\"::ffff:10.1.2.3/104\"", &o, &e),
+			0);
+	CU_ASSERT_STRING_EQUAL(o.out_cidrs.cidr[0], "::ffff:10.0.0.0/104");
+}
+
+/* "*": every destination, both families; with others, once each. */
+static void test_ann_cidrs_star(void)
+{
+	static const char *const both[] = { "0.0.0.0/0", "::/0" };
+	static const char *const more[] = { "10.0.0.0/8", "0.0.0.0/0", "::/0" };
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, "\"*\"", &o, &e), 0);
+	expect_cidrs(&o, both, 2);
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, "\" * \"", &o, &e), 0);
+	expect_cidrs(&o, both, 2);
+	CU_ASSERT_EQUAL(
+		opts_one(OUT_CIDRS, "\"10.0.0.0/8,*,0.0.0.0/0,*\"", &o, &e), 0);
+	expect_cidrs(&o, more, 3);
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, "\"0.0.0.0/0,::/0,*\"", &o, &e), 0);
+	expect_cidrs(&o, both, 2);
+}
+
+static void test_ann_cidrs_invalid(void)
+{
+	static const char *const bad[] = {
+		"10.0.0.0/33",
+		"fd00::/129",
+		"10.0.0.256",
+		"10.0.0.0/",
+		"10.0.0.0/-1",
+		"10.0.0.0/+8",
+		"10.0.0.0/8/8",
+		"10.0.0.0 /8",
+		"10.0.0.0/ 8",
+		"10.0.0.0/0x8",
+		"10.0.0.0/0008",
+		"example.com",
+		"1.2.3",
+		"10.0.0.1 10.0.0.2",
+		"fd00:::1",
+		"/8",
+		"**",
+		"0.0.0.0/0*",
+		"10.0.0.0/8;",
+		"fd00::/64%eth0",
+	};
+	char value[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(value, sizeof(value), "\"10.0.0.0/8, %s\"", bad[i]);
+		expect_ann_error(OUT_CIDRS, value, -EINVAL, bad[i]);
+	}
+	/* an item too long for any address, named (cut short) */
+	expect_ann_error(OUT_CIDRS,
+			 "\"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/"
+			 "0128\"",
+			 -EINVAL, "ffff:ffff");
+}
+
+static void expect_ports(const struct cni_ports *p, const uint32_t *want,
+			 size_t n)
+{
+	CHECK(p->n == n, "%zu ports, want %zu", p->n, n);
+	for (size_t i = 0; i < n && i < p->n; i++)
+		CHECK(p->port[i] == want[i], "[%zu] %u, want %u", i, p->port[i],
+		      want[i]);
+}
+
+/* Each list on its own; blanks, empty items, duplicates, bounds. */
+static void test_ann_ports(void)
+{
+	static const uint32_t want[] = { 5432, 80, 443, 8080, 1, 65535 };
+	static const char value[] =
+		"\" 5432, 80,,443 ,80, 08080,\\t1,65535,5432,\"";
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL_FATAL(opts_one(OUT_PORTS, value, &o, &e), 0);
+	expect_ports(&o.out_ports, want, 6);
+	CU_ASSERT_EQUAL(o.in_ports.n, 0);
+	CU_ASSERT_EQUAL(o.out_cidrs.n, 0);
+	CU_ASSERT_EQUAL_FATAL(opts_one(IN_PORTS, value, &o, &e), 0);
+	expect_ports(&o.in_ports, want, 6);
+	CU_ASSERT_EQUAL(o.out_ports.n, 0);
+	CU_ASSERT_EQUAL(opts_one(IN_PORTS, "\" \"", &o, &e), 0);
+	CU_ASSERT_EQUAL(o.in_ports.n, 0);
+}
+
+static void test_ann_ports_invalid(void)
+{
+	static const char *const bad[] = {
+		"0",	 "65536", "-1",	 "+80",	   "80a",
+		"8 0",	 "0x50",  "1.5", "000080", "99999999999999999999",
+		"80-90", "http",  "**",
+	};
+	static const char *const anns[] = { OUT_PORTS, IN_PORTS };
+	char value[128];
+
+	for (size_t a = 0; a < 2; a++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(value, sizeof(value), "\"443,%s,8080\"",
+				 bad[i]);
+			expect_ann_error(anns[a], value, -EINVAL, bad[i]);
+		}
+		/* Istio's "every port" is not ours: said plainly */
+		expect_ann_error(anns[a], "\"*\"", -EINVAL, "not supported");
+		expect_ann_error(anns[a], "\"80, *\"", -EINVAL, "\"*\"");
+	}
+}
+
+/* A JSON string of n items "prefix<i>suffix", and more. */
+static char *items(size_t n, const char *fmt, const char *more)
+{
+	size_t cap = n * 32 + strlen(more) + 3, len = 1;
+	char *s = malloc(cap);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	s[0] = '"';
+	for (size_t i = 0; i < n; i++) {
+		len += (size_t)snprintf(s + len, cap - len, fmt, i + 1);
+		s[len++] = ',';
+	}
+	snprintf(s + len, cap - len, "%s\"", more);
+	return s;
+}
+
+/* At most 64 distinct entries a list, as redirectd takes. */
+static void test_ann_too_many(void)
+{
+	static const struct {
+		const char *ann, *fmt;
+	} lists[] = {
+		{ OUT_PORTS, "%zu" },
+		{ IN_PORTS, "%zu" },
+		{ OUT_CIDRS, "10.0.%zu.0/24" },
+	};
+	struct cni_pod_opts o;
+	struct cni_err e;
+	char *v;
+
+	CU_ASSERT_EQUAL(CNI_MAX_EXCLUDES, 64);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		v = items(64, lists[i].fmt, "");
+		CHECK(opts_one(lists[i].ann, v, &o, &e) == 0, "64 in %s",
+		      lists[i].ann);
+		free(v);
+		/* duplicates do not count */
+		v = items(64, lists[i].fmt, i < 2 ? "1, 64" : "10.0.1.0/24");
+		CHECK(opts_one(lists[i].ann, v, &o, &e) == 0,
+		      "64 and duplicates in %s", lists[i].ann);
+		free(v);
+		v = items(65, lists[i].fmt, "");
+		expect_ann_error(lists[i].ann, v, -E2BIG, "more than 64");
+		free(v);
+	}
+	/* "*" is two entries */
+	v = items(62, "10.0.%zu.0/24", "*");
+	CU_ASSERT_EQUAL(opts_one(OUT_CIDRS, v, &o, &e), 0);
+	CU_ASSERT_EQUAL(o.out_cidrs.n, 64);
+	free(v);
+	v = items(63, "10.0.%zu.0/24", "*");
+	expect_ann_error(OUT_CIDRS, v, -E2BIG, "more than 64");
+	free(v);
+}
+
+static void test_ann_bools(void)
+{
+	static const struct {
+		const char *value;
+		bool want;
+	} good[] = {
+		{ "\"true\"", true },
+		{ "\"TRUE\"", true },
+		{ "\" True \"", true },
+		{ "\"false\"", false },
+		{ "\"FaLsE\"", false },
+		{ "\"\\tfalse\"", false },
+		{ "\"true                    \"", true },
+	};
+	static const char *const bad[] = {
+		"\"yes\"", "\"1\"", "\"\"", "\"truee\"", "\"t rue\"", "true",
+	};
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CU_ASSERT_EQUAL(opts_one(BYPASS_IN, good[i].value, &o, &e), 0);
+		CU_ASSERT_EQUAL(o.bypass_inbound, good[i].want);
+		CU_ASSERT_FALSE(o.dns_capture);
+		CU_ASSERT_EQUAL(opts_one(DNS, good[i].value, &o, &e), 0);
+		CU_ASSERT_EQUAL(o.dns_capture, good[i].want);
+		CU_ASSERT_FALSE(o.bypass_inbound);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		expect_ann_error(BYPASS_IN, bad[i], -EINVAL, NULL);
+		expect_ann_error(DNS, bad[i], -EINVAL, NULL);
+	}
+	expect_ann_error(BYPASS_IN, "\"yes\"", -EINVAL, "\"yes\"");
+}
+
+/* The annotation wins over the config's dnsCapture, either way. */
+static void test_ann_dns_override(void)
+{
+	static const char on[] =
+		"{\"io.kubernetes.cri.pod-annotations\": "
+		"{\"ambient.istio.io/dns-capture\": \"true\"}}";
+	static const char off[] =
+		"{\"io.kubernetes.cri.pod-annotations\": "
+		"{\"ambient.istio.io/dns-capture\": \"false\"}}";
+	static const char other[] =
+		"{\"io.kubernetes.cri.pod-annotations\": "
+		"{\"ambient.istio.io/bypass-inbound-capture\": \"true\"}}";
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL(opts_from("true", off, &o, &e), 0);
+	CU_ASSERT_FALSE(o.dns_capture);
+	CU_ASSERT_EQUAL(opts_from("false", on, &o, &e), 0);
+	CU_ASSERT_TRUE(o.dns_capture);
+	CU_ASSERT_EQUAL(opts_from("null", on, &o, &e), 0);
+	CU_ASSERT_TRUE(o.dns_capture);
+	CU_ASSERT_EQUAL(opts_from("true", other, &o, &e), 0);
+	CU_ASSERT_TRUE(o.dns_capture);
+	CU_ASSERT_TRUE(o.bypass_inbound);
+}
+
+/* Every annotation at once, and the unknown ones beside them ignored. */
+static void test_ann_all(void)
+{
+	static const uint32_t out[] = { 5432, 6379 }, in[] = { 15020 };
+	static const char *const cidrs[] = { "10.96.0.0/12", "fd00:96::/108" };
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	CU_ASSERT_EQUAL_FATAL(
+		opts_ann("\"app\": \"x\", "
+			 "\"" OUT_CIDRS "\": \"10.96.0.1/12,fd00:96::1/108\", "
+			 "\"" OUT_PORTS "\": \"5432,6379\", "
+			 "\"" IN_PORTS "\": \"15020\", "
+			 "\"" BYPASS_IN "\": \"true\", "
+			 "\"" DNS "\": \"true\", "
+			 "\"sidecar.istio.io/interceptionMode\": \"TPROXY\"",
+			 &o, &e),
+		0);
+	expect_cidrs(&o, cidrs, 2);
+	expect_ports(&o.out_ports, out, 2);
+	expect_ports(&o.in_ports, in, 1);
+	CU_ASSERT_TRUE(o.bypass_inbound);
+	CU_ASSERT_TRUE(o.dns_capture);
+}
+
+/*
+ * runtimeConfig or its annotations of the wrong shape, a known annotation
+ * not a string: refused by ADD, yet the config parses (DEL goes on).
+ */
+static void test_ann_bad_shapes(void)
+{
+	static const struct {
+		const char *rc, *named;
+	} bad[] = {
+		{ "[]", "runtimeConfig" },
+		{ "\"annotations\"", "runtimeConfig" },
+		{ "{\"io.kubernetes.cri.pod-annotations\": []}",
+		  "io.kubernetes.cri.pod-annotations" },
+		{ "{\"io.kubernetes.cri.pod-annotations\": \"a=b\"}",
+		  "io.kubernetes.cri.pod-annotations" },
+		{ "{\"io.kubernetes.cri.pod-annotations\": {\"" OUT_PORTS
+		  "\": 80}}",
+		  OUT_PORTS },
+		{ "{\"io.kubernetes.cri.pod-annotations\": {\"" OUT_CIDRS
+		  "\": [\"10.0.0.0/8\"]}}",
+		  OUT_CIDRS },
+		{ "{\"io.kubernetes.cri.pod-annotations\": {\"" BYPASS_IN
+		  "\": true}}",
+		  BYPASS_IN },
+	};
+	struct cni_pod_opts o;
+	struct cni_err e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		CHECK(opts_from("false", bad[i].rc, &o, &e) == -EINVAL,
+		      "runtimeConfig %s accepted", bad[i].rc);
+		CU_ASSERT_EQUAL(e.code, CNI_ERR_INVALID_CONFIG);
+		CHECK(strstr(e.details, bad[i].named) != NULL,
+		      "details '%s' lack %s", e.details, bad[i].named);
+	}
+}
+
 /* --- runner --- */
 
 static const struct test_def conf_tests[] = {
@@ -770,11 +1217,21 @@ static const struct test_def output_tests[] = {
 	{ NULL, NULL },
 };
 
+static const struct test_def annotation_tests[] = {
+	T(test_ann_absent),	  T(test_ann_cidrs),
+	T(test_ann_cidrs_star),	  T(test_ann_cidrs_invalid),
+	T(test_ann_ports),	  T(test_ann_ports_invalid),
+	T(test_ann_too_many),	  T(test_ann_bools),
+	T(test_ann_dns_override), T(test_ann_all),
+	T(test_ann_bad_shapes),	  { NULL, NULL },
+};
+
 static const struct suite_def suites[] = {
 	{ "conf", conf_tests },
 	{ "args", args_tests },
 	{ "result", result_tests },
 	{ "output", output_tests },
+	{ "annotations", annotation_tests },
 };
 
 int main(void)
