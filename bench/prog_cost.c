@@ -56,6 +56,9 @@ static const __u8 MAC_POD_A[6] = { 0x02, 0xaa, 0x00, 0x00, 0x00, 0x02 };
 /* Addresses: pod A is meshed on POD_A_IF; the node's own; some remote. */
 #define POD_A4 "10.0.0.2"
 #define POD_A6 "fd00::2"
+/* the same veth's pod with exclusions (10.9.0.0/16, port 5432 out, 9000 in) */
+#define POD_X4 "10.0.0.3"
+#define EXCLUDED4 "10.9.0.5"
 #define NODE4 "10.0.0.1"
 #define NODE6 "fd00::1"
 #define REMOTE4 "10.1.0.5"
@@ -186,6 +189,23 @@ static struct bench_case cases[] = {
 	{ ZI(.decision = "pass_untagged", .packet = "IPv4 TCP untagged",
 	     V4_TCP(REMOTE4, 40000, POD_A4, 8080), .retval = TC_ACT_PIPE,
 	     .counter = CNT_ZI_PASS_UNTAGGED) },
+	/* a pod with exclusions: what they cost the flows they do not name */
+	{ OUT(.decision = "redirect_ztunnel",
+	      .packet = "IPv4 TCP pod with exclusions -> remote, not excluded",
+	      V4_TCP(POD_X4, 40000, REMOTE4, 80), .retval = TC_ACT_REDIRECT,
+	      .counter = CNT_OUT_TO_ZTUNNEL) },
+	{ OUT(.decision = "pass_excluded",
+	      .packet = "IPv4 TCP SYN pod -> excluded CIDR",
+	      V4_TCP(POD_X4, 40000, EXCLUDED4, 80), .retval = TC_ACT_PIPE,
+	      .counter = CNT_OUT_PASS_EXCLUDED) },
+	{ IN(.decision = "redirect_ztunnel",
+	     .packet = "IPv4 TCP remote -> pod with exclusions, not excluded",
+	     V4_TCP(REMOTE4, 40000, POD_X4, 8080), .retval = TC_ACT_REDIRECT,
+	     .counter = CNT_IN_TO_ZTUNNEL) },
+	{ IN(.decision = "pass_excluded",
+	     .packet = "IPv4 TCP SYN remote -> excluded inbound port",
+	     V4_TCP(REMOTE4, 40000, POD_X4, 9000), .retval = TC_ACT_PIPE,
+	     .counter = CNT_IN_PASS_EXCLUDED) },
 };
 
 #define N_CASES ARRAY_LEN(cases)
@@ -238,6 +258,21 @@ static int node_addr(const char *a, struct addr_key *k)
 	return addr_key_parse(a, k) ?: dp_node_addr_add(&B.dp, k);
 }
 
+/* POD_X4 on pod a's veth, with exclusions, as redirectd writes them. */
+static int put_excluding_pod(const struct pod_value *a)
+{
+	struct pod_value pi = *a;
+	struct addr_key net;
+	__u32 ifx = pi.host_ifindex;
+
+	pi.flags |= POD_F_EXCL_OUT | POD_F_EXCL_IN;
+	return addr_key_parse("10.9.0.0", &net)				      ?:
+		       dp_excl_cidr_set(&B.dp, ifx, &net, 96 + 16, true)      ?:
+		       dp_excl_port_set(&B.dp, ifx, 5432, EXCL_DIR_OUT, true) ?:
+		       dp_excl_port_set(&B.dp, ifx, 9000, EXCL_DIR_IN, true)  ?:
+		       put_addr(POD_X4, &pi);
+}
+
 static int fill_maps(void)
 {
 	struct pod_value pi = { .host_ifindex = (__u32)B.ifindex[IF_POD_A] };
@@ -260,6 +295,7 @@ static int fill_maps(void)
 	/* As redirectd fills them: the set, then the list scanned first. */
 	return put_addr(POD_A4, &pi)			     ?:
 		       put_addr(POD_A6, &pi)		     ?:
+		       put_excluding_pod(&pi)		     ?:
 		       node_addr(NODE4, &node[0])	     ?:
 		       node_addr(NODE6, &node[1])	     ?:
 		       dp_node_addr_list_set(&B.dp, node, 2) ?:

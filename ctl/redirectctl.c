@@ -134,7 +134,7 @@ static void print_cmd_usage(FILE *f, const struct cmd_def *cmd, bool full)
 			flags[*o].arg ? flags[*o].arg : "");
 	fprintf(f, "\n      %s\n", cmd->help);
 	for (const enum flag *o = cmd->opts; full && *o != F_MAX; o++)
-		fprintf(f, "      --%-12s %s\n", flags[*o].name,
+		fprintf(f, "      --%-22s %s\n", flags[*o].name,
 			flags[*o].help);
 }
 
