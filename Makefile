@@ -45,7 +45,7 @@ LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
              ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c \
              ctl/lib/closer.c ctl/lib/nsopen.c ctl/lib/paths.c \
-             ctl/lib/exclusions.c
+             ctl/lib/exclusions.c ctl/lib/packet.c ctl/lib/explain.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -54,8 +54,9 @@ LIB       := $(BUILD)/libredirect.a
 CUNIT_RUN := tests/lib/cunit_run.h
 # tests/lib: what the C tests and test tools share, as the kernel's BPF
 # selftests share network_helpers.h: sockets, namespaces and veths
-# (net_helpers), frames for BPF_PROG_TEST_RUN (packet).
-TEST_LIB_SRCS := tests/lib/net_helpers.c tests/lib/packet.c
+# (net_helpers). Frames for BPF_PROG_TEST_RUN (packet) are the library's:
+# redirectd's explain builds them too.
+TEST_LIB_SRCS := tests/lib/net_helpers.c
 TEST_LIB_HDRS := $(wildcard tests/lib/*.h)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 # Every tests/bpf/test_*.c and tests/unit/test_*.c is a suite binary.
@@ -124,7 +125,7 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
-               ctl/daemon_ztunnel.c ctl/daemon_query.c \
+               ctl/daemon_ztunnel.c ctl/daemon_query.c ctl/daemon_explain.c \
                ctl/daemon_reconcile.c ctl/daemon_watch.c ctl/daemon_coverage.c \
                ctl/daemon_errors.c ctl/daemon_maps.c ctl/daemon_netns.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
@@ -142,7 +143,7 @@ $(BUILD)/redirectd: $(SERVER_OBJS) $(DAEMON_OBJS) $(LIB)
 # another size; only the datapath's object and its loaders differ.
 ALT       := $(BUILD)/alt
 ALT_DEFS  := -DREDIRECT_LAYOUT_TEST -DREDIRECT_LAYOUT_VERSION=99
-ALT_OBJS  := $(ALT)/datapath.o $(ALT)/sockmap.o
+ALT_OBJS  := $(ALT)/datapath.o $(ALT)/sockmap.o $(ALT)/explain.o
 
 $(ALT)/redirect.bpf.o: bpf/tc/redirect.bpf.c $(BUILD)/vmlinux.h $(BPF_HDRS)
 	@mkdir -p $(@D)
@@ -158,7 +159,7 @@ $(ALT)/%.o: ctl/lib/%.c $(ALT)/redirect.skel.h $(SKELS) $(wildcard ctl/lib/*.h) 
 # The library with the other layout's loaders in place of this one's: a
 # link that cannot pick the wrong ones, whatever the order.
 ALT_LIB   := $(ALT)/libredirect.a
-$(ALT_LIB): $(filter-out $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/sockmap.o,$(LIB_OBJS)) $(ALT_OBJS)
+$(ALT_LIB): $(filter-out $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/sockmap.o $(BUILD)/ctl/lib/explain.o,$(LIB_OBJS)) $(ALT_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
@@ -262,13 +263,11 @@ BENCH_SMOKE ?= 0
 bench: all
 	BENCH_SMOKE=$(BENCH_SMOKE) sh bench/run.sh $(BUILD)
 
-# Every benchmark program links the library (and the packet builder);
-# what one does not use the linker leaves out.
-$(BUILD)/bench/%: bench/%.c tests/lib/packet.c tests/lib/packet.h $(LIB) \
-		$(SKELS)
+# Every benchmark program links the library; what one does not use the
+# linker leaves out.
+$(BUILD)/bench/%: bench/%.c $(LIB) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -o $@ $< tests/lib/packet.c $(LIB) \
-		$(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(LIB) $(LDLIBS)
 
 clean:
 	rm -rf $(BUILD)
@@ -300,6 +299,7 @@ FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
 FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
                ctl/lib/journal.o ctl/lib/log.o ctl/lib/datapath.o \
                ctl/lib/upgrade.o ctl/lib/addr.o ctl/lib/exclusions.o \
+               ctl/lib/explain.o ctl/lib/packet.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: the netlink modules (nl.c, netns.c, link.c,

@@ -330,3 +330,51 @@ void print_stats(const StatsReply *s, bool json)
 	if (json)
 		printf("]}\n");
 }
+
+static void print_step_json(const ExplainStep *st)
+{
+	printf("{");
+	json_kv_str("program", st->program, false);
+	json_kv_str("decision", st->decision, true);
+	json_kv_str("verdict", st->verdict, true);
+	json_kv_str("why", st->why, true);
+	printf("}");
+}
+
+static void print_step_text(const char *lead, const ExplainStep *st)
+{
+	printf("%s%-16s %-26s %-9s %s\n", lead, st->program, st->decision,
+	       st->verdict, st->why);
+}
+
+void print_explain(const ExplainReply *x, bool json)
+{
+	if (json) {
+		printf("{");
+		json_kv_str("flow", x->flow, false);
+		printf(",\"direction\":\"%s\",\"steps\":[",
+		       x->inbound ? "in" : "out");
+		for (size_t i = 0; i < x->n_steps; i++) {
+			printf("%s", i ? "," : "");
+			print_step_json(x->steps[i]);
+		}
+		printf("]");
+		json_kv_str("outcome", x->outcome, true);
+		printf(",\"around_app_inbound\":");
+		if (x->around_app_inbound)
+			print_step_json(x->around_app_inbound);
+		else
+			printf("null");
+		printf("}\n");
+		return;
+	}
+	printf("flow:    %s (%s the pod)\n", x->flow,
+	       x->inbound ? "into" : "out of");
+	for (size_t i = 0; i < x->n_steps; i++)
+		print_step_text(i ? "      -> " : "         ", x->steps[i]);
+	printf("outcome: %s\n", x->outcome);
+	if (x->around_app_inbound)
+		print_step_text("delivered around app_inbound (a CNI's "
+				"redirect into the pod):\n         ",
+				x->around_app_inbound);
+}

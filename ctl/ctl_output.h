@@ -14,6 +14,7 @@ void print_pods_head(bool json);
 void print_pod_page(const PodList *pl, bool json, size_t *n);
 void print_ztunnels(const PodList *pl, bool json);
 void print_stats(const StatsReply *s, bool json);
+void print_explain(const ExplainReply *x, bool json);
 /* "k":"v" with JSON escaping, after a comma when comma. */
 void json_kv_str(const char *k, const char *v, bool comma);
 

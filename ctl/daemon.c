@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "daemon_errors.h"
 #include "daemon_pods.h"
+#include "daemon_explain.h"
 #include "daemon_query.h"
 #include "daemon_ztunnel.h"
 #include "requests.h"
@@ -166,6 +167,9 @@ void daemon_reply_release(Reply *reply)
 	case REPLY_BODY(POD):
 		info_release_ips(reply->pod->ips, reply->pod->n_ips);
 		free(reply->pod);
+		break;
+	case REPLY_BODY(EXPLAIN):
+		free(reply->explain); /* first member of its block */
 		break;
 	case REPLY_BODY(STATS):
 		if (reply->stats->n_counters)

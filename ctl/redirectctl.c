@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "cleanup.h"
+#include "addr.h"
 #include "client.h"
 #include "ctl_output.h"
 #include "defaults.h"
@@ -45,6 +46,10 @@ enum flag {
 	F_EXCL_IN_PORT,
 	F_BYPASS_INBOUND,
 	F_CAPTURE_UDP,
+	F_TO,
+	F_FROM,
+	F_IN,
+	F_UDP,
 	F_BPFFS,
 	F_STATE,
 	F_CGROUP,
@@ -80,6 +85,12 @@ static const struct flag_def flags[F_MAX] = {
 	  "no inbound capture at all" },
 	{ F_CAPTURE_UDP, "capture-udp", NULL,
 	  "all UDP to ztunnel, not only DNS" },
+	{ F_TO, "to", "ADDR:PORT",
+	  "destination ([ADDR]:PORT for IPv6; in: :PORT of the pod)" },
+	{ F_FROM, "from", "ADDR:PORT",
+	  "source (in: the peer; out: :PORT or ADDR:PORT of the pod)" },
+	{ F_IN, "in", NULL, "a peer's flow into the pod (default: out)" },
+	{ F_UDP, "udp", NULL, "UDP (default TCP)" },
 	{ F_BPFFS, "bpffs", "DIR", "pin folder (default " DEFAULT_PIN_DIR ")" },
 	{ F_STATE, "state", "FILE",
 	  "journal (default " DEFAULT_STATE_FILE ")" },
@@ -524,6 +535,71 @@ static int cmd_pod_add(struct ctl *ctl)
 	return one_call(ctl, call_pod_add, print_done);
 }
 
+/* The pod's end of an explained flow: ":PORT" or "ADDR:PORT". */
+static int pod_end(const char *v, char *addr, size_t len, uint32_t *port)
+{
+	struct addr_key k;
+	__u16 p;
+	char *end;
+	unsigned long n;
+
+	addr[0] = '\0';
+	if (v[0] == ':') {
+		n = strtoul(v + 1, &end, 10);
+		if (!v[1] || *end || n < 1 || n > 65535)
+			return -EINVAL;
+		*port = (uint32_t)n;
+		return 0;
+	}
+	if (addr_port_parse(v, &k, &p))
+		return -EINVAL;
+	addr_key_format(&k, addr, len);
+	*port = p;
+	return 0;
+}
+
+static int call_explain(struct ctl *ctl, Reply **reply)
+{
+	ExplainRequest b = AMBIENT_REDIRECT__V1__EXPLAIN_REQUEST__INIT;
+	bool in = ctl->set[F_IN];
+	const char *peer = in ? ctl->val[F_FROM] : ctl->val[F_TO];
+	const char *mine = in ? ctl->val[F_TO] : ctl->val[F_FROM];
+	char addr[ADDR_KEY_STRLEN];
+
+	b.uid = (char *)ctl->pos[0];
+	b.inbound = in;
+	b.udp = ctl->set[F_UDP];
+	b.peer = (char *)peer;
+	b.pod_addr = addr;
+	addr[0] = '\0';
+	if (mine && pod_end(mine, addr, sizeof(addr), &b.pod_port)) {
+		fprintf(stderr,
+			"redirectctl: --%s %s: not :PORT or ADDR:PORT\n",
+			in ? "to" : "from", mine);
+		return -EINVAL;
+	}
+	return client_explain(&ctl->c, &b, reply);
+}
+
+static void show_explain(const struct ctl *ctl, const Reply *reply)
+{
+	if (reply->body_case == REPLY_BODY(EXPLAIN))
+		print_explain(reply->explain, ctl->json);
+}
+
+static int cmd_explain(struct ctl *ctl)
+{
+	bool in = ctl->set[F_IN];
+
+	if (!ctl->set[F_TO] || (in && !ctl->set[F_FROM])) {
+		fprintf(stderr, "redirectctl: explain needs UID and --to "
+				"ADDR:PORT (out), or --in, --from ADDR:PORT "
+				"and --to :PORT\n");
+		return EXIT_USAGE;
+	}
+	return one_call(ctl, call_explain, show_explain);
+}
+
 static int call_ztunnel_add(struct ctl *ctl, Reply **reply)
 {
 	ZtunnelAdd b = AMBIENT_REDIRECT__V1__ZTUNNEL_ADD__INIT;
@@ -747,6 +823,14 @@ static const struct cmd_def commands[] = {
 	  { F_MAX },
 	  "remove a pod",
 	  cmd_pod_del },
+	{ { "explain", NULL },
+	  NULL,
+	  "UID",
+	  1,
+	  1,
+	  { F_TO, F_FROM, F_IN, F_UDP, F_MAX },
+	  "what the loaded datapath does with a flow of the pod",
+	  cmd_explain },
 	{ { "ztunnel", "add" },
 	  NULL,
 	  "UID",

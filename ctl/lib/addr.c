@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Map-keyed addresses: see addr.h. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include "addr.h"
@@ -36,6 +37,35 @@ int addr_key_parse(const char *s, struct addr_key *k)
 	if (inet_pton(AF_INET6, s, k->addr) == 1)
 		return 0;
 	return -EINVAL;
+}
+
+int addr_port_parse(const char *s, struct addr_key *k, __u16 *port)
+{
+	char text[ADDR_KEY_STRLEN + 8], *colon, *end, *a = text;
+	unsigned long p;
+
+	if (strlen(s) >= sizeof(text))
+		return -EINVAL;
+	strcpy(text, s);
+	colon = strrchr(text, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	if (text[0] == '[') {
+		if (colon == text || colon[-1] != ']')
+			return -EINVAL;
+		colon[-1] = '\0';
+		a = text + 1;
+	} else if (strchr(text, ':')) {
+		return -EINVAL; /* IPv6 goes in brackets */
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || p < 1 || p > 65535 ||
+	    addr_key_parse(a, k))
+		return -EINVAL;
+	*port = (__u16)p;
+	return 0;
 }
 
 bool addr_key_is_v4(const struct addr_key *k)

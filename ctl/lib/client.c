@@ -214,6 +214,11 @@ int client_pod_get(struct client *c, const char *uid, Reply **reply)
 	return call_body(c, REQ(POD_GET), &b, -1, reply);
 }
 
+int client_explain(struct client *c, const ExplainRequest *x, Reply **reply)
+{
+	return call_body(c, REQ(EXPLAIN), (void *)x, -1, reply);
+}
+
 int client_pod_delete(struct client *c, const char *uid,
 		      const char *container_id, const char *netns,
 		      Reply **reply)

@@ -152,7 +152,8 @@ static int after_load(struct datapath *dp)
  * object, so the maps come in the same order. Nothing of it is pinned.
  */
 static int share_maps(struct redirect_bpf *spare,
-		      const struct redirect_bpf *first)
+		      const struct redirect_bpf *first,
+		      bool (*private)(const struct bpf_map *m))
 {
 	struct bpf_map *m = bpf_object__next_map(spare->obj, NULL);
 	const struct bpf_map *f = bpf_object__next_map(first->obj, NULL);
@@ -161,6 +162,8 @@ static int share_maps(struct redirect_bpf *spare,
 	for (; m && f && !err; m = bpf_object__next_map(spare->obj, m),
 			       f = bpf_object__next_map(first->obj, f)) {
 		err = bpf_map__set_pin_path(m, NULL);
+		if (!err && private && private(m))
+			continue;
 		if (!err)
 			err = bpf_map__reuse_fd(m, bpf_map__fd(f));
 	}
@@ -177,7 +180,7 @@ static int load_spare(struct datapath *dp)
 			      strerror(errno));
 	/* alone on its hook, the guard is never moved */
 	bpf_program__set_autoload(dp->spare->progs.pod_guard, false);
-	err = share_maps(dp->spare, dp->skel);
+	err = share_maps(dp->spare, dp->skel, NULL);
 	if (!err)
 		err = redirect_bpf__load(dp->spare);
 	if (err) {
@@ -237,8 +240,77 @@ int dp_load(struct datapath *dp, const struct dp_opts *o)
 	return 0;
 }
 
+static struct bpf_program *prog_of(const struct redirect_bpf *skel,
+				   enum dp_prog prog);
+
+/*
+ * The maps a program writes as it decides (counters, flow caches): the
+ * explain instance has its own, so that its runs move nothing of the
+ * node's. The rest, what the decisions read, it shares.
+ */
+static bool explain_private(const struct bpf_map *m)
+{
+	static const char *const names[] = { "counters", "excl_flows",
+					     "dns_flows", "frags",
+					     "nat_clients" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(bpf_map__name(m), names[i]))
+			return true;
+	return false;
+}
+
+static int shrink_private(struct redirect_bpf *x)
+{
+	struct bpf_map *m;
+	int err = 0;
+
+	bpf_object__for_each_map(m, x->obj)
+		if (!err && explain_private(m) && m != x->maps.counters)
+			err = bpf_map__set_max_entries(m, 64);
+	return err;
+}
+
+int dp_explain_load(struct datapath *dp)
+{
+	int err;
+
+	if (dp->explain)
+		return 0;
+	dp->explain = redirect_bpf__open();
+	if (!dp->explain)
+		return -errno;
+	/* the same load-time settings as the programs attached */
+	memcpy(dp->explain->rodata, dp->skel->rodata,
+	       sizeof(*dp->explain->rodata));
+	err = share_maps(dp->explain, dp->skel, explain_private);
+	if (!err)
+		err = shrink_private(dp->explain);
+	if (!err)
+		err = redirect_bpf__load(dp->explain);
+	if (err) {
+		redirect_bpf__destroy(dp->explain);
+		dp->explain = NULL;
+	}
+	return err;
+}
+
+int dp_explain_fd(const struct datapath *dp, enum dp_prog prog)
+{
+	struct bpf_program *p = dp->explain ? prog_of(dp->explain, prog) : NULL;
+
+	return p ? bpf_program__fd(p) : -ENOENT;
+}
+
+int dp_explain_counters_fd(const struct datapath *dp)
+{
+	return dp->explain ? bpf_map__fd(dp->explain->maps.counters) : -ENOENT;
+}
+
 void dp_close(struct datapath *dp)
 {
+	redirect_bpf__destroy(dp->explain);
+	dp->explain = NULL;
 	redirect_bpf__destroy(dp->spare);
 	redirect_bpf__destroy(dp->skel);
 	dp->spare = NULL;
@@ -326,15 +398,15 @@ int dp_pod_del(const struct datapath *dp, const struct addr_key *addr)
 	return err == -ENOENT ? 0 : err;
 }
 
+/* put key (value v) or delete it; a missing key is no error */
 static int update_or_delete(struct bpf_map *m, const void *key, size_t klen,
-			    bool put)
+			    bool put, __u8 v)
 {
-	__u8 one = 1;
 	int err;
 
 	if (put)
-		return map_err(bpf_map__update_elem(m, key, klen, &one,
-						    sizeof(one), BPF_ANY));
+		return map_err(bpf_map__update_elem(m, key, klen, &v, sizeof(v),
+						    BPF_ANY));
 	err = map_err(bpf_map__delete_elem(m, key, klen, 0));
 	return err == -ENOENT ? 0 : err;
 }
@@ -346,7 +418,9 @@ int dp_excl_cidr_set(const struct datapath *dp, __u32 ifindex,
 				   .ifindex = ifindex,
 				   .addr = *addr };
 
-	return update_or_delete(dp->skel->maps.excl_cidrs, &k, sizeof(k), put);
+	/* the value names the entry, for explain: its prefix length */
+	return update_or_delete(dp->skel->maps.excl_cidrs, &k, sizeof(k), put,
+				prefixlen);
 }
 
 int dp_excl_port_set(const struct datapath *dp, __u32 ifindex, __u16 port,
@@ -356,7 +430,34 @@ int dp_excl_port_set(const struct datapath *dp, __u32 ifindex, __u16 port,
 				   .port = htons(port),
 				   .dir = dir };
 
-	return update_or_delete(dp->skel->maps.excl_ports, &k, sizeof(k), put);
+	return update_or_delete(dp->skel->maps.excl_ports, &k, sizeof(k), put,
+				1);
+}
+
+int dp_excl_cidr_match(const struct datapath *dp, __u32 ifindex,
+		       const struct addr_key *addr)
+{
+	struct excl_cidr_key k = { .prefixlen = 32 + 128,
+				   .ifindex = ifindex,
+				   .addr = *addr };
+	__u8 v;
+
+	if (bpf_map__lookup_elem(dp->skel->maps.excl_cidrs, &k, sizeof(k), &v,
+				 sizeof(v), 0))
+		return -ENOENT;
+	return v;
+}
+
+bool dp_excl_port_has(const struct datapath *dp, __u32 ifindex, __u16 port,
+		      __u8 dir)
+{
+	struct excl_port_key k = { .ifindex = ifindex,
+				   .port = htons(port),
+				   .dir = dir };
+	__u8 v;
+
+	return !bpf_map__lookup_elem(dp->skel->maps.excl_ports, &k, sizeof(k),
+				     &v, sizeof(v), 0);
 }
 
 /* Every key of m (keys of klen bytes), for a walk that may delete. */
@@ -402,7 +503,7 @@ int dp_excl_sweep(const struct datapath *dp,
 		struct excl_cidr_key *k = (struct excl_cidr_key *)keys + i;
 
 		if (!keep_cidr(k, arg))
-			err = update_or_delete(cm, k, sizeof(*k), false);
+			err = update_or_delete(cm, k, sizeof(*k), false, 0);
 	}
 	free(keys);
 	if (err)
@@ -412,7 +513,7 @@ int dp_excl_sweep(const struct datapath *dp,
 		struct excl_port_key *k = (struct excl_port_key *)keys + i;
 
 		if (!keep_port(k, arg))
-			err = update_or_delete(pm, k, sizeof(*k), false);
+			err = update_or_delete(pm, k, sizeof(*k), false, 0);
 	}
 	free(keys);
 	return err;
@@ -431,7 +532,8 @@ int dp_excl_flows_forget(const struct datapath *dp,
 
 		for (size_t j = 0; j < naddrs; j++)
 			if (!memcmp(&k->pod, &addrs[j], sizeof(addrs[j])))
-				err = update_or_delete(m, k, sizeof(*k), false);
+				err = update_or_delete(m, k, sizeof(*k), false,
+						       0);
 	}
 	free(keys);
 	return err;

@@ -43,6 +43,12 @@ struct datapath {
 	 * twice). NULL unless dp_opts.spare.
 	 */
 	struct redirect_bpf *spare;
+	/*
+	 * The explain instance (dp_explain_load): the same programs once more,
+	 * reading every map of skel but writing counters and flow caches of
+	 * their own, for BPF_PROG_TEST_RUN. NULL until first asked for.
+	 */
+	struct redirect_bpf *explain;
 	char pin_dir[256];
 	/* what the load found pinned and took over (ctl/lib/upgrade.h) */
 	__u32 layout_found; /* 0: nothing was pinned */
@@ -50,6 +56,18 @@ struct datapath {
 };
 
 int dp_load(struct datapath *dp, const struct dp_opts *opts);
+/* Load the explain instance if not loaded yet; 0 or a negative errno. */
+int dp_explain_load(struct datapath *dp);
+/* Its program prog, its private counters (PERCPU_ARRAY); -ENOENT unloaded. */
+int dp_explain_fd(const struct datapath *dp, enum dp_prog prog);
+int dp_explain_counters_fd(const struct datapath *dp);
+/* The prefix length (mapped form) of the pod's excluded CIDR that holds
+ * addr, or -ENOENT. */
+int dp_excl_cidr_match(const struct datapath *dp, __u32 ifindex,
+		       const struct addr_key *addr);
+/* Is the pod's port (host order) excluded in direction dir? */
+bool dp_excl_port_has(const struct datapath *dp, __u32 ifindex, __u16 port,
+		      __u8 dir);
 /*
  * A pod's exclusions (exclude.h), by its host veth's ifindex: put or
  * delete (a missing entry is no error) one excluded CIDR (prefixlen of the

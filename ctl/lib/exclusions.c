@@ -48,9 +48,19 @@ static int cidr_parse(const char *s, struct excl_cidr *c)
 		    (slash[1] == '0' && slash[2]))
 			return -EINVAL;
 	}
-	c->prefixlen = (__u8)(v4 ? 96 + len : len);
-	clear_host_bits(&c->addr, c->prefixlen);
+	excl_cidr_init(c, &c->addr, (__u8)(v4 ? 96 + len : len));
 	return 0;
+}
+
+void excl_cidr_init(struct excl_cidr *c, const struct addr_key *a,
+		    __u8 prefixlen)
+{
+	struct addr_key net = *a;
+
+	clear_host_bits(&net, prefixlen);
+	memset(c, 0, sizeof(*c));
+	c->addr = net;
+	c->prefixlen = prefixlen;
 }
 
 const char *excl_cidr_format(const struct excl_cidr *c, char *buf, size_t len)

@@ -32,6 +32,9 @@ struct pod_exclusions {
 int excl_parse(struct pod_exclusions *e, char *const *cidrs, size_t ncidrs,
 	       const uint32_t *out_ports, size_t nout, const uint32_t *in_ports,
 	       size_t nin, bool bypass_inbound, char *msg, size_t msglen);
+/* c: the prefix of a (mapped form length) with host bits cleared. */
+void excl_cidr_init(struct excl_cidr *c, const struct addr_key *a,
+		    __u8 prefixlen);
 /* "10.0.0.0/8", "fd00::/64": the canonical text of c. */
 const char *excl_cidr_format(const struct excl_cidr *c, char *buf, size_t len);
 /* Nothing excluded at all. */

@@ -271,6 +271,42 @@ static ErrorCode check_pod_get(struct wire_request *r, bool has_fd, char *msg,
 	return check_uid(r->msg->pod_get->uid, msg, msglen);
 }
 
+static ErrorCode check_explain(struct wire_request *r, bool has_fd, char *msg,
+			       size_t msglen)
+{
+	const ExplainRequest *x = r->msg->explain;
+	ErrorCode ec = check_uid(x->uid, msg, msglen);
+
+	if (ec)
+		return ec;
+	if (addr_port_parse(x->peer, &r->peer, &r->peer_port)) {
+		snprintf(msg, msglen,
+			 "peer '%.64s' is not ADDR:PORT ([ADDR]:PORT for "
+			 "IPv6, port 1-65535)",
+			 x->peer);
+		return EC(BAD_REQUEST);
+	}
+	if (x->pod_port > 65535 || (x->inbound && !x->pod_port)) {
+		snprintf(msg, msglen, "pod_port %u: a port 1-65535%s",
+			 x->pod_port,
+			 x->inbound ? " is required for an inbound flow" : "");
+		return EC(BAD_REQUEST);
+	}
+	r->has_pod_addr = x->pod_addr[0];
+	if (r->has_pod_addr && addr_key_parse(x->pod_addr, &r->pod_addr)) {
+		snprintf(msg, msglen, "pod_addr '%.64s' is not an address",
+			 x->pod_addr);
+		return EC(BAD_REQUEST);
+	}
+	if (r->has_pod_addr &&
+	    addr_key_is_v4(&r->pod_addr) != addr_key_is_v4(&r->peer)) {
+		snprintf(msg, msglen,
+			 "pod_addr and peer are of different families");
+		return EC(BAD_REQUEST);
+	}
+	return EC(OK);
+}
+
 static ErrorCode check_list_pods(struct wire_request *r, bool has_fd, char *msg,
 				 size_t msglen)
 {

@@ -26,6 +26,9 @@ typedef AmbientRedirect__V1__PodList PodList;
 typedef AmbientRedirect__V1__StatsReply StatsReply;
 typedef AmbientRedirect__V1__Counter Counter;
 typedef AmbientRedirect__V1__JournalEntry JournalEntry;
+typedef AmbientRedirect__V1__ExplainRequest ExplainRequest;
+typedef AmbientRedirect__V1__ExplainReply ExplainReply;
+typedef AmbientRedirect__V1__ExplainStep ExplainStep;
 
 #define API_VERSION 1
 /* One request or reply per packet; larger ones are refused. */
@@ -75,6 +78,10 @@ struct wire_request {
 	size_t naddrs;
 	struct addr_key addrs[WIRE_MAX_IPS];
 	struct pod_exclusions excl; /* a PodAdd's */
+	/* an ExplainRequest's peer, and its pod address (has_pod_addr) */
+	struct addr_key peer, pod_addr;
+	__u16 peer_port;
+	bool has_pod_addr;
 };
 
 /* One row per request type: the codec's whole knowledge of it. */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Crafting Ethernet frames for BPF_PROG_TEST_RUN: IPv4/IPv6 with TCP, UDP
+ * Crafting Ethernet frames for BPF_PROG_TEST_RUN (the tests, the benches
+ * and redirectd's explain): IPv4/IPv6 with TCP, UDP
  * or ICMP, optional IPv6 extension headers and fragments. The offsets of
  * the L3 and L4 headers are kept so a test can break a packet on purpose.
  */
-#ifndef TESTS_PACKET_H
-#define TESTS_PACKET_H
+#ifndef REDIRECT_PACKET_H
+#define REDIRECT_PACKET_H
 
 #include <stddef.h>
 #include <linux/types.h>
