@@ -53,7 +53,7 @@ done
 # tc-only too: the bridge changes the node's forwarding, not our hooks,
 # which sit on the same veths in the same order (and make test has to
 # stay within 20 minutes on two CPUs).
-TCX_SUITES="test_mesh test_services test_boundary test_coverage test_exclusions test_explain
+TCX_SUITES="test_mesh test_services test_boundary test_coverage test_exclusions
 test_escape test_sockmap test_probe test_upgrade"
 if kernel_has_tcx; then
 	for s in $TCX_SUITES; do

@@ -4,7 +4,8 @@
 # table this node can show (README), explain names a decision and a path,
 # then real traffic of the same flow must move that very counter and go
 # through ztunnel exactly when explain said so; and explain itself moves
-# none of the node's counters. ATTACH=tcx runs the same with TCX links.
+# none of the node's counters. ATTACH=tcx runs the same with TCX links
+# (not in make test's TCX pass: explain runs the same programs either way).
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
