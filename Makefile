@@ -204,10 +204,12 @@ $(BUILD)/redirect-cni: $(CNI_SRCS) cni-hook/cni.h $(LIB) $(PROTO_H)
 	$(CC) $(CFLAGS) -Icni-hook -o $@ $(CNI_SRCS) $(LIB) $(LDLIBS_NOBPF) \
 		-ljson-c
 
-$(BUILD)/tests/test_cni: tests/unit/test_cni.c cni-hook/cni.c cni-hook/cni.h \
+# the CNI's logic checks CIDRs with redirectd's own parser (exclusions.c)
+CNI_PURE  := cni-hook/cni.c ctl/lib/exclusions.c ctl/lib/addr.c
+$(BUILD)/tests/test_cni: tests/unit/test_cni.c $(CNI_PURE) cni-hook/cni.h \
 		$(CUNIT_RUN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Icni-hook -o $@ tests/unit/test_cni.c cni-hook/cni.c \
+	$(CC) $(CFLAGS) -Icni-hook -o $@ tests/unit/test_cni.c $(CNI_PURE) \
 		-ljson-c -lcunit
 
 # Test fixture standing in for ztunnel (see tests/tools/README.md): the
@@ -337,7 +339,7 @@ $(FUZZ_DIR)/fuzz_journal: $(FUZZ_OBJ)/tests/fuzz/fuzz_journal.o $(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lbpf -lelf -lz -lprotobuf-c
 
 $(FUZZ_DIR)/fuzz_cni: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_cni.o \
-		cni-hook/cni.o)
+		$(CNI_PURE:.c=.o))
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -ljson-c
 
 $(FUZZ_DIR)/gen_corpus: tests/fuzz/gen_corpus.c $(UNIT_OBJS)

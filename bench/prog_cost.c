@@ -265,7 +265,7 @@ static int put_excluding_pod(const struct pod_value *a)
 	struct addr_key net;
 	__u32 ifx = pi.host_ifindex;
 
-	pi.flags |= POD_F_EXCL_OUT | POD_F_EXCL_IN;
+	pi.flags |= POD_F_EXCL_OUT | POD_F_EXCL_IN_PORTS;
 	return addr_key_parse("10.9.0.0", &net)				      ?:
 		       dp_excl_cidr_set(&B.dp, ifx, &net, 96 + 16, true)      ?:
 		       dp_excl_port_set(&B.dp, ifx, 5432, EXCL_DIR_OUT, true) ?:

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include "cni.h"
+#include "exclusions.h"
 
 static const char *const supported_versions[] = { "0.4.0", "1.0.0" };
 
@@ -324,43 +325,15 @@ static int parse_uint(const char *s, size_t max_digits, unsigned int *out)
 	return 0;
 }
 
-/* Keep the first prefix bits of the len bytes at a. */
-static void clear_host_bits(unsigned char *a, size_t len, unsigned int prefix)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned int keep = prefix < 8 ? prefix : 8;
-
-		a[i] &= (unsigned char)(0xff00 >> keep);
-		prefix -= keep;
-	}
-}
-
-/* "10.1.2.3/8" -> "10.0.0.0/8"; a bare address is a /32 or a /128. */
+/* "10.1.2.3/8" -> "10.0.0.0/8", as redirectd will keep it. */
 static int canonical_cidr(const char *item, char *out)
 {
-	unsigned char a[sizeof(struct in6_addr)];
-	char addr[CNI_CIDR_LEN], text[INET6_ADDRSTRLEN], *slash;
-	unsigned int prefix, max;
-	int af, n;
+	struct excl_cidr c;
 
-	if (strlen(item) >= sizeof(addr))
+	if (excl_cidr_parse(item, &c))
 		return -EINVAL;
-	strcpy(addr, item);
-	slash = strchr(addr, '/');
-	if (slash)
-		*slash++ = '\0';
-	af = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	max = af == AF_INET6 ? 128 : 32;
-	if (inet_pton(af, addr, a) != 1)
-		return -EINVAL;
-	prefix = max;
-	if (slash && (parse_uint(slash, 3, &prefix) || prefix > max))
-		return -EINVAL;
-	clear_host_bits(a, max / 8, prefix);
-	if (!inet_ntop(af, a, text, sizeof(text)))
-		return -EINVAL;
-	n = snprintf(out, CNI_CIDR_LEN, "%s/%u", text, prefix);
-	return n > 0 && n < CNI_CIDR_LEN ? 0 : -EINVAL;
+	excl_cidr_format(&c, out, EXCL_CIDR_STRLEN);
+	return 0;
 }
 
 /* redirectd refuses longer lists: say so here, naming the annotation. */
@@ -368,7 +341,7 @@ static int too_many(const char *ann, struct cni_err *e)
 {
 	return cni_fail(e, -E2BIG, CNI_ERR_INVALID_CONFIG, ANN_INVALID,
 			"%s: more than %d distinct entries", ann,
-			CNI_MAX_EXCLUDES);
+			EXCL_MAX_PER_POD);
 }
 
 static int add_cidr(struct cni_cidrs *l, const char *cidr, const char *ann,
@@ -377,7 +350,7 @@ static int add_cidr(struct cni_cidrs *l, const char *cidr, const char *ann,
 	for (size_t i = 0; i < l->n; i++)
 		if (!strcmp(l->cidr[i], cidr))
 			return 0;
-	if (l->n == CNI_MAX_EXCLUDES)
+	if (l->n == EXCL_MAX_PER_POD)
 		return too_many(ann, e);
 	strcpy(l->cidr[l->n++], cidr);
 	return 0;
@@ -390,7 +363,7 @@ typedef int item_fn(void *list, const char *item, const char *ann,
 static int cidr_item(void *list, const char *item, const char *ann,
 		     struct cni_err *e)
 {
-	char cidr[CNI_CIDR_LEN];
+	char cidr[EXCL_CIDR_STRLEN];
 	int err;
 
 	/* Istio's "*": every destination, of either family */
@@ -425,7 +398,7 @@ static int port_item(void *list, const char *item, const char *ann,
 	for (size_t i = 0; i < l->n; i++)
 		if (l->port[i] == port)
 			return 0;
-	if (l->n == CNI_MAX_EXCLUDES)
+	if (l->n == EXCL_MAX_PER_POD)
 		return too_many(ann, e);
 	l->port[l->n++] = port;
 	return 0;

@@ -14,11 +14,10 @@
 #include <netinet/in.h>
 #include <json-c/json.h>
 #include "defaults.h"
+#include "exclusions.h"
 
 #define CNI_VERSION "1.0.0"
 #define CNI_MAX_IPS 16 /* WIRE_MAX_IPS: what one PodAdd may carry */
-#define CNI_MAX_EXCLUDES 64 /* entries per exclusion list redirectd takes */
-#define CNI_CIDR_LEN (INET6_ADDRSTRLEN + 4) /* "addr/128" */
 
 /*
  * The capability under which containerd and CRI-O hand the pod's
@@ -79,13 +78,13 @@ bool cni_version_supported(const char *version);
 /* What a pod's annotations ask of its enrolment. */
 struct cni_ports {
 	size_t n;
-	uint32_t port[CNI_MAX_EXCLUDES]; /* 1-65535, distinct, as given */
+	uint32_t port[EXCL_MAX_PER_POD]; /* 1-65535, distinct, as given */
 };
 
 struct cni_cidrs {
 	size_t n;
 	/* "addr/prefix", host bits cleared, distinct, as given */
-	char cidr[CNI_MAX_EXCLUDES][CNI_CIDR_LEN];
+	char cidr[EXCL_MAX_PER_POD][EXCL_CIDR_STRLEN];
 };
 
 struct cni_pod_opts {

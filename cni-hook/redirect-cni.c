@@ -279,7 +279,7 @@ static char *or_empty(const char *s)
 
 /* What the pod's annotations ask; cidrs holds the strings b points to. */
 static void fill_opts(PodAdd *b, struct cni_pod_opts *o,
-		      char *cidrs[CNI_MAX_EXCLUDES])
+		      char *cidrs[EXCL_MAX_PER_POD])
 {
 	for (size_t i = 0; i < o->out_cidrs.n; i++)
 		cidrs[i] = o->out_cidrs.cidr[i];
@@ -297,7 +297,7 @@ static int send_pod_add(struct plugin *p, struct cni_pod_net *net,
 			struct cni_pod_opts *opts, int fd)
 {
 	PodAdd b = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
-	char *ips[CNI_MAX_IPS], *cidrs[CNI_MAX_EXCLUDES];
+	char *ips[CNI_MAX_IPS], *cidrs[EXCL_MAX_PER_POD];
 	Reply *reply = NULL;
 	int err;
 

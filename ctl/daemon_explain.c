@@ -72,8 +72,7 @@ static void end_text(const struct addr_key *a, __u16 port, char *buf,
 	bool v4 = addr_key_is_v4(a);
 
 	addr_key_format(a, t, sizeof(t));
-	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", t, v4 ? "" : "]",
-		 port);
+	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", t, v4 ? "" : "]", port);
 }
 
 /* Its first packet (a SYN for TCP), and the flow in words. */
@@ -239,8 +238,7 @@ static ErrorCode run_chain(struct daemon *d, const struct enrolled_pod *pod,
  * pod_guard, inside the pod: what it does when another program (a CNI's
  * bpf_redirect_peer) delivers the packet around app_inbound.
  */
-static void around_app_inbound(struct daemon *d,
-			       const struct enrolled_pod *pod,
+static void around_app_inbound(struct daemon *d, const struct enrolled_pod *pod,
 			       const struct flow *f, const struct pkt *p,
 			       struct explain_block *b)
 {

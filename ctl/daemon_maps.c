@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "addr.h"
 #include "daemon_errors.h"
 #include "daemon_maps.h"
 #include "daemon_netns.h"
@@ -176,6 +177,24 @@ static int excl_apply(struct daemon *d, const struct enrolled_pod *from,
 	return err;
 }
 
+/*
+ * The remembered flows of old's addresses that pod (NULL: none) no longer
+ * has: a pod that takes such an address over must not inherit them.
+ */
+static int forget_dropped_flows(struct daemon *d,
+				const struct enrolled_pod *old,
+				const struct enrolled_pod *pod)
+{
+	struct addr_key gone[WIRE_MAX_IPS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < old->naddrs; i++)
+		if (!pod ||
+		    !addr_key_in(&old->addrs[i], pod->addrs, pod->naddrs))
+			gone[n++] = old->addrs[i];
+	return n ? dp_excl_flows_forget(&d->dp, gone, n) : 0;
+}
+
 int publish_exclusions(struct daemon *d, const struct enrolled_pod *old,
 		       const struct enrolled_pod *pod)
 {
@@ -183,7 +202,7 @@ int publish_exclusions(struct daemon *d, const struct enrolled_pod *old,
 
 	if (!err)
 		err = excl_apply(d, pod, old, true);
-	if (!err && old && !pod && old->excl)
-		err = dp_excl_flows_forget(&d->dp, old->addrs, old->naddrs);
+	if (!err && old && old->excl)
+		err = forget_dropped_flows(d, old, pod);
 	return err;
 }

@@ -20,7 +20,8 @@ void unpublish_addrs(struct daemon *d, const struct addr_key *addrs, size_t n,
  * (NULL: removed): the entries only old has go first, then those only pod
  * has, so that no moment excludes more than either. Call it before
  * publish_addrs turns the pod's flags on, and after its entries are gone
- * on removal; a removed pod's excluded flows are forgotten too.
+ * on removal. The remembered flows of addresses old had and pod has not
+ * (all of them on removal) are forgotten.
  */
 MUST_CHECK int publish_exclusions(struct daemon *d,
 				  const struct enrolled_pod *old,

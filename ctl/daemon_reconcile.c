@@ -266,9 +266,12 @@ static bool keep_cidr(const struct excl_cidr_key *k, void *arg)
 {
 	const struct pod_exclusions *e = excl_owner(arg, k->ifindex);
 	struct excl_cidr c = { .addr = k->addr,
-			       .prefixlen = (__u8)(k->prefixlen - 32) };
+			       .prefixlen = (__u8)(k->prefixlen -
+						   EXCL_CIDR_KEY_FIXED_BITS) };
 
-	return e && k->prefixlen >= 32 && excl_has_cidr(e, &c);
+	return e && k->prefixlen >= EXCL_CIDR_KEY_FIXED_BITS &&
+	       k->family == (addr_key_is_v4(&k->addr) ? 4u : 6u) &&
+	       excl_has_cidr(e, &c);
 }
 
 static bool keep_port(const struct excl_port_key *k, void *arg)

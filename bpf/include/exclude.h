@@ -11,6 +11,14 @@
 
 #include "maps.h"
 
+/* 4 for an IPv4 address in the mapped form, else 6. */
+static __always_inline __u32 excl_family(const struct addr_key *a)
+{
+	return !a->addr[0] && !a->addr[1] && a->addr[2] == bpf_htonl(0xffff) ?
+		       4 :
+		       6;
+}
+
 /* Is dst (dport, network order) an excluded destination of the pod? */
 static __always_inline bool excluded_outbound(const struct pod_value *pod,
 					      const struct addr_key *dst,
@@ -22,8 +30,9 @@ static __always_inline bool excluded_outbound(const struct pod_value *pod,
 		.dir = EXCL_DIR_OUT,
 	};
 	struct excl_cidr_key ck = {
-		.prefixlen = 32 + 128,
+		.prefixlen = EXCL_CIDR_KEY_FIXED_BITS + 128,
 		.ifindex = pod->host_ifindex,
+		.family = excl_family(dst),
 		.addr = *dst,
 	};
 
@@ -46,7 +55,7 @@ static __always_inline bool excluded_inbound(const struct pod_value *pod,
 
 	if (pod->flags & POD_F_BYPASS_INBOUND)
 		return true;
-	if (!(pod->flags & POD_F_EXCL_IN))
+	if (!(pod->flags & POD_F_EXCL_IN_PORTS))
 		return false;
 	return bpf_map_lookup_elem(&excl_ports, &pk) != NULL;
 }

@@ -28,10 +28,10 @@ struct addr_key {
  * flag test and nothing more.
  */
 #define POD_F_EXCL_OUT (1u << 1) /* outbound CIDRs or ports excluded */
-#define POD_F_EXCL_IN (1u << 2) /* inbound ports excluded */
+#define POD_F_EXCL_IN_PORTS (1u << 2) /* inbound ports excluded */
 #define POD_F_BYPASS_INBOUND (1u << 3) /* no inbound capture at all */
-#define POD_F_EXCL_INBOUND (POD_F_EXCL_IN | POD_F_BYPASS_INBOUND)
-#define POD_F_EXCL_ANY (POD_F_EXCL_OUT | POD_F_EXCL_INBOUND)
+#define POD_F_EXCL_IN (POD_F_EXCL_IN_PORTS | POD_F_BYPASS_INBOUND)
+#define POD_F_EXCL_ANY (POD_F_EXCL_OUT | POD_F_EXCL_IN)
 
 struct pod_value {
 	__u32 host_ifindex; /* host-side veth in the node netns */
@@ -291,15 +291,20 @@ struct node_addr_list {
 
 /*
  * excl_cidrs, an LPM trie: a pod's excluded outbound destinations, keyed
- * by the pod (its host veth's ifindex, always matched whole) and the
- * address, so one trie serves every pod. prefixlen counts the ifindex's
- * 32 bits; an IPv4 prefix /n is 32 + 96 + n (the mapped form).
+ * by the pod (its host veth's ifindex) and the address family, both
+ * always matched whole, then the address, so one trie serves every pod
+ * and an IPv6 prefix never covers an IPv4 address (which the mapped form
+ * would let ::/0 do). prefixlen counts those 64 bits; an IPv4 prefix /n
+ * is 64 + 96 + n. The value: the entry's own prefix length (mapped form),
+ * for explain.
  */
 struct excl_cidr_key {
 	__u32 prefixlen;
 	__u32 ifindex;
+	__u32 family; /* 4 or 6 */
 	struct addr_key addr;
 };
+#define EXCL_CIDR_KEY_FIXED_BITS 64
 
 /* excl_ports: a pod's excluded ports, by direction. */
 #define EXCL_DIR_OUT 1 /* a destination port of the pod's connections */
@@ -313,12 +318,16 @@ struct excl_port_key {
 };
 
 /*
- * excl_flows: flows that passed as excluded, by who opened them (value:
- * EXCL_DIR_OUT, the pod; EXCL_DIR_IN, a peer), so the other direction's
- * packets of the same flow pass too: the replies of an excluded
- * connection are not captured, and a pod's connection is not excluded
- * merely because its source port is an excluded inbound port.
+ * excl_flows: flows the exclusions let pass, by who opened them (value:
+ * EXCL_OPENER_*), so the other direction's packets of the same flow pass
+ * too: an excluded connection's answers are not captured, and a flow is
+ * excluded only in the direction its rule names (a pod's connection from
+ * an excluded inbound port is its own, and captured). Written from the
+ * opening side only (bare SYN; a datagram of UDP); docs/exclusions.md.
  */
+#define EXCL_OPENER_POD 1 /* to an excluded destination */
+#define EXCL_OPENER_PEER 2 /* to an excluded port of the pod */
+#define EXCL_OPENER_ZTUNNEL 3 /* ztunnel's flow with the pod's ends */
 struct excl_flow_key {
 	struct addr_key pod;
 	struct addr_key peer;
@@ -377,7 +386,7 @@ _Static_assert(sizeof(struct counter_value) == 16, "counter_value layout");
 _Static_assert(sizeof(struct node_addr_list) == 8 + 16 * NODE_ADDRS_INLINE,
 	       "node_addr_list layout");
 _Static_assert(sizeof(struct sockmap_config) == 16, "sockmap_config layout");
-_Static_assert(sizeof(struct excl_cidr_key) == 24, "excl_cidr_key layout");
+_Static_assert(sizeof(struct excl_cidr_key) == 28, "excl_cidr_key layout");
 _Static_assert(sizeof(struct excl_port_key) == 8, "excl_port_key layout");
 _Static_assert(sizeof(struct excl_flow_key) == 40, "excl_flow_key layout");
 

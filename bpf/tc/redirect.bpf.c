@@ -65,116 +65,126 @@ static __always_inline bool tcp_opening(const struct packet *p)
 	       !(p->tcp_flags & TCP_FL_ACK);
 }
 
-/* An excluded flow opened: remember who opened it, if not known yet. */
-static __always_inline void remember_excluded(const struct packet *p,
-					      bool from_pod, __u8 opener)
+/* Who opened the flow of k, as remembered; 0: not known. */
+static __always_inline __u8 excl_opener(const struct excl_flow_key *k)
 {
-	struct excl_flow_key k;
+	__u8 *v = bpf_map_lookup_elem(&excl_flows, k);
 
-	excl_flow_key(&k, p, from_pod);
-	if (!bpf_map_lookup_elem(&excl_flows, &k))
-		bpf_map_update_elem(&excl_flows, &k, &opener, BPF_ANY);
+	return v ? *v : 0;
+}
+
+static __always_inline void excl_remember(const struct excl_flow_key *k,
+					  __u8 opener)
+{
+	bpf_map_update_elem(&excl_flows, k, &opener, BPF_ANY);
 }
 
 /*
- * The pod's own socket for p, in the pod's netns (pod_guard runs there):
- * a flow the pod itself has open.
- */
-static __always_inline bool pod_has_socket(struct __sk_buff *skb,
-					   const struct packet *p)
-{
-	struct bpf_sock_tuple t = {};
-	__u32 len = tuple_of(p, &t, p->dport);
-	struct bpf_sock *sk;
-
-	if (p->proto == IPPROTO_TCP)
-		sk = lookup_established_tcp(skb, &t, len, BPF_F_CURRENT_NETNS);
-	else
-		sk = bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
-	if (!sk)
-		return false;
-	bpf_sk_release(sk);
-	return true;
-}
-
-/*
- * A packet of an excluded flow after its opening: the pod's own flow, or
- * one of ztunnel's that merely has the same ends (ztunnel dials with the
- * pod's address, and answers for the pod on connections it took in), which
- * stays ztunnel's. The remembered opener answers first; without it (never
- * seen, or the LRU dropped it) the sockets do, and the answer is kept.
- */
-static __always_inline bool excluded_flow_ours(struct __sk_buff *skb,
-					       const struct packet *p,
-					       bool from_pod, __u8 opener,
-					       const struct ztunnel_value *zt,
-					       bool in_pod_netns)
-{
-	struct excl_flow_key k;
-	__u8 *v;
-
-	excl_flow_key(&k, p, from_pod);
-	v = bpf_map_lookup_elem(&excl_flows, &k);
-	if (v)
-		return *v == opener;
-	if (in_pod_netns ? !pod_has_socket(skb, p) :
-			   ztunnel_owns_flow(skb, p, zt))
-		return false;
-	bpf_map_update_elem(&excl_flows, &k, &opener, BPF_ANY);
-	return true;
-}
-
-/*
- * The pass counter of a packet leaving the pod that belongs to an
- * excluded flow; 0: not one. The pod opens flows to excluded destinations
- * and answers on flows peers opened to its excluded ports; a flow it opens
- * from an excluded inbound port is not excluded.
+ * A packet leaving the pod, for a pod with exclusions: the pass counter
+ * when an exclusion covers its flow, else 0 (the capture rules decide).
+ * The pod opens flows to its excluded destinations (a bare SYN, or any
+ * datagram: written then); it answers on flows peers opened to its
+ * excluded ports only where the flow is remembered so. Without a record
+ * (the LRU dropped it, or a flow older than the exclusion) a packet to an
+ * excluded destination is the pod's own unless ztunnel holds a socket
+ * with its ends: ztunnel dials with the pod's address, and answers for
+ * the pod on connections it took in; that is remembered too, so such a
+ * flow costs one lookup a packet. An excluded inbound port is no way out:
+ * nothing the pod sends from it passes unremembered.
  */
 static __always_inline __u32 outbound_exclusion(struct __sk_buff *skb,
 						const struct packet *p,
 						const struct pod_value *pod,
 						const struct ztunnel_value *zt)
 {
-	if (excluded_outbound(pod, &p->daddr, p->dport)) {
-		if (tcp_opening(p)) {
-			remember_excluded(p, true, EXCL_DIR_OUT);
-			return CNT_OUT_PASS_EXCLUDED;
+	bool to_excluded = excluded_outbound(pod, &p->daddr, p->dport);
+	bool from_excluded = (pod->flags & POD_F_EXCL_IN) &&
+			     excluded_inbound(pod, p->sport);
+	struct excl_flow_key k;
+	__u8 opener;
+
+	if (!to_excluded && !from_excluded)
+		return 0;
+	excl_flow_key(&k, p, true);
+	if (tcp_opening(p)) {
+		if (!to_excluded) { /* the pod's own, from an excluded port */
+			excl_remember(&k, EXCL_OPENER_ZTUNNEL);
+			return 0;
 		}
-		return excluded_flow_ours(skb, p, true, EXCL_DIR_OUT, zt,
-					  false) ?
-			       CNT_OUT_PASS_EXCLUDED :
-			       0;
+		excl_remember(&k, EXCL_OPENER_POD);
+		return CNT_OUT_PASS_EXCLUDED;
 	}
-	if ((pod->flags & POD_F_EXCL_INBOUND) && !tcp_opening(p) &&
-	    excluded_inbound(pod, p->sport) &&
-	    excluded_flow_ours(skb, p, true, EXCL_DIR_IN, zt, false))
+	opener = excl_opener(&k);
+	if (opener == EXCL_OPENER_POD && to_excluded)
+		return CNT_OUT_PASS_EXCLUDED;
+	if (opener == EXCL_OPENER_PEER && from_excluded)
 		return CNT_OUT_PASS_EXCLUDED_REPLY;
-	return 0;
+	if (opener || !to_excluded)
+		return 0;
+	if (ztunnel_owns_flow(skb, p, zt)) {
+		excl_remember(&k, EXCL_OPENER_ZTUNNEL);
+		return 0;
+	}
+	excl_remember(&k, EXCL_OPENER_POD);
+	return CNT_OUT_PASS_EXCLUDED;
 }
 
 /*
- * The same for a packet entering the pod: 1 a flow a peer opens to an
- * excluded port, 2 an answer on one the pod opened; 0: not one.
+ * The same for a packet entering the pod (app_inbound, and pod_guard
+ * inside the pod: in_pod_netns, where ztunnel's sockets cannot be asked).
+ * Peers open flows to the pod's excluded ports (a bare SYN; without a
+ * record, any packet no socket of ztunnel's owns: written then, which lets
+ * only the pod's answers from that excluded port pass). An answer on a
+ * flow the pod opened to an excluded destination passes where remembered
+ * so; without a record a TCP segment that is no opening passes
+ * (app_inbound only, unless ztunnel holds the flow) but is not
+ * remembered: a peer never makes a record that passes the pod's packets
+ * to a destination. A bare SYN the rules do not exclude marks its flow
+ * ztunnel's, so no older record of the same ends outlives it.
  */
-static __always_inline int inbound_exclusion(struct __sk_buff *skb,
-					     const struct packet *p,
-					     const struct pod_value *pod,
-					     const struct ztunnel_value *zt,
-					     bool in_pod_netns)
+static __always_inline __u32 inbound_exclusion(struct __sk_buff *skb,
+					       const struct packet *p,
+					       const struct pod_value *pod,
+					       const struct ztunnel_value *zt,
+					       bool in_pod_netns)
 {
-	if (excluded_inbound(pod, p->dport)) {
-		if (tcp_opening(p)) {
-			remember_excluded(p, false, EXCL_DIR_IN);
-			return 1;
+	bool to_excluded = excluded_inbound(pod, p->dport);
+	bool from_excluded = (pod->flags & POD_F_EXCL_OUT) &&
+			     excluded_outbound(pod, &p->saddr, p->sport);
+	struct excl_flow_key k;
+	__u8 opener;
+
+	if (!to_excluded && !from_excluded)
+		return 0;
+	excl_flow_key(&k, p, false);
+	if (tcp_opening(p)) {
+		if (!to_excluded) { /* from an excluded destination: captured */
+			excl_remember(&k, EXCL_OPENER_ZTUNNEL);
+			return 0;
 		}
-		return excluded_flow_ours(skb, p, false, EXCL_DIR_IN, zt,
-					  in_pod_netns);
+		excl_remember(&k, EXCL_OPENER_PEER);
+		return CNT_IN_PASS_EXCLUDED;
 	}
-	if ((pod->flags & POD_F_EXCL_OUT) && !tcp_opening(p) &&
-	    excluded_outbound(pod, &p->saddr, p->sport) &&
-	    excluded_flow_ours(skb, p, false, EXCL_DIR_OUT, zt, in_pod_netns))
-		return 2;
-	return 0;
+	opener = excl_opener(&k);
+	if (opener == EXCL_OPENER_PEER && to_excluded)
+		return CNT_IN_PASS_EXCLUDED;
+	if (opener == EXCL_OPENER_POD && from_excluded)
+		return CNT_IN_PASS_EXCLUDED_REPLY;
+	if (opener)
+		return 0;
+	if (in_pod_netns) { /* a datagram opens; TCP opened with its SYN */
+		if (!to_excluded || p->proto != IPPROTO_UDP)
+			return 0;
+		excl_remember(&k, EXCL_OPENER_PEER);
+		return CNT_IN_PASS_EXCLUDED;
+	}
+	if (ztunnel_owns_flow(skb, p, zt))
+		return 0;
+	if (to_excluded) {
+		excl_remember(&k, EXCL_OPENER_PEER);
+		return CNT_IN_PASS_EXCLUDED;
+	}
+	return p->proto == IPPROTO_TCP ? CNT_IN_PASS_EXCLUDED_REPLY : 0;
 }
 
 /* --- app_outbound --- */
@@ -376,13 +386,12 @@ static __always_inline __u32 inbound_decide(struct __sk_buff *skb,
 					    const struct pod_value *pod,
 					    const struct ztunnel_value *zt)
 {
-	int excl = pod->flags & POD_F_EXCL_ANY ?
-			   inbound_exclusion(skb, p, pod, zt, false) :
-			   0;
+	__u32 excl = pod->flags & POD_F_EXCL_ANY ?
+			     inbound_exclusion(skb, p, pod, zt, false) :
+			     0;
 
 	if (excl)
-		return excl == 1 ? CNT_IN_PASS_EXCLUDED :
-				   CNT_IN_PASS_EXCLUDED_REPLY;
+		return excl;
 	if (from_node_socket(skb))
 		return ztunnel_owns_flow(skb, p, zt) ?
 			       CNT_IN_ZT_FLOW_TO_ZTUNNEL :

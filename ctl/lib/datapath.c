@@ -414,8 +414,10 @@ static int update_or_delete(struct bpf_map *m, const void *key, size_t klen,
 int dp_excl_cidr_set(const struct datapath *dp, __u32 ifindex,
 		     const struct addr_key *addr, __u8 prefixlen, bool put)
 {
-	struct excl_cidr_key k = { .prefixlen = 32 + prefixlen,
+	struct excl_cidr_key k = { .prefixlen =
+					   EXCL_CIDR_KEY_FIXED_BITS + prefixlen,
 				   .ifindex = ifindex,
+				   .family = addr_key_is_v4(addr) ? 4 : 6,
 				   .addr = *addr };
 
 	/* the value names the entry, for explain: its prefix length */
@@ -437,8 +439,9 @@ int dp_excl_port_set(const struct datapath *dp, __u32 ifindex, __u16 port,
 int dp_excl_cidr_match(const struct datapath *dp, __u32 ifindex,
 		       const struct addr_key *addr)
 {
-	struct excl_cidr_key k = { .prefixlen = 32 + 128,
+	struct excl_cidr_key k = { .prefixlen = EXCL_CIDR_KEY_FIXED_BITS + 128,
 				   .ifindex = ifindex,
+				   .family = addr_key_is_v4(addr) ? 4 : 6,
 				   .addr = *addr };
 	__u8 v;
 
@@ -460,7 +463,10 @@ bool dp_excl_port_has(const struct datapath *dp, __u32 ifindex, __u16 port,
 				     &v, sizeof(v), 0);
 }
 
-/* Every key of m (keys of klen bytes), for a walk that may delete. */
+/*
+ * Every key of m (keys of klen bytes), collected first: deleting while
+ * walking would restart the walk.
+ */
 static int map_keys(struct bpf_map *m, size_t klen, void **keys, size_t *n)
 {
 	size_t cap = 64;
@@ -664,8 +670,6 @@ int dp_settings_set(const struct datapath *dp, const struct settings *s)
 					    sizeof(zero), s, sizeof(*s),
 					    BPF_ANY));
 }
-
-/* Collect the keys first: deleting while walking would restart the walk. */
 
 int dp_pod_for_each(const struct datapath *dp,
 		    int (*fn)(const struct addr_key *addr,

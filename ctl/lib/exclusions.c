@@ -23,12 +23,22 @@ static void clear_host_bits(struct addr_key *a, unsigned int prefixlen)
 	}
 }
 
-/* "ADDR" or "ADDR/LEN"; an IPv4 /n is stored as /(96 + n). */
-static int cidr_parse(const char *s, struct excl_cidr *c)
+/* A prefix length: decimal digits only, no sign, no blank, no 0 first. */
+static int prefix_parse(const char *s, unsigned int max, unsigned int *len)
 {
-	char text[64], *slash, *end;
-	unsigned long len;
-	bool v4;
+	size_t n = strspn(s, "0123456789");
+
+	if (!n || s[n] || n > 3 || (s[0] == '0' && n > 1))
+		return -EINVAL;
+	*len = (unsigned int)strtoul(s, NULL, 10);
+	return *len <= max ? 0 : -EINVAL;
+}
+
+int excl_cidr_parse(const char *s, struct excl_cidr *c)
+{
+	char text[64], *slash;
+	unsigned int len;
+	bool v4, v6_text;
 
 	memset(c, 0, sizeof(*c)); /* padding too: records compare whole */
 	if (strlen(s) >= sizeof(text))
@@ -40,15 +50,16 @@ static int cidr_parse(const char *s, struct excl_cidr *c)
 	if (addr_key_parse(text, &c->addr))
 		return -EINVAL;
 	v4 = addr_key_is_v4(&c->addr);
-	len = v4 ? 32 : 128;
-	if (slash) {
-		errno = 0;
-		len = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || len > (v4 ? 32u : 128u) ||
-		    (slash[1] == '0' && slash[2]))
-			return -EINVAL;
-	}
-	excl_cidr_init(c, &c->addr, (__u8)(v4 ? 96 + len : len));
+	/* ::ffff:a.b.c.d/n is the IPv4 a.b.c.d/(n - 96): n >= 96 */
+	v6_text = strchr(text, ':') != NULL;
+	len = v4 && !v6_text ? 32 : 128;
+	if (slash && prefix_parse(slash + 1, len, &len))
+		return -EINVAL;
+	if (v4 && v6_text && len < 96)
+		return -EINVAL;
+	if (v4 && !v6_text)
+		len += 96;
+	excl_cidr_init(c, &c->addr, (__u8)len);
 	return 0;
 }
 
@@ -118,7 +129,7 @@ static int cidrs_parse(struct pod_exclusions *e, char *const *cidrs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct excl_cidr c;
 
-		if (cidr_parse(cidrs[i], &c)) {
+		if (excl_cidr_parse(cidrs[i], &c)) {
 			snprintf(msg, msglen,
 				 "exclude_outbound_cidrs[%zu]: '%.64s' is not "
 				 "an IPv4 or IPv6 CIDR or address",
@@ -160,7 +171,7 @@ __u16 excl_pod_flags(const struct pod_exclusions *e)
 	if (e->ncidrs || e->nout)
 		f |= POD_F_EXCL_OUT;
 	if (e->nin)
-		f |= POD_F_EXCL_IN;
+		f |= POD_F_EXCL_IN_PORTS;
 	if (e->bypass_inbound)
 		f |= POD_F_BYPASS_INBOUND;
 	return f;

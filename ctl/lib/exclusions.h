@@ -32,6 +32,15 @@ struct pod_exclusions {
 int excl_parse(struct pod_exclusions *e, char *const *cidrs, size_t ncidrs,
 	       const uint32_t *out_ports, size_t nout, const uint32_t *in_ports,
 	       size_t nin, bool bypass_inbound, char *msg, size_t msglen);
+/* "addr/128": the longest text excl_cidr_format writes, with its NUL. */
+#define EXCL_CIDR_STRLEN (46 + 4)
+
+/*
+ * "ADDR" or "ADDR/LEN" (an IPv4 /n is kept as /(96 + n), a bare address
+ * is a /32 or /128), host bits cleared; 0 or -EINVAL. The one parser of
+ * them: redirect-cni checks annotations with it too.
+ */
+int excl_cidr_parse(const char *s, struct excl_cidr *c);
 /* c: the prefix of a (mapped form length) with host bits cleared. */
 void excl_cidr_init(struct excl_cidr *c, const struct addr_key *a,
 		    __u8 prefixlen);

@@ -103,7 +103,8 @@ int explain_run(const struct datapath *dp, enum dp_prog prog, int netns_fd,
 		abort(); /* on in a pod's netns, nothing would be right */
 	if (!err)
 		err = read_counts(cfd, after);
-	r->counter = err ? -1 : moved_counter(before, after, &r->assign_untried);
+	r->counter = err ? -1 :
+			   moved_counter(before, after, &r->assign_untried);
 	if (r->assign_untried)
 		r->verdict = TC_ACT_OK; /* what the assignment returns */
 	return err;

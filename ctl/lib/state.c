@@ -372,7 +372,7 @@ static int parse_mac(const char *s, __u8 *mac)
 	return 0;
 }
 
-#define CIDR_STR (ADDR_STR + 4)
+#define CIDR_STR EXCL_CIDR_STRLEN
 
 /*
  * info's ips and exclusion lists in one block, ips first, so that

@@ -29,6 +29,8 @@ typedef AmbientRedirect__V1__JournalEntry JournalEntry;
 typedef AmbientRedirect__V1__ExplainRequest ExplainRequest;
 typedef AmbientRedirect__V1__ExplainReply ExplainReply;
 typedef AmbientRedirect__V1__ExplainStep ExplainStep;
+typedef AmbientRedirect__V1__DoctorReply DoctorReply;
+typedef AmbientRedirect__V1__Finding Finding;
 
 #define API_VERSION 1
 /* One request or reply per packet; larger ones are refused. */

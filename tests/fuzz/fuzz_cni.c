@@ -7,7 +7,7 @@
  * sanitizers': every JSON we print parses back; the result we pass on
  * carries the config's cniVersion; the pod's addresses are at most
  * CNI_MAX_IPS, distinct, and equal to themselves in any order; the pod
- * options from the annotations hold at most CNI_MAX_EXCLUDES distinct
+ * options from the annotations hold at most EXCL_MAX_PER_POD distinct
  * entries a list, ports 1-65535, CIDRs "addr/prefix".
  */
 #include <stdint.h>
@@ -59,7 +59,7 @@ static void check_ips(const struct cni_pod_net *net)
 
 static void check_ports(const struct cni_ports *p)
 {
-	REQUIRE(p->n <= CNI_MAX_EXCLUDES);
+	REQUIRE(p->n <= EXCL_MAX_PER_POD);
 	for (size_t i = 0; i < p->n; i++) {
 		REQUIRE(p->port[i] >= 1 && p->port[i] <= 65535);
 		for (size_t j = 0; j < i; j++)
@@ -78,9 +78,9 @@ static void check_opts(const struct cni_conf *c)
 		return;
 	}
 	l = &o.out_cidrs;
-	REQUIRE(l->n <= CNI_MAX_EXCLUDES);
+	REQUIRE(l->n <= EXCL_MAX_PER_POD);
 	for (size_t i = 0; i < l->n; i++) {
-		REQUIRE(strlen(l->cidr[i]) < CNI_CIDR_LEN);
+		REQUIRE(strlen(l->cidr[i]) < EXCL_CIDR_STRLEN);
 		REQUIRE(strchr(l->cidr[i], '/'));
 		for (size_t j = 0; j < i; j++)
 			REQUIRE(strcmp(l->cidr[i], l->cidr[j]));

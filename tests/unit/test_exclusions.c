@@ -51,11 +51,24 @@ static void cidrs_canonical(void)
 	CU_ASSERT_EQUAL(excl_pod_flags(&e), POD_F_EXCL_OUT);
 }
 
+/* IPv4 written in the mapped IPv6 form is that IPv4 prefix. */
+static void cidrs_mapped(void)
+{
+	char *c[] = { "::ffff:10.1.2.3/104", "::ffff:192.0.2.1" };
+
+	CU_ASSERT_EQUAL_FATAL(parse(c, 2, NULL, 0, NULL, 0, false), 0);
+	CU_ASSERT_STRING_EQUAL(cidr_text(0), "10.0.0.0/8");
+	CU_ASSERT_STRING_EQUAL(cidr_text(1), "192.0.2.1/32");
+}
+
 static void cidrs_malformed(void)
 {
-	const char *bad[] = { "10.0.0.0/33", "fd00::/129",  "10.0.0.0/",
-			      "10.0.0.0/x",  "10.0.0/8",    "",
-			      "10.0.0.0/-1", "10.0.0.0/08", "example.com" };
+	const char *bad[] = {
+		"10.0.0.0/33", "fd00::/129",  "10.0.0.0/",
+		"10.0.0.0/x",  "10.0.0/8",    "",
+		"10.0.0.0/-1", "10.0.0.0/08", "example.com",
+		"10.0.0.0/+8", "10.0.0.0/ 8", "::ffff:1.2.3.4/64"
+	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *c[] = { "10.0.0.0/8", (char *)bad[i] };
@@ -79,7 +92,8 @@ static void ports_sorted_unique(void)
 	CU_ASSERT_TRUE(excl_has_port(&e, 443, EXCL_DIR_OUT));
 	CU_ASSERT_FALSE(excl_has_port(&e, 443, EXCL_DIR_IN));
 	CU_ASSERT_TRUE(excl_has_port(&e, 9000, EXCL_DIR_IN));
-	CU_ASSERT_EQUAL(excl_pod_flags(&e), POD_F_EXCL_OUT | POD_F_EXCL_IN);
+	CU_ASSERT_EQUAL(excl_pod_flags(&e),
+			POD_F_EXCL_OUT | POD_F_EXCL_IN_PORTS);
 }
 
 static void ports_malformed(void)
@@ -154,13 +168,10 @@ static void journal_round_trip(void)
 }
 
 static const struct test_def parse_tests[] = {
-	T(cidrs_canonical),
-	T(cidrs_malformed),
-	T(ports_sorted_unique),
-	T(ports_malformed),
-	T(too_many),
-	T(nothing_and_bypass),
-	T_END,
+	T(cidrs_canonical),    T(cidrs_mapped),
+	T(cidrs_malformed),    T(ports_sorted_unique),
+	T(ports_malformed),    T(too_many),
+	T(nothing_and_bypass), T_END,
 };
 
 static const struct test_def record_tests[] = {
