@@ -126,6 +126,7 @@ $(LIB): $(LIB_OBJS)
 
 DAEMON_SRCS := ctl/daemon.c ctl/daemon_hooks.c ctl/daemon_pods.c \
                ctl/daemon_ztunnel.c ctl/daemon_query.c ctl/daemon_explain.c \
+               ctl/daemon_doctor.c \
                ctl/daemon_reconcile.c ctl/daemon_watch.c ctl/daemon_coverage.c \
                ctl/daemon_errors.c ctl/daemon_maps.c ctl/daemon_netns.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
@@ -166,8 +167,9 @@ $(ALT_LIB): $(filter-out $(BUILD)/ctl/lib/datapath.o $(BUILD)/ctl/lib/sockmap.o 
 $(BUILD)/redirectd-alt-layout: $(SERVER_OBJS) $(DAEMON_OBJS) $(ALT_LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(BUILD)/ctl/ctl_output.o $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/redirectctl: $(BUILD)/ctl/redirectctl.o $(BUILD)/ctl/ctl_output.o \
+		$(BUILD)/ctl/ctl_doctor.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -ljson-c
 
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(TEST_LIB_HDRS)
 	@mkdir -p $(@D)

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "daemon_errors.h"
 #include "daemon_pods.h"
+#include "daemon_doctor.h"
 #include "daemon_explain.h"
 #include "daemon_query.h"
 #include "daemon_ztunnel.h"
@@ -170,6 +171,9 @@ void daemon_reply_release(Reply *reply)
 		break;
 	case REPLY_BODY(EXPLAIN):
 		free(reply->explain); /* first member of its block */
+		break;
+	case REPLY_BODY(DOCTOR):
+		release_doctor(reply->doctor);
 		break;
 	case REPLY_BODY(STATS):
 		if (reply->stats->n_counters)

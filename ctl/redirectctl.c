@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "addr.h"
 #include "client.h"
+#include "ctl_doctor.h"
 #include "ctl_output.h"
 #include "defaults.h"
 #include "wire.h"
@@ -50,6 +51,7 @@ enum flag {
 	F_FROM,
 	F_IN,
 	F_UDP,
+	F_CNI_DIR,
 	F_BPFFS,
 	F_STATE,
 	F_CGROUP,
@@ -91,6 +93,8 @@ static const struct flag_def flags[F_MAX] = {
 	  "source (in: the peer; out: :PORT or ADDR:PORT of the pod)" },
 	{ F_IN, "in", NULL, "a peer's flow into the pod (default: out)" },
 	{ F_UDP, "udp", NULL, "UDP (default TCP)" },
+	{ F_CNI_DIR, "cni-conf-dir", "DIR",
+	  "the node's CNI configs (default /etc/cni/net.d)" },
 	{ F_BPFFS, "bpffs", "DIR", "pin folder (default " DEFAULT_PIN_DIR ")" },
 	{ F_STATE, "state", "FILE",
 	  "journal (default " DEFAULT_STATE_FILE ")" },
@@ -600,6 +604,44 @@ static int cmd_explain(struct ctl *ctl)
 	return one_call(ctl, call_explain, show_explain);
 }
 
+/*
+ * The node's files, then redirectd's findings (unreachable: a finding
+ * too); exit code by the worst.
+ */
+static int cmd_doctor(struct ctl *ctl)
+{
+	struct doctor_list l = { 0 };
+	Reply *reply = NULL;
+	int code, err;
+
+	doctor_local(&l,
+		     ctl->set[F_CNI_DIR] ? ctl->val[F_CNI_DIR] :
+					   "/etc/cni/net.d",
+		     ctl->socket_path);
+	err = connect_daemon(ctl);
+	if (!err)
+		err = outcome(client_doctor(&ctl->c, &reply), &reply);
+	client_close(&ctl->c);
+	if (err || reply->body_case != REPLY_BODY(DOCTOR))
+		doctor_add(&l, "fail", "redirectd", ctl->socket_path,
+			   "start redirectd (systemctl start redirectd, or "
+			   "its DaemonSet)",
+			   "not reachable, or no answer: nothing is enrolled "
+			   "or kept up to date");
+	else
+		for (size_t i = 0; i < reply->doctor->n_findings; i++) {
+			Finding *f = reply->doctor->findings[i];
+
+			doctor_add(&l, f->level, f->check, f->subject, f->fix,
+				   "%s", f->detail);
+		}
+	client_reply_free(reply);
+	doctor_print(l.v, l.n, ctl->json);
+	code = doctor_exit_code(l.v, l.n);
+	doctor_list_free(&l);
+	return code;
+}
+
 static int call_ztunnel_add(struct ctl *ctl, Reply **reply)
 {
 	ZtunnelAdd b = AMBIENT_REDIRECT__V1__ZTUNNEL_ADD__INIT;
@@ -831,6 +873,14 @@ static const struct cmd_def commands[] = {
 	  { F_TO, F_FROM, F_IN, F_UDP, F_MAX },
 	  "what the loaded datapath does with a flow of the pod",
 	  cmd_explain },
+	{ { "doctor", NULL },
+	  NULL,
+	  "",
+	  0,
+	  0,
+	  { F_CNI_DIR, F_MAX },
+	  "is this node set up right? exit 0 ok, 6 warn, 7 fail",
+	  cmd_doctor },
 	{ { "ztunnel", "add" },
 	  NULL,
 	  "UID",

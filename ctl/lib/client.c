@@ -219,6 +219,14 @@ int client_explain(struct client *c, const ExplainRequest *x, Reply **reply)
 	return call_body(c, REQ(EXPLAIN), (void *)x, -1, reply);
 }
 
+int client_doctor(struct client *c, Reply **reply)
+{
+	AmbientRedirect__V1__DoctorRequest b =
+		AMBIENT_REDIRECT__V1__DOCTOR_REQUEST__INIT;
+
+	return call_body(c, REQ(DOCTOR), &b, -1, reply);
+}
+
 int client_pod_delete(struct client *c, const char *uid,
 		      const char *container_id, const char *netns,
 		      Reply **reply)

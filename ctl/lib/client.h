@@ -41,6 +41,7 @@ int client_list_page(struct client *c, const char *after, uint32_t limit,
 		     Reply **reply);
 int client_pod_get(struct client *c, const char *uid, Reply **reply);
 int client_explain(struct client *c, const ExplainRequest *x, Reply **reply);
+int client_doctor(struct client *c, Reply **reply);
 int client_status(struct client *c, Reply **reply);
 int client_stats(struct client *c, Reply **reply);
 /* container_id, netns: the guards of PodDelete ("" or NULL: none). */

@@ -34,6 +34,7 @@
 	X(POD_GET, pod_get, false, WIRE_ROLE_READ, check_pod_get, h_pod_get) \
 	X(STATS, stats, false, WIRE_ROLE_READ, check_nothing, h_stats)       \
 	X(EXPLAIN, explain, false, WIRE_ROLE_READ, check_explain, h_explain) \
+	X(DOCTOR, doctor, false, WIRE_ROLE_READ, check_nothing, h_doctor)    \
 	X(SET_LOG_LEVEL, set_log_level, false, WIRE_ROLE_ADMIN,              \
 	  check_log_level, h_set_log_level)
 

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Doctor (docs/doctor.md): what redirectd can see of the node's setup,
+ * each finding ok, warn or fail with one line of what to do. It reads,
+ * never repairs: the order watch and reconcile do that. redirectctl adds
+ * what only the node's files show (the CNI conflist, mounts).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include "daemon_doctor.h"
+#include "daemon_hooks.h"
+#include "daemon_netns.h"
+#include "netns.h"
+#include "tcx.h"
+
+/* A finding and its text, allocated together. */
+struct finding_block {
+	Finding f; /* first: release_doctor frees the block */
+	char subject[96], detail[384], fix[200];
+};
+
+struct findings {
+	Finding **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void add(struct findings *fs, const char *level, const char *check,
+		const char *subject, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static void add(struct findings *fs, const char *level, const char *check,
+		const char *subject, const char *fix, const char *fmt, ...)
+{
+	struct finding_block *b;
+	va_list ap;
+
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? 2 * fs->cap : 32;
+		Finding **v = realloc(fs->v, cap * sizeof(*v));
+
+		if (!v) {
+			fs->oom = true;
+			return;
+		}
+		fs->v = v;
+		fs->cap = cap;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		fs->oom = true;
+		return;
+	}
+	ambient_redirect__v1__finding__init(&b->f);
+	snprintf(b->subject, sizeof(b->subject), "%s", subject);
+	snprintf(b->fix, sizeof(b->fix), "%s", fix ? fix : "");
+	va_start(ap, fmt);
+	vsnprintf(b->detail, sizeof(b->detail), fmt, ap);
+	va_end(ap);
+	b->f.level = (char *)level;
+	b->f.check = (char *)check;
+	b->f.subject = b->subject;
+	b->f.detail = b->detail;
+	b->f.fix = b->fix;
+	fs->v[fs->n++] = &b->f;
+}
+
+/* "foreign_ok, app_outbound": the TCX chain of a hook, in order. */
+static void chain_names(int ifindex, enum tc_dir dir, char *buf, size_t len)
+{
+	__u32 ids[16], n = 0;
+	size_t at = 0;
+
+	buf[0] = '\0';
+	if (tcx_list(ifindex, dir, ids, 16, &n))
+		return;
+	for (__u32 i = 0; i < n && at < len; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 ilen = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &ilen))
+			at += (size_t)snprintf(buf + at, len - at, "%s%s (id %u)",
+					       i ? ", " : "", info.name,
+					       ids[i]);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+static const char *order_fix(enum hook_order o)
+{
+	if (o == HOOK_ORDER_NOT_FIRST)
+		return "the order watch puts ours back first within a second; "
+		       "if this stays, see the log for why";
+	return "run redirectd with --attach auto (the default) or tcx, so "
+	       "ours go first in the TCX chain";
+}
+
+/* Our hooks on one device, first or not. */
+static void check_order(struct daemon *d, struct findings *fs,
+			const char *subject, const struct hook_dev *dev,
+			bool tcx)
+{
+	struct hooks h = hooks_of(d);
+	__u32 ids[DP_PROG_MAX];
+	char in[160], eg[160];
+	enum hook_order o;
+
+	hook_prog_ids(&d->dp, ids);
+	o = hook_dev_order(&h, dev, tcx, ids);
+	if (o == HOOK_ORDER_OK)
+		return;
+	chain_names(dev->ifindex, TC_DIR_INGRESS, in, sizeof(in));
+	chain_names(dev->ifindex, TC_DIR_EGRESS, eg, sizeof(eg));
+	add(fs, "fail", "order", subject, order_fix(o),
+	    "%s (ours are %s): TCX ingress [%s], egress [%s]",
+	    hook_order_name(o), tcx ? "TCX links" : "cls_bpf filters", in, eg);
+}
+
+static void check_pod(struct daemon *d, struct findings *fs,
+		      struct enrolled_pod *pod, size_t *bad)
+{
+	struct hook_dev dev;
+	size_t before = fs->n;
+
+	if (!veth_alive(d, pod->host_ifindex, pod->host_veth)) {
+		add(fs, "fail", "pod", pod->uid,
+		    "delete the pod (CNI DEL) or re-enrol it",
+		    "its veth %s (ifindex %d) is gone", pod->host_veth,
+		    pod->host_ifindex);
+		++*bad;
+		return;
+	}
+	hook_dev_pod(&dev, d->nl, pod->host_ifindex);
+	check_order(d, fs, pod->uid, &dev, pod->tcx);
+	if (d->guard_on && !pod->guard)
+		add(fs, "warn", "guard", pod->uid,
+		    "re-enrol the pod (CNI ADD) to attach it",
+		    "no inbound guard in its netns: traffic another program "
+		    "delivers straight into it is not captured");
+	if (pod->uncovered)
+		add(fs, "warn", "coverage", pod->uid,
+		    "enrol every address of the pod, or remove the others",
+		    "addresses of its netns it was not enrolled with: %s",
+		    pod->uncovered);
+	if (fs->n != before)
+		++*bad;
+}
+
+static void check_pods(struct daemon *d, struct findings *fs)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < d->st.nbuckets; i++)
+		for (struct enrolled_pod *p = d->st.buckets[i]; p; p = p->next)
+			check_pod(d, fs, p, &bad);
+	if (!bad)
+		add(fs, "ok", "pod", "pods", NULL,
+		    "%zu enrolled: our hooks first on each, guards in place, "
+		    "every address covered",
+		    d->st.npods);
+}
+
+/* rp_filter in ztunnel's netns: strict drops what we hand ztunnel. */
+static void check_rp_filter(struct daemon *d, struct findings *fs,
+			    const struct ztunnel *zt)
+{
+	char path[128], v[2][8] = { "?", "?" };
+	int saved, fd;
+
+	if (zt->netns_fd < 0 || netns_enter(zt->netns_fd, &saved))
+		return;
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path),
+			 "/proc/sys/net/ipv4/conf/%s/rp_filter",
+			 i ? zt->ifname : "all");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t r = read(fd, v[i], sizeof(v[i]) - 1);
+
+			v[i][r > 0 ? r : 0] = '\0';
+			v[i][strcspn(v[i], "\n")] = '\0';
+			close(fd);
+		}
+	}
+	if (netns_leave(saved))
+		abort(); /* on in ztunnel's netns, nothing would be right */
+	if (!strcmp(v[0], "1") || !strcmp(v[1], "1"))
+		add(fs, "warn", "rp_filter", zt->uid,
+		    "sysctl -w net.ipv4.conf.all.rp_filter=0 (and on its "
+		    "interface) in ztunnel's netns",
+		    "strict rp_filter in ztunnel's netns (all=%s, %s=%s) "
+		    "drops captured packets whose source it would route "
+		    "elsewhere",
+		    v[0], zt->ifname, v[1]);
+	else
+		add(fs, "ok", "rp_filter", zt->uid, NULL,
+		    "not strict in ztunnel's netns (all=%s, %s=%s)", v[0],
+		    zt->ifname, v[1]);
+}
+
+static void check_ztunnel(struct daemon *d, struct findings *fs)
+{
+	struct ztunnel *zt = state_ztunnel_current(&d->st);
+	struct ztunnel_devs zd;
+	size_t before = fs->n;
+
+	if (!zt) {
+		add(fs, d->opts.fail_open ? "warn" : "fail", "ztunnel",
+		    "ztunnel", "start ztunnel; its CNI ADD or ZtunnelAdd enrols it",
+		    "no ztunnel enrolled: meshed pods' traffic is %s",
+		    d->opts.fail_open ? "passed unmeshed (fail open)" :
+					"dropped (fail closed)");
+		return;
+	}
+	ztunnel_devs_open(d, zt, &zd);
+	for (int i = 0; i < 2; i++)
+		if (zd.reach[i])
+			check_order(d, fs, zt->uid, &zd.dev[i], zt->tcx);
+	ztunnel_devs_close(&zd);
+	if (fs->n == before)
+		add(fs, "ok", "ztunnel", zt->uid, NULL,
+		    "enrolled on %s, our hooks first (%s)", zt->host_veth,
+		    zt->tcx ? "TCX" : "tc");
+	check_rp_filter(d, fs, zt);
+}
+
+static void check_kernel(struct daemon *d, struct findings *fs)
+{
+	add(fs, "ok", "kernel", "features", NULL, "%s", d->features);
+	if (!d->tcx_ok)
+		add(fs, "warn", "kernel", "tcx",
+		    "a kernel of 6.6 or later, where CNIs attach with TCX",
+		    "no TCX links: beside a CNI that attaches with TCX "
+		    "(Cilium 1.16+) ours could not go first");
+	add(fs, "ok", "bpffs", d->opts.bpffs, NULL,
+	    "programs and maps pinned here");
+	if (d->sm.active)
+		add(fs, "ok", "sockmap", d->sm.cgroup, NULL,
+		    "acceleration attached");
+	else if (d->opts.cgroup && d->opts.cgroup[0])
+		add(fs, "warn", "sockmap", d->opts.cgroup,
+		    "check the cgroup v2 folder given with --cgroup",
+		    "acceleration asked for but off: %s", d->sm.reason);
+	else
+		add(fs, "ok", "sockmap", "sockmap", NULL,
+		    "acceleration off (not asked for: --cgroup)");
+	if (d->guard_on)
+		add(fs, "ok", "guard", "pod_guard", NULL,
+		    "inbound guard inside meshed pods");
+	else
+		add(fs, "warn", "guard", "pod_guard",
+		    "a kernel with TCX; see the log for why it is off",
+		    "no inbound guard (%s): traffic a CNI delivers straight "
+		    "into a pod (bpf_redirect_peer) is not captured",
+		    d->guard_off);
+}
+
+static void check_health(struct daemon *d, struct findings *fs)
+{
+	const struct journal *j = &d->st.journal;
+
+	if (j->dirty)
+		add(fs, "fail", "journal", d->opts.state_file,
+		    "free space or fix permissions where the journal lives",
+		    "writes fail (%s): changes since are not on disk",
+		    strerror(-j->last_error));
+	else if (j->errors || j->damaged)
+		add(fs, "warn", "journal", d->opts.state_file,
+		    "see the log; the file is rewritten whole at compaction",
+		    "%llu writes failed, %llu damaged stretches skipped at "
+		    "start",
+		    (unsigned long long)j->errors,
+		    (unsigned long long)j->damaged);
+	else
+		add(fs, "ok", "journal", d->opts.state_file, NULL, "whole");
+	if (d->kernel_errors)
+		add(fs, "warn", "kernel errors", "redirectd",
+		    "see the log: each failed operation is logged",
+		    "%llu kernel operations failed where nothing could "
+		    "refuse or undo them",
+		    (unsigned long long)d->kernel_errors);
+	add(fs, "ok", "order watch", "redirectd", NULL,
+	    "%llu checks, %llu found a program before ours, %llu put ours "
+	    "back first",
+	    (unsigned long long)d->order_checks,
+	    (unsigned long long)d->order_violations,
+	    (unsigned long long)d->order_restored);
+}
+
+/* What other owners of the node's networking show of themselves. */
+static void check_neighbours(struct daemon *d, struct findings *fs)
+{
+	if (if_nametoindex("cilium_host")) {
+		if (!d->guard_on)
+			add(fs, "fail", "cni", "cilium",
+			    "a kernel with TCX, so the guard can run",
+			    "Cilium delivers into pods with bpf_redirect_peer, "
+			    "around our hooks, and the guard is off");
+		else if (d->opts.attach == ATTACH_TC)
+			add(fs, "warn", "cni", "cilium",
+			    "run redirectd with --attach auto (the default)",
+			    "Cilium attaches with TCX, which runs before "
+			    "--attach tc's filters");
+		else
+			add(fs, "ok", "cni", "cilium", NULL,
+			    "seen (cilium_host); guard on, TCX available");
+	}
+	if (if_nametoindex("kube-ipvs0"))
+		add(fs, "ok", "cni", "kube-ipvs0", NULL,
+		    "Service addresses on kube-ipvs0 are node addresses: "
+		    "captured");
+	if (if_nametoindex("tunl0"))
+		add(fs, "ok", "cni", "tunl0", NULL,
+		    "an IPIP device (Calico): meshed pods' IPIP is dropped");
+}
+
+ErrorCode h_doctor(struct daemon *d, struct call *k)
+{
+	struct findings fs = { 0 };
+	DoctorReply *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return EC(INTERNAL);
+	ambient_redirect__v1__doctor_reply__init(r);
+	check_kernel(d, &fs);
+	check_ztunnel(d, &fs);
+	check_pods(d, &fs);
+	check_health(d, &fs);
+	check_neighbours(d, &fs);
+	r->findings = fs.v;
+	r->n_findings = fs.n;
+	if (fs.oom) {
+		release_doctor(r);
+		return EC(INTERNAL);
+	}
+	k->reply->body_case = REPLY_BODY(DOCTOR);
+	k->reply->doctor = r;
+	return EC(OK);
+}
+
+void release_doctor(DoctorReply *r)
+{
+	for (size_t i = 0; i < r->n_findings; i++)
+		free(r->findings[i]); /* first member of its block */
+	free(r->findings);
+	free(r);
+}
