@@ -303,7 +303,6 @@ FUZZERS     := $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_journal \
 FUZZ_CORE   := $(addprefix $(FUZZ_OBJ)/,ctl/lib/wire.o ctl/lib/state.o \
                ctl/lib/journal.o ctl/lib/log.o ctl/lib/datapath.o \
                ctl/lib/upgrade.o ctl/lib/addr.o ctl/lib/exclusions.o \
-               ctl/lib/explain.o ctl/lib/packet.o \
                $(BUILD)/proto/redirect.pb-c.o)
 # fuzz_request drives ctl/daemon.c on the fake kernel of
 # tests/fuzz/fake_kernel.h: the netlink modules (nl.c, netns.c, link.c,
@@ -317,7 +316,9 @@ FUZZ_WRAP   := dp_load dp_close dp_prog_fd dp_spare_fd dp_unpin \
                dp_settings_set dp_pod_for_each dp_node_addr_for_each \
                dp_node_addr_list_set dp_node_addr_list_get \
                dp_pod_capacity dp_counters_read dp_counters_reset \
-               bpffs_prepare
+               dp_excl_cidr_set dp_excl_port_set dp_excl_sweep \
+               dp_excl_flows_forget dp_excl_cidr_match dp_excl_port_has \
+               dp_explain_load bpffs_prepare
 comma       := ,
 
 $(FUZZ_OBJ)/%.o: %.c $(SKELS) $(PROTO_H) $(BPF_HDRS) \
@@ -331,6 +332,7 @@ $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
 		tests/fuzz/fake_kernel.o tests/fuzz/fake_tc.o \
 		tests/fuzz/fake_datapath.o tests/fuzz/fake_sockmap.o \
 		ctl/lib/hooks.o ctl/lib/tcx.o ctl/lib/coverage.o \
+		ctl/lib/explain.o ctl/lib/packet.o \
 		$(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \

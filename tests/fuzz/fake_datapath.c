@@ -70,6 +70,22 @@ int __wrap_dp_counters_read(const struct datapath *dp,
 			    struct counter_value *out);
 int __wrap_dp_counters_reset(const struct datapath *dp);
 int __wrap_bpffs_prepare(const char *dir);
+int __wrap_dp_excl_cidr_set(const struct datapath *dp, __u32 ifindex,
+			    const struct addr_key *addr, __u8 prefixlen,
+			    bool put);
+int __wrap_dp_excl_port_set(const struct datapath *dp, __u32 ifindex,
+			    __u16 port, __u8 dir, bool put);
+int __wrap_dp_excl_sweep(
+	const struct datapath *dp,
+	bool (*keep_cidr)(const struct excl_cidr_key *k, void *arg),
+	bool (*keep_port)(const struct excl_port_key *k, void *arg), void *arg);
+int __wrap_dp_excl_flows_forget(const struct datapath *dp,
+				const struct addr_key *addrs, size_t naddrs);
+int __wrap_dp_excl_cidr_match(const struct datapath *dp, __u32 ifindex,
+			      const struct addr_key *addr);
+bool __wrap_dp_excl_port_has(const struct datapath *dp, __u32 ifindex,
+			     __u16 port, __u8 dir);
+int __wrap_dp_explain_load(struct datapath *dp);
 
 int __wrap_dp_load(struct datapath *dp, const struct dp_opts *o)
 {
@@ -307,4 +323,65 @@ int __wrap_bpffs_prepare(const char *dir)
 {
 	(void)dir;
 	return 0;
+}
+/*
+ * Exclusion entries: counted, not kept (the harness checks that requests
+ * with any lists neither crash nor leak); a put fails once the fake
+ * maps would be full, as the kernel's would.
+ */
+static size_t excl_entries;
+
+int __wrap_dp_excl_cidr_set(const struct datapath *dp, __u32 ifindex,
+			    const struct addr_key *addr, __u8 prefixlen,
+			    bool put)
+{
+	(void)dp, (void)ifindex, (void)addr, (void)prefixlen;
+	if (put && excl_entries >= 4 * FK_POD_CAPACITY)
+		return -E2BIG;
+	excl_entries += put ? 1 : excl_entries ? (size_t)-1 : 0;
+	return 0;
+}
+
+int __wrap_dp_excl_port_set(const struct datapath *dp, __u32 ifindex,
+			    __u16 port, __u8 dir, bool put)
+{
+	(void)port, (void)dir;
+	return __wrap_dp_excl_cidr_set(dp, ifindex, NULL, 0, put);
+}
+
+int __wrap_dp_excl_sweep(
+	const struct datapath *dp,
+	bool (*keep_cidr)(const struct excl_cidr_key *k, void *arg),
+	bool (*keep_port)(const struct excl_port_key *k, void *arg), void *arg)
+{
+	(void)dp, (void)keep_cidr, (void)keep_port, (void)arg;
+	return 0;
+}
+
+int __wrap_dp_excl_flows_forget(const struct datapath *dp,
+				const struct addr_key *addrs, size_t naddrs)
+{
+	(void)dp, (void)addrs, (void)naddrs;
+	return 0;
+}
+
+int __wrap_dp_excl_cidr_match(const struct datapath *dp, __u32 ifindex,
+			      const struct addr_key *addr)
+{
+	(void)dp, (void)ifindex, (void)addr;
+	return -ENOENT;
+}
+
+bool __wrap_dp_excl_port_has(const struct datapath *dp, __u32 ifindex,
+			     __u16 port, __u8 dir)
+{
+	(void)dp, (void)ifindex, (void)port, (void)dir;
+	return false;
+}
+
+/* No programs to run here: explain answers with the kernel's refusal. */
+int __wrap_dp_explain_load(struct datapath *dp)
+{
+	(void)dp;
+	return -EOPNOTSUPP;
 }

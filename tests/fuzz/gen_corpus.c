@@ -102,6 +102,48 @@ static void pod_add(struct script *s, const char *uid, const char *netns,
 	req(s, with_fd ? 1 : 0, &r);
 }
 
+/* A PodAdd with every kind of exclusion, some of them malformed. */
+static void pod_add_excluding(struct script *s, const char *uid, char **ips,
+			      size_t n, bool good)
+{
+	static char *cidrs[] = { "10.96.0.0/12", "169.254.169.254", "fd00::/8",
+				 "::/0" };
+	static char *bad_cidrs[] = { "10.0.0.0/33", "::ffff:1.2.3.4/64" };
+	static uint32_t out[] = { 5432, 443, 5432 }, in[] = { 9000, 0 };
+	Request r = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	PodAdd a = AMBIENT_REDIRECT__V1__POD_ADD__INIT;
+
+	a.uid = (char *)uid;
+	a.netns_path = "/fuzz/pod-x";
+	a.ips = ips;
+	a.n_ips = n;
+	a.exclude_outbound_cidrs = good ? cidrs : bad_cidrs;
+	a.n_exclude_outbound_cidrs = good ? 4 : 2;
+	a.exclude_outbound_ports = out;
+	a.n_exclude_outbound_ports = 3;
+	a.exclude_inbound_ports = in;
+	a.n_exclude_inbound_ports = good ? 1 : 2;
+	a.bypass_inbound = !good;
+	r.body_case = REQ(POD_ADD);
+	r.pod_add = &a;
+	req(s, 0, &r);
+}
+
+static void explain(struct script *s, const char *uid, const char *peer,
+		    bool inbound, uint32_t pod_port)
+{
+	Request r = AMBIENT_REDIRECT__V1__REQUEST__INIT;
+	ExplainRequest x = AMBIENT_REDIRECT__V1__EXPLAIN_REQUEST__INIT;
+
+	x.uid = (char *)uid;
+	x.peer = (char *)peer;
+	x.inbound = inbound;
+	x.pod_port = pod_port;
+	r.body_case = REQ(EXPLAIN);
+	r.explain = &x;
+	req(s, 0, &r);
+}
+
 static void by_uid(struct script *s, int body, const char *uid)
 {
 	Request r = AMBIENT_REDIRECT__V1__REQUEST__INIT;
@@ -190,6 +232,16 @@ static void request_seeds(void)
 	by_uid(&s, REQ(POD_DELETE), "pod-a");
 	by_uid(&s, REQ(POD_DELETE), "pod-a");
 	emit(&s, "pod_lifecycle");
+
+	hello(&s, 1);
+	pod_add_excluding(&s, "pod-x", ips_a, 2, true);
+	pod_add_excluding(&s, "pod-x", ips_a, 2, false);
+	explain(&s, "pod-x", "10.96.0.10:443", false, 0);
+	explain(&s, "pod-x", "[fd00::1]:80", true, 9000);
+	explain(&s, "pod-x", "10.0.0.1", true, 0);
+	empty_body(&s, REQ(DOCTOR));
+	by_uid(&s, REQ(POD_DELETE), "pod-x");
+	emit(&s, "exclusions_explain_doctor");
 
 	hello(&s, 1);
 	pod_add(&s, "pod-fd", "", "eth0", ips_b, 1, true);
@@ -305,10 +357,12 @@ static void journal_seeds(void)
 			 i + 2);
 		p = make_pod(uid, ip, 10 + i);
 		state_pod_put(&st, p);
-		state_journal_pod_put(&st, p);
+		if (state_journal_pod_put(&st, p))
+			exit(2);
 	}
 	state_pod_remove(&st, "pod-1");
-	state_journal_pod_delete(&st, "pod-1");
+	if (state_journal_pod_delete(&st, "pod-1"))
+		exit(2);
 	z = ztunnel_new("zt-1");
 	if (!z)
 		exit(2);
@@ -317,10 +371,12 @@ static void journal_seeds(void)
 	z->host_ifindex = 42;
 	z->current = true;
 	state_ztunnel_put(&st, z);
-	state_journal_zt_put(&st, z);
+	if (state_journal_zt_put(&st, z))
+		exit(2);
 	copy_journal(file, "pods_and_ztunnel", 0);
 	copy_journal(file, "torn_last_record", 3);
-	state_journal_zt_delete(&st, "zt-1");
+	if (state_journal_zt_delete(&st, "zt-1"))
+		exit(2);
 	state_ztunnel_remove(&st, "zt-1");
 	ztunnel_free(z);
 	copy_journal(file, "ztunnel_deleted", 0);
