@@ -63,7 +63,8 @@ static void check_mounts(struct doctor_list *l)
 	char dev[256], dir[256], type[64];
 	bool bpf = false, cg2 = false;
 
-	while (f && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3) {
+	while (f &&
+	       fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3) {
 		bpf |= !strcmp(type, "bpf") && !strcmp(dir, "/sys/fs/bpf");
 		cg2 |= !strcmp(type, "cgroup2");
 	}
@@ -132,8 +133,8 @@ static int hook_index(struct json_object *plugins)
 	size_t n = json_object_array_length(plugins);
 
 	for (size_t i = 0; i < n; i++) {
-		const char *t = str_of(json_object_array_get_idx(plugins, i),
-				       "type");
+		const char *t =
+			str_of(json_object_array_get_idx(plugins, i), "type");
 
 		if (t && !strcmp(t, "redirect-cni"))
 			return (int)i;
@@ -198,8 +199,7 @@ static void check_conflist(struct doctor_list *l, const char *path,
 			   "plugin's result (the pod's veth and addresses)");
 		return;
 	}
-	doctor_add(l, "ok", "cni", path, NULL,
-		   "redirect-cni chained after %s",
+	doctor_add(l, "ok", "cni", path, NULL, "redirect-cni chained after %s",
 		   str_of(json_object_array_get_idx(plugins, 0), "type") ?:
 			   "the primary plugin");
 	check_hook_entry(l, path, json_object_array_get_idx(plugins, i),

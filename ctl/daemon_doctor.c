@@ -18,7 +18,9 @@
 #include "daemon_hooks.h"
 #include "daemon_netns.h"
 #include "netns.h"
+#include "tc.h"
 #include "tcx.h"
+#include "ztunnel_routing.h"
 
 /* A finding and its text, allocated together. */
 struct finding_block {
@@ -87,12 +89,28 @@ static void chain_names(int ifindex, enum tc_dir dir, char *buf, size_t len)
 		int fd = bpf_prog_get_fd_by_id(ids[i]);
 
 		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &ilen))
-			at += (size_t)snprintf(buf + at, len - at, "%s%s (id %u)",
-					       i ? ", " : "", info.name,
-					       ids[i]);
+			at += (size_t)snprintf(buf + at, len - at,
+					       "%s%s (id %u)", i ? ", " : "",
+					       info.name, ids[i]);
 		if (fd >= 0)
 			close(fd);
 	}
+}
+
+/* "foo (pref 1), app_outbound (pref 23166)": a hook's tc filters. */
+static void filter_names(struct nl *nl, int ifindex, enum tc_dir dir, char *buf,
+			 size_t len)
+{
+	struct tc_filter_info f[16];
+	int n = tc_filter_list(nl, ifindex, dir, f, 16);
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s (pref %u)",
+				       i ? ", " : "",
+				       f[i].name[0] ? f[i].name : "?",
+				       f[i].prio);
 }
 
 static const char *order_fix(enum hook_order o)
@@ -118,6 +136,17 @@ static void check_order(struct daemon *d, struct findings *fs,
 	o = hook_dev_order(&h, dev, tcx, ids);
 	if (o == HOOK_ORDER_OK)
 		return;
+	if (o == HOOK_ORDER_FILTER_FIRST) {
+		filter_names(dev->nl, dev->ifindex, TC_DIR_INGRESS, in,
+			     sizeof(in));
+		filter_names(dev->nl, dev->ifindex, TC_DIR_EGRESS, eg,
+			     sizeof(eg));
+		add(fs, "fail", "order", subject, order_fix(o),
+		    "%s (ours are cls_bpf filters): tc ingress [%s], egress "
+		    "[%s]",
+		    hook_order_name(o), in, eg);
+		return;
+	}
 	chain_names(dev->ifindex, TC_DIR_INGRESS, in, sizeof(in));
 	chain_names(dev->ifindex, TC_DIR_EGRESS, eg, sizeof(eg));
 	add(fs, "fail", "order", subject, order_fix(o),
@@ -207,6 +236,32 @@ static void check_rp_filter(struct daemon *d, struct findings *fs,
 		    zt->ifname, v[1]);
 }
 
+/* The policy routing that delivers assigned packets to ztunnel's sockets. */
+static void check_routing(struct findings *fs, const struct ztunnel *zt,
+			  struct nl *znl)
+{
+	struct ztunnel_routing r = ztunnel_routing_default();
+	char missing[256];
+	int err = ztunnel_routing_check(znl, &r, missing, sizeof(missing));
+
+	if (!err)
+		add(fs, "ok", "routing", zt->uid, NULL,
+		    "fwmark 0x%x/0x%x rules and local routes of table %u in "
+		    "its netns",
+		    r.mark, r.mask, r.table);
+	else if (err == -ENOENT)
+		add(fs, "fail", "routing", zt->uid,
+		    "re-send ZtunnelAdd (or restart redirectd): it puts "
+		    "them back",
+		    "missing in ztunnel's netns: %s; captured traffic is "
+		    "not delivered to its sockets",
+		    missing);
+	else
+		add(fs, "warn", "routing", zt->uid, "see the log",
+		    "could not read ztunnel's rules and routes: %s",
+		    strerror(-err));
+}
+
 static void check_ztunnel(struct daemon *d, struct findings *fs)
 {
 	struct ztunnel *zt = state_ztunnel_current(&d->st);
@@ -215,7 +270,8 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 
 	if (!zt) {
 		add(fs, d->opts.fail_open ? "warn" : "fail", "ztunnel",
-		    "ztunnel", "start ztunnel; its CNI ADD or ZtunnelAdd enrols it",
+		    "ztunnel",
+		    "start ztunnel; its CNI ADD or ZtunnelAdd enrols it",
 		    "no ztunnel enrolled: meshed pods' traffic is %s",
 		    d->opts.fail_open ? "passed unmeshed (fail open)" :
 					"dropped (fail closed)");
@@ -225,11 +281,13 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 	for (int i = 0; i < 2; i++)
 		if (zd.reach[i])
 			check_order(d, fs, zt->uid, &zd.dev[i], zt->tcx);
-	ztunnel_devs_close(&zd);
 	if (fs->n == before)
 		add(fs, "ok", "ztunnel", zt->uid, NULL,
 		    "enrolled on %s, our hooks first (%s)", zt->host_veth,
 		    zt->tcx ? "TCX" : "tc");
+	if (zd.znl)
+		check_routing(fs, zt, zd.znl);
+	ztunnel_devs_close(&zd);
 	check_rp_filter(d, fs, zt);
 }
 

@@ -23,12 +23,8 @@
 
 static struct ztunnel_routing ztunnel_routing_of(const struct daemon *d)
 {
-	struct ztunnel_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
-				     .mask = ZT_ROUTE_MASK_DEFAULT,
-				     .table = ZT_ROUTE_TABLE_DEFAULT,
-				     .rule_prio = DEFAULT_ZT_RULE_PRIO };
 	(void)d;
-	return r;
+	return ztunnel_routing_default();
 }
 
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt)

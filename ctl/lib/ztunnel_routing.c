@@ -13,7 +13,9 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
+#include "defaults.h"
 #include "link.h"
+#include "redirect_abi.h"
 #include "log.h"
 #include "netns.h"
 #include "nl_int.h"
@@ -245,4 +247,109 @@ int ztunnel_routing_teardown(struct nl *nl, const struct ztunnel_routing *r)
 			first = err;
 	}
 	return first;
+}
+
+struct ztunnel_routing ztunnel_routing_default(void)
+{
+	struct ztunnel_routing r = { .mark = ZT_ROUTE_MARK_DEFAULT,
+				     .mask = ZT_ROUTE_MASK_DEFAULT,
+				     .table = ZT_ROUTE_TABLE_DEFAULT,
+				     .rule_prio = DEFAULT_ZT_RULE_PRIO };
+
+	return r;
+}
+
+/* --- checking what is there (redirectctl doctor) --- */
+
+struct routing_seen {
+	const struct ztunnel_routing *r;
+	int lo;
+	bool rule, route;
+};
+
+/* ip [-6] rule show: ours is fwmark MARK/MASK lookup TABLE. */
+static int rule_seen_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[FRA_MAX + 1];
+	struct routing_seen *s = arg;
+	__u32 mark = 0, mask = 0, table = frh->table;
+
+	if (nlh->nlmsg_type != RTM_NEWRULE ||
+	    nl_parse_attrs(nlh, sizeof(*frh), tb, FRA_MAX))
+		return 0;
+	nl_attr_u32(tb[FRA_FWMARK], &mark);
+	nl_attr_u32(tb[FRA_FWMASK], &mask);
+	nl_attr_u32(tb[FRA_TABLE], &table);
+	s->rule |= frh->action == FR_ACT_TO_TBL && mark == s->r->mark &&
+		   mask == s->r->mask && table == s->r->table;
+	return 0;
+}
+
+/* ip [-6] route show table TABLE: ours is local default dev lo. */
+static int route_seen_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1];
+	struct routing_seen *s = arg;
+	__u32 table = rtm->rtm_table, oif = 0;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nl_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX))
+		return 0;
+	nl_attr_u32(tb[RTA_TABLE], &table);
+	nl_attr_u32(tb[RTA_OIF], &oif);
+	s->route |= table == s->r->table && rtm->rtm_type == RTN_LOCAL &&
+		    rtm->rtm_dst_len == 0 && (int)oif == s->lo;
+	return 0;
+}
+
+static int routing_family_check(struct nl *nl, int family,
+				struct routing_seen *s)
+{
+	struct nlmsghdr *nlh;
+	struct fib_rule_hdr *frh;
+	struct rtmsg *rtm;
+	int err;
+
+	s->rule = s->route = false;
+	nlh = nl_msg(nl, RTM_GETRULE, NLM_F_DUMP);
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = family;
+	err = nl_talk(nl, nlh, rule_seen_cb, s);
+	if (err)
+		return err;
+	nlh = nl_msg(nl, RTM_GETROUTE, NLM_F_DUMP);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	return nl_talk(nl, nlh, route_seen_cb, s);
+}
+
+int ztunnel_routing_check(struct nl *nl, const struct ztunnel_routing *r,
+			  char *missing, size_t len)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct routing_seen s = { .r = r };
+	size_t at = 0;
+	int err = ztunnel_lo(nl, &s.lo);
+
+	missing[0] = '\0';
+	for (size_t i = 0; i < 2 && !err; i++) {
+		const char *v = families[i] == AF_INET ? "" : "-6 ";
+
+		err = routing_family_check(nl, families[i], &s);
+		if (err == -EAFNOSUPPORT && families[i] == AF_INET6)
+			return 0; /* booted with ipv6.disable=1 */
+		if (!err && !s.rule && at < len)
+			at += (size_t)snprintf(
+				missing + at, len - at,
+				"%sip %srule fwmark 0x%x/0x%x lookup %u",
+				at ? "; " : "", v, r->mark, r->mask, r->table);
+		if (!err && !s.route && at < len)
+			at += (size_t)snprintf(missing + at, len - at,
+					       "%sip %sroute local default dev "
+					       "lo table %u",
+					       at ? "; " : "", v, r->table);
+	}
+	return err ? err : at ? -ENOENT : 0;
 }

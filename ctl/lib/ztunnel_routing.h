@@ -21,6 +21,9 @@ struct ztunnel_routing {
 	__u32 rule_prio;
 };
 
+/* The mark, mask, table and rule priority redirectd uses. */
+struct ztunnel_routing ztunnel_routing_default(void);
+
 /*
  * Idempotently: "ip rule add fwmark MARK/MASK lookup TABLE pref PRIO" and
  * "ip route add local 0.0.0.0/0 dev lo table TABLE", the same for IPv6,
@@ -40,6 +43,12 @@ int ztunnel_routing_teardown(struct nl *nl, const struct ztunnel_routing *r);
 /* Teardown, then lo and rp_filter back as setup found them. */
 int ztunnel_routing_restore(struct nl *nl, const struct ztunnel_routing *r,
 			    const struct ztunnel_saved *was);
+/*
+ * Are the rules and routes there (doctor)? 0: all; -ENOENT with what is
+ * missing, as ip commands, in missing; or another negative errno.
+ */
+int ztunnel_routing_check(struct nl *nl, const struct ztunnel_routing *r,
+			  char *missing, size_t len);
 /*
  * Setup: an existing rule/route counts as done. Teardown deletes the rules
  * and routes (absent ones count as done) but leaves lo up and rp_filter off.

@@ -4,7 +4,8 @@
 # 0); then each fault named, with its exit code: a foreign TCX program
 # before ours on a pod's veth (redirectd --attach tc, so it stays there),
 # a conflist without redirect-cni, with it first, without the annotations
-# capability, redirectd unreachable, no ztunnel.
+# capability, redirectd unreachable, ztunnel's policy routing gone, no
+# ztunnel.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
@@ -56,6 +57,7 @@ check_contains "the chain seen" "$(at ok)" "redirect-cni chained after ptp"
 check_contains "ztunnel seen" "$(at ok)" "uid-$RUN-zt: enrolled on"
 check_contains "pods seen" "$(at ok)" "2 enrolled"
 check_contains "ztunnel's rp_filter read" "$(at ok)" "not strict in ztunnel's netns"
+check_contains "ztunnel's policy routing read" "$(at ok)" "rules and local routes of table 100"
 ctl doctor --cni-conf-dir "$CNI_DIR" >"$WORK/doc.txt"
 check_contains "text output" "$(cat "$WORK/doc.txt")" "ok    cni"
 case_end
@@ -105,6 +107,15 @@ case_begin "redirectd unreachable is a failure"
 	--cni-conf-dir "$CNI_DIR" >"$WORK/doc.json" 2>/dev/null
 check_eq "exit 7" 7 $?
 check_contains "named" "$(at fail)" "redirectd $WORK/nothing.sock"
+case_end
+
+case_begin "ztunnel's policy routing missing is named"
+check "its IPv4 rule removed" in_pod zt ip rule del fwmark 0x400/0xfff lookup 100
+doctor
+check_eq "exit 7" 7 "$(rc)"
+check_contains "named, as the ip command that puts it back" "$(at fail)" \
+	"ip rule fwmark 0x400/0xfff lookup 100"
+check_eq "its IPv6 rule is still there" "" "$(at fail | grep 'ip -6 rule')"
 case_end
 
 case_begin "no ztunnel is a failure"

@@ -235,6 +235,26 @@ int ztunnel_routing_teardown(struct nl *nl, const struct ztunnel_routing *r)
 	return 0;
 }
 
+struct ztunnel_routing ztunnel_routing_default(void)
+{
+	struct ztunnel_routing r = { .mark = 0x400,
+				     .mask = 0xfff,
+				     .table = 100 };
+
+	return r;
+}
+
+/* Missing where setup was refused (a netns named norule*). */
+int ztunnel_routing_check(struct nl *nl, const struct ztunnel_routing *r,
+			  char *missing, size_t len)
+{
+	(void)r;
+	if (strncmp(nl->ns, "norule", 6))
+		return 0;
+	snprintf(missing, len, "every rule and route");
+	return -ENOENT;
+}
+
 /* --- world changes the harness makes --- */
 
 void fk_foreign_filter(unsigned int i, bool egress, __u16 prio, __u32 handle)
