@@ -45,7 +45,8 @@ LIB_SRCS  := ctl/lib/log.c ctl/lib/datapath.c ctl/lib/wire.c \
              ctl/lib/cleanup.c ctl/lib/probe.c ctl/lib/hooks.c ctl/lib/tcx.c \
              ctl/lib/upgrade.c ctl/lib/addr.c ctl/lib/coverage.c \
              ctl/lib/closer.c ctl/lib/nsopen.c ctl/lib/paths.c \
-             ctl/lib/exclusions.c ctl/lib/packet.c ctl/lib/explain.c
+             ctl/lib/exclusions.c ctl/lib/packet.c ctl/lib/explain.c \
+             ctl/lib/findings.c
 PROTO_C   := $(BUILD)/proto/redirect.pb-c.c
 PROTO_H   := $(BUILD)/proto/redirect.pb-c.h
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/proto/redirect.pb-c.o
@@ -332,7 +333,7 @@ $(FUZZ_DIR)/fuzz_request: $(addprefix $(FUZZ_OBJ)/,tests/fuzz/fuzz_request.o \
 		tests/fuzz/fake_kernel.o tests/fuzz/fake_tc.o \
 		tests/fuzz/fake_datapath.o tests/fuzz/fake_sockmap.o \
 		ctl/lib/hooks.o ctl/lib/tcx.o ctl/lib/coverage.o \
-		ctl/lib/explain.o ctl/lib/packet.o \
+		ctl/lib/explain.o ctl/lib/packet.o ctl/lib/findings.o \
 		$(DAEMON_SRCS:.c=.o)) \
 		$(FUZZ_CORE)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ \

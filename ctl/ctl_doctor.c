@@ -1,63 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include "ctl_doctor.h"
 #include "ctl_output.h"
 
 #define POD_ANNOTATIONS "io.kubernetes.cri.pod-annotations"
 
-void doctor_add(struct doctor_list *l, const char *level, const char *check,
-		const char *subject, const char *fix, const char *fmt, ...)
-{
-	char detail[512];
-	Finding *f;
-	va_list ap;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		Finding **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = cap;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return;
-	ambient_redirect__v1__finding__init(f);
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	f->level = strdup(level);
-	f->check = strdup(check);
-	f->subject = strdup(subject);
-	f->fix = strdup(fix ? fix : "");
-	f->detail = strdup(detail);
-	l->v[l->n++] = f;
-}
-
-void doctor_list_free(struct doctor_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i]->level);
-		free(l->v[i]->check);
-		free(l->v[i]->subject);
-		free(l->v[i]->fix);
-		free(l->v[i]->detail);
-		free(l->v[i]);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
-}
-
 /* The mounts redirectd and its sockmap acceleration need. */
-static void check_mounts(struct doctor_list *l)
+static void check_mounts(struct findings *l)
 {
 	FILE *f = fopen("/proc/mounts", "r");
 	char dev[256], dir[256], type[64];
@@ -71,20 +25,20 @@ static void check_mounts(struct doctor_list *l)
 	if (f)
 		fclose(f);
 	if (bpf)
-		doctor_add(l, "ok", "mounts", "/sys/fs/bpf", NULL,
-			   "a bpf filesystem");
+		findings_add(l, "ok", "mounts", "/sys/fs/bpf", NULL,
+			     "a bpf filesystem");
 	else
-		doctor_add(l, "fail", "mounts", "/sys/fs/bpf",
-			   "mount -t bpf bpf /sys/fs/bpf",
-			   "no bpf filesystem: nothing of ours survives a "
-			   "restart of redirectd");
+		findings_add(l, "fail", "mounts", "/sys/fs/bpf",
+			     "mount -t bpf bpf /sys/fs/bpf",
+			     "no bpf filesystem: nothing of ours survives a "
+			     "restart of redirectd");
 	if (cg2)
-		doctor_add(l, "ok", "mounts", "cgroup2", NULL, "mounted");
+		findings_add(l, "ok", "mounts", "cgroup2", NULL, "mounted");
 	else
-		doctor_add(l, "warn", "mounts", "cgroup2",
-			   "mount cgroup v2 to use sockmap acceleration",
-			   "no cgroup v2 mount: sockmap acceleration cannot "
-			   "attach");
+		findings_add(l, "warn", "mounts", "cgroup2",
+			     "mount cgroup v2 to use sockmap acceleration",
+			     "no cgroup v2 mount: sockmap acceleration cannot "
+			     "attach");
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -101,21 +55,34 @@ static int cni_file(const struct dirent *e)
 		!strcmp(dot, ".json"));
 }
 
+/* As libcni: a regular file (a link to one too); a FIFO would block. */
+static bool regular_file(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
 /* The file the runtime uses: the first by name, as libcni picks it. */
 static bool first_cni_file(const char *dir, char *path, size_t len)
 {
 	struct dirent **names;
 	int n = scandir(dir, &names, cni_file, by_name);
+	bool found = false;
 
-	if (n <= 0) {
-		free(n == 0 ? names : NULL);
+	if (n < 0)
 		return false;
-	}
-	snprintf(path, len, "%s/%s", dir, names[0]->d_name);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (!found && regular_file(dir, names[i]->d_name)) {
+			snprintf(path, len, "%s/%s", dir, names[i]->d_name);
+			found = true;
+		}
 		free(names[i]);
+	}
 	free(names);
-	return true;
+	return found;
 }
 
 static const char *str_of(struct json_object *o, const char *key)
@@ -142,7 +109,7 @@ static int hook_index(struct json_object *plugins)
 	return -1;
 }
 
-static void check_hook_entry(struct doctor_list *l, const char *path,
+static void check_hook_entry(struct findings *l, const char *path,
 			     struct json_object *hook, const char *socket_path)
 {
 	struct json_object *caps, *ann;
@@ -151,25 +118,27 @@ static void check_hook_entry(struct doctor_list *l, const char *path,
 
 	if (!json_object_object_get_ex(hook, "capabilities", &caps) ||
 	    !json_object_object_get_ex(caps, POD_ANNOTATIONS, &ann) ||
+	    !json_object_is_type(ann, json_type_boolean) ||
 	    !json_object_get_boolean(ann))
-		doctor_add(l, "warn", "cni", path,
-			   "deploy/install-cni.sh writes it; or add "
-			   "\"capabilities\": {\"" POD_ANNOTATIONS "\": true}",
-			   "redirect-cni does not declare " POD_ANNOTATIONS
-			   ": pods' exclusion annotations are not passed");
+		findings_add(l, "warn", "cni", path,
+			     "deploy/install-cni.sh writes it; or add "
+			     "\"capabilities\": {\"" POD_ANNOTATIONS
+			     "\": true}",
+			     "redirect-cni does not declare " POD_ANNOTATIONS
+			     ": pods' exclusion annotations are not passed");
 	if (!mode || strcmp(mode, "ebpf"))
-		doctor_add(l, "warn", "cni", path,
-			   "set redirectMode to ebpf (install values)",
-			   "redirectMode is %s: pods are not enrolled",
-			   mode ? mode : "not set");
+		findings_add(l, "warn", "cni", path,
+			     "set redirectMode to ebpf (install values)",
+			     "redirectMode is %s: pods are not enrolled",
+			     mode ? mode : "not set");
 	if (sock && strcmp(sock, socket_path))
-		doctor_add(l, "warn", "cni", path,
-			   "make socketPath and redirectd's --socket agree",
-			   "socketPath %s is not the socket asked here (%s)",
-			   sock, socket_path);
+		findings_add(l, "warn", "cni", path,
+			     "make socketPath and redirectd's --socket agree",
+			     "socketPath %s is not the socket asked here (%s)",
+			     sock, socket_path);
 }
 
-static void check_conflist(struct doctor_list *l, const char *path,
+static void check_conflist(struct findings *l, const char *path,
 			   struct json_object *conf, const char *socket_path)
 {
 	struct json_object *plugins;
@@ -177,77 +146,70 @@ static void check_conflist(struct doctor_list *l, const char *path,
 
 	if (!json_object_object_get_ex(conf, "plugins", &plugins) ||
 	    !json_object_is_type(plugins, json_type_array)) {
-		doctor_add(l, "fail", "cni", path,
-			   "use a conflist with the primary plugin, then "
-			   "redirect-cni",
-			   "a single-plugin config: nothing is chained after "
-			   "the primary plugin");
+		findings_add(l, "fail", "cni", path,
+			     "use a conflist with the primary plugin, then "
+			     "redirect-cni",
+			     "a single-plugin config: nothing is chained after "
+			     "the primary plugin");
 		return;
 	}
 	i = hook_index(plugins);
 	if (i < 0) {
-		doctor_add(l, "fail", "cni", path,
-			   "chain it: deploy/install-cni.sh",
-			   "redirect-cni is not in the chain: new pods are "
-			   "not enrolled");
+		findings_add(l, "fail", "cni", path,
+			     "chain it: deploy/install-cni.sh",
+			     "redirect-cni is not in the chain: new pods are "
+			     "not enrolled");
 		return;
 	}
 	if (i == 0) {
-		doctor_add(l, "fail", "cni", path,
-			   "move redirect-cni after the primary plugin",
-			   "redirect-cni comes first: it needs the primary "
-			   "plugin's result (the pod's veth and addresses)");
+		findings_add(l, "fail", "cni", path,
+			     "move redirect-cni after the primary plugin",
+			     "redirect-cni comes first: it needs the primary "
+			     "plugin's result (the pod's veth and addresses)");
 		return;
 	}
-	doctor_add(l, "ok", "cni", path, NULL, "redirect-cni chained after %s",
-		   str_of(json_object_array_get_idx(plugins, 0), "type") ?:
-			   "the primary plugin");
+	findings_add(l, "ok", "cni", path, NULL,
+		     "redirect-cni chained after %s",
+		     str_of(json_object_array_get_idx(plugins, 0), "type") ?:
+			     "the primary plugin");
 	check_hook_entry(l, path, json_object_array_get_idx(plugins, i),
 			 socket_path);
 }
 
-static void check_cni(struct doctor_list *l, const char *dir,
+static void check_cni(struct findings *l, const char *dir,
 		      const char *socket_path)
 {
 	char path[4096];
 	struct json_object *conf;
 
 	if (!first_cni_file(dir, path, sizeof(path))) {
-		doctor_add(l, "warn", "cni", dir,
-			   "is the node's CNI installed? (--cni-conf-dir "
-			   "names another folder)",
-			   "no CNI config here");
+		findings_add(l, "warn", "cni", dir,
+			     "is the node's CNI installed? (--cni-conf-dir "
+			     "names another folder)",
+			     "no CNI config here");
 		return;
 	}
 	conf = json_object_from_file(path);
 	if (!conf) {
-		doctor_add(l, "fail", "cni", path, "fix the file's JSON",
-			   "not JSON: the runtime cannot use it");
+		findings_add(l, "fail", "cni", path, "fix the file's JSON",
+			     "not JSON: the runtime cannot use it");
 		return;
 	}
 	check_conflist(l, path, conf, socket_path);
 	json_object_put(conf);
 }
 
-void doctor_local(struct doctor_list *l, const char *cni_dir,
+void doctor_local(struct findings *l, const char *cni_dir,
 		  const char *socket_path)
 {
 	check_mounts(l);
 	check_cni(l, cni_dir, socket_path);
 }
 
-static int rank(const char *level)
-{
-	return !strcmp(level, "fail") ? 2 : !strcmp(level, "warn") ? 1 : 0;
-}
-
 int doctor_exit_code(Finding *const *v, size_t n)
 {
-	int worst = 0;
+	int worst = findings_worst(v, n);
 
-	for (size_t i = 0; i < n; i++)
-		if (rank(v[i]->level) > worst)
-			worst = rank(v[i]->level);
 	return worst == 2 ? DOCTOR_EXIT_FAIL :
 	       worst == 1 ? DOCTOR_EXIT_WARN :
 			    0;

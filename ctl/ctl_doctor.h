@@ -9,25 +9,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "wire.h"
+#include "findings.h"
 
 #define DOCTOR_EXIT_WARN 6
 #define DOCTOR_EXIT_FAIL 7
 
-struct doctor_list {
-	Finding **v;
-	size_t n, cap;
-};
-
 /* Findings of the node's files: the CNI config in cni_dir, the mounts. */
-void doctor_local(struct doctor_list *l, const char *cni_dir,
+void doctor_local(struct findings *fs, const char *cni_dir,
 		  const char *socket_path);
-void doctor_add(struct doctor_list *l, const char *level, const char *check,
-		const char *subject, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
 void doctor_print(Finding *const *v, size_t n, bool json);
 /* 0 when all are ok, DOCTOR_EXIT_WARN, DOCTOR_EXIT_FAIL: by the worst. */
 int doctor_exit_code(Finding *const *v, size_t n);
-void doctor_list_free(struct doctor_list *l);
 
 #endif

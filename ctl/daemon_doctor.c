@@ -6,7 +6,6 @@
  * what only the node's files show (the CNI conflist, mounts).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include "daemon_doctor.h"
+#include "findings.h"
 #include "daemon_hooks.h"
 #include "daemon_netns.h"
 #include "netns.h"
@@ -22,66 +22,20 @@
 #include "tcx.h"
 #include "ztunnel_routing.h"
 
-/* A finding and its text, allocated together. */
-struct finding_block {
-	Finding f; /* first: release_doctor frees the block */
-	char subject[96], detail[384], fix[200];
-};
+/* Pods listed one by one at most; the rest are counted (a reply has to
+ * fit one packet). */
+#define DOCTOR_PODS_LISTED 20
 
-struct findings {
-	Finding **v;
-	size_t n, cap;
-	bool oom;
-};
-
-static void add(struct findings *fs, const char *level, const char *check,
-		const char *subject, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
-static void add(struct findings *fs, const char *level, const char *check,
-		const char *subject, const char *fix, const char *fmt, ...)
-{
-	struct finding_block *b;
-	va_list ap;
-
-	if (fs->n == fs->cap) {
-		size_t cap = fs->cap ? 2 * fs->cap : 32;
-		Finding **v = realloc(fs->v, cap * sizeof(*v));
-
-		if (!v) {
-			fs->oom = true;
-			return;
-		}
-		fs->v = v;
-		fs->cap = cap;
-	}
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		fs->oom = true;
-		return;
-	}
-	ambient_redirect__v1__finding__init(&b->f);
-	snprintf(b->subject, sizeof(b->subject), "%s", subject);
-	snprintf(b->fix, sizeof(b->fix), "%s", fix ? fix : "");
-	va_start(ap, fmt);
-	vsnprintf(b->detail, sizeof(b->detail), fmt, ap);
-	va_end(ap);
-	b->f.level = (char *)level;
-	b->f.check = (char *)check;
-	b->f.subject = b->subject;
-	b->f.detail = b->detail;
-	b->f.fix = b->fix;
-	fs->v[fs->n++] = &b->f;
-}
+#define add findings_add
 
 /* "foreign_ok, app_outbound": the TCX chain of a hook, in order. */
 static void chain_names(int ifindex, enum tc_dir dir, char *buf, size_t len)
 {
-	__u32 ids[16], n = 0;
+	__u32 ids[64], n = 0;
 	size_t at = 0;
 
 	buf[0] = '\0';
-	if (tcx_list(ifindex, dir, ids, 16, &n))
+	if (tcx_list(ifindex, dir, ids, 64, &n))
 		return;
 	for (__u32 i = 0; i < n && at < len; i++) {
 		struct bpf_prog_info info = { 0 };
@@ -122,20 +76,25 @@ static const char *order_fix(enum hook_order o)
 	       "ours go first in the TCX chain";
 }
 
-/* Our hooks on one device, first or not. */
-static void check_order(struct daemon *d, struct findings *fs,
-			const char *subject, const struct hook_dev *dev,
-			bool tcx)
+/*
+ * What runs before ours on a device the order watch reported: its TCX
+ * chains, or its tc filters when a foreign filter is first.
+ */
+static void report_order(struct daemon *d, struct findings *fs,
+			 const char *subject, const struct hook_dev *dev,
+			 bool tcx, const __u32 *ids)
 {
 	struct hooks h = hooks_of(d);
-	__u32 ids[DP_PROG_MAX];
 	char in[160], eg[160];
-	enum hook_order o;
+	enum hook_order o = hook_dev_order(&h, dev, tcx, ids);
 
-	hook_prog_ids(&d->dp, ids);
-	o = hook_dev_order(&h, dev, tcx, ids);
-	if (o == HOOK_ORDER_OK)
+	if (o == HOOK_ORDER_OK) {
+		add(fs, "warn", "order", subject,
+		    "nothing: the watch's next sweep clears it",
+		    "the order watch last saw another program before ours; "
+		    "gone now");
 		return;
+	}
 	if (o == HOOK_ORDER_FILTER_FIRST) {
 		filter_names(dev->nl, dev->ifindex, TC_DIR_INGRESS, in,
 			     sizeof(in));
@@ -154,22 +113,24 @@ static void check_order(struct daemon *d, struct findings *fs,
 	    hook_order_name(o), tcx ? "TCX links" : "cls_bpf filters", in, eg);
 }
 
-static void check_pod(struct daemon *d, struct findings *fs,
-		      struct enrolled_pod *pod, size_t *bad)
+/*
+ * A pod's findings: what the order watch reported (it checks every pod
+ * in slices and puts ours back first where it can; doctor does not redo
+ * that per pod on the event loop), its guard, its coverage.
+ */
+static bool check_pod(struct daemon *d, struct findings *fs,
+		      struct enrolled_pod *pod, const __u32 *ids, bool list)
 {
 	struct hook_dev dev;
-	size_t before = fs->n;
+	bool bad = pod->order_reported || (d->guard_on && !pod->guard) ||
+		   pod->uncovered;
 
-	if (!veth_alive(d, pod->host_ifindex, pod->host_veth)) {
-		add(fs, "fail", "pod", pod->uid,
-		    "delete the pod (CNI DEL) or re-enrol it",
-		    "its veth %s (ifindex %d) is gone", pod->host_veth,
-		    pod->host_ifindex);
-		++*bad;
-		return;
+	if (!bad || !list)
+		return bad;
+	if (pod->order_reported) {
+		hook_dev_pod(&dev, d->nl, pod->host_ifindex);
+		report_order(d, fs, pod->uid, &dev, pod->tcx, ids);
 	}
-	hook_dev_pod(&dev, d->nl, pod->host_ifindex);
-	check_order(d, fs, pod->uid, &dev, pod->tcx);
 	if (d->guard_on && !pod->guard)
 		add(fs, "warn", "guard", pod->uid,
 		    "re-enrol the pod (CNI ADD) to attach it",
@@ -180,22 +141,29 @@ static void check_pod(struct daemon *d, struct findings *fs,
 		    "enrol every address of the pod, or remove the others",
 		    "addresses of its netns it was not enrolled with: %s",
 		    pod->uncovered);
-	if (fs->n != before)
-		++*bad;
+	return true;
 }
 
 static void check_pods(struct daemon *d, struct findings *fs)
 {
 	size_t bad = 0;
+	__u32 ids[DP_PROG_MAX];
 
+	hook_prog_ids(&d->dp, ids);
 	for (size_t i = 0; i < d->st.nbuckets; i++)
 		for (struct enrolled_pod *p = d->st.buckets[i]; p; p = p->next)
-			check_pod(d, fs, p, &bad);
+			bad += check_pod(d, fs, p, ids,
+					 bad < DOCTOR_PODS_LISTED);
+	if (bad > DOCTOR_PODS_LISTED)
+		add(fs, "fail", "pod", "pods",
+		    "redirectctl pods and status; the log names each",
+		    "%zu more pods with findings, not listed here",
+		    bad - DOCTOR_PODS_LISTED);
 	if (!bad)
 		add(fs, "ok", "pod", "pods", NULL,
-		    "%zu enrolled: our hooks first on each, guards in place, "
-		    "every address covered",
-		    d->st.npods);
+		    "%zu enrolled: no program found before ours by the order "
+		    "watch%s, every address covered",
+		    d->st.npods, d->guard_on ? ", guards in place" : "");
 }
 
 /* rp_filter in ztunnel's netns: strict drops what we hand ztunnel. */
@@ -205,8 +173,12 @@ static void check_rp_filter(struct daemon *d, struct findings *fs,
 	char path[128], v[2][8] = { "?", "?" };
 	int saved, fd;
 
-	if (zt->netns_fd < 0 || netns_enter(zt->netns_fd, &saved))
+	if (zt->netns_fd < 0 || netns_enter(zt->netns_fd, &saved)) {
+		add(fs, "warn", "rp_filter", zt->uid,
+		    "re-send its ZtunnelAdd with its netns path",
+		    "ztunnel's netns cannot be entered: not checked");
 		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path),
 			 "/proc/sys/net/ipv4/conf/%s/rp_filter",
@@ -222,7 +194,9 @@ static void check_rp_filter(struct daemon *d, struct findings *fs,
 	}
 	if (netns_leave(saved))
 		abort(); /* on in ztunnel's netns, nothing would be right */
-	if (!strcmp(v[0], "1") || !strcmp(v[1], "1"))
+	/* the kernel applies the larger of the two: 1 strict, 2 loose */
+	if ((!strcmp(v[0], "1") && strcmp(v[1], "2")) ||
+	    (!strcmp(v[1], "1") && strcmp(v[0], "2")))
 		add(fs, "warn", "rp_filter", zt->uid,
 		    "sysctl -w net.ipv4.conf.all.rp_filter=0 (and on its "
 		    "interface) in ztunnel's netns",
@@ -266,7 +240,7 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 {
 	struct ztunnel *zt = state_ztunnel_current(&d->st);
 	struct ztunnel_devs zd;
-	size_t before = fs->n;
+	__u32 ids[DP_PROG_MAX];
 
 	if (!zt) {
 		add(fs, d->opts.fail_open ? "warn" : "fail", "ztunnel",
@@ -278,13 +252,22 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 		return;
 	}
 	ztunnel_devs_open(d, zt, &zd);
-	for (int i = 0; i < 2; i++)
-		if (zd.reach[i])
-			check_order(d, fs, zt->uid, &zd.dev[i], zt->tcx);
-	if (fs->n == before)
+	hook_prog_ids(&d->dp, ids);
+	if (zt->order_reported)
+		for (int i = 0; i < 2; i++)
+			if (zd.reach[i])
+				report_order(d, fs, zt->uid, &zd.dev[i],
+					     zt->tcx, ids);
+	if (!zd.reach[0] || !zd.reach[1])
+		add(fs, "warn", "ztunnel", zt->uid,
+		    "re-send its ZtunnelAdd with its netns path",
+		    "its %s cannot be reached (enrolled by a netns fd before "
+		    "a restart): not checked",
+		    zd.reach[1] ? "own interface" : "host veth");
+	else if (!zt->order_reported)
 		add(fs, "ok", "ztunnel", zt->uid, NULL,
-		    "enrolled on %s, our hooks first (%s)", zt->host_veth,
-		    zt->tcx ? "TCX" : "tc");
+		    "enrolled on %s, no program found before ours (%s)",
+		    zt->host_veth, zt->tcx ? "TCX" : "tc");
 	if (zd.znl)
 		check_routing(fs, zt, zd.znl);
 	ztunnel_devs_close(&zd);
@@ -407,8 +390,6 @@ ErrorCode h_doctor(struct daemon *d, struct call *k)
 
 void release_doctor(DoctorReply *r)
 {
-	for (size_t i = 0; i < r->n_findings; i++)
-		free(r->findings[i]); /* first member of its block */
-	free(r->findings);
+	findings_free(r->findings, r->n_findings);
 	free(r);
 }

@@ -19,6 +19,7 @@
 #include "daemon_netns.h"
 #include "explain.h"
 #include "log.h"
+#include "netns.h"
 
 #define MAX_STEPS 3
 #define TEXT_LEN 160
@@ -65,16 +66,6 @@ static int flow_of(const struct enrolled_pod *pod, const struct call *k,
 	return -ENOENT;
 }
 
-static void end_text(const struct addr_key *a, __u16 port, char *buf,
-		     size_t len)
-{
-	char t[ADDR_KEY_STRLEN];
-	bool v4 = addr_key_is_v4(a);
-
-	addr_key_format(a, t, sizeof(t));
-	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", t, v4 ? "" : "]", port);
-}
-
 /* Its first packet (a SYN for TCP), and the flow in words. */
 static int build_packet(const struct flow *f, struct pkt *p, char *text,
 			size_t len)
@@ -92,8 +83,10 @@ static int build_packet(const struct flow *f, struct pkt *p, char *text,
 	s.daddr = f->inbound ? pa : qa;
 	s.sport = f->inbound ? f->peer_port : f->pod_port;
 	s.dport = f->inbound ? f->pod_port : f->peer_port;
-	end_text(f->inbound ? &f->peer : &f->pod, s.sport, src, sizeof(src));
-	end_text(f->inbound ? &f->pod : &f->peer, s.dport, dst, sizeof(dst));
+	addr_port_format(f->inbound ? &f->peer : &f->pod, s.sport, src,
+			 sizeof(src));
+	addr_port_format(f->inbound ? &f->pod : &f->peer, s.dport, dst,
+			 sizeof(dst));
 	snprintf(text, len, "%s %s -> %s", f->udp ? "udp" : "tcp", src, dst);
 	return pkt_build(p, &s);
 }
@@ -140,10 +133,16 @@ static void fill_step(struct daemon *d, const struct enrolled_pod *pod,
 	s->program = (char *)dp_prog_name(prog);
 	s->decision = (char *)(r->counter < 0 ? "(none)" :
 						counter_decision(r->counter));
-	s->verdict = (char *)explain_verdict(r->verdict);
-	if (r->counter == CNT_OUT_PASS_EXCLUDED ||
-	    r->counter == CNT_IN_PASS_EXCLUDED ||
-	    r->counter == CNT_GD_PASS_EXCLUDED)
+	s->verdict = (char *)(r->assign_untried ? "assign" :
+						  explain_verdict(r->verdict));
+	if (f->udp && (r->counter == CNT_OUT_TO_ZTUNNEL ||
+		       r->counter == CNT_IN_TO_ZTUNNEL))
+		snprintf(why, TEXT_LEN,
+			 "all UDP of meshed pods goes to ztunnel (a ztunnel "
+			 "enrolled with --capture-udp)");
+	else if (r->counter == CNT_OUT_PASS_EXCLUDED ||
+		 r->counter == CNT_IN_PASS_EXCLUDED ||
+		 r->counter == CNT_GD_PASS_EXCLUDED)
 		excluded_why(d, pod, f, why, TEXT_LEN);
 	else if (port)
 		snprintf(why, TEXT_LEN, "%s (%u)%s", explain_why(r->counter),
@@ -172,19 +171,31 @@ static enum dp_prog next_hop(int counter)
 	}
 }
 
-/* Where each program runs: its netns (-1: ours) and device. */
-static void hook_of(struct daemon *d, const struct enrolled_pod *pod,
-		    const struct ztunnel *zt, enum dp_prog prog, int *netns,
-		    int *ifindex)
+/*
+ * Where each program runs: its netns (-1: ours) and device (ifindex, or
+ * by name inside that netns). ztunnel's own interface is found by name in
+ * its netns: its ifindex is not journaled. *opened: a netns fd opened
+ * here, for the caller to close.
+ */
+static int hook_of(const struct enrolled_pod *pod, const struct ztunnel *zt,
+		   enum dp_prog prog, int *netns, int *ifindex,
+		   const char **ifname, int *opened)
 {
 	*netns = -1;
 	*ifindex = pod->host_ifindex;
+	*ifname = NULL;
 	if (prog == DP_ZTUNNEL_HOST_IN) {
 		*ifindex = zt->host_ifindex;
 	} else if (prog == DP_ZTUNNEL_INGRESS) {
 		*netns = zt->netns_fd;
-		*ifindex = zt->ifindex;
+		if (*netns < 0 && zt->netns_path[0])
+			*netns = *opened = netns_open(zt->netns_path);
+		if (*netns < 0)
+			return -ENOENT;
+		*ifindex = 0;
+		*ifname = zt->ifname;
 	}
+	return 0;
 }
 
 static void outcome_of(const struct explain_result *last, enum dp_prog prog,
@@ -214,11 +225,20 @@ static ErrorCode run_chain(struct daemon *d, const struct enrolled_pod *pod,
 	int netns, ifindex, err;
 
 	while (prog != DP_PROG_MAX && b->x.n_steps < MAX_STEPS) {
+		const char *ifname;
+		int opened = -1;
+
 		if (prog != DP_APP_INBOUND && prog != DP_APP_OUTBOUND && !zt)
 			break;
-		hook_of(d, pod, zt, prog, &netns, &ifindex);
-		err = explain_run(&d->dp, prog, netns, ifindex, NULL, p, mark,
+		if (hook_of(pod, zt, prog, &netns, &ifindex, &ifname, &opened))
+			return answer(k->msg, k->len, EC(NETNS),
+				      "ztunnel's netns is not known (enrolled "
+				      "by a netns fd before a restart): "
+				      "re-send its ZtunnelAdd with a path");
+		err = explain_run(&d->dp, prog, netns, ifindex, ifname, p, mark,
 				  &r);
+		if (opened >= 0)
+			close(opened);
 		if (err)
 			return answer(k->msg, k->len, EC(KERNEL),
 				      "test run of %s: %s", dp_prog_name(prog),
@@ -243,19 +263,31 @@ static void around_app_inbound(struct daemon *d, const struct enrolled_pod *pod,
 			       struct explain_block *b)
 {
 	struct explain_result r = { 0 };
-	int fd;
+	char *why = b->why[MAX_STEPS];
+	int fd = -1, err = -ENOENT;
 
-	if (!pod->guard || !pod->netns_path[0])
-		return;
-	fd = daemon_netns_open(d, pod->netns_path);
-	if (fd < 0)
-		return;
-	if (!explain_run(&d->dp, DP_POD_GUARD, fd, 0, pod->ifname, p, 0, &r)) {
-		fill_step(d, pod, f, DP_POD_GUARD, &r, &b->around,
-			  b->why[MAX_STEPS]);
-		b->x.around_app_inbound = &b->around;
-	}
-	close(fd);
+	if (!pod->guard)
+		return; /* nothing of ours runs there */
+	ambient_redirect__v1__explain_step__init(&b->around);
+	b->around.program = (char *)dp_prog_name(DP_POD_GUARD);
+	b->around.decision = "(not run)";
+	b->around.verdict = "";
+	b->around.why = why;
+	b->x.around_app_inbound = &b->around;
+	if (pod->netns_path[0])
+		fd = netns_open(pod->netns_path);
+	if (fd >= 0)
+		err = explain_run(&d->dp, DP_POD_GUARD, fd, 0, pod->ifname, p,
+				  0, &r);
+	if (fd >= 0)
+		close(fd);
+	if (!err)
+		fill_step(d, pod, f, DP_POD_GUARD, &r, &b->around, why);
+	else
+		snprintf(why, TEXT_LEN, "%s",
+			 fd < 0 ? "the pod's netns is known by no path "
+				  "(enrolled by fd)" :
+				  strerror(-err));
 }
 
 ErrorCode h_explain(struct daemon *d, struct call *k)
@@ -277,6 +309,8 @@ ErrorCode h_explain(struct daemon *d, struct call *k)
 			      "family)",
 			      x->uid);
 	err = dp_explain_load(&d->dp);
+	if (!err)
+		err = dp_explain_reset(&d->dp);
 	if (err)
 		return answer(k->msg, k->len, EC(KERNEL),
 			      "load the programs for explain: %s",

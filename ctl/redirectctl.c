@@ -610,35 +610,45 @@ static int cmd_explain(struct ctl *ctl)
  */
 static int cmd_doctor(struct ctl *ctl)
 {
-	struct doctor_list l = { 0 };
+	struct findings fs = { 0 };
+	char msg[WIRE_MSG_LEN] = "";
 	Reply *reply = NULL;
 	int code, err;
 
-	doctor_local(&l,
+	doctor_local(&fs,
 		     ctl->set[F_CNI_DIR] ? ctl->val[F_CNI_DIR] :
 					   "/etc/cni/net.d",
 		     ctl->socket_path);
-	err = connect_daemon(ctl);
-	if (!err)
-		err = outcome(client_doctor(&ctl->c, &reply), &reply);
-	client_close(&ctl->c);
-	if (err || reply->body_case != REPLY_BODY(DOCTOR))
-		doctor_add(&l, "fail", "redirectd", ctl->socket_path,
-			   "start redirectd (systemctl start redirectd, or "
-			   "its DaemonSet)",
-			   "not reachable, or no answer: nothing is enrolled "
-			   "or kept up to date");
+	err = client_connect(&ctl->c, ctl->socket_path, "redirectctl", msg,
+			     sizeof(msg));
+	if (err < 0)
+		findings_add(&fs, "fail", "redirectd", ctl->socket_path,
+			     "start redirectd (systemctl start redirectd, "
+			     "or its DaemonSet)",
+			     "not reachable (%s): nothing is enrolled or kept "
+			     "up to date",
+			     strerror(-err));
+	else if (err > 0)
+		findings_add(&fs, "fail", "redirectd", ctl->socket_path,
+			     "ask as root, or as a user redirectd allows",
+			     "refused us: %s", msg);
+	else if ((err = client_doctor(&ctl->c, &reply)) || reply->code ||
+		 reply->body_case != REPLY_BODY(DOCTOR))
+		findings_add(&fs, "fail", "redirectd", ctl->socket_path,
+			     "see redirectd's log", "no findings: %s",
+			     err ? strerror(-err) : reply->message);
 	else
 		for (size_t i = 0; i < reply->doctor->n_findings; i++) {
 			Finding *f = reply->doctor->findings[i];
 
-			doctor_add(&l, f->level, f->check, f->subject, f->fix,
-				   "%s", f->detail);
+			findings_add(&fs, f->level, f->check, f->subject,
+				     f->fix, "%s", f->detail);
 		}
 	client_reply_free(reply);
-	doctor_print(l.v, l.n, ctl->json);
-	code = doctor_exit_code(l.v, l.n);
-	doctor_list_free(&l);
+	client_close(&ctl->c);
+	doctor_print(fs.v, fs.n, ctl->json);
+	code = doctor_exit_code(fs.v, fs.n);
+	findings_free(fs.v, fs.n);
 	return code;
 }
 

@@ -65,8 +65,8 @@ else
 fi
 
 echo
-echo "slowest suites (seconds):"
-printf '%s' "$TIMES" | sort -rn | head -n 8 | sed 's/^/  /'
+echo "suites by time (seconds):"
+printf '%s' "$TIMES" | sort -rn | sed 's/^/  /'
 [ -n "$bad" ] && echo "failing suites:$bad"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Map-keyed addresses: see addr.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -66,6 +67,17 @@ int addr_port_parse(const char *s, struct addr_key *k, __u16 *port)
 		return -EINVAL;
 	*port = (__u16)p;
 	return 0;
+}
+
+const char *addr_port_format(const struct addr_key *k, __u16 port, char *buf,
+			     size_t len)
+{
+	char a[ADDR_KEY_STRLEN];
+	bool v4 = addr_key_is_v4(k);
+
+	addr_key_format(k, a, sizeof(a));
+	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", a, v4 ? "" : "]", port);
+	return buf;
 }
 
 bool addr_key_is_v4(const struct addr_key *k)

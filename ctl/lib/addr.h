@@ -24,6 +24,9 @@ void addr_key_from_bytes(int family, const void *bytes, struct addr_key *k);
 void addr_key_from_v4(__u32 be_addr, struct addr_key *k);
 /* "10.0.0.1:80" or "[fd00::1]:80" (port 1-65535); 0 or -EINVAL. */
 int addr_port_parse(const char *s, struct addr_key *k, __u16 *port);
+/* Its inverse: "10.0.0.1:80", "[fd00::1]:80" into buf. */
+const char *addr_port_format(const struct addr_key *k, __u16 port, char *buf,
+			     size_t len);
 bool addr_key_is_v4(const struct addr_key *k);
 /* Why a may not be a pod's address (unspecified, loopback, ...), or NULL. */
 const char *addr_key_special(const struct addr_key *a);

@@ -242,6 +242,8 @@ int dp_load(struct datapath *dp, const struct dp_opts *o)
 
 static struct bpf_program *prog_of(const struct redirect_bpf *skel,
 				   enum dp_prog prog);
+static int map_keys(struct bpf_map *m, size_t klen, void **keys, size_t *n);
+static int map_err(int ret);
 
 /*
  * The maps a program writes as it decides (counters, flow caches): the
@@ -277,6 +279,8 @@ int dp_explain_load(struct datapath *dp)
 
 	if (dp->explain)
 		return 0;
+	if (dp->explain_err) /* the same object would fail the same way */
+		return dp->explain_err;
 	dp->explain = redirect_bpf__open();
 	if (!dp->explain)
 		return -errno;
@@ -291,7 +295,44 @@ int dp_explain_load(struct datapath *dp)
 	if (err) {
 		redirect_bpf__destroy(dp->explain);
 		dp->explain = NULL;
+		dp->explain_err = err;
 	}
+	return err;
+}
+
+/* An array's entries zeroed; a hash's deleted. */
+static int empty_map(struct bpf_map *m)
+{
+	size_t ksize = bpf_map__key_size(m), vsize = bpf_map__value_size(m);
+	void *keys = NULL, *zero = calloc(1, vsize);
+	size_t n;
+	int err = zero ? map_keys(m, ksize, &keys, &n) : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n; i++) {
+		const char *k = (const char *)keys + i * ksize;
+
+		if (bpf_map__type(m) == BPF_MAP_TYPE_ARRAY)
+			err = map_err(bpf_map__update_elem(m, k, ksize, zero,
+							   vsize, BPF_ANY));
+		else
+			err = map_err(bpf_map__delete_elem(m, k, ksize, 0));
+	}
+	free(keys);
+	free(zero);
+	return err == -ENOENT ? 0 : err;
+}
+
+int dp_explain_reset(const struct datapath *dp)
+{
+	struct bpf_map *m;
+	int err = 0;
+
+	if (!dp->explain)
+		return -ENOENT;
+	bpf_object__for_each_map(m, dp->explain->obj)
+		if (!err && explain_private(m) &&
+		    m != dp->explain->maps.counters)
+			err = empty_map(m);
 	return err;
 }
 

@@ -49,6 +49,7 @@ struct datapath {
 	 * their own, for BPF_PROG_TEST_RUN. NULL until first asked for.
 	 */
 	struct redirect_bpf *explain;
+	int explain_err; /* its load failed so: not tried again */
 	char pin_dir[256];
 	/* what the load found pinned and took over (ctl/lib/upgrade.h) */
 	__u32 layout_found; /* 0: nothing was pinned */
@@ -61,6 +62,11 @@ int dp_explain_load(struct datapath *dp);
 /* Its program prog, its private counters (PERCPU_ARRAY); -ENOENT unloaded. */
 int dp_explain_fd(const struct datapath *dp, enum dp_prog prog);
 int dp_explain_counters_fd(const struct datapath *dp);
+/*
+ * Empty its flow caches (not its counters): each explain starts as a
+ * flow's first packet would, with nothing an earlier explain left.
+ */
+int dp_explain_reset(const struct datapath *dp);
 /* The prefix length (mapped form) of the pod's excluded CIDR that holds
  * addr, or -ENOENT. */
 int dp_excl_cidr_match(const struct datapath *dp, __u32 ifindex,

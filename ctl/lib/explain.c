@@ -62,6 +62,8 @@ static int run_here(int fd, int ifindex, const char *ifname,
 	struct __sk_buff ctx = { .mark = mark };
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
+	if (!ifindex && !ifname)
+		return -EINVAL;
 	ctx.ifindex = (__u32)(ifindex ? ifindex : (int)if_nametoindex(ifname));
 	if (!ctx.ifindex)
 		return -ENODEV;

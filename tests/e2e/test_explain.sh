@@ -107,6 +107,27 @@ ctl -j stats | jq -c '.counters[] | select(.decision | test("redirect|assign|exc
 check_eq "no decision counter of the node moved" "$(cat "$WORK/c0")" "$(cat "$WORK/c1")"
 case_end
 
+# every pinned map but the counters, as the live programs see it
+maps_dump() {
+	for m in "$PIN"/*; do
+		case $(basename "$m") in counters | layout) continue ;; esac
+		bpftool -j map dump pinned "$m" 2>/dev/null
+	done | md5sum
+}
+
+case_begin "explain changes no map the live datapath reads, and forgets between asks"
+m0=$(maps_dump)
+first=$(ctl -j explain "uid-$RUN-a" --in --udp --from "$D4:5353" --to :40000 |
+	jq -r '.steps[0].decision')
+ctl explain "uid-$RUN-a" --udp --to "$D4:5353" >/dev/null
+ctl explain "uid-$RUN-a" --to "$D4:8080" >/dev/null
+ctl explain "uid-$RUN-a" --in --from "$C4:40007" --to :9000 >/dev/null
+check_eq "the same answer after an explain of the other direction" "$first" \
+	"$(ctl -j explain "uid-$RUN-a" --in --udp --from "$D4:5353" --to :40000 |
+		jq -r '.steps[0].decision')"
+check_eq "no pinned map changed" "$m0" "$(maps_dump)"
+case_end
+
 case_begin "explain refuses what it cannot answer, clearly"
 msg=$(ctl explain "uid-$RUN-nope" --to "$B4:8080" 2>&1)
 check_contains "unknown pod" "$msg" "not enrolled"

@@ -124,6 +124,20 @@ check "stats" ctl stats
 check_eq "listed" "$NPODS" "$(ctl -j pods | jq '.pods | length')"
 case_end
 
+case_begin "exclusions, explain and doctor under valgrind"
+check "a pod's exclusions set" ctl pod add uid-1 \
+	--netns "/var/run/netns/$PODS_NS" --ifname pod1 \
+	--ip "$(pod_ip_of 1)" --exclude-outbound-cidr 10.96.0.0/12,fd00::/8 \
+	--exclude-outbound-port 5432 --exclude-inbound-port 9000
+check "explained out" ctl explain uid-1 --to 10.96.0.10:443
+check "explained in" ctl explain uid-1 --in --from 10.1.0.5:4000 --to :9000
+ctl doctor --cni-conf-dir "$WORK" >/dev/null 2>&1
+rc=$? # its worst finding: 0, 6 or 7
+case $rc in 0 | 6 | 7) ;; *) fail "doctor exited $rc" ;; esac
+check "exclusions cleared" ctl pod add uid-1 \
+	--netns "/var/run/netns/$PODS_NS" --ifname pod1 --ip "$(pod_ip_of 1)"
+case_end
+
 case_begin "ztunnel added, replaced, deleted"
 pod_create zt && pod_create zt2
 check "ztunnel add" ctl ztunnel add uid-zt --netns "/var/run/netns/$RUN-zt" \
