@@ -139,4 +139,22 @@ msg=$(ctl explain "uid-$RUN-a" --in --from "$C4:1" 2>&1)
 check_not "inbound needs the pod's port" test -z "$msg"
 case_end
 
+# A ztunnel known by a netns fd alone, after a restart: its netns cannot
+# be entered; explain says so (it once crashed redirectd here).
+case_begin "explain with a ztunnel known only by fd after a restart: an error, no crash"
+pod_create zt2 || fail "pod zt2"
+check "ztunnel 2 enrolled by fd" sh -c "python3 tests/tools/rawreq.py '$SOCK' \
+	--ztunneladd-fd /var/run/netns/$RUN-zt2 uid-$RUN-zt2 $(pod_ip zt2 4) |
+	tail -n 1 | grep -q '^0 '"
+kill -9 "$REDIRECTD_PID"
+wait "$REDIRECTD_PID" 2>/dev/null
+check "restarted" node_start_redirectd
+msg=$(ctl explain "uid-$RUN-a" --to "$B4:8080" 2>&1)
+check_contains "ztunnel's netns is not known" "$msg" "netns is not known"
+check "still serving" ctl status
+check_eq "explain of a flow that stays out of ztunnel still answers" \
+	pass_excluded "$(ctl -j explain "uid-$RUN-a" --to "$D4:8080" |
+		jq -r '.steps[0].decision')"
+case_end
+
 results

@@ -11,6 +11,8 @@ rawreq.py SOCKET --podadd-fd NETNS_FILE UID IP [IP...]
                                           Hello, then a PodAdd whose netns
                                           travels as an fd (SCM_RIGHTS); with
                                           RAWREQ_NETNS_PATH set, that path too
+rawreq.py SOCKET --ztunneladd-fd NETNS_FILE UID IP [IP...]
+                                          the same for a ZtunnelAdd (no path)
 Prints one line per reply: "<code> <message>" (code as a number), or
 "closed" if the daemon closed the connection. Encodes nothing itself beyond
 a Hello, so malformed input reaches the daemon exactly as given.
@@ -72,7 +74,15 @@ def podadd_fd(s, netns, uid, ips):
     body = enc_field(1, uid) + b"".join(enc_field(6, ip) for ip in ips)
     if os.environ.get("RAWREQ_NETNS_PATH"):
         body += enc_field(4, os.environ["RAWREQ_NETNS_PATH"])
-    req = enc_field(1, 2) + enc_field(3, body)
+    send_with_fd(s, enc_field(1, 2) + enc_field(3, body), netns)
+
+
+def ztunneladd_fd(s, netns, uid, ips):
+    body = enc_field(1, uid) + b"".join(enc_field(4, ip) for ip in ips)
+    send_with_fd(s, enc_field(1, 2) + enc_field(7, body), netns)
+
+
+def send_with_fd(s, req, netns):
     fd = os.open(netns, os.O_RDONLY)
     s.send(HELLO)
     print("%d %s" % parse_reply(s.recv(70000)))
@@ -102,6 +112,9 @@ def main():
     s.connect(path)
     if args and args[0] == "--podadd-fd":
         podadd_fd(s, args[1], args[2], args[3:])
+        return
+    if args and args[0] == "--ztunneladd-fd":
+        ztunneladd_fd(s, args[1], args[2], args[3:])
         return
     if args and args[0] == "--snapshot-hold":
         s.settimeout(60)
