@@ -50,11 +50,13 @@ inconsistencies() {
 		echo "pods map has $entries entries, want $want_entries"
 }
 
-# churn SECONDS: random adds and deletes; records acknowledged outcomes
+# churn SECONDS: random adds and deletes; records each request as it
+# goes out ("try p3") and its acknowledged outcome ("add p3", "del p3")
 churn() {
 	end=$(($(date +%s) + $1))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		i=$(($(od -An -N1 -tu1 /dev/urandom) % NPODS + 1))
+		echo "try p$i"
 		if [ $(($(od -An -N1 -tu1 /dev/urandom) % 2)) = 0 ]; then
 			pod_enrol "p$i" >/dev/null 2>&1 && echo "add p$i"
 		else
@@ -78,11 +80,17 @@ while [ "$round" -lt "$ROUNDS" ]; do
 	node_start_redirectd || fail "restart in round $round"
 	bad=$(inconsistencies)
 	[ -z "$bad" ] || fail "round $round: $bad"
-	# every acknowledged outcome that no later ack overrode must hold
-	# (the last request may have been in flight when the kill came)
+	# every acknowledged outcome that no later ack overrode must hold,
+	# but for the pod of the request in flight when the kill came (done
+	# or not, unacknowledged): it is one of those tried after the last
+	# acknowledgement (the others failed: no daemon, or refused)
 	for i in $(seq "$NPODS"); do
-		last=$(grep " p$i\$" "$WORK/acks.$round" | tail -n 1 | cut -d' ' -f1)
-		inflight=$(tail -n 1 "$WORK/acks.$round" | grep -c " p$i\$")
+		last=$(grep -E "^(add|del) p$i\$" "$WORK/acks.$round" | tail -n 1 |
+			cut -d' ' -f1)
+		inflight=$(awk -v p="p$i" '
+			$1 != "try" { hit = 0; next }
+			$2 == p { hit = 1 }
+			END { print hit + 0 }' "$WORK/acks.$round")
 		[ -z "$last" ] && continue
 		now=del
 		enrolled | grep -qx "uid-$RUN-p$i" && now=add
