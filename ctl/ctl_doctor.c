@@ -10,37 +10,6 @@
 
 #define POD_ANNOTATIONS "io.kubernetes.cri.pod-annotations"
 
-/* The mounts redirectd and its sockmap acceleration need. */
-static void check_mounts(struct findings *l)
-{
-	FILE *f = fopen("/proc/mounts", "r");
-	char dev[256], dir[256], type[64];
-	bool bpf = false, cg2 = false;
-
-	while (f &&
-	       fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3) {
-		bpf |= !strcmp(type, "bpf") && !strcmp(dir, "/sys/fs/bpf");
-		cg2 |= !strcmp(type, "cgroup2");
-	}
-	if (f)
-		fclose(f);
-	if (bpf)
-		findings_add(l, "ok", "mounts", "/sys/fs/bpf", NULL,
-			     "a bpf filesystem");
-	else
-		findings_add(l, "fail", "mounts", "/sys/fs/bpf",
-			     "mount -t bpf bpf /sys/fs/bpf",
-			     "no bpf filesystem: nothing of ours survives a "
-			     "restart of redirectd");
-	if (cg2)
-		findings_add(l, "ok", "mounts", "cgroup2", NULL, "mounted");
-	else
-		findings_add(l, "warn", "mounts", "cgroup2",
-			     "mount cgroup v2 to use sockmap acceleration",
-			     "no cgroup v2 mount: sockmap acceleration cannot "
-			     "attach");
-}
-
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -202,7 +171,7 @@ static void check_cni(struct findings *l, const char *dir,
 void doctor_local(struct findings *l, const char *cni_dir,
 		  const char *socket_path)
 {
-	check_mounts(l);
+	findings_mounts(l);
 	check_cni(l, cni_dir, socket_path);
 }
 

@@ -28,6 +28,7 @@
 #include "options.h"
 #include "ownership.h"
 #include "peers.h"
+#include "findings.h"
 #include "probe.h"
 
 #define ADDR_RESYNC_DELAY_MS 100
@@ -281,16 +282,28 @@ static void raise_nofile(void)
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		pr_warn("RLIMIT_NOFILE: %s", strerror(errno));
 }
+/*
+ * --probe: the kernel's features, then doctor's checks that need nothing
+ * running (the mounts); redirectctl doctor has the rest.
+ */
 static int print_probe(const struct probe_result *r)
 {
 	bool ok = probe_required_ok(r);
+	struct findings fs = { 0 };
 
 	for (int f = 0; f < PROBE_MAX; f++)
 		printf("%-14s %s%s%s\n", probe_name(f),
 		       r->have[f] ? "present" : "MISSING",
 		       r->have[f] ? "" : ": ",
 		       r->have[f] ? "" : probe_consequence(f));
-	printf("redirectd %s run on this kernel\n", ok ? "can" : "cannot");
+	findings_mounts(&fs);
+	for (size_t i = 0; i < fs.n; i++)
+		printf("%-14s %s: %s%s%s\n", fs.v[i]->subject, fs.v[i]->level,
+		       fs.v[i]->detail, fs.v[i]->fix[0] ? "; " : "",
+		       fs.v[i]->fix);
+	ok = ok && findings_worst(fs.v, fs.n) < 2;
+	findings_free(fs.v, fs.n);
+	printf("redirectd %s run on this node\n", ok ? "can" : "cannot");
 	return ok ? 0 : 1;
 }
 

@@ -58,6 +58,7 @@ test_escape test_sockmap test_probe test_upgrade"
 if kernel_has_tcx; then
 	for s in $TCX_SUITES; do
 		run_suite "$s[tcx]" env ATTACH=tcx REDIRECTD_ARGS="--attach tcx" \
+			EXCL_CORE_ONLY=1 \
 			sh "tests/e2e/$s.sh" "$BUILD"
 	done
 else

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,35 @@ int findings_worst(Finding *const *v, size_t n)
 			worst = r;
 	}
 	return worst;
+}
+
+/* The mounts redirectd and its sockmap acceleration need. */
+void findings_mounts(struct findings *l)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char dev[256], dir[256], type[64];
+	bool bpf = false, cg2 = false;
+
+	while (f &&
+	       fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3) {
+		bpf |= !strcmp(type, "bpf") && !strcmp(dir, "/sys/fs/bpf");
+		cg2 |= !strcmp(type, "cgroup2");
+	}
+	if (f)
+		fclose(f);
+	if (bpf)
+		findings_add(l, "ok", "mounts", "/sys/fs/bpf", NULL,
+			     "a bpf filesystem");
+	else
+		findings_add(l, "fail", "mounts", "/sys/fs/bpf",
+			     "mount -t bpf bpf /sys/fs/bpf",
+			     "no bpf filesystem: nothing of ours survives a "
+			     "restart of redirectd");
+	if (cg2)
+		findings_add(l, "ok", "mounts", "cgroup2", NULL, "mounted");
+	else
+		findings_add(l, "warn", "mounts", "cgroup2",
+			     "mount cgroup v2 to use sockmap acceleration",
+			     "no cgroup v2 mount: sockmap acceleration cannot "
+			     "attach");
 }

@@ -23,6 +23,9 @@ void findings_add(struct findings *fs, const char *level, const char *check,
 	__attribute__((format(printf, 6, 7)));
 /* Free v[0..n) and v, as findings_add made them. */
 void findings_free(Finding **v, size_t n);
+/* The mounts redirectd and its sockmap acceleration need (doctor, and
+ * redirectd --probe before anything runs). */
+void findings_mounts(struct findings *fs);
 /* 0 all ok, 1 a warning, 2 a failure: the worst of v[0..n). */
 int findings_worst(Finding *const *v, size_t n);
 

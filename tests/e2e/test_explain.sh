@@ -44,7 +44,7 @@ pod_enrol a --exclude-outbound-cidr "$D4" --exclude-inbound-port 9000 \
 
 # Connections and datagrams ztunnel's listeners took, all together.
 zt_total() {
-	sleep 0.25
+	sleep 0.05 # the stand-in's status file is rewritten within 10 ms
 	jq '[.listeners[] | (.conns // 0) + (.packets // 0)] | add // 0' \
 		"$WORK/zt.status" 2>/dev/null || echo 0
 }

@@ -11,7 +11,7 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/assert.sh
 
-FUZZ_TIME=${FUZZ_TIME:-15}
+FUZZ_TIME=${FUZZ_TIME:-10} # make fuzz runs them for long
 FUZZ_KEEP=${FUZZ_KEEP:-0}
 command -v clang >/dev/null || skip_suite "clang missing"
 [ -f "$BUILD/redirect.skel.h" ] || skip_suite "$BUILD not built (make)"

@@ -19,7 +19,10 @@ check_eq "exit code (output: $out)" 0 "$?"
 for f in $FEATURES; do
 	check_contains "$f present" "$out" "$(printf '%-14s present' "$f")"
 done
-check_contains "verdict" "$out" "redirectd can run on this kernel"
+check_contains "the bpf filesystem, as doctor checks it" "$out" \
+	"$(printf '%-14s ok: a bpf filesystem' /sys/fs/bpf)"
+check_contains "cgroup v2" "$out" "$(printf '%-14s ok: mounted' cgroup2)"
+check_contains "verdict" "$out" "redirectd can run on this node"
 case_end
 
 node_init "$BUILD"

@@ -355,7 +355,7 @@ ztunnel_start() {
 
 # zt_count NAME LISTENER FIELD: a counter from the stand-in's status file
 zt_count() {
-	sleep 0.25 # the stand-in rewrites its status file every 100 ms
+	sleep 0.05 # the stand-in rewrites its status file within 10 ms
 	jq -r ".listeners.\"$2\".\"$3\" // 0" "$WORK/$1.status" 2>/dev/null || echo 0
 }
 

@@ -38,7 +38,8 @@
  * sees the real client; they carry ztunnel's socket mark.
  *
  * Counters per listener go to stdout (one JSON line per SIGUSR1) and to the
- * --status file, rewritten atomically at most every 100 ms and at exit.
+ * --status file, rewritten atomically within 10 ms of a change (the
+ * tests read it right after their traffic) and at exit.
  *
  * This file: the options, the messages, the signals and the event loop;
  * ztsim.h says which file owns the rest.
@@ -59,7 +60,7 @@
 #include "ztsim.h"
 
 #define MAX_EVENTS 64
-#define STATUS_INTERVAL_MS 100
+#define STATUS_INTERVAL_MS 10
 #define TICK_MS 100
 
 bool udp_capture; /* UDP listeners on 15001/15006 too */
@@ -158,7 +159,9 @@ static void run(void)
 	int n;
 
 	while (!stopping) {
-		n = epoll_wait(epfd, evs, MAX_EVENTS, TICK_MS);
+		/* a change waits at most STATUS_INTERVAL_MS to be written */
+		n = epoll_wait(epfd, evs, MAX_EVENTS,
+			       stats_dirty ? STATUS_INTERVAL_MS : TICK_MS);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
@@ -185,7 +188,7 @@ static void usage(FILE *out)
 		"usage: ztunnel-sim [--status FILE] [--ready FILE] [--udp-idle-ms N] [-v]\n"
 		"                   [--explicit PORT=DEST]... [--pod-netns PATH]...\n"
 		"A test fixture standing in for ztunnel; run it in ztunnel's netns.\n"
-		"  --status FILE     JSON counters, rewritten at most every 100 ms and at exit\n"
+		"  --status FILE     JSON counters, rewritten within 10 ms of a change and at exit\n"
 		"  --ready FILE      created once every listener is bound\n"
 		"  --udp-idle-ms N   UDP flows expire after N ms idle (default %d)\n"
 		"  --udp-capture     also UDP listeners on 15001/15006 (a ztunnel\n"
