@@ -52,13 +52,14 @@
 # MESH_PROFILE=DIR: instead of the measurements, where the time goes, per
 # configuration and family, into DIR (docs/performance.md, "Where our path
 # loses"): a 64 B request/response run under `perf record -e cpu-clock`
-# on the pinned CPU (perf report by symbol, and by kernel area), our
+# on the pinned CPU, or every CPU unpinned (perf report by symbol, and by
+# kernel area; context switches and CPU migrations per transaction), our
 # programs' run time per transaction (kernel.bpf_stats_enabled, set for
 # the run and put back), and for a one-stream iperf3 run the sizes of the
 # packets each interface received and sent (tracepoints
 # net:netif_receive_skb and net:net_dev_xmit): whether GSO/GRO survive.
-# Use with MESH_PINS=pinned; MESH_PROFILE_RR=SIZE profiles that message
-# size instead of 64 B.
+# MESH_PINS=pinned or unpinned; MESH_PROFILE_RR=SIZE profiles that
+# message size instead of 64 B.
 set -u
 BUILD=${1:-build}
 OUT=${2:-bench/results}
@@ -591,15 +592,26 @@ profile() {
 	if_names >"$pd/interfaces.txt"
 	# 1. 64 B RR under perf, with our programs' run time
 	bpf_runs >"$pd/bpf0.txt"
-	perf record -q -e cpu-clock -F 2999 -C "${PIN_CPU:-0}" -o "$pd/rr.perf" \
+	# pinned: the one CPU everything runs on; unpinned: all of them
+	target="-C ${PIN_CPU:-0}"
+	[ -z "$CPUS" ] && target=-a
+	# shellcheck disable=SC2086
+	perf record -q -e cpu-clock -F 2999 $target -o "$pd/rr.perf" \
 		2>"$pd/perf.log" &
 	perf_pid=$!
+	# wake-ups and moves between CPUs, the whole machine
+	perf stat -a -x, -e context-switches,cpu-migrations -o "$pd/rr.stat" \
+		2>>"$pd/perf.log" &
+	stat_pid=$!
 	sleep 0.5
 	rr_run "$dst" "$p_rr" "${MESH_PROFILE_RR:-64}" >"$pd/rr.json"
-	kill -INT "$perf_pid"
-	wait "$perf_pid"
+	kill -INT "$perf_pid" "$stat_pid"
+	wait "$perf_pid" "$stat_pid"
 	bpf_runs >"$pd/bpf1.txt"
 	tps=$(jq .transactions "$pd/rr.json")
+	awk -F, -v n="$tps" '$3 ~ /context-switches|cpu-migrations/ && n > 0 {
+		printf "%s per_transaction %.2f\n", $3, $1 / n }' "$pd/rr.stat" \
+		>"$pd/sched.txt"
 	join "$pd/bpf0.txt" "$pd/bpf1.txt" | awk -v n="$tps" '{
 		dt = $4 - $2; dc = $5 - $3
 		if (dc > 0) printf "%s runs_per_transaction %.2f ns_per_run %.1f ns_per_transaction %.1f\n",
