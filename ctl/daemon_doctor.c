@@ -26,8 +26,6 @@
  * fit one packet). */
 #define DOCTOR_PODS_LISTED 20
 
-#define add findings_add
-
 /* "foreign_ok, app_outbound": the TCX chain of a hook, in order. */
 static void chain_names(int ifindex, enum tc_dir dir, char *buf, size_t len)
 {
@@ -89,10 +87,11 @@ static void report_order(struct daemon *d, struct findings *fs,
 	enum hook_order o = hook_dev_order(&h, dev, tcx, ids);
 
 	if (o == HOOK_ORDER_OK) {
-		add(fs, "warn", "order", subject,
-		    "nothing: the watch's next sweep clears it",
-		    "the order watch last saw another program before ours; "
-		    "gone now");
+		findings_add(
+			fs, "warn", "order", subject,
+			"nothing: the watch's next sweep clears it",
+			"the order watch last saw another program before ours; "
+			"gone now");
 		return;
 	}
 	if (o == HOOK_ORDER_FILTER_FIRST) {
@@ -100,17 +99,19 @@ static void report_order(struct daemon *d, struct findings *fs,
 			     sizeof(in));
 		filter_names(dev->nl, dev->ifindex, TC_DIR_EGRESS, eg,
 			     sizeof(eg));
-		add(fs, "fail", "order", subject, order_fix(o),
-		    "%s (ours are cls_bpf filters): tc ingress [%s], egress "
-		    "[%s]",
-		    hook_order_name(o), in, eg);
+		findings_add(
+			fs, "fail", "order", subject, order_fix(o),
+			"%s (ours are cls_bpf filters): tc ingress [%s], egress "
+			"[%s]",
+			hook_order_name(o), in, eg);
 		return;
 	}
 	chain_names(dev->ifindex, TC_DIR_INGRESS, in, sizeof(in));
 	chain_names(dev->ifindex, TC_DIR_EGRESS, eg, sizeof(eg));
-	add(fs, "fail", "order", subject, order_fix(o),
-	    "%s (ours are %s): TCX ingress [%s], egress [%s]",
-	    hook_order_name(o), tcx ? "TCX links" : "cls_bpf filters", in, eg);
+	findings_add(fs, "fail", "order", subject, order_fix(o),
+		     "%s (ours are %s): TCX ingress [%s], egress [%s]",
+		     hook_order_name(o), tcx ? "TCX links" : "cls_bpf filters",
+		     in, eg);
 }
 
 /*
@@ -132,15 +133,17 @@ static bool check_pod(struct daemon *d, struct findings *fs,
 		report_order(d, fs, pod->uid, &dev, pod->tcx, ids);
 	}
 	if (d->guard_on && !pod->guard)
-		add(fs, "warn", "guard", pod->uid,
-		    "re-enrol the pod (CNI ADD) to attach it",
-		    "no inbound guard in its netns: traffic another program "
-		    "delivers straight into it is not captured");
+		findings_add(
+			fs, "warn", "guard", pod->uid,
+			"re-enrol the pod (CNI ADD) to attach it",
+			"no inbound guard in its netns: traffic another program "
+			"delivers straight into it is not captured");
 	if (pod->uncovered)
-		add(fs, "warn", "coverage", pod->uid,
-		    "enrol every address of the pod, or remove the others",
-		    "addresses of its netns it was not enrolled with: %s",
-		    pod->uncovered);
+		findings_add(
+			fs, "warn", "coverage", pod->uid,
+			"enrol every address of the pod, or remove the others",
+			"addresses of its netns it was not enrolled with: %s",
+			pod->uncovered);
 	return true;
 }
 
@@ -155,15 +158,16 @@ static void check_pods(struct daemon *d, struct findings *fs)
 			bad += check_pod(d, fs, p, ids,
 					 bad < DOCTOR_PODS_LISTED);
 	if (bad > DOCTOR_PODS_LISTED)
-		add(fs, "fail", "pod", "pods",
-		    "redirectctl pods and status; the log names each",
-		    "%zu more pods with findings, not listed here",
-		    bad - DOCTOR_PODS_LISTED);
+		findings_add(fs, "fail", "pod", "pods",
+			     "redirectctl pods and status; the log names each",
+			     "%zu more pods with findings, not listed here",
+			     bad - DOCTOR_PODS_LISTED);
 	if (!bad)
-		add(fs, "ok", "pod", "pods", NULL,
-		    "%zu enrolled: no program found before ours by the order "
-		    "watch%s, every address covered",
-		    d->st.npods, d->guard_on ? ", guards in place" : "");
+		findings_add(
+			fs, "ok", "pod", "pods", NULL,
+			"%zu enrolled: no program found before ours by the order "
+			"watch%s, every address covered",
+			d->st.npods, d->guard_on ? ", guards in place" : "");
 }
 
 /* rp_filter in ztunnel's netns: strict drops what we hand ztunnel. */
@@ -174,9 +178,9 @@ static void check_rp_filter(struct daemon *d, struct findings *fs,
 	int saved, fd;
 
 	if (zt->netns_fd < 0 || netns_enter(zt->netns_fd, &saved)) {
-		add(fs, "warn", "rp_filter", zt->uid,
-		    "re-send its ZtunnelAdd with its netns path",
-		    "ztunnel's netns cannot be entered: not checked");
+		findings_add(fs, "warn", "rp_filter", zt->uid,
+			     "re-send its ZtunnelAdd with its netns path",
+			     "ztunnel's netns cannot be entered: not checked");
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -197,17 +201,18 @@ static void check_rp_filter(struct daemon *d, struct findings *fs,
 	/* the kernel applies the larger of the two: 1 strict, 2 loose */
 	if ((!strcmp(v[0], "1") && strcmp(v[1], "2")) ||
 	    (!strcmp(v[1], "1") && strcmp(v[0], "2")))
-		add(fs, "warn", "rp_filter", zt->uid,
-		    "sysctl -w net.ipv4.conf.all.rp_filter=0 (and on its "
-		    "interface) in ztunnel's netns",
-		    "strict rp_filter in ztunnel's netns (all=%s, %s=%s) "
-		    "drops captured packets whose source it would route "
-		    "elsewhere",
-		    v[0], zt->ifname, v[1]);
+		findings_add(
+			fs, "warn", "rp_filter", zt->uid,
+			"sysctl -w net.ipv4.conf.all.rp_filter=0 (and on its "
+			"interface) in ztunnel's netns",
+			"strict rp_filter in ztunnel's netns (all=%s, %s=%s) "
+			"drops captured packets whose source it would route "
+			"elsewhere",
+			v[0], zt->ifname, v[1]);
 	else
-		add(fs, "ok", "rp_filter", zt->uid, NULL,
-		    "not strict in ztunnel's netns (all=%s, %s=%s)", v[0],
-		    zt->ifname, v[1]);
+		findings_add(fs, "ok", "rp_filter", zt->uid, NULL,
+			     "not strict in ztunnel's netns (all=%s, %s=%s)",
+			     v[0], zt->ifname, v[1]);
 }
 
 /* The policy routing that delivers assigned packets to ztunnel's sockets. */
@@ -219,21 +224,23 @@ static void check_routing(struct findings *fs, const struct ztunnel *zt,
 	int err = ztunnel_routing_check(znl, &r, missing, sizeof(missing));
 
 	if (!err)
-		add(fs, "ok", "routing", zt->uid, NULL,
-		    "fwmark 0x%x/0x%x rules and local routes of table %u in "
-		    "its netns",
-		    r.mark, r.mask, r.table);
+		findings_add(
+			fs, "ok", "routing", zt->uid, NULL,
+			"fwmark 0x%x/0x%x rules and local routes of table %u in "
+			"its netns",
+			r.mark, r.mask, r.table);
 	else if (err == -ENOENT)
-		add(fs, "fail", "routing", zt->uid,
-		    "re-send ZtunnelAdd (or restart redirectd): it puts "
-		    "them back",
-		    "missing in ztunnel's netns: %s; captured traffic is "
-		    "not delivered to its sockets",
-		    missing);
+		findings_add(
+			fs, "fail", "routing", zt->uid,
+			"re-send ZtunnelAdd (or restart redirectd): it puts "
+			"them back",
+			"missing in ztunnel's netns: %s; captured traffic is "
+			"not delivered to its sockets",
+			missing);
 	else
-		add(fs, "warn", "routing", zt->uid, "see the log",
-		    "could not read ztunnel's rules and routes: %s",
-		    strerror(-err));
+		findings_add(fs, "warn", "routing", zt->uid, "see the log",
+			     "could not read ztunnel's rules and routes: %s",
+			     strerror(-err));
 }
 
 static void check_ztunnel(struct daemon *d, struct findings *fs)
@@ -243,12 +250,13 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 	__u32 ids[DP_PROG_MAX];
 
 	if (!zt) {
-		add(fs, d->opts.fail_open ? "warn" : "fail", "ztunnel",
-		    "ztunnel",
-		    "start ztunnel; its CNI ADD or ZtunnelAdd enrols it",
-		    "no ztunnel enrolled: meshed pods' traffic is %s",
-		    d->opts.fail_open ? "passed unmeshed (fail open)" :
-					"dropped (fail closed)");
+		findings_add(
+			fs, d->opts.fail_open ? "warn" : "fail", "ztunnel",
+			"ztunnel",
+			"start ztunnel; its CNI ADD or ZtunnelAdd enrols it",
+			"no ztunnel enrolled: meshed pods' traffic is %s",
+			d->opts.fail_open ? "passed unmeshed (fail open)" :
+					    "dropped (fail closed)");
 		return;
 	}
 	ztunnel_devs_open(d, zt, &zd);
@@ -259,15 +267,17 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 				report_order(d, fs, zt->uid, &zd.dev[i],
 					     zt->tcx, ids);
 	if (!zd.reach[0] || !zd.reach[1])
-		add(fs, "warn", "ztunnel", zt->uid,
-		    "re-send its ZtunnelAdd with its netns path",
-		    "its %s cannot be reached (enrolled by a netns fd before "
-		    "a restart): not checked",
-		    zd.reach[1] ? "own interface" : "host veth");
+		findings_add(
+			fs, "warn", "ztunnel", zt->uid,
+			"re-send its ZtunnelAdd with its netns path",
+			"its %s cannot be reached (enrolled by a netns fd before "
+			"a restart): not checked",
+			zd.reach[1] ? "own interface" : "host veth");
 	else if (!zt->order_reported)
-		add(fs, "ok", "ztunnel", zt->uid, NULL,
-		    "enrolled on %s, no program found before ours (%s)",
-		    zt->host_veth, zt->tcx ? "TCX" : "tc");
+		findings_add(
+			fs, "ok", "ztunnel", zt->uid, NULL,
+			"enrolled on %s, no program found before ours (%s)",
+			zt->host_veth, zt->tcx ? "TCX" : "tc");
 	if (zd.znl)
 		check_routing(fs, zt, zd.znl);
 	ztunnel_devs_close(&zd);
@@ -276,33 +286,36 @@ static void check_ztunnel(struct daemon *d, struct findings *fs)
 
 static void check_kernel(struct daemon *d, struct findings *fs)
 {
-	add(fs, "ok", "kernel", "features", NULL, "%s", d->features);
+	findings_add(fs, "ok", "kernel", "features", NULL, "%s", d->features);
 	if (!d->tcx_ok)
-		add(fs, "warn", "kernel", "tcx",
-		    "a kernel of 6.6 or later, where CNIs attach with TCX",
-		    "no TCX links: beside a CNI that attaches with TCX "
-		    "(Cilium 1.16+) ours could not go first");
-	add(fs, "ok", "bpffs", d->opts.bpffs, NULL,
-	    "programs and maps pinned here");
+		findings_add(
+			fs, "warn", "kernel", "tcx",
+			"a kernel of 6.6 or later, where CNIs attach with TCX",
+			"no TCX links: beside a CNI that attaches with TCX "
+			"(Cilium 1.16+) ours could not go first");
+	findings_add(fs, "ok", "bpffs", d->opts.bpffs, NULL,
+		     "programs and maps pinned here");
 	if (d->sm.active)
-		add(fs, "ok", "sockmap", d->sm.cgroup, NULL,
-		    "acceleration attached");
+		findings_add(fs, "ok", "sockmap", d->sm.cgroup, NULL,
+			     "acceleration attached");
 	else if (d->opts.cgroup && d->opts.cgroup[0])
-		add(fs, "warn", "sockmap", d->opts.cgroup,
-		    "check the cgroup v2 folder given with --cgroup",
-		    "acceleration asked for but off: %s", d->sm.reason);
+		findings_add(fs, "warn", "sockmap", d->opts.cgroup,
+			     "check the cgroup v2 folder given with --cgroup",
+			     "acceleration asked for but off: %s",
+			     d->sm.reason);
 	else
-		add(fs, "ok", "sockmap", "sockmap", NULL,
-		    "acceleration off (not asked for: --cgroup)");
+		findings_add(fs, "ok", "sockmap", "sockmap", NULL,
+			     "acceleration off (not asked for: --cgroup)");
 	if (d->guard_on)
-		add(fs, "ok", "guard", "pod_guard", NULL,
-		    "inbound guard inside meshed pods");
+		findings_add(fs, "ok", "guard", "pod_guard", NULL,
+			     "inbound guard inside meshed pods");
 	else
-		add(fs, "warn", "guard", "pod_guard",
-		    "a kernel with TCX; see the log for why it is off",
-		    "no inbound guard (%s): traffic a CNI delivers straight "
-		    "into a pod (bpf_redirect_peer) is not captured",
-		    d->guard_off);
+		findings_add(
+			fs, "warn", "guard", "pod_guard",
+			"a kernel with TCX; see the log for why it is off",
+			"no inbound guard (%s): traffic a CNI delivers straight "
+			"into a pod (bpf_redirect_peer) is not captured",
+			d->guard_off);
 }
 
 static void check_health(struct daemon *d, struct findings *fs)
@@ -310,31 +323,36 @@ static void check_health(struct daemon *d, struct findings *fs)
 	const struct journal *j = &d->st.journal;
 
 	if (j->dirty)
-		add(fs, "fail", "journal", d->opts.state_file,
-		    "free space or fix permissions where the journal lives",
-		    "writes fail (%s): changes since are not on disk",
-		    strerror(-j->last_error));
+		findings_add(
+			fs, "fail", "journal", d->opts.state_file,
+			"free space or fix permissions where the journal lives",
+			"writes fail (%s): changes since are not on disk",
+			strerror(-j->last_error));
 	else if (j->errors || j->damaged)
-		add(fs, "warn", "journal", d->opts.state_file,
-		    "see the log; the file is rewritten whole at compaction",
-		    "%llu writes failed, %llu damaged stretches skipped at "
-		    "start",
-		    (unsigned long long)j->errors,
-		    (unsigned long long)j->damaged);
+		findings_add(
+			fs, "warn", "journal", d->opts.state_file,
+			"see the log; the file is rewritten whole at compaction",
+			"%llu writes failed, %llu damaged stretches skipped at "
+			"start",
+			(unsigned long long)j->errors,
+			(unsigned long long)j->damaged);
 	else
-		add(fs, "ok", "journal", d->opts.state_file, NULL, "whole");
+		findings_add(fs, "ok", "journal", d->opts.state_file, NULL,
+			     "whole");
 	if (d->kernel_errors)
-		add(fs, "warn", "kernel errors", "redirectd",
-		    "see the log: each failed operation is logged",
-		    "%llu kernel operations failed where nothing could "
-		    "refuse or undo them",
-		    (unsigned long long)d->kernel_errors);
-	add(fs, "ok", "order watch", "redirectd", NULL,
-	    "%llu checks, %llu found a program before ours, %llu put ours "
-	    "back first",
-	    (unsigned long long)d->order_checks,
-	    (unsigned long long)d->order_violations,
-	    (unsigned long long)d->order_restored);
+		findings_add(
+			fs, "warn", "kernel errors", "redirectd",
+			"see the log: each failed operation is logged",
+			"%llu kernel operations failed where nothing could "
+			"refuse or undo them",
+			(unsigned long long)d->kernel_errors);
+	findings_add(
+		fs, "ok", "order watch", "redirectd", NULL,
+		"%llu checks, %llu found a program before ours, %llu put ours "
+		"back first",
+		(unsigned long long)d->order_checks,
+		(unsigned long long)d->order_violations,
+		(unsigned long long)d->order_restored);
 }
 
 /* What other owners of the node's networking show of themselves. */
@@ -342,26 +360,31 @@ static void check_neighbours(struct daemon *d, struct findings *fs)
 {
 	if (if_nametoindex("cilium_host")) {
 		if (!d->guard_on)
-			add(fs, "fail", "cni", "cilium",
-			    "a kernel with TCX, so the guard can run",
-			    "Cilium delivers into pods with bpf_redirect_peer, "
-			    "around our hooks, and the guard is off");
+			findings_add(
+				fs, "fail", "cni", "cilium",
+				"a kernel with TCX, so the guard can run",
+				"Cilium delivers into pods with bpf_redirect_peer, "
+				"around our hooks, and the guard is off");
 		else if (d->opts.attach == ATTACH_TC)
-			add(fs, "warn", "cni", "cilium",
-			    "run redirectd with --attach auto (the default)",
-			    "Cilium attaches with TCX, which runs before "
-			    "--attach tc's filters");
+			findings_add(
+				fs, "warn", "cni", "cilium",
+				"run redirectd with --attach auto (the default)",
+				"Cilium attaches with TCX, which runs before "
+				"--attach tc's filters");
 		else
-			add(fs, "ok", "cni", "cilium", NULL,
-			    "seen (cilium_host); guard on, TCX available");
+			findings_add(
+				fs, "ok", "cni", "cilium", NULL,
+				"seen (cilium_host); guard on, TCX available");
 	}
 	if (if_nametoindex("kube-ipvs0"))
-		add(fs, "ok", "cni", "kube-ipvs0", NULL,
-		    "Service addresses on kube-ipvs0 are node addresses: "
-		    "captured");
+		findings_add(
+			fs, "ok", "cni", "kube-ipvs0", NULL,
+			"Service addresses on kube-ipvs0 are node addresses: "
+			"captured");
 	if (if_nametoindex("tunl0"))
-		add(fs, "ok", "cni", "tunl0", NULL,
-		    "an IPIP device (Calico): meshed pods' IPIP is dropped");
+		findings_add(
+			fs, "ok", "cni", "tunl0", NULL,
+			"an IPIP device (Calico): meshed pods' IPIP is dropped");
 }
 
 ErrorCode h_doctor(struct daemon *d, struct call *k)

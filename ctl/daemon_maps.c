@@ -157,8 +157,6 @@ static int excl_apply(struct daemon *d, const struct enrolled_pod *from,
 	__u32 ifindex = from ? (__u32)from->host_ifindex : 0;
 	int err = 0;
 
-	if (!from)
-		return 0;
 	for (size_t i = 0; i < f->ncidrs && !err; i++)
 		if (!same_veth || !excl_has_cidr(t, &f->cidrs[i]))
 			err = dp_excl_cidr_set(&d->dp, ifindex,

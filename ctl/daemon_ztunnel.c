@@ -21,15 +21,9 @@
 
 /* --- ztunnel --- */
 
-static struct ztunnel_routing ztunnel_routing_of(const struct daemon *d)
-{
-	(void)d;
-	return ztunnel_routing_default();
-}
-
 void detach_ztunnel(struct daemon *d, struct ztunnel *zt)
 {
-	struct ztunnel_routing r = ztunnel_routing_of(d);
+	struct ztunnel_routing r = ztunnel_routing_default();
 	struct ztunnel_devs zd;
 
 	for (size_t i = 0; i < zt->naddrs; i++)
@@ -172,7 +166,7 @@ static ErrorCode setup_ztunnel_routing(struct daemon *d, struct ztunnel *zt,
 				       struct ztunnel_saved *was, char *msg,
 				       size_t len)
 {
-	struct ztunnel_routing r = ztunnel_routing_of(d);
+	struct ztunnel_routing r = ztunnel_routing_default();
 	struct nl *znl;
 	int err = nl_open_in_netns(zt->netns_fd, &znl);
 
@@ -192,7 +186,7 @@ static ErrorCode setup_ztunnel_routing(struct daemon *d, struct ztunnel *zt,
 static void restore_ztunnel_netns(struct daemon *d, struct ztunnel *zt,
 				  const struct ztunnel_saved *was)
 {
-	struct ztunnel_routing r = ztunnel_routing_of(d);
+	struct ztunnel_routing r = ztunnel_routing_default();
 	struct nl *znl;
 
 	if (nl_open_in_netns(zt->netns_fd, &znl))

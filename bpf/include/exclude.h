@@ -10,14 +10,7 @@
 #define REDIRECT_EXCLUDE_H
 
 #include "maps.h"
-
-/* 4 for an IPv4 address in the mapped form, else 6. */
-static __always_inline __u32 excl_family(const struct addr_key *a)
-{
-	return !a->addr[0] && !a->addr[1] && a->addr[2] == bpf_htonl(0xffff) ?
-		       4 :
-		       6;
-}
+#include "parse.h"
 
 /* Is dst (dport, network order) an excluded destination of the pod? */
 static __always_inline bool excluded_outbound(const struct pod_value *pod,
@@ -32,7 +25,8 @@ static __always_inline bool excluded_outbound(const struct pod_value *pod,
 	struct excl_cidr_key ck = {
 		.prefixlen = EXCL_CIDR_KEY_FIXED_BITS + 128,
 		.ifindex = pod->host_ifindex,
-		.family = excl_family(dst),
+		.family = ipv6_is_v4_mapped(dst) ? 4 :
+						   6, /* the IPv4 key form */
 		.addr = *dst,
 	};
 
