@@ -582,6 +582,32 @@ if_names() {
 	done
 }
 
+# TCP's and the IP layers' counters in every netns of the run: mark now,
+# then print what changed since (nstat's history in the profile folder)
+tcp_counters_mark() {
+	for ns in "$NODE_NS" "$RUN-a" "$RUN-b" "$RUN-zt"; do
+		NSTAT_HISTORY=$1/.nstat-$ns nsrun "$ns" nstat -n
+	done
+}
+
+tcp_counters_since() {
+	for ns in "$NODE_NS" "$RUN-a" "$RUN-b" "$RUN-zt"; do
+		NSTAT_HISTORY=$1/.nstat-$ns nsrun "$ns" nstat |
+			awk -v ns="${ns#"$RUN"-}" 'NR > 1 { print ns, $1, $2 }'
+		rm -f "$1/.nstat-$ns"
+	done
+}
+
+# drops by reason and by where they were freed; retransmissions by state
+drops_summary() {
+	perf script -i "$1" -F event,trace 2>/dev/null |
+		awk '{ ev = $1; what = ""
+		for (i = 2; i <= NF; i++)
+			if ($i ~ /^(reason|location|state)=/) what = what " " $i
+		n[ev what]++ }
+		END { for (k in n) printf "%7d %s\n", n[k], k }' | sort -rn
+}
+
 profile() {
 	pd=$MESH_PROFILE/$cfg-ipv$fam
 	mkdir -p "$pd"
@@ -603,10 +629,19 @@ profile() {
 	perf stat -a -x, -e context-switches,cpu-migrations -o "$pd/rr.stat" \
 		2>>"$pd/perf.log" &
 	stat_pid=$!
+	# what TCP did (retransmissions, loss probes, delayed ACKs) and
+	# where packets were dropped, and why
+	perf record -q -a -e skb:kfree_skb -e tcp:tcp_retransmit_skb \
+		-o "$pd/drops.perf" 2>>"$pd/perf.log" &
+	drops_pid=$!
+	tcp_counters_mark "$pd"
 	sleep 0.5
 	rr_run "$dst" "$p_rr" "${MESH_PROFILE_RR:-64}" >"$pd/rr.json"
-	kill -INT "$perf_pid" "$stat_pid"
-	wait "$perf_pid" "$stat_pid"
+	kill -INT "$perf_pid" "$stat_pid" "$drops_pid"
+	wait "$perf_pid" "$stat_pid" "$drops_pid"
+	tcp_counters_since "$pd" >"$pd/tcp.txt"
+	drops_summary "$pd/drops.perf" >"$pd/drops.txt"
+	rm -f "$pd/drops.perf"
 	bpf_runs >"$pd/bpf1.txt"
 	tps=$(jq .transactions "$pd/rr.json")
 	awk -F, -v n="$tps" '$3 ~ /context-switches|cpu-migrations/ && n > 0 {

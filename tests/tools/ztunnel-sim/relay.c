@@ -468,6 +468,8 @@ void tcp_accept(struct listener *l)
 			count(&stats[l->id].errors, 1);
 			return;
 		}
+		/* ztunnel turns Nagle off on every socket (istio/ztunnel#1062) */
+		set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 		relay_start(l, fd, &peer);
 	}
 }

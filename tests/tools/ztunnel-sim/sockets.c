@@ -84,6 +84,13 @@ int open_upstream(int type, const struct sockaddr_storage *dst,
 	if (fd < 0)
 		return -errno;
 	err = set_int(fd, SOL_SOCKET, SO_MARK, ZT_SOCKET_MARK);
+	/*
+	 * As ztunnel: no Nagle. A relay writes what it read, often a short
+	 * tail behind a full segment; Nagle would hold that tail until the
+	 * peer's (delayed) ACK, up to 40 ms.
+	 */
+	if (!err && type == SOCK_STREAM)
+		err = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	if (!err && src) {
 		err = set_transparent(fd, dst->ss_family);
 		if (!err)
