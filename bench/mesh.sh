@@ -608,6 +608,27 @@ drops_summary() {
 		END { for (k in n) printf "%7d %s\n", n[k], k }' | sort -rn
 }
 
+# perf samples by kernel area: a symbol's first match decides
+perf_areas() {
+	perf report -q -i "$1" --sort sym --stdio 2>/dev/null |
+		awk '{ gsub("%", "", $1); pct = $1; sym = $NF
+		a = "other kernel"
+		if ($2 == "[.]") a = "user space"
+		else if (sym ~ /(safe_halt|default_idle|cpuidle|do_idle|poll_idle)/) a = "idle"
+		else if (sym ~ /irq_enable|irq_restore/) a = "irqs re-enabled (samples of irq-off time land here)"
+		else if (sym ~ /(pvclock|kvm_clock|read_tsc|ktime_get|sched_clock)/) a = "clock reads"
+		else if (sym ~ /^(nft_|nf_|ipt_|xt_|ip6t_|__nf_|nf_hook|ipv4_conntrack|ipv6_conntrack|tproxy|nf_tproxy|nf_nat|nf_ct|ct_|__nft)/) a = "netfilter"
+		else if (sym ~ /^(bpf_|__bpf|sk_assign|tcx_|cls_bpf|tc_run|sch_handle|skb_do_redirect)/) a = "bpf and tc"
+		else if (sym ~ /^(tcp_|__tcp|inet_csk|inet_ehash|__inet_lookup|inet6_|__inet6_lookup|tcp6_|tcp4_)/) a = "tcp"
+		else if (sym ~ /^(ip_|ip6_|__ip|ipv6_|fib_|fib6_|rt6_|__ip6|dst_|icmp|raw_|inet_gro|ipv6_gro)/) a = "ip and routing"
+		else if (sym ~ /^(veth_|__dev|dev_|netif_|__netif|net_rx|napi_|__napi|process_backlog|gro_|skb_|__skb|kfree_skb|consume_skb|__alloc_skb|kmalloc_reserve|sk_)/) a = "devices and skbs"
+		else if (sym ~ /^(schedule|__schedule|try_to_wake|ttwu|enqueue|dequeue|pick_next|finish_task|update_|select_task|psi_|__switch|switch_)/) a = "scheduler"
+		else if (sym ~ /^(ep_|do_epoll|__x64_sys|do_syscall|entry_SYSCALL|syscall_|__sys_|sock_|__sock|fput|fget|__fget|ksys_|vfs_|rw_verify|security_|apparmor)/) a = "syscalls, sockets, epoll"
+		else if (sym ~ /^(copy_|_copy|__copy|rep_movs|memcpy|memset|csum|__check_object|check_heap)/) a = "copies"
+		s[a] += pct }
+		END { for (k in s) printf "%6.2f%% %s\n", s[k], k }' | sort -rn
+}
+
 profile() {
 	pd=$MESH_PROFILE/$cfg-ipv$fam
 	mkdir -p "$pd"
@@ -653,32 +674,22 @@ profile() {
 			$1, dc / n, dt / dc, dt / n }' >"$pd/bpf.txt"
 	perf report -q -i "$pd/rr.perf" --sort sym --stdio 2>/dev/null |
 		head -n 40 >"$pd/rr.top.txt"
-	# by area: a symbol's first match decides
-	perf report -q -i "$pd/rr.perf" --sort sym --stdio 2>/dev/null |
-		awk '{ gsub("%", "", $1); pct = $1; sym = $NF
-		a = "other kernel"
-		if ($2 == "[.]") a = "user space"
-		else if (sym ~ /(safe_halt|default_idle|cpuidle|do_idle|poll_idle)/) a = "idle"
-		else if (sym ~ /irq_enable|irq_restore/) a = "irqs re-enabled (samples of irq-off time land here)"
-		else if (sym ~ /(pvclock|kvm_clock|read_tsc|ktime_get|sched_clock)/) a = "clock reads"
-		else if (sym ~ /^(nft_|nf_|ipt_|xt_|ip6t_|__nf_|nf_hook|ipv4_conntrack|ipv6_conntrack|tproxy|nf_tproxy|nf_nat|nf_ct|ct_|__nft)/) a = "netfilter"
-		else if (sym ~ /^(bpf_|__bpf|sk_assign|tcx_|cls_bpf|tc_run|sch_handle|skb_do_redirect)/) a = "bpf and tc"
-		else if (sym ~ /^(tcp_|__tcp|inet_csk|inet_ehash|__inet_lookup|inet6_|__inet6_lookup|tcp6_|tcp4_)/) a = "tcp"
-		else if (sym ~ /^(ip_|ip6_|__ip|ipv6_|fib_|fib6_|rt6_|__ip6|dst_|icmp|raw_|inet_gro|ipv6_gro)/) a = "ip and routing"
-		else if (sym ~ /^(veth_|__dev|dev_|netif_|__netif|net_rx|napi_|__napi|process_backlog|gro_|skb_|__skb|kfree_skb|consume_skb|__alloc_skb|kmalloc_reserve|sk_)/) a = "devices and skbs"
-		else if (sym ~ /^(schedule|__schedule|try_to_wake|ttwu|enqueue|dequeue|pick_next|finish_task|update_|select_task|psi_|__switch|switch_)/) a = "scheduler"
-		else if (sym ~ /^(ep_|do_epoll|__x64_sys|do_syscall|entry_SYSCALL|syscall_|__sys_|sock_|__sock|fput|fget|__fget|ksys_|vfs_|rw_verify|security_|apparmor)/) a = "syscalls, sockets, epoll"
-		else if (sym ~ /^(copy_|_copy|__copy|rep_movs|memcpy|memset|csum|__check_object|check_heap)/) a = "copies"
-		s[a] += pct }
-		END { for (k in s) printf "%6.2f%% %s\n", s[k], k }' | sort -rn >"$pd/rr.areas.txt"
+	perf_areas "$pd/rr.perf" >"$pd/rr.areas.txt"
 	# 2. one-stream throughput: packet sizes per interface
 	perf record -q -e net:netif_receive_skb -e net:net_dev_xmit -a \
 		-o "$pd/tput.perf" 2>>"$pd/perf.log" &
 	perf_pid=$!
+	# and where a stream's CPU time goes, by area as for the RR run
+	# shellcheck disable=SC2086
+	perf record -q -e cpu-clock -F 2999 $target -o "$pd/tput.cpu.perf" \
+		2>>"$pd/perf.log" &
+	cpu_pid=$!
 	sleep 0.5
 	TPUT_S=1 TPUT_BYTES="" iperf_run "$dst" "$p_iperf" 1 >"$pd/tput.txt"
-	kill -INT "$perf_pid"
-	wait "$perf_pid"
+	kill -INT "$perf_pid" "$cpu_pid"
+	wait "$perf_pid" "$cpu_pid"
+	perf_areas "$pd/tput.cpu.perf" >"$pd/tput.areas.txt"
+	rm -f "$pd/tput.cpu.perf"
 	perf script -i "$pd/tput.perf" -F event,trace 2>/dev/null |
 		awk '{ ev = $1; dev = ""; len = 0
 		for (i = 2; i <= NF; i++) {
