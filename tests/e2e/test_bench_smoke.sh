@@ -136,6 +136,41 @@ check "tcx" has "$f" '.ways.tcx | if .available then .attach_us > 0
 	else (.error | length > 0) end'
 case_end
 
+# MESH_PROFILE (docs/performance.md, "Where our path loses"): every
+# piece of the profile is written and holds what it is read for
+profile_case() {
+	p=$OUT/profile/ebpf-ipv4
+	stats0=$(cat /proc/sys/kernel/bpf_stats_enabled)
+	BENCH_SMOKE=1 MESH_PROFILE=$OUT/profile MESH_CONFIGS=ebpf \
+		MESH_PINS=unpinned MESH_FAMILIES=4 \
+		sh bench/mesh.sh "$BUILD" "$OUT/profile-out" >"$OUT/profile.log" 2>&1 ||
+		fail "bench/mesh.sh with MESH_PROFILE failed"
+	check "transactions" has "$p/rr.json" '.transactions > 0'
+	check "our programs ran, per transaction" grep -Eq \
+		'^app_outbound runs_per_transaction [0-9.]+ ns_per_run [1-9]' "$p/bpf.txt"
+	check "switches and migrations" test "$(grep -c per_transaction "$p/sched.txt")" = 2
+	check "pod a's TCP counters" grep -Eq '^a TcpOutSegs [1-9]' "$p/tcp.txt"
+	check "ztunnel's TCP counters" grep -Eq '^zt TcpInSegs [1-9]' "$p/tcp.txt"
+	for a in rr tput; do
+		check "$a: CPU samples by area add up" awk '{ s += $1 }
+			END { exit !(s > 95 && s < 105) }' "$p/$a.areas.txt"
+	done
+	check "packet sizes per interface" grep -q '^net:netif_receive_skb' "$p/tput.sizes.txt"
+	check "drops summarised" test -f "$p/drops.txt"
+	check_eq "bpf_stats_enabled put back" "$stats0" \
+		"$(cat /proc/sys/kernel/bpf_stats_enabled)"
+}
+
+if command -v perf >/dev/null &&
+	perf list tracepoint 2>/dev/null | grep -q 'net:netif_receive_skb'; then
+	case_begin "MESH_PROFILE: where the time goes"
+	profile_case
+	case_end
+else
+	case_skip "MESH_PROFILE: where the time goes" \
+		"no perf with the net tracepoints (apt-get install linux-perf)"
+fi
+
 if command -v gnuplot >/dev/null; then
 	case_begin "the plot"
 	check "mesh.png written" test -s "$OUT/mesh.png"
