@@ -87,7 +87,7 @@ int open_upstream(int type, const struct sockaddr_storage *dst,
 	/*
 	 * As ztunnel: no Nagle. A relay writes what it read, often a short
 	 * tail behind a full segment; Nagle would hold that tail until the
-	 * peer's (delayed) ACK, up to 40 ms.
+	 * peer's ACK, which a delayed ACK puts off by 40 ms or more.
 	 */
 	if (!err && type == SOCK_STREAM)
 		err = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
