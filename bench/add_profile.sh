@@ -8,12 +8,13 @@
 #
 #   sh bench/add_profile.sh BUILD OUT_DIR [N]     (N: 1000)
 # writes OUT_DIR/add.json (bench/ctlplane's timing of the profiled round),
-# OUT_DIR/cpu.txt (redirectd's CPU time per add) and OUT_DIR/inclusive.txt
-# (perf report, inclusive by symbol).
+# OUT_DIR/cpu.txt (redirectd's CPU time per add, perf stat's task-clock)
+# and OUT_DIR/inclusive.txt (perf report, inclusive by symbol).
 set -u
 BUILD=${1:-build}
 OUT=${2:-/tmp/add-profile}
 N=${3:-1000}
+case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
 CPU=$(($(nproc) - 1))
 if [ -z "${ADD_PROFILE_PINNED:-}" ]; then
 	ADD_PROFILE_PINNED=1 exec taskset -c "$CPU" sh "$0" "$@"
@@ -25,8 +26,11 @@ cd "$(dirname "$0")/.." || exit 1
 command -v perf >/dev/null || { echo "add_profile: needs perf" >&2; exit 1; }
 mkdir -p "$OUT"
 node_init "$BUILD"
-perf_pid=""
-trap '[ -n "$perf_pid" ] && kill "$perf_pid" 2>/dev/null; node_cleanup' EXIT
+perf_pids=""
+# shellcheck disable=SC2086
+trap '[ -n "$perf_pids" ] && kill $perf_pids 2>/dev/null; rm -f "$OUT/add.perf"; node_cleanup' EXIT
+# a stuck redirectd must not hold the script (and a profiler) forever
+C="timeout 600 $BUILD/bench/ctlplane"
 node_bulk_pods "$N" || exit 1
 node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
 	--state "$STATE" --pod-capacity $((N * 2 + 100)) --no-sockmap
@@ -35,24 +39,33 @@ for _ in $(seq 200); do
 	ctl status >/dev/null 2>&1 && break
 	sleep 0.05
 done
-C=$BUILD/bench/ctlplane
 # round 1 warms up (the first round after the netns are made is slower)
-"$C" add --socket "$SOCK" --count "$N" --netns-prefix "$RUN-cp" >/dev/null &&
-	"$C" del --socket "$SOCK" --count "$N" >/dev/null || exit 1
+# shellcheck disable=SC2086
+$C add --socket "$SOCK" --count "$N" --netns-prefix "$RUN-cp" >/dev/null &&
+	$C del --socket "$SOCK" --count "$N" >/dev/null || exit 1
 perf record -q --call-graph dwarf,16384 -F 4999 -p "$REDIRECTD_PID" \
 	-o "$OUT/add.perf" 2>"$OUT/perf.log" &
-perf_pid=$!
+perf_pids=$!
+# redirectd's CPU time, counted (not inferred from the sampling rate)
+perf stat -x, -e task-clock -p "$REDIRECTD_PID" -o "$OUT/stat.csv" \
+	2>>"$OUT/perf.log" &
+perf_pids="$perf_pids $!"
 sleep 0.5
-"$C" add --socket "$SOCK" --count "$N" --netns-prefix "$RUN-cp" \
+# shellcheck disable=SC2086
+$C add --socket "$SOCK" --count "$N" --netns-prefix "$RUN-cp" \
 	>"$OUT/add.json" || exit 1
-kill -INT "$perf_pid"
-wait "$perf_pid"
-perf_pid=""
-"$C" del --socket "$SOCK" --count "$N" >/dev/null
-# samples at 4999 Hz: redirectd's CPU time, per add
-perf script -i "$OUT/add.perf" -F time 2>/dev/null | wc -l |
-	awk -v n="$N" '{ printf "redirectd on the CPU: %.0f us per add (%d samples)\n",
-		$1 / 4999 * 1e6 / n, $1 }' >"$OUT/cpu.txt"
+# shellcheck disable=SC2086
+kill -INT $perf_pids
+for pid in $perf_pids; do
+	wait "$pid"
+done
+perf_pids=""
+# shellcheck disable=SC2086
+$C del --socket "$SOCK" --count "$N" >/dev/null
+# task-clock in ms, over the profiled round (and the 0.5 s before it)
+awk -F, -v n="$N" '$3 == "task-clock" {
+	printf "redirectd on the CPU: %.0f us per add (task-clock %.1f ms)\n",
+		$1 * 1000 / n, $1 }' "$OUT/stat.csv" >"$OUT/cpu.txt"
 perf report -i "$OUT/add.perf" --children --sort sym --stdio -g none \
 	2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 120 >"$OUT/inclusive.txt"
 rm -f "$OUT/add.perf"

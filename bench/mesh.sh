@@ -57,7 +57,12 @@
 # programs' run time per transaction (kernel.bpf_stats_enabled, set for
 # the run and put back), and for a one-stream iperf3 run the sizes of the
 # packets each interface received and sent (tracepoints
-# net:netif_receive_skb and net:net_dev_xmit): whether GSO/GRO survive.
+# net:netif_receive_skb and net:net_dev_xmit): whether GSO/GRO survive,
+# and its CPU samples by area and by process. Around the request/response
+# run also: every netns's TCP counters (nstat: tcp.txt) and the machine's
+# dropped packets by location and reason, and TCP retransmissions
+# (skb:kfree_skb, tcp:tcp_retransmit_skb: drops.txt; the whole host's,
+# so a drop there is not necessarily on the mesh path).
 # MESH_PINS=pinned or unpinned; MESH_PROFILE_RR=SIZE profiles that
 # message size instead of 64 B.
 set -u
@@ -586,26 +591,48 @@ if_names() {
 # then print what changed since (nstat's history in the profile folder)
 tcp_counters_mark() {
 	for ns in "$NODE_NS" "$RUN-a" "$RUN-b" "$RUN-zt"; do
-		NSTAT_HISTORY=$1/.nstat-$ns nsrun "$ns" nstat -n
+		nsrun "$ns" env NSTAT_HISTORY="$1/.nstat-$ns" nstat -n
 	done
 }
 
 tcp_counters_since() {
 	for ns in "$NODE_NS" "$RUN-a" "$RUN-b" "$RUN-zt"; do
-		NSTAT_HISTORY=$1/.nstat-$ns nsrun "$ns" nstat |
+		nsrun "$ns" env NSTAT_HISTORY="$1/.nstat-$ns" nstat |
 			awk -v ns="${ns#"$RUN"-}" 'NR > 1 { print ns, $1, $2 }'
 		rm -f "$1/.nstat-$ns"
 	done
 }
 
-# drops by reason and by where they were freed; retransmissions by state
+# drops by where they were freed and why ("location=... reason: X"),
+# retransmissions by state
 drops_summary() {
 	perf script -i "$1" -F event,trace 2>/dev/null |
 		awk '{ ev = $1; what = ""
-		for (i = 2; i <= NF; i++)
-			if ($i ~ /^(reason|location|state)=/) what = what " " $i
+		for (i = 2; i <= NF; i++) {
+			if ($i ~ /^(location|state)=/) what = what " " $i
+			if ($i == "reason:") what = what " reason=" $(i + 1)
+		}
 		n[ev what]++ }
 		END { for (k in n) printf "%7d %s\n", n[k], k }' | sort -rn
+}
+
+# The profile's perf processes: stopped (SIGINT, so they write their
+# data) at the end of each run, and by the exit trap if the run stops.
+PERF_PIDS=""
+perf_stop() {
+	[ -n "$PERF_PIDS" ] || return 0
+	# shellcheck disable=SC2086
+	kill -INT $PERF_PIDS 2>/dev/null
+	for pid in $PERF_PIDS; do
+		wait "$pid"
+	done
+	PERF_PIDS=""
+}
+
+# perf samples by process (comm): which one the CPUs were busy with
+perf_by_process() {
+	perf report -q -i "$1" --sort comm --stdio 2>/dev/null |
+		awk 'NF >= 2 { print $1, $2 }'
 }
 
 # perf samples by kernel area: a symbol's first match decides
@@ -645,21 +672,20 @@ profile() {
 	# shellcheck disable=SC2086
 	perf record -q -e cpu-clock -F 2999 $target -o "$pd/rr.perf" \
 		2>"$pd/perf.log" &
-	perf_pid=$!
+	PERF_PIDS="$PERF_PIDS $!"
 	# wake-ups and moves between CPUs, the whole machine
 	perf stat -a -x, -e context-switches,cpu-migrations -o "$pd/rr.stat" \
 		2>>"$pd/perf.log" &
-	stat_pid=$!
+	PERF_PIDS="$PERF_PIDS $!"
 	# what TCP did (retransmissions, loss probes, delayed ACKs) and
 	# where packets were dropped, and why
 	perf record -q -a -e skb:kfree_skb -e tcp:tcp_retransmit_skb \
 		-o "$pd/drops.perf" 2>>"$pd/perf.log" &
-	drops_pid=$!
+	PERF_PIDS="$PERF_PIDS $!"
 	tcp_counters_mark "$pd"
 	sleep 0.5
 	rr_run "$dst" "$p_rr" "${MESH_PROFILE_RR:-64}" >"$pd/rr.json"
-	kill -INT "$perf_pid" "$stat_pid" "$drops_pid"
-	wait "$perf_pid" "$stat_pid" "$drops_pid"
+	perf_stop
 	tcp_counters_since "$pd" >"$pd/tcp.txt"
 	drops_summary "$pd/drops.perf" >"$pd/drops.txt"
 	rm -f "$pd/drops.perf"
@@ -675,20 +701,21 @@ profile() {
 	perf report -q -i "$pd/rr.perf" --sort sym --stdio 2>/dev/null |
 		head -n 40 >"$pd/rr.top.txt"
 	perf_areas "$pd/rr.perf" >"$pd/rr.areas.txt"
+	perf_by_process "$pd/rr.perf" >"$pd/rr.processes.txt"
 	# 2. one-stream throughput: packet sizes per interface
 	perf record -q -e net:netif_receive_skb -e net:net_dev_xmit -a \
 		-o "$pd/tput.perf" 2>>"$pd/perf.log" &
-	perf_pid=$!
+	PERF_PIDS="$PERF_PIDS $!"
 	# and where a stream's CPU time goes, by area as for the RR run
 	# shellcheck disable=SC2086
 	perf record -q -e cpu-clock -F 2999 $target -o "$pd/tput.cpu.perf" \
 		2>>"$pd/perf.log" &
-	cpu_pid=$!
+	PERF_PIDS="$PERF_PIDS $!"
 	sleep 0.5
 	TPUT_S=1 TPUT_BYTES="" iperf_run "$dst" "$p_iperf" 1 >"$pd/tput.txt"
-	kill -INT "$perf_pid" "$cpu_pid"
-	wait "$perf_pid" "$cpu_pid"
+	perf_stop
 	perf_areas "$pd/tput.cpu.perf" >"$pd/tput.areas.txt"
+	perf_by_process "$pd/tput.cpu.perf" >"$pd/tput.processes.txt"
 	rm -f "$pd/tput.cpu.perf"
 	perf script -i "$pd/tput.perf" -F event,trace 2>/dev/null |
 		awk '{ ev = $1; dev = ""; len = 0
@@ -773,7 +800,7 @@ for p in a b zt; do
 done
 if [ -n "${MESH_PROFILE:-}" ]; then
 	old_stats=$(cat /proc/sys/kernel/bpf_stats_enabled)
-	trap 'sysctl -qw kernel.bpf_stats_enabled="$old_stats"; cfg_stop; iptables_down; inpod_down; bench_cgroup_remove; node_cleanup' EXIT
+	trap 'perf_stop; sysctl -qw kernel.bpf_stats_enabled="$old_stats"; cfg_stop; iptables_down; inpod_down; bench_cgroup_remove; node_cleanup' EXIT
 	sysctl -qw kernel.bpf_stats_enabled=1
 fi
 for round in $(seq "$ROUNDS"); do
