@@ -499,14 +499,15 @@ iperf_run() {
 	in_a timeout $((TPUT_S + 15)) iperf3 -c "$1" -p "$2" -P "$3" "$4" "$5" \
 		-J >"$WORK/iperf.json" 2>"$WORK/iperf.err"
 	rc=$?
-	jq '.end.sum_received.bits_per_second |
-		if . and . > 0 then . else null end' "$WORK/iperf.json" 2>/dev/null
+	bps=$(jq '.end.sum_received.bits_per_second |
+		if . and . > 0 then . else null end' "$WORK/iperf.json" 2>/dev/null)
+	echo "${bps:-null}"
 	# a failed run says why in the log: iperf3's error, or the timeout
-	jq -e '.end.sum_received.bits_per_second > 0' "$WORK/iperf.json" \
-		>/dev/null 2>&1 ||
+	case ${bps:-null} in null)
 		node_log "  iperf3 -P $3 to $1 port $2 failed (exit $rc):" \
 			"$(jq -r '.error // empty' "$WORK/iperf.json" 2>/dev/null)" \
-			"$(head -c 300 "$WORK/iperf.err")"
+			"$(head -c 300 "$WORK/iperf.err")" ;;
+	esac
 }
 
 # rr_run DST PORT SIZE: bench/rr's JSON
@@ -656,10 +657,10 @@ perf_by_process() {
 		awk 'NF >= 2 { print $1, $2 }'
 }
 
-# perf samples by kernel area: a symbol's first match decides
+# perf report's samples by symbol (file $1) summed by kernel area: a
+# symbol's first match decides
 perf_areas() {
-	perf report -q -i "$1" --sort sym --stdio 2>/dev/null |
-		awk '{ gsub("%", "", $1); pct = $1; sym = $NF
+	awk '{ gsub("%", "", $1); pct = $1; sym = $NF
 		a = "other kernel"
 		if ($2 == "[.]") a = "user space"
 		else if (sym ~ /(safe_halt|default_idle|cpuidle|do_idle|poll_idle)/) a = "idle"
@@ -674,7 +675,7 @@ perf_areas() {
 		else if (sym ~ /^(ep_|do_epoll|__x64_sys|do_syscall|entry_SYSCALL|syscall_|__sys_|sock_|__sock|fput|fget|__fget|ksys_|vfs_|rw_verify|security_|apparmor)/) a = "syscalls, sockets, epoll"
 		else if (sym ~ /^(copy_|_copy|__copy|rep_movs|memcpy|memset|csum|__check_object|check_heap)/) a = "copies"
 		s[a] += pct }
-		END { for (k in s) printf "%6.2f%% %s\n", s[k], k }' | sort -rn
+		END { for (k in s) printf "%6.2f%% %s\n", s[k], k }' "$1" | sort -rn
 }
 
 profile() {
@@ -719,9 +720,10 @@ profile() {
 		dt = $4 - $2; dc = $5 - $3
 		if (dc > 0) printf "%s runs_per_transaction %.2f ns_per_run %.1f ns_per_transaction %.1f\n",
 			$1, dc / n, dt / dc, dt / n }' >"$pd/bpf.txt"
-	perf report -q -i "$pd/rr.perf" --sort sym --stdio 2>/dev/null |
-		head -n 40 >"$pd/rr.top.txt"
-	perf_areas "$pd/rr.perf" >"$pd/rr.areas.txt"
+	perf report -q -i "$pd/rr.perf" --sort sym --stdio >"$pd/rr.syms.txt" \
+		2>/dev/null
+	head -n 40 "$pd/rr.syms.txt" >"$pd/rr.top.txt"
+	perf_areas "$pd/rr.syms.txt" >"$pd/rr.areas.txt"
 	perf_by_process "$pd/rr.perf" >"$pd/rr.processes.txt"
 	# 2. one-stream throughput: packet sizes per interface
 	perf record -q -e net:netif_receive_skb -e net:net_dev_xmit -a \
@@ -735,7 +737,9 @@ profile() {
 	sleep 0.5
 	TPUT_S=1 TPUT_BYTES="" iperf_run "$dst" "$p_iperf" 1 >"$pd/tput.txt"
 	perf_stop
-	perf_areas "$pd/tput.cpu.perf" >"$pd/tput.areas.txt"
+	perf report -q -i "$pd/tput.cpu.perf" --sort sym --stdio \
+		>"$pd/tput.syms.txt" 2>/dev/null
+	perf_areas "$pd/tput.syms.txt" >"$pd/tput.areas.txt"
 	perf_by_process "$pd/tput.cpu.perf" >"$pd/tput.processes.txt"
 	rm -f "$pd/tput.cpu.perf"
 	perf script -i "$pd/tput.perf" -F event,trace 2>/dev/null |

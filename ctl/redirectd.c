@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "daemon_reconcile.h"
 #include "daemon_watch.h"
+#include "findings.h"
 #include "link.h"
 #include "log.h"
 #include "loop.h"
@@ -28,7 +29,6 @@
 #include "options.h"
 #include "ownership.h"
 #include "peers.h"
-#include "findings.h"
 #include "probe.h"
 
 #define ADDR_RESYNC_DELAY_MS 100
