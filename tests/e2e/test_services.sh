@@ -206,15 +206,23 @@ s.bind(("0.0.0.0", 7000)); s.listen(8)
 while True:
     c, _ = s.accept(); c.sendall(b"hello"); c.close()
 '
-sleep 0.3
+node_listens_7000() {
+	[ -n "$(in_node ss -Hltn "( sport = :7000 )")" ]
+}
+check "the node server listens" settle_long node_listens_7000
 check "a -> node:7000 (through ztunnel)" in_pod a python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], 7000), 3)
 assert s.recv(5) == b"hello"
 ' "$GW4"
-q=$(in_node ss -Htan state time-wait "( sport = :7000 )" |
-	awk '{ print $NF }' | sed -n "s/^$A4:\([0-9]*\)$/\1/p" | head -n 1)
-check "the node holds ztunnel's connection in TIME_WAIT" test -n "$q"
+# ztunnel's port once the node's socket is in TIME_WAIT: that takes the
+# FINs' trip through ztunnel, after the client has returned
+time_wait_port() {
+	q=$(in_node ss -Htan state time-wait "( sport = :7000 )" |
+		awk '{ print $NF }' | sed -n "s/^$A4:\([0-9]*\)$/\1/p" | head -n 1)
+	[ -n "$q" ]
+}
+check "the node holds ztunnel's connection in TIME_WAIT" settle_long time_wait_port
 n1=$(zt tcp15001)
 r=$(dp_count app_outbound pass_node_socket_reply)
 in_pod a python3 -c '

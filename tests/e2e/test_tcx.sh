@@ -23,15 +23,6 @@ node_init "$BUILD"
 # the CNI stand-in's pins live beside ours: gone on any exit too
 trap 'rm -rf "$PIN"-cni-* "$PIN-probe"; node_cleanup' EXIT
 
-# settle_long CMD...: CMD until it succeeds, for up to 5 s (the order
-# watch checks a slice of the pods every second)
-settle_long() {
-	for _ in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # the probe: can this kernel make a TCX link at all (6.6+)?
 pod_create probe || setup_failed "probe pod"
 in_node "$BUILD/tcxattach" "$BUILD/bpf/tests/foreign_ok.bpf.o" \

@@ -157,8 +157,11 @@ rm -f "$WORK/snap.go"
 python3 tests/tools/rawreq.py "$SOCK" --snapshot-hold "$WORK/snap.go" \
 	"uid-$RUN-a" >"$WORK/snap.out" 2>&1 &
 SNAP=$!
-settle grep -q "^0 " "$WORK/snap.out"
-sleep 0.2
+# both replies in (the Hello's and the PodKeep's): the snapshot is running
+snapshot_started() {
+	[ "$(grep -c "^0 " "$WORK/snap.out")" -ge 2 ]
+}
+check "the snapshot started" settle_long snapshot_started
 check "b enrolled during the snapshot" ctl pod add "uid-$RUN-b" \
 	--netns "/var/run/netns/$RUN-b" --ip "$(pod_ip b 4)"
 out=$(ctl snapshot "uid-$RUN-b" 2>&1)
@@ -297,7 +300,9 @@ pod_create e || fail "pod e"
 check "enrol e" pod_enrol e
 kill "$REDIRECTD_PID"
 wait "$REDIRECTD_PID" 2>/dev/null
+v=$(pod_host_veth e)
 ip netns del "$RUN-e"
+check "e's veth gone" settle_long node_veth_gone "$v"
 mkfifo "/var/run/netns/$RUN-e"
 check "restart answers" node_start_redirectd --allow-uid "$AGENT"
 check_eq "e forgotten" "" \

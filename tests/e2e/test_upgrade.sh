@@ -65,7 +65,7 @@ links0=$(zt_links 2>/dev/null | awk '{ print $1 }')
 progs0=$(zt_links 2>/dev/null | awk '{ print $2 }')
 n=$(zt tcp15001)
 in_pod a python3 tests/tools/traffic.py send --to "$B4" --port 8080 \
-	--bytes 4000000 --rate 1000000 --timeout 30 >"$WORK/long.json" &
+	--bytes 8000000 --rate 1000000 --timeout 40 >"$WORK/long.json" &
 sender=$!
 sleep 0.8
 check "restart with --pod-capacity 4096" restart_as redirectd \
@@ -82,6 +82,9 @@ sleep 0.8
 check "back to this build" restart_as redirectd
 check_eq "default capacity" 16384 "$(capacity)"
 check "layout 99 replaced again" node_log_has "pinned maps of layout 99"
+# (8 s at 1 MB/s: the three restarts and sleeps leave it running, which
+# the guard's check after the last swap needs)
+check "the transfer still runs after the last swap" kill -0 "$sender"
 g0=$(dp_count pod_guard pass_from_ztunnel)
 wait "$sender"
 check_eq "transfer intact" true "$(jq -r .ok "$WORK/long.json")"

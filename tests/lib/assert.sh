@@ -109,6 +109,17 @@ settle() {
 	return 1
 }
 
+# settle_long CMD...: CMD until it succeeds, for up to 5 s (for the
+# daemon's once-a-second sweeps, which check a slice of the pods a tick, and
+# for the kernel's work in the background, such as a deleted netns's veth).
+settle_long() {
+	for _t_i in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # need_root: the suite is skipped unless it runs as root.
 need_root() {
 	[ "$(id -u)" = 0 ] || skip_suite "needs root"

@@ -245,6 +245,13 @@ pod_host_veth() {
 		"$WORK/$1.json" | grep -v '^cni0$' | head -n 1
 }
 
+# node_veth_gone VETH: VETH no longer exists in the node's netns. A deleted
+# netns takes its veths with it in the background, after ip netns del
+# returns: wait for this before relying on them being gone.
+node_veth_gone() {
+	! in_node ip link show dev "$1" >/dev/null 2>&1
+}
+
 # Our entry of the conflist, chained after the primary plugin.
 hook_conf() {
 	mode=$1 dns=$2 prev=$3
