@@ -84,6 +84,25 @@ int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
 	return hook_dev_attach(&h, &dev, tcx, created);
 }
 
+/* attach_pod_hooks in its two steps (hook_dev_prepare) */
+int prepare_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
+{
+	struct hooks h = hooks_of(d);
+	struct hook_dev dev;
+
+	hook_dev_pod(&dev, d->nl, ifindex);
+	return hook_dev_prepare(&h, &dev, tcx, created);
+}
+
+int attach_prepared_pod_hooks(struct daemon *d, int ifindex, bool tcx)
+{
+	struct hooks h = hooks_of(d);
+	struct hook_dev dev;
+
+	hook_dev_pod(&dev, d->nl, ifindex);
+	return hook_dev_attach_prepared(&h, &dev, tcx);
+}
+
 /* Both kinds, and the guard: whichever the pod had, nothing of ours stays. */
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {

@@ -19,6 +19,10 @@ bool wants_tcx(struct daemon *d, const struct hook_dev *devs, size_t n);
 bool pod_wants_tcx(struct daemon *d, int ifindex);
 MUST_CHECK int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx,
 				bool *created);
+MUST_CHECK int prepare_pod_hooks(struct daemon *d, int ifindex, bool tcx,
+				 bool *created);
+MUST_CHECK int attach_prepared_pod_hooks(struct daemon *d, int ifindex,
+					 bool tcx);
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
 MUST_CHECK int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
 				int host_ifindex);

@@ -430,22 +430,33 @@ static void undo_pod_add(struct daemon *d, const struct enrolled_pod *old,
 				  old->host_ifindex);
 }
 
-/* Our hooks on the host veth, then the guard inside the pod. */
+/*
+ * The host veth's clsact, the guard inside the pod, then our programs on
+ * the host veth. Attaching the guard's TCX link waits for an RCU grace
+ * period (tcx_entry_sync); made before it, the new clsact's first filter
+ * then has no expedited grace period of its own to wait for
+ * (docs/performance.md, "Enrolment"). In between, the guard already
+ * stops inbound packets that did not come through ztunnel (returned with
+ * no app_outbound to take them, they are dropped): a pod being enrolled
+ * fails closed, never open.
+ */
 static int attach_pod(struct daemon *d, struct enrolled_pod *pod, int netns_fd,
 		      int pod_ifindex, bool *created)
 {
 	int err;
 
 	pod->tcx = pod_wants_tcx(d, pod->host_ifindex);
-	err = attach_pod_hooks(d, pod->host_ifindex, pod->tcx, created);
+	err = prepare_pod_hooks(d, pod->host_ifindex, pod->tcx, created);
 	if (err)
 		return err;
 	err = attach_pod_guard(d, netns_fd, pod_ifindex, pod->host_ifindex);
-	if (err)
+	if (err) {
 		pr_warn("pod %s: inbound guard in its netns: %s", pod->uid,
 			strerror(-err));
-	pod->guard = !err && d->guard_on;
-	return err;
+		return err;
+	}
+	pod->guard = d->guard_on;
+	return attach_prepared_pod_hooks(d, pod->host_ifindex, pod->tcx);
 }
 
 /* The pod in the netns behind fd (open for the whole add). */

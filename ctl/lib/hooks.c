@@ -143,10 +143,9 @@ static bool gone(int err)
 	return !err || err == -ENOENT || err == -ENODEV;
 }
 
-static int attach_tc(const struct hooks *h, const struct hook_dev *dev,
-		     bool *created)
+static int attach_tc_filters(const struct hooks *h, const struct hook_dev *dev)
 {
-	int err = tc_clsact_ensure(dev->nl, dev->ifindex, created);
+	int err = 0;
 
 	for (size_t i = 0; i < dev->n && !err; i++)
 		err = filter_attach(h, dev, i);
@@ -170,11 +169,26 @@ static int attach_tcx(const struct hooks *h, const struct hook_dev *dev)
 	return err;
 }
 
+int hook_dev_prepare(const struct hooks *h, const struct hook_dev *dev,
+		     bool tcx, bool *created)
+{
+	(void)h;
+	*created = false;
+	return tcx ? 0 : tc_clsact_ensure(dev->nl, dev->ifindex, created);
+}
+
+int hook_dev_attach_prepared(const struct hooks *h, const struct hook_dev *dev,
+			     bool tcx)
+{
+	return tcx ? attach_tcx(h, dev) : attach_tc_filters(h, dev);
+}
+
 int hook_dev_attach(const struct hooks *h, const struct hook_dev *dev, bool tcx,
 		    bool *created)
 {
-	*created = false;
-	return tcx ? attach_tcx(h, dev) : attach_tc(h, dev, created);
+	int err = hook_dev_prepare(h, dev, tcx, created);
+
+	return err ? err : hook_dev_attach_prepared(h, dev, tcx);
 }
 
 static int detach_tc(const struct hooks *h, const struct hook_dev *dev,

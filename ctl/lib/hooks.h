@@ -72,6 +72,17 @@ MUST_CHECK int hook_dev_attach(const struct hooks *h,
 			       const struct hook_dev *dev, bool tcx,
 			       bool *created);
 /*
+ * hook_dev_attach in two steps, for a caller with other work between
+ * them: the clsact (tc only; *created: we made it), then ours on it. A
+ * new clsact's first filter waits for an RCU grace period since the
+ * qdisc was made (mini_qdisc_pair_swap), unless one passed meanwhile.
+ */
+MUST_CHECK int hook_dev_prepare(const struct hooks *h,
+				const struct hook_dev *dev, bool tcx,
+				bool *created);
+MUST_CHECK int hook_dev_attach_prepared(const struct hooks *h,
+					const struct hook_dev *dev, bool tcx);
+/*
  * The same, and then the other kind of ours goes (cls_bpf filters after
  * a move to TCX, TCX links after one to tc): the new ones run before the
  * old go, so ours never miss a packet.

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/node.sh
 
 need_root
-need_built redirectd redirectctl ztunnel-sim
+need_built redirectd redirectctl ztunnel-sim tcxattach
 NPODS=${FAULT_PODS:-8}
 ROUNDS=${FAULT_ROUNDS:-5}
 
@@ -109,6 +109,45 @@ n=$(zt_count zt tcp15001 conns)
 check "p1 -> p2 intact" pod_send p1 --to "$(pod_ip p2 4)" --port 8080 --bytes 20000
 check_eq "through ztunnel" $((n + 1)) "$(zt_count zt tcp15001 conns)"
 case_end
+
+# An add attaches the host veth's clsact, then the guard in the pod, then
+# our filters; the guard failing (here: something else at its pin) must
+# take back the first step and everything before it.
+GUARD=$(ctl -j status | jq -r .guard)
+if [ "$GUARD" != on ]; then
+	case_skip "an add whose guard cannot be attached" "the guard is off: $GUARD"
+else
+	case_begin "an add whose guard cannot be attached fails and leaves nothing"
+	pod_create g1 || fail "pod g1"
+	gv=$(pod_host_veth g1)
+	gidx=$(in_node ip -o link show dev "$gv" | cut -d: -f1)
+	e0=$(bpftool map dump pinned "$PIN/pods" -j | jq length)
+	bpftool map create "$PIN/guard_$gidx" type array key 4 value 4 \
+		entries 1 name blocker
+	out=$(pod_enrol g1 2>&1)
+	check_not "the add fails" test $? = 0
+	check_contains "and says where" "$out" "attach"
+	check_eq "not enrolled" "" \
+		"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-g1\") | .uid")"
+	check_eq "no clsact left on its veth" 0 \
+		"$(in_node tc qdisc show dev "$gv" | grep -c clsact)"
+	check_eq "no map entries left" "$e0" \
+		"$(bpftool map dump pinned "$PIN/pods" -j | jq length)"
+	check_eq "no guard in the pod" "" \
+		"$(in_pod g1 "$BUILD/tcxattach" --list eth0 in)"
+	rm -f "$PIN/guard_$gidx"
+	check "enrolled once the way is clear" pod_enrol g1
+	check_eq "its guard in place" pod_guard \
+		"$(in_pod g1 "$BUILD/tcxattach" --list eth0 in)"
+	check_eq "its filters in place" 1 \
+		"$(in_node tc filter show dev "$gv" ingress | grep -c app_outbound)"
+	n=$(zt_count zt tcp15001 conns)
+	check "g1 -> p2 intact" pod_send g1 --to "$(pod_ip p2 4)" --port 8080 \
+		--bytes 20000
+	check_eq "through ztunnel" $((n + 1)) "$(zt_count zt tcp15001 conns)"
+	check "g1 deleted" ctl pod del "uid-$RUN-g1"
+	case_end
+fi
 
 case_begin "a veth deleted behind redirectd's back, and its ifindex reused"
 pod_enrol p3 >/dev/null
