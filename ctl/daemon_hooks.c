@@ -74,24 +74,13 @@ bool pod_wants_tcx(struct daemon *d, int ifindex)
 	return wants_tcx(d, &dev, 1);
 }
 
-/* tc qdisc add dev V clsact; tc filter add ... (or the TCX links) */
-int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
-{
-	struct hooks h = hooks_of(d);
-	struct hook_dev dev;
-
-	hook_dev_pod(&dev, d->nl, ifindex);
-	return hook_dev_attach(&h, &dev, tcx, created);
-}
-
 /* attach_pod_hooks in its two steps (hook_dev_prepare) */
 int prepare_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
 {
-	struct hooks h = hooks_of(d);
 	struct hook_dev dev;
 
 	hook_dev_pod(&dev, d->nl, ifindex);
-	return hook_dev_prepare(&h, &dev, tcx, created);
+	return hook_dev_prepare(&dev, tcx, created);
 }
 
 int attach_prepared_pod_hooks(struct daemon *d, int ifindex, bool tcx)
@@ -103,6 +92,29 @@ int attach_prepared_pod_hooks(struct daemon *d, int ifindex, bool tcx)
 	return hook_dev_attach_prepared(&h, &dev, tcx);
 }
 
+/* tc qdisc add dev V clsact; tc filter add ... (or the TCX links) */
+int attach_pod_hooks(struct daemon *d, int ifindex, bool tcx, bool *created)
+{
+	int err = prepare_pod_hooks(d, ifindex, tcx, created);
+
+	return err ? err : attach_prepared_pod_hooks(d, ifindex, tcx);
+}
+
+/* Our clsact, made by a failed attempt on a veth that keeps its hooks. */
+void drop_pod_qdisc_if_empty(struct daemon *d, int ifindex)
+{
+	int err = hook_qdisc_drop_if_empty(d->nl, ifindex);
+
+	if (err != -EBUSY)
+		note_kernel_error(d, err, "drop an empty clsact", ifindex);
+}
+
+void detach_pod_guard(struct daemon *d, int ifindex)
+{
+	note_kernel_error(d, tcx_guard_detach(d->opts.bpffs, ifindex),
+			  "unpin the guard's link", ifindex);
+}
+
 /* Both kinds, and the guard: whichever the pod had, nothing of ours stays. */
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 {
@@ -110,8 +122,7 @@ void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours)
 	struct hook_dev dev;
 
 	hook_dev_pod(&dev, d->nl, ifindex);
-	note_kernel_error(d, tcx_guard_detach(d->opts.bpffs, ifindex),
-			  "unpin the guard's link", ifindex);
+	detach_pod_guard(d, ifindex);
 	note_kernel_error(d, hook_dev_detach(&h, &dev, qdisc_ours, false, NULL),
 			  "detach a pod's hooks", ifindex);
 }

@@ -24,6 +24,8 @@ MUST_CHECK int prepare_pod_hooks(struct daemon *d, int ifindex, bool tcx,
 MUST_CHECK int attach_prepared_pod_hooks(struct daemon *d, int ifindex,
 					 bool tcx);
 void detach_pod_filters(struct daemon *d, int ifindex, bool qdisc_ours);
+void drop_pod_qdisc_if_empty(struct daemon *d, int ifindex);
+void detach_pod_guard(struct daemon *d, int ifindex);
 MUST_CHECK int attach_pod_guard(struct daemon *d, int netns_fd, int pod_ifindex,
 				int host_ifindex);
 /*

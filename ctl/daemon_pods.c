@@ -422,8 +422,16 @@ static void undo_pod_add(struct daemon *d, const struct enrolled_pod *old,
 		    !addr_key_in(&pod->addrs[i], old->addrs, old->naddrs))
 			unpublish_addrs(d, &pod->addrs[i], 1,
 					pod->host_ifindex);
-	if (!same_veth)
+	if (!same_veth) {
 		detach_pod_filters(d, pod->host_ifindex, created);
+	} else {
+		/* the veth keeps the hooks it had: only what this attempt
+		 * added to them goes */
+		if (created)
+			drop_pod_qdisc_if_empty(d, pod->host_ifindex);
+		if (pod->guard && !old->guard)
+			detach_pod_guard(d, pod->host_ifindex);
+	}
 	if (old)
 		note_kernel_error(d, publish_addrs(d, old),
 				  "put the previous entries back",
@@ -436,9 +444,11 @@ static void undo_pod_add(struct daemon *d, const struct enrolled_pod *old,
  * period (tcx_entry_sync); made before it, the new clsact's first filter
  * then has no expedited grace period of its own to wait for
  * (docs/performance.md, "Enrolment"). In between, the guard already
- * stops inbound packets that did not come through ztunnel (returned with
- * no app_outbound to take them, they are dropped): a pod being enrolled
- * fails closed, never open.
+ * sends back inbound packets that did not come through ztunnel; with no
+ * app_outbound to take them, the node routes them back in and the guard
+ * drops them on their second arrival (drop_returned_came_back): a pod
+ * being enrolled fails closed for those microseconds, never open. A
+ * refused attempt (a foreign filter in our slot) does the same, once.
  */
 static int attach_pod(struct daemon *d, struct enrolled_pod *pod, int netns_fd,
 		      int pod_ifindex, bool *created)

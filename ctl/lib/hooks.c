@@ -169,10 +169,8 @@ static int attach_tcx(const struct hooks *h, const struct hook_dev *dev)
 	return err;
 }
 
-int hook_dev_prepare(const struct hooks *h, const struct hook_dev *dev,
-		     bool tcx, bool *created)
+int hook_dev_prepare(const struct hook_dev *dev, bool tcx, bool *created)
 {
-	(void)h;
 	*created = false;
 	return tcx ? 0 : tc_clsact_ensure(dev->nl, dev->ifindex, created);
 }
@@ -186,7 +184,7 @@ int hook_dev_attach_prepared(const struct hooks *h, const struct hook_dev *dev,
 int hook_dev_attach(const struct hooks *h, const struct hook_dev *dev, bool tcx,
 		    bool *created)
 {
-	int err = hook_dev_prepare(h, dev, tcx, created);
+	int err = hook_dev_prepare(dev, tcx, created);
 
 	return err ? err : hook_dev_attach_prepared(h, dev, tcx);
 }

@@ -77,8 +77,7 @@ MUST_CHECK int hook_dev_attach(const struct hooks *h,
  * new clsact's first filter waits for an RCU grace period since the
  * qdisc was made (mini_qdisc_pair_swap), unless one passed meanwhile.
  */
-MUST_CHECK int hook_dev_prepare(const struct hooks *h,
-				const struct hook_dev *dev, bool tcx,
+MUST_CHECK int hook_dev_prepare(const struct hook_dev *dev, bool tcx,
 				bool *created);
 MUST_CHECK int hook_dev_attach_prepared(const struct hooks *h,
 					const struct hook_dev *dev, bool tcx);

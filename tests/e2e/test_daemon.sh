@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/node.sh
 
 need_root
-need_built redirectd ztunnel-sim
+need_built redirectd ztunnel-sim tcxattach
 # Chaining among cls_bpf filters at their prefs is what this suite checks:
 # --attach tc, where a foreign filter before ours stays before ours (auto
 # would move ours to TCX, ahead of it: test_tcx.sh covers that).
@@ -148,6 +148,9 @@ out=$(ctl pod add "uid-$RUN-c" --netns "/var/run/netns/$RUN-c" --ip "$(pod_ip c 
 check_contains "conflict reported" "$out" "CONFLICT"
 check_contains "foreign filter kept" "$(filter_on "$VC" ingress)" "pref 23166"
 check_eq "nothing half-done: no app_inbound" 0 "$(filter_on "$VC" egress | grep -c app_inbound)"
+# (the guard goes in before our filters: the refusal takes it back)
+check_eq "nothing half-done: no guard left in c" "" \
+	"$(in_pod c "$BUILD/tcxattach" --list eth0 in)"
 check_eq "c not enrolled" 2 "$(npods)"
 in_node tc filter del dev "$VC" ingress pref 23166 handle 0xa3b1 bpf
 case_end

@@ -127,6 +127,8 @@ else
 	out=$(pod_enrol g1 2>&1)
 	check_not "the add fails" test $? = 0
 	check_contains "and says where" "$out" "attach"
+	check_contains "the guard's step failed" "$(cat "$WORK/$NODE_NS.log")" \
+		"pod uid-$RUN-g1: inbound guard in its netns"
 	check_eq "not enrolled" "" \
 		"$(ctl -j pods | jq -r ".pods[] | select(.uid == \"uid-$RUN-g1\") | .uid")"
 	check_eq "no clsact left on its veth" 0 \
@@ -135,6 +137,8 @@ else
 		"$(bpftool map dump pinned "$PIN/pods" -j | jq length)"
 	check_eq "no guard in the pod" "" \
 		"$(in_pod g1 "$BUILD/tcxattach" --list eth0 in)"
+	# (the add's undo unpinned what sat at the guard's path already: the
+	# path in our folder is ours)
 	rm -f "$PIN/guard_$gidx"
 	check "enrolled once the way is clear" pod_enrol g1
 	check_eq "its guard in place" pod_guard \
@@ -174,7 +178,6 @@ case_end
 case_begin "a pod whose netns vanishes is forgotten without a restart"
 pod_enrol p5 >/dev/null
 check "p5 enrolled" sh -c "$BUILD/redirectctl --socket $SOCK -j pods | grep -q uid-$RUN-p5"
-v=$(pod_host_veth p5)
 ip netns del "$RUN-p5"
 p5_forgotten() {
 	! ctl -j pods | grep -q "uid-$RUN-p5"
@@ -182,7 +185,6 @@ p5_forgotten() {
 # the kernel removes the veth after ip netns del returns, then redirectd
 # waits 100 ms for the burst of link events to end
 check "p5 forgotten" settle_long p5_forgotten
-check "its veth is gone" node_veth_gone "$v"
 check_eq "consistent" "" "$(inconsistencies)"
 case_end
 
