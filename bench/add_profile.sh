@@ -32,13 +32,7 @@ trap '[ -n "$perf_pids" ] && kill $perf_pids 2>/dev/null; rm -f "$OUT/add.perf";
 # a stuck redirectd must not hold the script (and a profiler) forever
 C="timeout 600 $BUILD/bench/ctlplane"
 node_bulk_pods "$N" || exit 1
-node_bg "$NODE_NS" "$BUILD/redirectd" --socket "$SOCK" --bpffs "$PIN" \
-	--state "$STATE" --pod-capacity $((N * 2 + 100)) --no-sockmap
-REDIRECTD_PID=$LAST_PID
-for _ in $(seq 200); do
-	ctl status >/dev/null 2>&1 && break
-	sleep 0.05
-done
+node_start_redirectd --pod-capacity $((N * 2 + 100)) --no-sockmap || exit 1
 # round 1 warms up (the first round after the netns are made is slower)
 # shellcheck disable=SC2086
 $C add --socket "$SOCK" --count "$N" --netns-prefix "$RUN-cp" >/dev/null &&

@@ -678,6 +678,14 @@ perf_areas() {
 		END { for (k in s) printf "%6.2f%% %s\n", s[k], k }' "$1" | sort -rn
 }
 
+# cpu_summaries PERF PREFIX: the cpu-clock samples in PERF by symbol
+# (PREFIX.syms.txt), by area and by process
+cpu_summaries() {
+	perf report -q -i "$1" --sort sym --stdio >"$2.syms.txt" 2>/dev/null
+	perf_areas "$2.syms.txt" >"$2.areas.txt"
+	perf_by_process "$1" >"$2.processes.txt"
+}
+
 profile() {
 	pd=$MESH_PROFILE/$cfg-ipv$fam
 	mkdir -p "$pd"
@@ -720,11 +728,8 @@ profile() {
 		dt = $4 - $2; dc = $5 - $3
 		if (dc > 0) printf "%s runs_per_transaction %.2f ns_per_run %.1f ns_per_transaction %.1f\n",
 			$1, dc / n, dt / dc, dt / n }' >"$pd/bpf.txt"
-	perf report -q -i "$pd/rr.perf" --sort sym --stdio >"$pd/rr.syms.txt" \
-		2>/dev/null
+	cpu_summaries "$pd/rr.perf" "$pd/rr"
 	head -n 40 "$pd/rr.syms.txt" >"$pd/rr.top.txt"
-	perf_areas "$pd/rr.syms.txt" >"$pd/rr.areas.txt"
-	perf_by_process "$pd/rr.perf" >"$pd/rr.processes.txt"
 	# 2. one-stream throughput: packet sizes per interface
 	perf record -q -e net:netif_receive_skb -e net:net_dev_xmit -a \
 		-o "$pd/tput.perf" 2>>"$pd/perf.log" &
@@ -737,10 +742,7 @@ profile() {
 	sleep 0.5
 	TPUT_S=1 TPUT_BYTES="" iperf_run "$dst" "$p_iperf" 1 >"$pd/tput.txt"
 	perf_stop
-	perf report -q -i "$pd/tput.cpu.perf" --sort sym --stdio \
-		>"$pd/tput.syms.txt" 2>/dev/null
-	perf_areas "$pd/tput.syms.txt" >"$pd/tput.areas.txt"
-	perf_by_process "$pd/tput.cpu.perf" >"$pd/tput.processes.txt"
+	cpu_summaries "$pd/tput.cpu.perf" "$pd/tput"
 	rm -f "$pd/tput.cpu.perf"
 	perf script -i "$pd/tput.perf" -F event,trace 2>/dev/null |
 		awk '{ ev = $1; dev = ""; len = 0

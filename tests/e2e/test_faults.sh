@@ -120,7 +120,7 @@ else
 	case_begin "an add whose guard cannot be attached fails and leaves nothing"
 	pod_create g1 || fail "pod g1"
 	gv=$(pod_host_veth g1)
-	gidx=$(in_node ip -o link show dev "$gv" | cut -d: -f1)
+	gidx=$(node_ifindex "$gv")
 	e0=$(bpftool map dump pinned "$PIN/pods" -j | jq length)
 	bpftool map create "$PIN/guard_$gidx" type array key 4 value 4 \
 		entries 1 name blocker
@@ -156,8 +156,7 @@ fi
 case_begin "a veth deleted behind redirectd's back, and its ifindex reused"
 pod_enrol p3 >/dev/null
 v=$(pod_host_veth p3)
-idx=$(in_node cat "/sys/class/net/$v/ifindex" 2>/dev/null ||
-	in_node ip -o link show dev "$v" | cut -d: -f1)
+idx=$(node_ifindex "$v")
 ip netns del "$RUN-p3"
 check "p3's veth gone" settle_long node_veth_gone "$v"
 # a new interface takes the same ifindex: never confuse it with p3's veth

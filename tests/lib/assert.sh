@@ -99,25 +99,28 @@ skip_suite() {
 	exit 0
 }
 
-# settle CMD...: CMD until it succeeds, for up to 2 s (for a daemon's
-# debounced work); fails if it never did.
-settle() {
-	for _t_i in $(seq 40); do
+# poll TRIES SECONDS CMD...: CMD until it succeeds, trying up to TRIES
+# times SECONDS apart; fails if it never did.
+poll() {
+	_t_tries=$1 _t_pause=$2
+	shift 2
+	for _t_i in $(seq "$_t_tries"); do
 		"$@" && return 0
-		sleep 0.05
+		sleep "$_t_pause"
 	done
 	return 1
 }
 
-# settle_long CMD...: CMD until it succeeds, for up to 5 s (for the
-# daemon's once-a-second sweeps, which check a slice of the pods a tick, and
-# for the kernel's work in the background, such as a deleted netns's veth).
+# settle CMD...: for up to 2 s (a daemon's debounced work).
+settle() {
+	poll 40 0.05 "$@"
+}
+
+# settle_long CMD...: for up to 5 s (the daemon's once-a-second sweeps,
+# which check a slice of the pods a tick, and the kernel's work in the
+# background, such as a deleted netns's veth).
 settle_long() {
-	for _t_i in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
+	poll 50 0.1 "$@"
 }
 
 # need_root: the suite is skipped unless it runs as root.

@@ -245,6 +245,11 @@ pod_host_veth() {
 		"$WORK/$1.json" | grep -v '^cni0$' | head -n 1
 }
 
+# node_ifindex DEV: DEV's ifindex in the node's netns.
+node_ifindex() {
+	in_node ip -o link show dev "$1" | cut -d: -f1
+}
+
 # node_veth_gone VETH: VETH no longer exists in the node's netns. A deleted
 # netns takes its veths with it in the background, after ip netns del
 # returns: wait for this before relying on them being gone.
